@@ -1,0 +1,1 @@
+"""Leadflow: the code every Lambda imports (Chalice packages only app.py and chalicelib/)."""

@@ -1,0 +1,1 @@
+"""HTTP adapters: turn Chalice requests into use-case calls and results into responses."""

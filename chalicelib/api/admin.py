@@ -1,0 +1,82 @@
+"""Admin read API behind X-Api-Key: the 360-degree view of a contact."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib.api import http
+from chalicelib.bootstrap import Services
+from chalicelib.errors import FieldError, Forbidden, FormValidationError, NotFound, Unauthorized
+from chalicelib.leads import normalise
+
+READERS = ("admin", "sales", "viewer")
+
+
+def authorize(request: Request, svc: Services, roles: tuple[str, ...] = READERS) -> str:
+    key = request.headers.get("x-api-key")
+    if not key:
+        raise Unauthorized("send an admin API key in the X-Api-Key header")
+    role = svc.api_keys.role_of(key)
+    if role is None:
+        raise Unauthorized("unknown API key")
+    if role not in roles:
+        raise Forbidden(f"the {role} role may not do this")
+    return role
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, set):
+        return sorted(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _view(svc: Services, contact_id: str, limit: int) -> dict[str, Any]:
+    contact = svc.contacts.get(contact_id)
+    if contact is None:
+        raise NotFound(f"no contact {contact_id!r}")
+    timeline = [asdict(e) for e in svc.events.timeline(contact_id, limit=limit)]
+    attribution = {
+        "first_touch": contact.pop("first_touch", None),
+        "last_touch": contact.pop("last_touch", None),
+    }
+    return _jsonable({"contact": contact, "attribution": attribution, "timeline": timeline})
+
+
+def _limit(request: Request) -> int:
+    raw = (request.query_params or {}).get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        raise FormValidationError([FieldError("limit", "must be a whole number from 1 to 500")])
+    return int(raw)
+
+
+def get_contact(request: Request, contact_id: str, svc: Services) -> Response:
+    authorize(request, svc)
+    return http.json_response(200, _view(svc, contact_id, _limit(request)))
+
+
+def find_contacts(request: Request, svc: Services) -> Response:
+    authorize(request, svc)
+    params = request.query_params or {}
+    try:
+        if params.get("email"):
+            key = "email:" + normalise.email(params["email"])
+        elif params.get("phone"):
+            key = "phone:" + normalise.phone(params["phone"], params.get("region", "US"))
+        else:
+            raise FormValidationError([FieldError("email", "give ?email= or ?phone=")])
+    except normalise.InvalidValue as exc:
+        field = "email" if params.get("email") else "phone"
+        raise FormValidationError([FieldError(field, str(exc))]) from exc
+    contact_id = svc.contacts.find_by_key(key)
+    found = [_view(svc, contact_id, _limit(request))] if contact_id else []
+    return http.json_response(200, {"contacts": found})

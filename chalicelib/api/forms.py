@@ -1,0 +1,104 @@
+"""Routes for forms: the public capture endpoint, its CORS preflight and the hosted pages."""
+
+from __future__ import annotations
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib.api import http, pages
+from chalicelib.bootstrap import Services
+from chalicelib.content.forms import Form
+from chalicelib.errors import FormValidationError, LeadflowError
+from chalicelib.leads import submissions
+from chalicelib.leads.capture import RequestMeta, raw_fields
+
+
+def _cors(request: Request, form: Form) -> dict[str, str]:
+    origin = request.headers.get("origin")
+    if origin and ("*" in form.allowed_origins or origin in form.allowed_origins):
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    return {}
+
+
+def preflight(request: Request, form_id: str, svc: Services) -> Response:
+    form = submissions.load_form(svc.content, form_id)
+    headers = _cors(request, form)
+    if not headers:
+        return http.json_response(
+            403, {"error": "origin_not_allowed", "message": "this origin may not post to the form"}
+        )
+    return Response(
+        body="",
+        status_code=204,
+        headers={
+            **headers,
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type, Idempotency-Key, Accept",
+            "Access-Control-Max-Age": "600",
+        },
+    )
+
+
+def submit(request: Request, form_id: str, svc: Services) -> Response:
+    form = submissions.load_form(svc.content, form_id)
+    cors = _cors(request, form)
+    html = http.wants_html(request)
+    try:
+        fields = raw_fields(http.form_fields(request, svc.settings.max_body_bytes))
+        meta = RequestMeta(
+            referer=request.headers.get("referer"),
+            user_agent=request.headers.get("user-agent"),
+            source_ip=http.client_ip(request),
+            idempotency_key=request.headers.get("idempotency-key"),
+        )
+        accepted = submissions.submit(
+            form,
+            fields,
+            meta,
+            clock=svc.clock,
+            contacts=svc.contacts,
+            public_url=svc.settings.public_url,
+        )
+    except FormValidationError as err:
+        if html:
+            page = pages.render(
+                "errors.html",
+                fields=err.fields,
+                back=request.headers.get("referer") or f"/forms/{form.id}",
+            )
+            return http.html_response(err.status, page, cors)
+        return http.json_response(err.status, err.body(), cors)
+    except LeadflowError as err:
+        return http.json_response(err.status, err.body(), cors)
+    if html:
+        return http.redirect(accepted.redirect, cors)
+    body = {
+        "status": "accepted",
+        "submission_id": accepted.submission_id,
+        "redirect": accepted.redirect,
+    }
+    return http.json_response(
+        200 if accepted.replayed else 201,
+        body,
+        {**cors, "Idempotent-Replayed": str(accepted.replayed).lower()},
+    )
+
+
+def page(form_id: str, svc: Services) -> Response:
+    form = submissions.load_form(svc.content, form_id)
+    base = svc.settings.public_url
+    return http.html_response(
+        200,
+        pages.render(
+            "form.html",
+            form=form,
+            lang=form.language,
+            action=f"{base}/forms/{form.id}/submissions",
+            events_url=f"{base}/events",
+        ),
+    )
+
+
+def thank_you(form_id: str, svc: Services) -> Response:
+    form = submissions.load_form(svc.content, form_id)
+    return http.html_response(200, pages.render("thank_you.html", form=form, lang=form.language))

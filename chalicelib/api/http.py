@@ -1,0 +1,135 @@
+"""Request parsing and response building shared by the routes; errors map to HTTP here once."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib.errors import LeadflowError, MalformedBody, PayloadTooLarge, UnsupportedMediaType
+from chalicelib.leads.capture import RawValue
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+TEXT = "text/plain"
+HTML = "text/html; charset=utf-8"
+
+
+def media_type(request: Request) -> tuple[str, str]:
+    """The content type without parameters, and its charset (utf-8 unless stated)."""
+    raw = request.headers.get("content-type") or ""
+    parts = [p.strip() for p in raw.split(";")]
+    charset = next(
+        (p.split("=", 1)[1].strip('"') for p in parts[1:] if p.lower().startswith("charset=")),
+        "utf-8",
+    )
+    return parts[0].lower(), charset
+
+
+def _raw(request: Request, max_bytes: int) -> bytes:
+    body = request.raw_body or b""
+    if len(body) > max_bytes:
+        raise PayloadTooLarge(f"the body is {len(body)} bytes; the limit is {max_bytes}")
+    return body
+
+
+def _decode(body: bytes, charset: str) -> str:
+    try:
+        return body.decode(charset)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise MalformedBody(f"the body is not valid {charset} text") from exc
+
+
+def json_object(request: Request, max_bytes: int) -> dict[str, Any]:
+    kind, charset = media_type(request)
+    if kind not in (JSON, TEXT):
+        raise UnsupportedMediaType(f"send {JSON}, not {kind or 'no content type'}")
+    text = _decode(_raw(request, max_bytes), charset)
+    try:
+        data = json.loads(text) if text.strip() else None
+    except json.JSONDecodeError as exc:
+        raise MalformedBody(
+            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
+    if not isinstance(data, dict):
+        raise MalformedBody("the body must be a JSON object")
+    return data
+
+
+def form_fields(request: Request, max_bytes: int) -> dict[str, Any]:
+    """Fields from a JSON object or an urlencoded body (what a plain HTML form sends)."""
+    kind, charset = media_type(request)
+    if kind == FORM:
+        text = _decode(_raw(request, max_bytes), charset)
+        try:
+            parsed = parse_qs(
+                text,
+                keep_blank_values=True,
+                strict_parsing=False,
+                max_num_fields=500,
+                encoding=charset,
+                errors="strict",
+            )
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedBody(f"malformed form body: {exc}") from exc
+        out: dict[str, RawValue] = {}
+        for key, values in parsed.items():
+            out[key] = values[0] if len(values) == 1 else values
+        return out
+    if kind == JSON:
+        return json_object(request, max_bytes)
+    raise UnsupportedMediaType(f"send {JSON} or {FORM}, not {kind or 'no content type'}")
+
+
+def wants_html(request: Request) -> bool:
+    """A browser posting a plain HTML form gets pages and redirects; API callers get JSON."""
+    kind, _ = media_type(request)
+    accept = (request.headers.get("accept") or "").lower()
+    return kind == FORM and JSON not in accept
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(body, default=str, ensure_ascii=False),
+        status_code=status,
+        headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+    )
+
+
+def html_response(status: int, html: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=html, status_code=status, headers={"Content-Type": HTML, **(headers or {})}
+    )
+
+
+def redirect(location: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(body="", status_code=303, headers={"Location": location, **(headers or {})})
+
+
+def client_ip(request: Request) -> str | None:
+    identity = (request.context or {}).get("identity") or {}
+    return identity.get("sourceIp")
+
+
+def guarded(fn: Callable[..., Response]) -> Callable[..., Response]:
+    """Map typed errors to their status with a JSON body; never leak a stack trace."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Response:
+        try:
+            return fn(*args, **kwargs)
+        except LeadflowError as err:
+            return json_response(err.status, err.body())
+        except Exception:
+            log.exception("unhandled error in %s", fn.__name__)
+            return json_response(500, {"error": "internal", "message": "Something went wrong."})
+
+    return wrapper

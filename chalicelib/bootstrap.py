@@ -1,0 +1,57 @@
+"""The one place that wires settings, clock, stores and the pipeline together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.clock import Clock, SystemClock
+from chalicelib.config import Settings
+from chalicelib.pipeline.handlers import HANDLERS
+from chalicelib.pipeline.processor import Processor
+from chalicelib.pipeline.registry import Registry
+from chalicelib.store import tables
+from chalicelib.store.api_keys import ApiKeyStore
+from chalicelib.store.contacts import ContactStore
+from chalicelib.store.content import ContentStore
+from chalicelib.store.events import EventStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    contacts: ContactStore
+    events: EventStore
+    content: ContentStore
+    api_keys: ApiKeyStore
+    processor: Processor
+
+
+def build(
+    settings: Settings | None = None, clock: Clock | None = None, registry: Registry | None = None
+) -> Services:
+    settings = settings or Settings.from_env()
+    clock = clock or SystemClock()
+    tables.bind(settings)
+    contacts = ContactStore(settings.pending_shards)
+    events = EventStore(settings.pending_shards)
+    processor = Processor(HANDLERS if registry is None else registry, events, contacts, clock)
+    return Services(
+        settings, clock, contacts, events, ContentStore(clock), ApiKeyStore(clock), processor
+    )
+
+
+_services: Services | None = None
+
+
+def services() -> Services:
+    """The process-wide services, built on first use (after the environment is set)."""
+    global _services
+    if _services is None:
+        _services = build()
+    return _services
+
+
+def reset(new: Services | None = None) -> None:
+    global _services
+    _services = new

@@ -1,0 +1,101 @@
+"""The `leadflow` command: run the local stack, validate and publish content, manage keys."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from chalicelib.errors import ContentError
+
+
+def _use_local_stack(root: Path) -> None:
+    """Point AWS clients at a running `make run` stack, when asked with --local."""
+    state = root / ".leadflow" / "stack.json"
+    if not state.exists():
+        sys.exit("no local stack is running (start it with `make run`)")
+    from chalicelib.local.moto_server import FAKE_CREDENTIALS
+
+    os.environ.update(FAKE_CREDENTIALS)
+    os.environ.setdefault("LEADFLOW_STAGE", "local")
+    os.environ["AWS_ENDPOINT_URL"] = json.loads(state.read_text())["endpoint"]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from chalicelib.local import stack
+
+    return stack.run(Path.cwd(), port=args.port, moto_port=args.moto_port)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from chalicelib.content import catalog
+
+    content = catalog.load(Path(args.path))
+    for problem in content.problems:
+        print(problem, file=sys.stderr)
+    if content.problems:
+        print(f"{len(content.problems)} problem(s) in {content.files} file(s)", file=sys.stderr)
+        return 1
+    print(f"ok: {content.files} file(s), {len(content.forms)} form(s)")
+    return 0
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from chalicelib import bootstrap
+    from chalicelib.content import catalog, publisher
+
+    if args.local:
+        _use_local_stack(Path.cwd())
+    content = catalog.load(Path(args.path))
+    try:
+        report = publisher.publish(content, bootstrap.services().content)
+    except ContentError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for name in report.published:
+        print(f"published {name}")
+    print(f"{len(report.published)} published, {len(report.unchanged)} unchanged")
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from chalicelib import bootstrap
+
+    if args.local:
+        _use_local_stack(Path.cwd())
+    print(bootstrap.services().api_keys.create(args.name, args.role))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="leadflow", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="start the local stack (what `make run` does)")
+    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+    run.add_argument("--moto-port", type=int, default=None)
+    run.set_defaults(func=cmd_run)
+    validate = sub.add_parser("validate", help="check marketing content; exit 1 on any problem")
+    validate.add_argument("path", nargs="?", default="marketing")
+    validate.set_defaults(func=cmd_validate)
+    publish = sub.add_parser("publish", help="validate, then store a new version of content")
+    publish.add_argument("path", nargs="?", default="marketing")
+    publish.add_argument("--local", action="store_true", help="publish to the running local stack")
+    publish.set_defaults(func=cmd_publish)
+    keys = sub.add_parser("keys", help="admin API keys").add_subparsers(dest="keys", required=True)
+    create = keys.add_parser("create", help="create a key and print it once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", default="admin", choices=["admin", "sales", "viewer"])
+    create.add_argument("--local", action="store_true")
+    create.set_defaults(func=cmd_keys_create)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

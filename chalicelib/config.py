@@ -1,0 +1,31 @@
+"""Settings from the environment: the same code reads moto locally and AWS in the cloud."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_prefix: str
+    region: str
+    endpoint_url: str | None
+    max_body_bytes: int
+    public_url: str
+    pending_shards: int
+    sweep_grace_seconds: int
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        stage = env.get("LEADFLOW_STAGE", "dev")
+        return cls(
+            table_prefix=env.get("LEADFLOW_TABLE_PREFIX", f"leadflow-{stage}-"),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            max_body_bytes=int(env.get("LEADFLOW_MAX_BODY_BYTES", 64 * 1024)),
+            public_url=env.get("LEADFLOW_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            pending_shards=int(env.get("LEADFLOW_PENDING_SHARDS", 8)),
+            sweep_grace_seconds=int(env.get("LEADFLOW_SWEEP_GRACE_SECONDS", 120)),
+        )

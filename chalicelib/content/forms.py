@@ -1,0 +1,146 @@
+"""The form definition language: what a marketer writes in marketing/forms/*.yaml."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+IDENT = r"^[a-z][a-z0-9_]{0,62}$"
+SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+IDENTITY_FIELDS = ("email", "phone")
+RESERVED = {"consent", "visitor_id", "event_id", "referrer", "landing_page", "page_url"}
+
+
+class FieldType(StrEnum):
+    TEXT = "text"
+    TEXTAREA = "textarea"
+    EMAIL = "email"
+    PHONE = "phone"
+    NUMBER = "number"
+    SELECT = "select"
+    MULTISELECT = "multiselect"
+    CHECKBOX = "checkbox"
+    COUNTRY = "country"
+    URL = "url"
+    HIDDEN = "hidden"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FormField(Strict):
+    name: Annotated[str, Field(pattern=IDENT)]
+    type: FieldType = FieldType.TEXT
+    label: str | None = None
+    required: bool = False
+    placeholder: str | None = None
+    help: str | None = None
+    max_length: Annotated[int, Field(gt=0, le=20000)] | None = None
+    pattern: str | None = None
+    options: list[str] | None = None
+    default: str | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _options_match_type(self) -> FormField:
+        has_options = self.type in (FieldType.SELECT, FieldType.MULTISELECT)
+        if has_options and not self.options:
+            raise ValueError(f"a {self.type} field needs options")
+        if self.options and not has_options:
+            raise ValueError("options are only for select and multiselect fields")
+        if self.type is FieldType.EMAIL and self.name != "email":
+            raise ValueError("the email field must be named 'email'")
+        if self.type is FieldType.PHONE and self.name != "phone":
+            raise ValueError("the phone field must be named 'phone'")
+        return self
+
+    @property
+    def limit(self) -> int:
+        if self.max_length:
+            return self.max_length
+        return 5000 if self.type is FieldType.TEXTAREA else 255
+
+    @property
+    def display_label(self) -> str:
+        return self.label or self.name.replace("_", " ").capitalize()
+
+
+class Consent(Strict):
+    """Consent asked by the form; recorded with time, source and the text's version."""
+
+    text: Annotated[str, Field(min_length=1)]
+    version: Annotated[str, Field(min_length=1)]
+    required: bool = False
+    topics: list[Annotated[str, Field(pattern=SLUG)]] = ["marketing"]
+
+
+class ThankYou(Strict):
+    redirect: str | None = None
+    message: str = "Thank you! We will be in touch."
+    title: str = "Thank you"
+
+    @field_validator("redirect")
+    @classmethod
+    def _url_or_path(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^(https?://[^\s]+|/[^\s]*)$", value):
+            raise ValueError("must be an http(s) URL or a path starting with /")
+        return value
+
+
+class Form(Strict):
+    id: Annotated[str, Field(pattern=SLUG)]
+    name: Annotated[str, Field(min_length=1)]
+    description: str | None = None
+    campaign: Annotated[str, Field(pattern=SLUG)] | None = None
+    submit_label: str = "Submit"
+    fields: Annotated[list[FormField], Field(min_length=1)]
+    consent: Consent | None = None
+    honeypot: Annotated[str, Field(pattern=IDENT)] = "website"
+    phone_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "US"
+    thank_you: ThankYou = ThankYou()
+    allowed_origins: list[str] = []
+    language: str = "en"
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if value != "*" and not re.match(r"^https?://[^/\s]+$", value):
+                raise ValueError(f"{value!r} is not an origin like https://www.example.com")
+        return values
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Form:
+        names = [f.name for f in self.fields]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate field names: {', '.join(dupes)}")
+        if not any(n in IDENTITY_FIELDS for n in names):
+            raise ValueError("a form needs an email or a phone field to identify the lead")
+        if self.honeypot in names:
+            raise ValueError(f"honeypot {self.honeypot!r} must not also be a field")
+        clash = sorted(RESERVED.intersection(names))
+        if clash:
+            raise ValueError(f"reserved field names: {', '.join(clash)}")
+        return self
+
+    def field(self, name: str) -> FormField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def to_body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)

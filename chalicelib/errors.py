@@ -1,0 +1,100 @@
+"""Errors as types. The API layer maps each to HTTP once (see api/http.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class LeadflowError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def body(self) -> dict:
+        return {"error": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class FormValidationError(LeadflowError):
+    """One or more submitted fields are missing or invalid; every bad field is named."""
+
+    status = 422
+    code = "validation_failed"
+
+    def __init__(self, fields: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{f.field}: {f.message}" for f in fields))
+        self.fields = fields
+
+    def body(self) -> dict:
+        return {
+            "error": self.code,
+            "message": "Some fields are missing or invalid.",
+            "fields": [{"field": f.field, "message": f.message} for f in self.fields],
+        }
+
+
+class MalformedBody(LeadflowError):
+    status = 400
+    code = "malformed_body"
+
+
+class PayloadTooLarge(LeadflowError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(LeadflowError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class NotFound(LeadflowError):
+    status = 404
+    code = "not_found"
+
+
+class Unauthorized(LeadflowError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(LeadflowError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(LeadflowError):
+    status = 409
+    code = "conflict"
+
+
+@dataclass
+class ContentProblem:
+    """A problem in a marketing/ file, located for a human: file, line and field."""
+
+    path: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+@dataclass
+class ContentError(Exception):
+    problems: list[ContentProblem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)

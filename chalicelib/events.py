@@ -1,0 +1,24 @@
+"""The spine: every fact about a contact is an Event, appended to its timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+FORM_SUBMITTED = "form_submitted"
+PAGE_VIEWED = "page_viewed"
+FILE_DOWNLOADED = "file_downloaded"
+IDENTIFIED = "identified"
+
+
+@dataclass(frozen=True)
+class Event:
+    contact_id: str
+    event_id: str
+    type: str
+    occurred_at: datetime
+    source: str
+    properties: dict[str, Any] = field(default_factory=dict)
+    touch: dict[str, Any] | None = None
+    caused_by: str | None = None

@@ -1,0 +1,1 @@
+"""Journeys: the YAML language, its compiler to state machines, and the engine that runs them."""

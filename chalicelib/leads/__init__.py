@@ -1,0 +1,1 @@
+"""Lead capture: validation, normalisation, attribution and identity of submitted leads."""

@@ -1,0 +1,205 @@
+"""Turn a raw form post into a validated, normalised Submission (pure: no I/O)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from chalicelib import ids
+from chalicelib.content.forms import FieldType, Form, FormField
+from chalicelib.errors import FieldError, FormValidationError
+from chalicelib.leads import attribution, normalise
+from chalicelib.leads.identity import Identity
+
+RawValue = str | list[str]
+_TRUE = {"on", "true", "1", "yes", "y", "checked"}
+_VISITOR = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+_IDEMPOTENCY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    """What the HTTP layer knows about the request besides its fields."""
+
+    referer: str | None = None
+    user_agent: str | None = None
+    source_ip: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    form_id: str
+    identity: Identity
+    properties: dict[str, Any]
+    touch: dict[str, Any]
+    event_id: str
+    occurred_at: datetime
+    consent: dict[str, Any] | None = None
+    idempotency_key: str | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Spam:
+    """A honeypot was filled in: answer as if all went well, store nothing."""
+
+    event_id: str
+
+
+def raw_fields(data: Mapping[str, Any]) -> dict[str, RawValue]:
+    """Flatten JSON or urlencoded input to strings and lists of strings."""
+    out: dict[str, RawValue] = {}
+    for key, value in data.items():
+        if isinstance(value, list):
+            out[str(key)] = [_text(v) for v in value]
+        elif isinstance(value, dict):
+            out[str(key)] = _text(value)
+        else:
+            out[str(key)] = _text(value)
+    return out
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _scalar(value: RawValue | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return value[-1] if value else ""
+    return value
+
+
+def _check_field(spec: FormField, raw: RawValue | None, region: str) -> Any:
+    """Return the normalised value (None when empty) or raise ValueError with a message."""
+    if spec.type is FieldType.MULTISELECT:
+        values = [
+            v.strip() for v in (raw if isinstance(raw, list) else [_scalar(raw)]) if v.strip()
+        ]
+        bad = [v for v in values if v not in (spec.options or [])]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} not among the options")
+        return values or None
+    text = _scalar(raw)
+    if spec.type is FieldType.CHECKBOX:
+        return text.strip().lower() in _TRUE
+    if spec.type is FieldType.HIDDEN and not text.strip() and spec.default is not None:
+        text = spec.default
+    if not text.strip():
+        return None
+    if len(text) > spec.limit:
+        raise ValueError(f"is longer than {spec.limit} characters")
+    if normalise.has_markup(text):
+        raise ValueError("must not contain HTML or script markup")
+    value: Any
+    match spec.type:
+        case FieldType.EMAIL:
+            value = normalise.email(text)
+        case FieldType.PHONE:
+            value = normalise.phone(text, region)
+        case FieldType.NUMBER:
+            value = _number(text, spec)
+        case FieldType.SELECT:
+            value = text.strip()
+            if value not in (spec.options or []):
+                raise ValueError("is not one of the options")
+        case FieldType.COUNTRY:
+            value = normalise.country(text)
+        case FieldType.URL:
+            value = text.strip()
+            if not re.match(r"^https?://[^\s/$.?#][^\s]*$", value):
+                raise ValueError("is not an http(s) URL")
+        case FieldType.TEXTAREA:
+            value = text.strip()
+        case _:
+            value = normalise.line(text)
+    if spec.pattern and isinstance(value, str) and not re.fullmatch(spec.pattern, value):
+        raise ValueError("has the wrong format")
+    return value
+
+
+def _number(text: str, spec: FormField) -> int | float:
+    try:
+        number = float(text.strip().replace(",", ""))
+    except ValueError as exc:
+        raise ValueError("is not a number") from exc
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError("is not a number")
+    if spec.min is not None and number < spec.min:
+        raise ValueError(f"must be at least {spec.min:g}")
+    if spec.max is not None and number > spec.max:
+        raise ValueError(f"must be at most {spec.max:g}")
+    return int(number) if number.is_integer() else number
+
+
+def capture(
+    form: Form, fields: Mapping[str, RawValue], meta: RequestMeta, now: datetime
+) -> Submission | Spam:
+    """Validate every field of the form at once, so the error names all bad fields."""
+    event_id = ids.event_id(now)
+    if _scalar(fields.get(form.honeypot)).strip():
+        return Spam(event_id)
+    errors: list[FieldError] = []
+    values: dict[str, Any] = {}
+    for spec in form.fields:
+        try:
+            value = _check_field(spec, fields.get(spec.name), form.phone_region)
+        except ValueError as exc:
+            errors.append(FieldError(spec.name, str(exc)))
+            continue
+        if spec.required and value in (None, False, []):
+            errors.append(FieldError(spec.name, "is required"))
+        elif value is not None:
+            values[spec.name] = value
+    consent = None
+    if form.consent:
+        granted = _scalar(fields.get("consent")).strip().lower() in _TRUE
+        if form.consent.required and not granted:
+            errors.append(FieldError("consent", "must be accepted"))
+        if granted:
+            consent = {
+                "topics": list(form.consent.topics),
+                "text": form.consent.text,
+                "version": form.consent.version,
+                "at": now.isoformat(),
+                "source": f"form:{form.id}",
+                "ip": meta.source_ip,
+            }
+    visitor_id = _scalar(fields.get("visitor_id")).strip() or None
+    if visitor_id and not _VISITOR.match(visitor_id):
+        errors.append(FieldError("visitor_id", "must be 8-128 letters, digits or ._:-"))
+    key = meta.idempotency_key or _scalar(fields.get("event_id")).strip() or None
+    if key and not _IDEMPOTENCY.match(key):
+        errors.append(FieldError("Idempotency-Key", "must be 1-255 visible ASCII characters"))
+    if not values.get("email") and not values.get("phone") and not errors:
+        missing = [n for n in ("email", "phone") if form.field(n)]
+        errors.extend(FieldError(n, "an email or a phone number is required") for n in missing)
+    if errors:
+        raise FormValidationError(errors)
+    identity = Identity(
+        email=values.pop("email", None), phone=values.pop("phone", None), visitor_id=visitor_id
+    )
+    return Submission(
+        form_id=form.id,
+        identity=identity,
+        properties=values,
+        touch=attribution.touch(fields_view(fields), meta.referer, now, form.campaign, form.id),
+        event_id=event_id,
+        occurred_at=now,
+        consent=consent,
+        idempotency_key=key,
+        context={k: v for k, v in (("user_agent", meta.user_agent), ("ip", meta.source_ip)) if v},
+    )
+
+
+def fields_view(fields: Mapping[str, RawValue]) -> dict[str, str]:
+    return {k: _scalar(v) for k, v in fields.items() if k in attribution.TOUCH_FIELDS}

@@ -1,0 +1,80 @@
+"""An inbound fact about a person, and how it merges into the contact's profile (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from chalicelib.leads.identity import Identity
+
+
+@dataclass(frozen=True)
+class Intake:
+    """Who it is about, the event to append, and what (if anything) the profile learns."""
+
+    identity: Identity
+    event_type: str
+    event_id: str
+    occurred_at: datetime
+    source: str
+    event_properties: dict[str, Any] = field(default_factory=dict)
+    touch: dict[str, Any] | None = None
+    profile: dict[str, Any] = field(default_factory=dict)
+    consent: dict[str, Any] | None = None
+    is_submission: bool = False
+    idempotency_key: str | None = None
+    response: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def updates_profile(self) -> bool:
+        return bool(self.profile or self.consent or self.is_submission)
+
+
+def new_contact(contact_id: str, intake: Intake) -> dict[str, Any]:
+    """The first version of a contact; its first touch is this intake's touch, for good."""
+    ident = intake.identity
+    return {
+        "id": contact_id,
+        "email": ident.email,
+        "phone": ident.phone,
+        "properties": dict(intake.profile),
+        "first_touch": intake.touch,
+        "last_touch": intake.touch,
+        "consents": _consents({}, intake.consent),
+        "visitor_ids": {ident.visitor_id} if ident.visitor_id else None,
+        "created_at": intake.occurred_at,
+        "updated_at": intake.occurred_at,
+        "created_by_event": intake.event_id,
+        "submissions": 1 if intake.is_submission else 0,
+        "version": 1,
+    }
+
+
+def merged_contact(current: dict[str, Any], intake: Intake) -> dict[str, Any]:
+    """Latest value wins for profile fields; first touch and consents already given stay."""
+    ident = intake.identity
+    visitors = set(current.get("visitor_ids") or ())
+    if ident.visitor_id:
+        visitors.add(ident.visitor_id)
+    return {
+        **current,
+        "email": current.get("email") or ident.email,
+        "phone": ident.phone or current.get("phone"),
+        "properties": {**(current.get("properties") or {}), **intake.profile},
+        "first_touch": current.get("first_touch") or intake.touch,
+        "last_touch": intake.touch or current.get("last_touch"),
+        "consents": _consents(current.get("consents") or {}, intake.consent),
+        "visitor_ids": visitors or None,
+        "updated_at": intake.occurred_at,
+        "submissions": int(current.get("submissions") or 0) + (1 if intake.is_submission else 0),
+        "version": int(current.get("version") or 0) + 1,
+    }
+
+
+def _consents(current: dict[str, Any], grant: dict[str, Any] | None) -> dict[str, Any]:
+    """A form that was not ticked grants nothing and withdraws nothing."""
+    if not grant:
+        return dict(current)
+    record = {k: v for k, v in grant.items() if k != "topics" and v is not None}
+    return {**current, **{topic: {"granted": True, **record} for topic in grant["topics"]}}

@@ -1,0 +1,83 @@
+"""Use case: a website posts a form. Validate, then record the lead once; answer fast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.clock import Clock
+from chalicelib.content.forms import Form
+from chalicelib.errors import NotFound
+from chalicelib.events import FORM_SUBMITTED
+from chalicelib.leads.capture import RawValue, RequestMeta, Spam, Submission, capture
+from chalicelib.leads.intake import Intake
+from chalicelib.store.contacts import ContactStore
+from chalicelib.store.content import ContentStore
+
+
+@dataclass(frozen=True)
+class Accepted:
+    submission_id: str
+    redirect: str
+    replayed: bool = False
+    contact_id: str | None = None
+    created: bool = False
+
+
+def load_form(content: ContentStore, form_id: str) -> Form:
+    body = content.latest("form", form_id)
+    if body is None:
+        raise NotFound(f"no published form {form_id!r}")
+    return Form.model_validate(body)
+
+
+def thank_you_url(form: Form, public_url: str) -> str:
+    redirect = form.thank_you.redirect or f"/forms/{form.id}/thank-you"
+    return public_url + redirect if redirect.startswith("/") else redirect
+
+
+def to_intake(sub: Submission, redirect: str) -> Intake:
+    props: dict[str, Any] = {"form_id": sub.form_id, "fields": sub.properties, **sub.context}
+    if sub.consent:
+        props["consent"] = sub.consent
+    if sub.identity.visitor_id:
+        props.update(visitor_id=sub.identity.visitor_id, identifies_visitor=True)
+    return Intake(
+        identity=sub.identity,
+        event_type=FORM_SUBMITTED,
+        event_id=sub.event_id,
+        occurred_at=sub.occurred_at,
+        source=f"form:{sub.form_id}",
+        event_properties=props,
+        touch=sub.touch,
+        profile=sub.properties,
+        consent=sub.consent,
+        is_submission=True,
+        idempotency_key=f"form:{sub.form_id}:{sub.idempotency_key}"
+        if sub.idempotency_key
+        else None,
+        response={"status": "accepted", "submission_id": sub.event_id, "redirect": redirect},
+    )
+
+
+def submit(
+    form: Form,
+    fields: dict[str, RawValue],
+    meta: RequestMeta,
+    *,
+    clock: Clock,
+    contacts: ContactStore,
+    public_url: str,
+) -> Accepted:
+    redirect = thank_you_url(form, public_url)
+    result = capture(form, fields, meta, clock.now())
+    if isinstance(result, Spam):
+        return Accepted(result.event_id, redirect)
+    recorded = contacts.record(to_intake(result, redirect))
+    return Accepted(
+        submission_id=recorded.response.get("submission_id", recorded.event_id),
+        redirect=recorded.response.get("redirect", redirect),
+        replayed=recorded.replayed,
+        contact_id=recorded.contact_id,
+        created=recorded.created,
+    )

@@ -1,0 +1,164 @@
+"""Use case: a website tracks an event (page view, download, custom) for a person or visitor."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib import ids
+from chalicelib.clock import Clock
+from chalicelib.errors import FieldError, FormValidationError
+from chalicelib.events import Event
+from chalicelib.leads import attribution, normalise
+from chalicelib.leads.identity import Identity, visitor_partition
+from chalicelib.leads.intake import Intake
+from chalicelib.store.contacts import ContactStore
+from chalicelib.store.events import EventStore
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+_VISITOR = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+SYSTEM_EVENTS = frozenset(
+    {
+        "form_submitted",
+        "identified",
+        "unsubscribed",
+        "score_changed",
+        "stage_changed",
+        "segment_entered",
+        "segment_left",
+        "lead_assigned",
+        "lead_accepted",
+        "lead_recycled",
+        "deal_won",
+        "deal_lost",
+    }
+)
+SYSTEM_PREFIXES = ("email_", "journey_", "handoff_")
+MAX_PROPERTIES = 50
+MAX_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Tracked:
+    event_id: str
+    contact_id: str
+    anonymous: bool
+    replayed: bool = False
+
+
+def _check(
+    body: dict[str, Any], now: datetime, region: str
+) -> tuple[str, Identity, dict, datetime, str | None]:
+    errors: list[FieldError] = []
+    name = str(body.get("type") or body.get("event") or "")
+    if not _NAME.match(name):
+        errors.append(FieldError("type", "must be a snake_case event name like page_viewed"))
+    elif name in SYSTEM_EVENTS or name.startswith(SYSTEM_PREFIXES):
+        errors.append(FieldError("type", f"{name} is recorded by Leadflow itself"))
+    email = phone = visitor = None
+    try:
+        email = normalise.email(str(body["email"])) if body.get("email") else None
+    except normalise.InvalidValue as exc:
+        errors.append(FieldError("email", str(exc)))
+    try:
+        phone = normalise.phone(str(body["phone"]), region) if body.get("phone") else None
+    except normalise.InvalidValue as exc:
+        errors.append(FieldError("phone", str(exc)))
+    if body.get("visitor_id"):
+        visitor = str(body["visitor_id"])
+        if not _VISITOR.match(visitor):
+            errors.append(FieldError("visitor_id", "must be 8-128 letters, digits or ._:-"))
+    if not (email or phone or visitor) and not errors:
+        errors.append(FieldError("visitor_id", "an email, a phone or a visitor_id is required"))
+    props = body.get("properties") or {}
+    if not isinstance(props, dict):
+        errors.append(FieldError("properties", "must be an object"))
+        props = {}
+    elif len(props) > MAX_PROPERTIES:
+        errors.append(FieldError("properties", f"at most {MAX_PROPERTIES} properties"))
+    occurred = now
+    if body.get("occurred_at"):
+        try:
+            occurred = datetime.fromisoformat(str(body["occurred_at"]).replace("Z", "+00:00"))
+            occurred = occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC)
+            if occurred > now + MAX_SKEW:
+                errors.append(FieldError("occurred_at", "is in the future"))
+        except ValueError:
+            errors.append(FieldError("occurred_at", "is not an ISO 8601 time"))
+    key = str(body["event_id"]) if body.get("event_id") else None
+    if key and not _KEY.match(key):
+        errors.append(FieldError("event_id", "must be 1-255 visible ASCII characters"))
+    if errors:
+        raise FormValidationError(errors)
+    return name, Identity(email, phone, visitor), props, occurred, key
+
+
+def track(
+    body: dict[str, Any],
+    referer: str | None,
+    *,
+    clock: Clock,
+    contacts: ContactStore,
+    events: EventStore,
+    phone_region: str = "US",
+) -> Tracked:
+    now = clock.now()
+    name, identity, props, occurred, key = _check(body, now, phone_region)
+    touch = attribution.touch(
+        {k: body[k] for k in attribution.TOUCH_FIELDS if body.get(k)}, referer, occurred
+    )
+    event_id = ids.derived_event_id(occurred, "client", key) if key else ids.event_id(occurred)
+    properties = {**props}
+    if touch.get("landing_page"):
+        properties.setdefault("url", touch["landing_page"])
+    if identity.primary is None:
+        return _track_visitor(
+            identity.visitor_id or "", name, event_id, occurred, properties, touch, contacts, events
+        )
+    if identity.visitor_id:
+        properties.update(visitor_id=identity.visitor_id, identifies_visitor=True)
+    recorded = contacts.record(
+        Intake(
+            identity=identity,
+            event_type=name,
+            event_id=event_id,
+            occurred_at=occurred,
+            source="api:events",
+            event_properties=properties,
+            touch=touch,
+            idempotency_key=f"event:{key}" if key else None,
+            response={"event_id": event_id},
+        )
+    )
+    return Tracked(
+        recorded.response.get("event_id", event_id), recorded.contact_id, False, recorded.replayed
+    )
+
+
+def _track_visitor(
+    visitor_id: str,
+    name: str,
+    event_id: str,
+    occurred: datetime,
+    properties: dict,
+    touch: dict,
+    contacts: ContactStore,
+    events: EventStore,
+) -> Tracked:
+    """A known visitor's event goes straight to its contact; an unknown one waits anonymous."""
+    owner = contacts.find_by_key(visitor_partition(visitor_id))
+    partition = owner or visitor_partition(visitor_id)
+    event = Event(
+        contact_id=partition,
+        event_id=event_id,
+        type=name,
+        occurred_at=occurred,
+        source="api:events",
+        properties={**properties, "visitor_id": visitor_id},
+        touch=touch,
+    )
+    fresh = events.append(event)
+    return Tracked(event_id, partition, owner is None, replayed=not fresh)

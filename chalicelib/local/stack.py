@@ -1,0 +1,117 @@
+"""`make run`: the whole product on one laptop, with moto as AWS and threads as triggers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from chalicelib.local import moto_server
+
+log = logging.getLogger(__name__)
+SWEEP_EVERY_SECONDS = 30.0
+
+
+def _banner(port: int, endpoint: str, key_file: Path, key: str, forms: list[str]) -> str:
+    base = f"http://127.0.0.1:{port}"
+    first = "whitepaper" if "whitepaper" in forms else (forms[0] if forms else "?")
+    lines = [
+        "",
+        "Leadflow is running (state lives in memory: it is gone when you stop).",
+        "",
+        f"  API               {base}",
+        *[f"  Landing page      {base}/forms/{form_id}" for form_id in forms],
+        f"  Embedded AWS      {endpoint} (moto)",
+        f"  Admin API key     {key}  (saved in {key_file})",
+        "",
+        "Try it:",
+        f"  curl -s -X POST {base}/forms/{first}/submissions \\",
+        "       -H 'Content-Type: application/json' \\",
+        '       -d \'{"email": "ada@example.com", "first_name": "Ada", "consent": true,'
+        ' "utm_source": "newsletter", "utm_medium": "email"}\'',
+        f"  curl -s '{base}/contacts?email=ada@example.com' -H \"X-Api-Key: $(cat {key_file})\"",
+        "",
+        "Press Ctrl-C to stop.",
+    ]
+    return "\n".join(lines)
+
+
+def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
+    from chalice.config import Config
+    from chalice.local import create_local_server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server, endpoint = moto_server.start(moto_port)
+    os.environ.setdefault("LEADFLOW_STAGE", "local")
+    os.environ["LEADFLOW_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    os.environ.setdefault("LEADFLOW_SWEEP_GRACE_SECONDS", "10")
+
+    from chalicelib import bootstrap
+    from chalicelib.content import catalog, publisher
+    from chalicelib.local.stream_driver import StreamDriver
+    from chalicelib.pipeline import stream, sweeper
+    from chalicelib.store import tables
+    from chalicelib.store.models import EventModel
+
+    svc = bootstrap.services()
+    tables.create_all()
+    content = catalog.load(root / "marketing")
+    if content.problems:
+        print(f"marketing/ has problems:\n{content}", file=sys.stderr)
+        for problem in content.problems:
+            print(f"  {problem}", file=sys.stderr)
+        server.stop()
+        return 1
+    report = publisher.publish(content, svc.content)
+    log.info("published: %s", ", ".join(report.published) or "nothing new")
+    key = svc.api_keys.create("local admin", "admin")
+    state = root / ".leadflow"
+    state.mkdir(exist_ok=True)
+    key_file = state / "local-admin-key"
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    (state / "stack.json").write_text(json.dumps({"endpoint": endpoint, "api": port}))
+
+    sys.path.insert(0, str(root))
+    from app import app
+
+    http = create_local_server(app, Config.create(), "127.0.0.1", port)
+    stop = threading.Event()
+    driver = StreamDriver(
+        EventModel.Meta.table_name,
+        lambda batch: stream.handle_batch(batch["Records"], svc.processor),
+    )
+    grace = timedelta(seconds=svc.settings.sweep_grace_seconds)
+
+    def sweep_loop() -> None:
+        while not stop.wait(SWEEP_EVERY_SECONDS):
+            try:
+                sweeper.sweep(svc.processor, grace)
+            except Exception:
+                log.exception("sweep failed")
+
+    threads = [
+        threading.Thread(target=http.serve_forever, name="api", daemon=True),
+        threading.Thread(target=driver.run, args=(stop,), name="pipeline", daemon=True),
+        threading.Thread(target=sweep_loop, name="sweeper", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    print(
+        _banner(port, endpoint, key_file.relative_to(root), key, sorted(content.forms)), flush=True
+    )
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        print("\nStopping...", flush=True)
+    finally:
+        stop.set()
+        http.shutdown()
+        server.stop()
+        (state / "stack.json").unlink(missing_ok=True)
+    return 0

@@ -1,0 +1,84 @@
+"""Polls a DynamoDB stream and hands batches to the same handler Lambda would call.
+
+Honours ReportBatchItemFailures like Lambda does: a failed record is retried from its
+sequence number, up to `max_retries`, then skipped (it stays pending for the sweeper).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+
+log = logging.getLogger(__name__)
+BatchHandler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class StreamDriver:
+    def __init__(
+        self, table_name: str, handler: BatchHandler, batch_size: int = 100, max_retries: int = 3
+    ) -> None:
+        self.handler = handler
+        self.batch_size = batch_size
+        self.max_retries = max_retries
+        self.streams = boto3.client("dynamodbstreams")
+        table = boto3.client("dynamodb").describe_table(TableName=table_name)["Table"]
+        self.stream_arn = table["LatestStreamArn"]
+        self._iterators: dict[str, str | None] = {}
+        self._retries: dict[str, int] = {}
+
+    def _iterator(self, shard_id: str, kind: str, sequence: str | None = None) -> str:
+        kwargs: dict[str, Any] = {
+            "StreamArn": self.stream_arn,
+            "ShardId": shard_id,
+            "ShardIteratorType": kind,
+        }
+        if sequence:
+            kwargs["SequenceNumber"] = sequence
+        return self.streams.get_shard_iterator(**kwargs)["ShardIterator"]
+
+    def _discover(self) -> None:
+        shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+        for shard in shards["Shards"]:
+            if shard["ShardId"] not in self._iterators:
+                self._iterators[shard["ShardId"]] = self._iterator(shard["ShardId"], "TRIM_HORIZON")
+
+    def poll_once(self) -> int:
+        """Read every shard once; returns how many records were handed to the handler."""
+        self._discover()
+        handled = 0
+        for shard_id, iterator in list(self._iterators.items()):
+            if iterator is None:
+                continue
+            page = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+            records = page.get("Records", [])
+            next_iterator = page.get("NextShardIterator")
+            if records:
+                handled += len(records)
+                result = self.handler({"Records": records}) or {}
+                failures = result.get("batchItemFailures") or []
+                if failures:
+                    next_iterator = self._after_failure(shard_id, failures[0]["itemIdentifier"])
+            self._iterators[shard_id] = next_iterator
+        return handled
+
+    def _after_failure(self, shard_id: str, sequence: str) -> str:
+        tries = self._retries.get(sequence, 0) + 1
+        self._retries[sequence] = tries
+        if tries > self.max_retries:
+            log.warning("giving up on stream record %s; the sweeper will retry it", sequence)
+            self._retries.pop(sequence, None)
+            return self._iterator(shard_id, "AFTER_SEQUENCE_NUMBER", sequence)
+        return self._iterator(shard_id, "AT_SEQUENCE_NUMBER", sequence)
+
+    def run(self, stop: threading.Event, interval: float = 0.1) -> None:
+        while not stop.is_set():
+            try:
+                if not self.poll_once():
+                    stop.wait(interval)
+            except Exception:
+                log.exception("stream driver poll failed")
+                stop.wait(1.0)

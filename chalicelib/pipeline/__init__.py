@@ -1,0 +1,1 @@
+"""The event pipeline: every stored event processed once, in order per contact."""

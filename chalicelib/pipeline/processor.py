@@ -1,0 +1,84 @@
+"""Process one stored event: run its handlers, then commit their effects exactly once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from chalicelib.clock import Clock
+from chalicelib.events import Event
+from chalicelib.leads.identity import visitor_partition
+from chalicelib.pipeline.registry import Registry, handlers_for
+from chalicelib.store import events as event_rows
+from chalicelib.store.contacts import ContactStore
+from chalicelib.store.events import AlreadyProcessed, EventStore
+from chalicelib.store.models import EventModel
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    PROCESSED = "processed"
+    SKIPPED = "skipped"
+
+
+@dataclass
+class StoreContext:
+    """What handlers may read, backed by the store."""
+
+    events: EventStore
+    contacts: ContactStore
+    clock: Clock
+
+    def timeline(self, contact_id: str, limit: int = 200) -> list[Event]:
+        return self.events.timeline(contact_id, limit=limit, newest_first=False)
+
+    def contact_of_visitor(self, visitor_id: str) -> str | None:
+        return self.contacts.find_by_key(visitor_partition(visitor_id))
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+class Processor:
+    def __init__(
+        self,
+        registry: Registry,
+        events: EventStore,
+        contacts: ContactStore,
+        clock: Clock,
+        max_attempts: int = 5,
+    ) -> None:
+        self.registry = registry
+        self.events = events
+        self.clock = clock
+        self.context = StoreContext(events, contacts, clock)
+        self.max_attempts = max_attempts
+
+    def process(self, item: EventModel) -> Outcome:
+        """Run handlers for a pending event. Raises if a handler fails (nothing committed)."""
+        if item.pending_shard is None:
+            return Outcome.SKIPPED
+        event = event_rows.from_model(item)
+        emitted: list[Event] = []
+        for handler in handlers_for(self.registry, event.type):
+            emitted.extend(handler(event, self.context))
+        try:
+            event_rows.complete(item, emitted, self.clock.now(), self.events.shards)
+        except AlreadyProcessed:
+            return Outcome.SKIPPED
+        return Outcome.PROCESSED
+
+    def fail(self, item: EventModel, error: BaseException) -> None:
+        parked = event_rows.record_failure(
+            item, f"{type(error).__name__}: {error}", self.max_attempts
+        )
+        log.warning(
+            "event %s/%s failed%s: %s",
+            item.contact_id,
+            item.event_id,
+            " and was parked" if parked else "",
+            error,
+        )

@@ -1,0 +1,32 @@
+"""The DynamoDB stream consumer: the same function runs on Lambda and in the local driver."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from chalicelib.pipeline.processor import Processor
+from chalicelib.store.models import EventModel
+
+log = logging.getLogger(__name__)
+
+
+def handle_batch(records: list[dict[str, Any]], processor: Processor) -> dict[str, Any]:
+    """Process INSERT records in order; stop at the first failure and report it.
+
+    Lambda then retries from that record (ReportBatchItemFailures checkpointing), so later
+    events of the same contact are never processed ahead of an earlier failed one; records
+    already processed are skipped on the retry because they are no longer pending.
+    """
+    for record in records:
+        if record.get("eventName") != "INSERT":
+            continue
+        item = EventModel.from_raw_data(record["dynamodb"]["NewImage"])
+        try:
+            processor.process(item)
+        except Exception as exc:
+            log.exception("processing %s failed", item.event_id)
+            processor.fail(item, exc)
+            sequence = record["dynamodb"]["SequenceNumber"]
+            return {"batchItemFailures": [{"itemIdentifier": sequence}]}
+    return {"batchItemFailures": []}

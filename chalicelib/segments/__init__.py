@@ -1,0 +1,1 @@
+"""Segments: the DSL that groups contacts, membership evaluation, RFM and lifecycle."""

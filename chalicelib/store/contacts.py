@@ -1,0 +1,188 @@
+"""Contacts: race-free upsert of a person and the event about them in one transaction.
+
+No read happens before the write. The first attempt assumes a new contact at the id derived
+from the identity; a writer that loses a condition learns the current item from the
+cancellation (ReturnValuesOnConditionCheckFailure) and tries again with it. A new lead costs
+one DynamoDB call, a returning one two, an idempotent retry one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.constants import ALL_OLD
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.events import Event
+from chalicelib.leads.intake import Intake, merged_contact, new_contact
+from chalicelib.store import events as event_rows
+from chalicelib.store import tables
+from chalicelib.store.models import ContactKeyModel, ContactModel, EventModel, IdempotencyModel
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+MAX_ATTEMPTS = 6
+_CONTACT_FIELDS = tuple(ContactModel.get_attributes())
+
+
+@dataclass(frozen=True)
+class Recorded:
+    contact_id: str
+    event_id: str
+    created: bool
+    replayed: bool
+    response: dict[str, Any]
+
+
+class WriteConflict(RuntimeError):
+    """The contact kept changing under us for MAX_ATTEMPTS tries."""
+
+
+@dataclass
+class _Attempt:
+    contact_id: str
+    current: dict[str, Any] | None
+    claims: list[str]
+
+
+def _as_dict(model: ContactModel) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in _CONTACT_FIELDS:
+        value = getattr(model, name)
+        out[name] = value.as_dict() if hasattr(value, "as_dict") else value
+    return out
+
+
+def _as_model(data: dict[str, Any]) -> ContactModel:
+    return ContactModel(**{k: v for k, v in data.items() if v is not None})
+
+
+class ContactStore:
+    def __init__(self, shards: int) -> None:
+        self.shards = shards
+
+    def get(self, contact_id: str) -> dict[str, Any] | None:
+        try:
+            return _as_dict(ContactModel.get(contact_id, consistent_read=True))
+        except ContactModel.DoesNotExist:
+            return None
+
+    def find_by_key(self, key: str) -> str | None:
+        try:
+            return ContactKeyModel.get(key, consistent_read=True).contact_id
+        except ContactKeyModel.DoesNotExist:
+            return None
+
+    def record(self, intake: Intake) -> Recorded:
+        """Upsert the contact, claim its keys, append the event: all or nothing."""
+        attempt = _Attempt(intake.identity.derived_contact_id(), None, intake.identity.keys())
+        for n in range(MAX_ATTEMPTS):
+            items = self._items(intake, attempt)
+            try:
+                with TransactWrite(connection=tables.connection()) as tx:
+                    for op, model, kwargs in items:
+                        getattr(tx, op)(model, **kwargs)
+            except TransactWriteError as exc:
+                replay = self._learn(intake, attempt, items, exc)
+                if replay is not None:
+                    return replay
+                time.sleep(0.005 * n)
+                continue
+            return Recorded(
+                attempt.contact_id, intake.event_id, attempt.current is None, False, intake.response
+            )
+        raise WriteConflict(f"could not record {intake.event_id} after {MAX_ATTEMPTS} attempts")
+
+    def _items(self, intake: Intake, attempt: _Attempt) -> list[tuple[str, Any, dict]]:
+        cid, now = attempt.contact_id, intake.occurred_at
+        items: list[tuple[str, Any, dict]] = []
+        for key in attempt.claims:
+            claim = ContactKeyModel(key=key, contact_id=cid, created_at=now)
+            cond = ContactKeyModel.key.does_not_exist() | (ContactKeyModel.contact_id == cid)
+            items.append(("save", claim, {"condition": cond, "return_values": ALL_OLD}))
+        if attempt.current is None:
+            contact = _as_model(new_contact(cid, intake))
+            cond = ContactModel.id.does_not_exist()
+            items.append(("save", contact, {"condition": cond, "return_values": ALL_OLD}))
+        elif intake.updates_profile:
+            contact = _as_model(merged_contact(attempt.current, intake))
+            cond = ContactModel.version == attempt.current["version"]
+            items.append(("save", contact, {"condition": cond, "return_values": ALL_OLD}))
+        else:
+            items.append(
+                (
+                    "condition_check",
+                    ContactModel,
+                    {"hash_key": cid, "condition": ContactModel.id.exists()},
+                )
+            )
+        event = Event(
+            contact_id=cid,
+            event_id=intake.event_id,
+            type=intake.event_type,
+            occurred_at=now,
+            source=intake.source,
+            properties=intake.event_properties,
+            touch=intake.touch,
+        )
+        row = event_rows.to_model(event, self.shards)
+        items.append(("save", row, {"condition": event_rows.new_item_condition()}))
+        if intake.idempotency_key:
+            record = IdempotencyModel(
+                key=intake.idempotency_key,
+                response={**intake.response, "contact_id": cid},
+                created_at=now,
+                expires_at=now + IDEMPOTENCY_TTL,
+            )
+            cond = IdempotencyModel.key.does_not_exist()
+            items.append(("save", record, {"condition": cond, "return_values": ALL_OLD}))
+        return items
+
+    def _learn(
+        self, intake: Intake, attempt: _Attempt, items: list, exc: TransactWriteError
+    ) -> Recorded | None:
+        """Read the cancellation reasons; return a replay, or adjust `attempt` for another try."""
+        reasons = exc.cancellation_reasons or []
+        if not reasons:
+            raise exc
+        owners: dict[str, str] = {}
+        current: dict[str, Any] | None = None
+        contact_failed = False
+        for (op, model, _), reason in zip(items, reasons, strict=False):
+            if reason is None or reason.code in ("None", "TransactionConflict"):
+                continue
+            if reason.code != "ConditionalCheckFailed" or isinstance(model, EventModel):
+                raise exc
+            if isinstance(model, IdempotencyModel):
+                stored = IdempotencyModel.from_raw_data(reason.raw_item).response.as_dict()
+                return Recorded(
+                    stored.get("contact_id", ""), stored.get("event_id", ""), False, True, stored
+                )
+            if isinstance(model, ContactKeyModel):
+                owners[model.key] = ContactKeyModel.from_raw_data(reason.raw_item).contact_id
+            else:
+                contact_failed = True
+                if reason.raw_item:
+                    current = _as_dict(ContactModel.from_raw_data(reason.raw_item))
+        primary = attempt.claims[0] if attempt.claims else None
+        if primary in owners:
+            self._switch(attempt, owners[primary])
+            return None
+        for key, owner in owners.items():
+            if key.startswith("phone:") and not contact_failed and primary != key:
+                other = self.get(owner)
+                if other is not None and not other.get("email"):
+                    self._switch(attempt, owner, other)
+                    return None
+            attempt.claims.remove(key)
+        if contact_failed:
+            attempt.current = current
+        return None
+
+    def _switch(self, attempt: _Attempt, owner: str, current: dict[str, Any] | None = None) -> None:
+        """The identity already belongs to `owner`: write to that contact instead."""
+        attempt.contact_id = owner
+        attempt.current = current if current is not None else self.get(owner)

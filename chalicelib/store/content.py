@@ -1,0 +1,54 @@
+"""Published content: versioned, immutable; Lambdas read the latest through a short cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+from chalicelib.clock import Clock
+from chalicelib.store.models import ContentModel
+
+
+def digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+class ContentStore:
+    def __init__(self, clock: Clock, cache_seconds: float = 30.0) -> None:
+        self.clock = clock
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+
+    def publish(self, kind: str, content_id: str, body: dict[str, Any]) -> int | None:
+        """Store a new version if the body changed; returns the new version, or None."""
+        key = f"{kind}:{content_id}"
+        latest = self._latest_item(key)
+        new_digest = digest(body)
+        if latest is not None and latest.digest == new_digest:
+            return None
+        version = (int(latest.version) if latest else 0) + 1
+        ContentModel(
+            key=key, version=version, body=body, digest=new_digest, published_at=self.clock.now()
+        ).save(condition=ContentModel.key.does_not_exist())
+        self._cache.pop(key, None)
+        return version
+
+    def latest(self, kind: str, content_id: str) -> dict[str, Any] | None:
+        """The newest published body, cached for `cache_seconds` (None is cached too)."""
+        key = f"{kind}:{content_id}"
+        hit = self._cache.get(key)
+        if hit and time.monotonic() - hit[0] < self.cache_seconds:
+            return hit[1]
+        item = self._latest_item(key)
+        body = item.body.as_dict() if item is not None else None
+        self._cache[key] = (time.monotonic(), body)
+        return body
+
+    def _latest_item(self, key: str) -> ContentModel | None:
+        for item in ContentModel.query(
+            key, scan_index_forward=False, limit=1, consistent_read=True
+        ):
+            return item
+        return None

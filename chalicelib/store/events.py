@@ -1,0 +1,155 @@
+"""The events table: append, read a timeline, and find what the pipeline has not processed."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import ids
+from chalicelib.events import Event
+from chalicelib.store import tables
+from chalicelib.store.models import EventModel
+
+MAX_EMITTED_PER_TX = 90
+
+
+def pending_shard(contact_id: str, shards: int) -> str:
+    return f"p{zlib.crc32(contact_id.encode()) % shards}"
+
+
+def to_model(event: Event, shards: int) -> EventModel:
+    return EventModel(
+        contact_id=event.contact_id,
+        event_id=event.event_id,
+        type=event.type,
+        occurred_at=event.occurred_at,
+        source=event.source,
+        properties=event.properties,
+        touch=event.touch,
+        caused_by=event.caused_by,
+        pending_shard=pending_shard(event.contact_id, shards),
+    )
+
+
+def from_model(item: EventModel) -> Event:
+    return Event(
+        contact_id=item.contact_id,
+        event_id=item.event_id,
+        type=item.type,
+        occurred_at=item.occurred_at,
+        source=item.source,
+        properties=_plain(item.properties) or {},
+        touch=_plain(item.touch),
+        caused_by=item.caused_by,
+    )
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
+
+
+def new_item_condition() -> Condition:
+    return EventModel.event_id.does_not_exist()
+
+
+class EventStore:
+    def __init__(self, shards: int) -> None:
+        self.shards = shards
+
+    def append(self, event: Event) -> bool:
+        """Append once: False when an event with this id is already on the timeline."""
+        try:
+            to_model(event, self.shards).save(condition=new_item_condition())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def get(self, contact_id: str, event_id: str) -> EventModel | None:
+        try:
+            return EventModel.get(contact_id, event_id, consistent_read=True)
+        except EventModel.DoesNotExist:
+            return None
+
+    def timeline(self, contact_id: str, limit: int = 200, newest_first: bool = True) -> list[Event]:
+        items = EventModel.query(contact_id, scan_index_forward=not newest_first, limit=limit)
+        return [from_model(item) for item in items]
+
+    def pending_before(self, shard: str, before: datetime, limit: int) -> Iterator[EventModel]:
+        """Unprocessed events older than `before`, oldest first, from the sparse index."""
+        return EventModel.pending.query(
+            shard, EventModel.event_id < ids.lowest_event_id(before), limit=limit
+        )
+
+    def all_shards(self) -> list[str]:
+        return [f"p{i}" for i in range(self.shards)]
+
+
+class AlreadyProcessed(RuntimeError):
+    """Another consumer (a retried batch, the sweeper) completed this event first."""
+
+
+def complete(item: EventModel, emitted: list[Event], now: datetime, shards: int) -> None:
+    """Append what processing emitted and mark the source processed, atomically.
+
+    Emitted events carry ids derived from their cause, so a re-run after a crash produces the
+    same ids; whichever run commits first wins and the other finds the source processed.
+    """
+    fresh = list(emitted)
+    if len(fresh) > MAX_EMITTED_PER_TX:
+        for event in fresh:
+            EventStore(shards).append(event)
+        fresh = []
+    for _ in range(3):
+        try:
+            with TransactWrite(connection=tables.connection()) as tx:
+                for event in fresh:
+                    tx.save(to_model(event, shards), condition=new_item_condition())
+                tx.update(
+                    EventModel(item.contact_id, item.event_id),
+                    actions=[EventModel.processed_at.set(now), EventModel.pending_shard.remove()],
+                    condition=EventModel.pending_shard.exists(),
+                )
+            return
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            if reasons and _failed(reasons[-1]):
+                raise AlreadyProcessed(item.event_id) from exc
+            taken = {i for i, r in enumerate(reasons[:-1]) if _failed(r)}
+            if not reasons or (not taken and not _conflict(reasons)):
+                raise
+            fresh = [e for i, e in enumerate(fresh) if i not in taken]
+    raise AlreadyProcessed(item.event_id)
+
+
+def record_failure(item: EventModel, error: str, max_attempts: int) -> bool:
+    """Count a failed attempt; after `max_attempts` park the event as failed. True if parked."""
+    attempts = (item.attempts or 0) + 1
+    actions = [EventModel.attempts.set(attempts), EventModel.last_error.set(error[:1000])]
+    parked = attempts >= max_attempts
+    if parked:
+        actions += [EventModel.failed.set(True), EventModel.pending_shard.remove()]
+    try:
+        EventModel(item.contact_id, item.event_id).update(
+            actions=actions, condition=EventModel.pending_shard.exists()
+        )
+    except UpdateError:
+        return False
+    return parked
+
+
+def _failed(reason: object) -> bool:
+    return getattr(reason, "code", None) == "ConditionalCheckFailed"
+
+
+def _conflict(reasons: list) -> bool:
+    return any(getattr(r, "code", None) == "TransactionConflict" for r in reasons)
