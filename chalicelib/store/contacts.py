@@ -151,7 +151,7 @@ class ContactStore:
         owners: dict[str, str] = {}
         current: dict[str, Any] | None = None
         contact_failed = False
-        for (op, model, _), reason in zip(items, reasons, strict=False):
+        for (_op, model, _), reason in zip(items, reasons, strict=False):
             if reason is None or reason.code in ("None", "TransactionConflict"):
                 continue
             if reason.code != "ConditionalCheckFailed" or isinstance(model, EventModel):
