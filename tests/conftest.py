@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from chalicelib.local import moto_server
 
 ROOT = Path(__file__).resolve().parent.parent
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 _server, ENDPOINT = moto_server.start()
 
 from chalice.test import Client  # noqa: E402
@@ -79,7 +81,7 @@ class Pipeline:
         self.services = services
         self.driver = StreamDriver(
             EventModel.Meta.table_name,
-            lambda batch: stream.handle_batch(batch["Records"], services.processor),
+            lambda batch: stream.handle_batch(batch["Records"], self.services.processor),
         )
 
     def drain(self, rounds: int = 20) -> int:
