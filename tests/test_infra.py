@@ -1,0 +1,193 @@
+"""The deployable template: tables rendered from the models, the stream wired, cfn-lint clean.
+
+The app is packaged from a copy with an empty requirements.txt: the template is identical to
+`make package`'s, only the code zip lacks the dependencies, so no package download is needed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pynamodb.models import Model
+
+from chalicelib.config import Settings
+from chalicelib.store.models import MODELS, EventModel, IdempotencyModel
+from chalicelib.store.tables import base_name
+from infra import package, template
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGE = "dev"
+
+# cfn-lint rule id -> why that finding is harmless here. Anything not listed fails the test.
+HARMLESS_LINT_RULES: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def sam(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`python -m infra.package` run on a copy of the app, as `make package` runs it."""
+    project = tmp_path_factory.mktemp("project")
+    shutil.copy(ROOT / "app.py", project)
+    skip = shutil.ignore_patterns("__pycache__", "deployments", "deployed")
+    shutil.copytree(ROOT / "chalicelib", project / "chalicelib", ignore=skip)
+    shutil.copytree(ROOT / ".chalice", project / ".chalice", ignore=skip)
+    (project / "requirements.txt").write_text("")
+    out = project / "build" / "package"
+    command = [sys.executable, "-m", "infra.package", str(out), "--stage", STAGE]
+    result = subprocess.run(
+        [*command, "--project-dir", str(project)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out / "sam.json"
+
+
+@pytest.fixture(scope="module")
+def resources(sam: Path) -> dict[str, Any]:
+    return json.loads(sam.read_text())["Resources"]
+
+
+def _table_id(resources: dict[str, Any], model: type[Model]) -> str:
+    """The logical id of the one table resource named for `model` in this stage."""
+    matches = [
+        logical_id
+        for logical_id, r in resources.items()
+        if r["Type"] == "AWS::DynamoDB::Table"
+        and r["Properties"]["TableName"] == f"leadflow-{STAGE}-{base_name(model)}"
+    ]
+    assert len(matches) == 1, f"{base_name(model)}: {len(matches)} table resources"
+    return matches[0]
+
+
+def _table(resources: dict[str, Any], model: type[Model]) -> dict[str, Any]:
+    return resources[_table_id(resources, model)]["Properties"]
+
+
+def _keys(key_schema: list[dict[str, str]]) -> list[tuple[str, str]]:
+    return [(key["AttributeName"], key["KeyType"]) for key in key_schema]
+
+
+def _definitions(definitions: list[dict[str, str]]) -> list[tuple[str, str]]:
+    return sorted((d["AttributeName"], d["AttributeType"]) for d in definitions)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=base_name)
+def test_each_model_has_a_table_with_the_keys_the_local_stack_creates(
+    resources: dict[str, Any], model: type[Model]
+) -> None:
+    table = _table(resources, model)
+    schema = model._get_schema()  # what create_table sends to moto for the local stack and tests
+    assert set(_keys(table["KeySchema"])) == set(_keys(schema["key_schema"]))
+    assert _definitions(table["AttributeDefinitions"]) == _definitions(
+        schema["attribute_definitions"]
+    )
+    indexes = table.get("GlobalSecondaryIndexes", [])
+    rendered = {i["IndexName"]: (set(_keys(i["KeySchema"])), i["Projection"]) for i in indexes}
+    expected = {
+        i["index_name"]: (set(_keys(i["key_schema"])), i["projection"])
+        for i in schema["global_secondary_indexes"]
+    }
+    assert rendered == expected
+    # PynamoDB's schema lists keys in any order; CloudFormation wants the hash key first.
+    for key_schema in [table["KeySchema"], *(i["KeySchema"] for i in indexes)]:
+        assert key_schema[0]["KeyType"] == "HASH"
+
+
+def test_the_sweepers_pending_index_is_sparse_and_keyed_by_shard_then_event(
+    resources: dict[str, Any],
+) -> None:
+    (index,) = _table(resources, EventModel)["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "pending"
+    assert _keys(index["KeySchema"]) == [("pending_shard", "HASH"), ("event_id", "RANGE")]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+
+
+@pytest.mark.parametrize("model", MODELS, ids=base_name)
+def test_every_table_is_on_demand_encrypted_recoverable_and_retained(
+    resources: dict[str, Any], model: type[Model]
+) -> None:
+    resource = resources[_table_id(resources, model)]
+    table = resource["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
+
+
+def test_idempotency_records_expire_by_ttl_and_nothing_else_does(
+    resources: dict[str, Any],
+) -> None:
+    expiring = {m: _table(resources, m).get("TimeToLiveSpecification") for m in MODELS}
+    assert expiring.pop(IdempotencyModel) == {"AttributeName": "expires_at", "Enabled": True}
+    assert set(expiring.values()) == {None}
+
+
+def test_events_stream_feeds_the_pipeline_function_with_inserts_only(
+    resources: dict[str, Any],
+) -> None:
+    events = _table(resources, EventModel)
+    assert events["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    assert [m for m in MODELS if "StreamSpecification" in _table(resources, m)] == [EventModel]
+    (mapping,) = [r for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    props = mapping["Properties"]
+    assert props["EventSourceArn"] == {
+        "Fn::GetAtt": [_table_id(resources, EventModel), "StreamArn"]
+    }
+    function = resources[props["FunctionName"]["Ref"]]
+    assert function["Type"] == "AWS::Serverless::Function"
+    assert function["Properties"]["Handler"] == "app.pipeline"
+    (pattern,) = props["FilterCriteria"]["Filters"]
+    assert json.loads(pattern["Pattern"]) == {"eventName": ["INSERT"]}
+    assert props["StartingPosition"] == "TRIM_HORIZON"
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BisectBatchOnFunctionError"] is True
+    assert 1 <= props["MaximumRetryAttempts"] <= 10
+    assert props["MaximumBatchingWindowInSeconds"] <= 1
+
+
+def test_every_function_opens_the_tables_the_template_creates(resources: dict[str, Any]) -> None:
+    functions = [r for r in resources.values() if r["Type"] == "AWS::Serverless::Function"]
+    assert {f["Properties"]["Handler"] for f in functions} >= {"app.app", "app.pipeline"}
+    for function in functions:
+        settings = Settings.from_env(function["Properties"]["Environment"]["Variables"])
+        for model in MODELS:
+            assert settings.table_prefix + base_name(model) == _table(resources, model)["TableName"]
+
+
+def test_package_refuses_functions_configured_for_other_tables() -> None:
+    variables = {"LEADFLOW_STAGE": STAGE, "LEADFLOW_TABLE_PREFIX": "elsewhere-"}
+    stray = {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {"Environment": {"Variables": variables}},
+    }
+    with pytest.raises(package.PackageError, match="elsewhere-"):
+        package.check_functions_find_tables({"Resources": {"Stray": stray}}, STAGE)
+
+
+def test_prod_gets_its_own_tables() -> None:
+    names = {
+        r["Properties"]["TableName"]
+        for r in template.render("prod")["Resources"].values()
+        if r["Type"] == "AWS::DynamoDB::Table"
+    }
+    assert names == {f"leadflow-prod-{base_name(m)}" for m in MODELS}
+
+
+def test_packaged_template_passes_cfn_lint(sam: Path) -> None:
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run(
+        [str(cfn_lint), "--format", "json", "--", str(sam)], capture_output=True, text=True
+    )
+    findings = json.loads(result.stdout or "[]")
+    unexpected = [
+        f"{f['Rule']['Id']} {f['Message']} at {f['Location']['Path']}"
+        for f in findings
+        if f["Rule"]["Id"] not in HARMLESS_LINT_RULES
+    ]
+    assert unexpected == []
+    # Exit codes are bit flags: 2 error, 4 warning, 8 informational; anything else is a crash.
+    assert result.returncode in (0, 4, 8, 12), result.stderr

@@ -1,0 +1,94 @@
+"""Tracked events from websites: validation, identity and anonymous visitors."""
+
+from __future__ import annotations
+
+import json
+
+from chalicelib.store.models import ContactModel
+from tests.conftest import all_events
+
+
+def _track(client, **body):
+    return client.http.post(
+        "/events", headers={"Content-Type": "application/json"}, body=json.dumps(body)
+    )
+
+
+def test_an_event_with_an_email_lands_on_that_contact(client, svc):
+    response = _track(
+        client, type="file_downloaded", email="Ada@Example.com", properties={"file": "playbook.pdf"}
+    )
+
+    assert response.status_code == 202
+    (contact,) = ContactModel.scan()
+    assert contact.email == "ada@example.com"
+    (event,) = all_events()
+    assert (event.contact_id, event.type) == (contact.id, "file_downloaded")
+    assert event.properties.as_dict()["file"] == "playbook.pdf"
+
+
+def test_system_event_names_are_refused(client, svc):
+    response = _track(client, type="deal_won", email="ada@example.com")
+
+    assert response.status_code == 422
+    assert response.json_body["fields"][0]["field"] == "type"
+    assert all_events() == []
+
+
+def test_an_event_needs_someone_to_be_about(client, svc):
+    response = _track(client, type="page_viewed")
+
+    assert response.status_code == 422
+    assert response.json_body["fields"] == [
+        {"field": "visitor_id", "message": "an email, a phone or a visitor_id is required"}
+    ]
+
+
+def test_a_client_event_id_makes_a_retry_harmless(client, svc):
+    first = _track(client, type="page_viewed", visitor_id="v_anon_0001", event_id="evt-1")
+    retry = _track(client, type="page_viewed", visitor_id="v_anon_0001", event_id="evt-1")
+
+    assert (first.status_code, retry.status_code) == (202, 200)
+    assert first.json_body["event_id"] == retry.json_body["event_id"]
+    assert len(all_events()) == 1
+
+
+def test_a_future_timestamp_is_refused(client, svc):
+    response = _track(
+        client, type="page_viewed", visitor_id="v_anon_0001", occurred_at="2999-01-01T00:00:00Z"
+    )
+
+    assert response.status_code == 422
+    assert response.json_body["fields"][0]["field"] == "occurred_at"
+
+
+def test_sendbeacon_text_plain_json_is_accepted(client, svc):
+    response = client.http.post(
+        "/events",
+        headers={"Content-Type": "text/plain"},
+        body=json.dumps({"type": "page_viewed", "visitor_id": "v_beacon_01"}),
+    )
+
+    assert response.status_code == 202
+    (event,) = all_events()
+    assert event.contact_id == "visitor:v_beacon_01"
+
+
+def test_admin_routes_need_a_valid_key(client, svc, admin_key):
+    missing = client.http.get("/contacts?email=ada@example.com")
+    wrong = client.http.get("/contacts?email=ada@example.com", headers={"X-Api-Key": "lf_x"})
+    bad_query = client.http.get("/contacts?email=nope", headers={"X-Api-Key": admin_key})
+    unknown = client.http.get("/contacts/ct_missing", headers={"X-Api-Key": admin_key})
+
+    assert (missing.status_code, wrong.status_code) == (401, 401)
+    assert bad_query.status_code == 422
+    assert unknown.status_code == 404
+
+
+def test_api_keys_are_stored_only_as_hashes(svc, admin_key):
+    from chalicelib.store.models import ApiKeyModel
+
+    (stored,) = ApiKeyModel.scan()
+
+    assert admin_key not in json.dumps(stored.attribute_values, default=str)
+    assert svc.api_keys.role_of(admin_key) == "admin"
