@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import sys
 import threading
 from datetime import timedelta
@@ -40,12 +41,26 @@ def _banner(port: int, endpoint: str, key_file: Path, key: str, forms: list[str]
     return "\n".join(lines)
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
     from chalice.config import Config
     from chalice.local import create_local_server
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    if not _port_free(port):
+        print(f"port {port} is in use: stop what holds it, or run `make run PORT={port + 1}`",
+              file=sys.stderr)
+        return 1
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    for noisy in ("werkzeug", "botocore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     server, endpoint = moto_server.start(moto_port)
     os.environ.setdefault("LEADFLOW_STAGE", "local")
     os.environ["LEADFLOW_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
