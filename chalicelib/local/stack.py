@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -120,9 +121,11 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
     print(
         _banner(port, endpoint, key_file.relative_to(root), key, sorted(content.forms)), flush=True
     )
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     try:
-        stop.wait()
-    except KeyboardInterrupt:
+        while not stop.wait(0.5):
+            pass
         print("\nStopping...", flush=True)
     finally:
         stop.set()
