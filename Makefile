@@ -29,8 +29,9 @@ test: lint
 bench: install
 	$(BIN)/python bench/capture.py
 
+# `make package STAGE=prod`; infra/deploy.sh uploads and deploys the result.
 package: install
-	$(BIN)/python -m infra.package build/package
+	$(BIN)/python -m infra.package build/package --stage $(or $(STAGE),dev)
 
 clean:
 	rm -rf $(VENV) build .leadflow .pytest_cache .ruff_cache

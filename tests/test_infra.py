@@ -158,14 +158,28 @@ def test_every_function_opens_the_tables_the_template_creates(resources: dict[st
             assert settings.table_prefix + base_name(model) == _table(resources, model)["TableName"]
 
 
-def test_package_refuses_functions_configured_for_other_tables() -> None:
-    variables = {"LEADFLOW_STAGE": STAGE, "LEADFLOW_TABLE_PREFIX": "elsewhere-"}
-    stray = {
+def _function(**variables: str) -> dict[str, Any]:
+    """A packaged function resource with this stage's environment plus `variables`."""
+    return {
         "Type": "AWS::Serverless::Function",
-        "Properties": {"Environment": {"Variables": variables}},
+        "Properties": {"Environment": {"Variables": {"LEADFLOW_STAGE": STAGE, **variables}}},
     }
+
+
+def test_package_refuses_functions_configured_for_other_tables() -> None:
+    sam = {"Resources": {"Stray": _function(LEADFLOW_TABLE_PREFIX="elsewhere-")}}
     with pytest.raises(package.PackageError, match="elsewhere-"):
-        package.check_functions_find_tables({"Resources": {"Stray": stray}}, STAGE)
+        package.check_functions_find_tables(sam, STAGE)
+
+
+def test_package_warns_of_functions_that_would_link_forms_to_localhost() -> None:
+    sam = {
+        "Resources": {
+            "Configured": _function(LEADFLOW_PUBLIC_URL="https://leads.example.com"),
+            "Forgotten": _function(),
+        }
+    }
+    assert package.functions_without_public_url(sam) == ["Forgotten"]
 
 
 def test_prod_gets_its_own_tables() -> None:

@@ -1,0 +1,1 @@
+"""Deployment: CloudFormation rendered from the models, merged into Chalice's package."""

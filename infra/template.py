@@ -1,0 +1,147 @@
+"""CloudFormation for the tables and the stream mapping, rendered from the PynamoDB models.
+
+The models are the single definition of tables: the local stack and the tests create tables
+from the same classes, so what runs on AWS cannot drift from what the code was tested against.
+The result is merged into the template `chalice package` generates (see infra/package.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from typing import Any
+
+from pynamodb.attributes import Attribute, TTLAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, Index
+from pynamodb.models import Model
+
+from chalicelib.config import Settings
+from chalicelib.store.models import MODELS, EventModel
+from chalicelib.store.tables import base_name
+
+Resource = dict[str, Any]
+
+PIPELINE_FUNCTION = "Pipeline"
+"""Chalice's logical id for `@app.lambda_function(name="pipeline")` in app.py."""
+
+STREAM_MAPPING = "PipelineEventSource"
+
+# Leads must reach the pipeline within seconds: wait at most a second to fill a batch.
+BATCHING_WINDOW_SECONDS = 1
+# The processor parks an event as failed after five attempts; should Lambda give up on a
+# record still pending, the sweeper (app.py, every minute) picks it up, so nothing is lost.
+MAX_RETRY_ATTEMPTS = 5
+
+
+def table_prefix(stage: str) -> str:
+    """The prefix the Lambdas resolve at runtime for `stage` (chalicelib/config.py's default)."""
+    return Settings.from_env({"LEADFLOW_STAGE": stage}).table_prefix
+
+
+def table_name(model: type[Model], stage: str) -> str:
+    return table_prefix(stage) + base_name(model)
+
+
+def logical_id(model: type[Model]) -> str:
+    """`contact-keys` -> `ContactKeysTable`: stable, so CloudFormation never replaces a table."""
+    words = base_name(model).replace("_", "-").split("-")
+    return "".join(word.capitalize() for word in words) + "Table"
+
+
+def render(stage: str) -> dict[str, Any]:
+    """The merge template for `stage`: one table per model, the stream mapping, outputs."""
+    resources = {logical_id(model): table(model, stage) for model in MODELS}
+    resources[STREAM_MAPPING] = stream_mapping(EventModel)
+    outputs = {
+        f"{logical_id(model)}Name": {"Value": {"Ref": logical_id(model)}} for model in MODELS
+    }
+    outputs["EventsStreamArn"] = {"Value": {"Fn::GetAtt": [logical_id(EventModel), "StreamArn"]}}
+    return {"Resources": resources, "Outputs": outputs}
+
+
+def table(model: type[Model], stage: str) -> Resource:
+    """An on-demand, encrypted, point-in-time-recoverable table that outlives its stack."""
+    attributes = model.get_attributes().values()
+    properties: Resource = {
+        "TableName": table_name(model, stage),
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": _attribute_definitions(model),
+        "KeySchema": _key_schema(attributes),
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "SSESpecification": {"SSEEnabled": True},
+        "Tags": [{"Key": "leadflow:stage", "Value": stage}],
+    }
+    indexes = list(model._indexes.values())
+    if indexes:
+        properties["GlobalSecondaryIndexes"] = [_global_index(index) for index in indexes]
+    stream_view_type = getattr(model.Meta, "stream_view_type", None)
+    if stream_view_type:
+        properties["StreamSpecification"] = {"StreamViewType": stream_view_type}
+    ttl = [attr.attr_name for attr in attributes if isinstance(attr, TTLAttribute)]
+    if ttl:
+        (attribute_name,) = ttl
+        properties["TimeToLiveSpecification"] = {"AttributeName": attribute_name, "Enabled": True}
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        # Leads are the product: deleting the stack or replacing a table must not drop them.
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties,
+    }
+
+
+def stream_mapping(model: type[Model]) -> Resource:
+    """Feeds new events, and only new events, from the table's stream to the pipeline."""
+    return {
+        "Type": "AWS::Lambda::EventSourceMapping",
+        "Properties": {
+            "EventSourceArn": {"Fn::GetAtt": [logical_id(model), "StreamArn"]},
+            "FunctionName": {"Ref": PIPELINE_FUNCTION},
+            # The pipeline marks events processed by updating them; those MODIFY records are
+            # filtered out before they cost an invocation.
+            "FilterCriteria": {"Filters": [{"Pattern": json.dumps({"eventName": ["INSERT"]})}]},
+            "StartingPosition": "TRIM_HORIZON",
+            "BatchSize": 100,
+            "MaximumBatchingWindowInSeconds": BATCHING_WINDOW_SECONDS,
+            # The handler returns the first failed record; Lambda retries from it, in order.
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "BisectBatchOnFunctionError": True,
+            "MaximumRetryAttempts": MAX_RETRY_ATTEMPTS,
+        },
+    }
+
+
+def _global_index(index: Index) -> Resource:
+    if not isinstance(index, GlobalSecondaryIndex):
+        raise TypeError(f"{type(index).__name__}: only global secondary indexes are rendered")
+    projection = index.Meta.projection
+    rendered: Resource = {"ProjectionType": projection.projection_type}
+    if projection.non_key_attributes:
+        rendered["NonKeyAttributes"] = list(projection.non_key_attributes)
+    return {
+        "IndexName": index.Meta.index_name,
+        "KeySchema": _key_schema(index.Meta.attributes.values()),
+        "Projection": rendered,
+    }
+
+
+def _key_schema(attributes: Collection[Attribute]) -> list[Resource]:
+    return [
+        {"AttributeName": attr.attr_name, "KeyType": "HASH" if attr.is_hash_key else "RANGE"}
+        for attr in _keys(attributes)
+    ]
+
+
+def _attribute_definitions(model: type[Model]) -> list[Resource]:
+    """Every attribute used as a key of the table or of an index, once each."""
+    keys = _keys(model.get_attributes().values())
+    for index in model._indexes.values():
+        keys += _keys(index.Meta.attributes.values())
+    types = {attr.attr_name: attr.attr_type for attr in keys}
+    return [{"AttributeName": name, "AttributeType": types[name]} for name in sorted(types)]
+
+
+def _keys(attributes: Collection[Attribute]) -> list[Attribute]:
+    """The key attributes, hash key first as DynamoDB requires."""
+    keys = [attr for attr in attributes if attr.is_hash_key or attr.is_range_key]
+    return sorted(keys, key=lambda attr: not attr.is_hash_key)
