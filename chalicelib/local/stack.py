@@ -56,8 +56,10 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
     from chalice.local import create_local_server
 
     if not _port_free(port):
-        print(f"port {port} is in use: stop what holds it, or run `make run PORT={port + 1}`",
-              file=sys.stderr)
+        print(
+            f"port {port} is in use: stop what holds it, or run `make run PORT={port + 1}`",
+            file=sys.stderr,
+        )
         return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     for noisy in ("werkzeug", "botocore"):
