@@ -12,12 +12,16 @@ from chalicelib import ids
 from chalicelib.content.forms import FieldType, Form, FormField
 from chalicelib.errors import FieldError, FormValidationError
 from chalicelib.leads import attribution, normalise
-from chalicelib.leads.identity import Identity
+from chalicelib.leads.identity import (
+    CLIENT_KEY,
+    CLIENT_KEY_RULE,
+    VISITOR_ID,
+    VISITOR_ID_RULE,
+    Identity,
+)
 
 RawValue = str | list[str]
 _TRUE = {"on", "true", "1", "yes", "y", "checked"}
-_VISITOR = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
-_IDEMPOTENCY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
 @dataclass(frozen=True)
@@ -175,11 +179,11 @@ def capture(
                 "ip": meta.source_ip,
             }
     visitor_id = _scalar(fields.get("visitor_id")).strip() or None
-    if visitor_id and not _VISITOR.match(visitor_id):
-        errors.append(FieldError("visitor_id", "must be 8-128 letters, digits or ._:-"))
+    if visitor_id and not VISITOR_ID.match(visitor_id):
+        errors.append(FieldError("visitor_id", VISITOR_ID_RULE))
     key = meta.idempotency_key or _scalar(fields.get("event_id")).strip() or None
-    if key and not _IDEMPOTENCY.match(key):
-        errors.append(FieldError("Idempotency-Key", "must be 1-255 visible ASCII characters"))
+    if key and not CLIENT_KEY.match(key):
+        errors.append(FieldError("Idempotency-Key", CLIENT_KEY_RULE))
     if not values.get("email") and not values.get("phone") and not errors:
         missing = [n for n in ("email", "phone") if form.field(n)]
         errors.extend(FieldError(n, "an email or a phone number is required") for n in missing)

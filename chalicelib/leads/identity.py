@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from chalicelib import ids
+
+VISITOR_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+VISITOR_ID_RULE = "must be 8-128 letters, digits or ._:-"
+CLIENT_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+CLIENT_KEY_RULE = "must be 1-255 visible ASCII characters"
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,19 @@ from chalicelib.clock import Clock
 from chalicelib.errors import FieldError, FormValidationError
 from chalicelib.events import Event
 from chalicelib.leads import attribution, normalise
-from chalicelib.leads.identity import Identity, visitor_partition
+from chalicelib.leads.identity import (
+    CLIENT_KEY,
+    CLIENT_KEY_RULE,
+    VISITOR_ID,
+    VISITOR_ID_RULE,
+    Identity,
+    visitor_partition,
+)
 from chalicelib.leads.intake import Intake
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.events import EventStore
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
-_VISITOR = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 SYSTEM_EVENTS = frozenset(
     {
         "form_submitted",
@@ -69,8 +74,8 @@ def _check(
         errors.append(FieldError("phone", str(exc)))
     if body.get("visitor_id"):
         visitor = str(body["visitor_id"])
-        if not _VISITOR.match(visitor):
-            errors.append(FieldError("visitor_id", "must be 8-128 letters, digits or ._:-"))
+        if not VISITOR_ID.match(visitor):
+            errors.append(FieldError("visitor_id", VISITOR_ID_RULE))
     if not (email or phone or visitor) and not errors:
         errors.append(FieldError("visitor_id", "an email, a phone or a visitor_id is required"))
     props = body.get("properties") or {}
@@ -89,8 +94,8 @@ def _check(
         except ValueError:
             errors.append(FieldError("occurred_at", "is not an ISO 8601 time"))
     key = str(body["event_id"]) if body.get("event_id") else None
-    if key and not _KEY.match(key):
-        errors.append(FieldError("event_id", "must be 1-255 visible ASCII characters"))
+    if key and not CLIENT_KEY.match(key):
+        errors.append(FieldError("event_id", CLIENT_KEY_RULE))
     if errors:
         raise FormValidationError(errors)
     return name, Identity(email, phone, visitor), props, occurred, key
