@@ -24,11 +24,19 @@ class Accepted:
     created: bool = False
 
 
+_parsed: dict[str, tuple[dict[str, Any], Form]] = {}
+
+
 def load_form(content: ContentStore, form_id: str) -> Form:
+    """The published form, parsed once per published body rather than once per request."""
     body = content.latest("form", form_id)
     if body is None:
         raise NotFound(f"no published form {form_id!r}")
-    return Form.model_validate(body)
+    hit = _parsed.get(form_id)
+    if hit is None or hit[0] is not body:
+        hit = (body, Form.model_validate(body))
+        _parsed[form_id] = hit
+    return hit[1]
 
 
 def thank_you_url(form: Form, public_url: str) -> str:
