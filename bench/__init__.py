@@ -1,0 +1,1 @@
+"""Benchmarks run by `make bench`; kept outside chalicelib/ so Chalice never packages them."""
