@@ -71,9 +71,11 @@ class Forbidden(LeadflowError):
     code = "forbidden"
 
 
-class Conflict(LeadflowError):
-    status = 409
-    code = "conflict"
+class Busy(LeadflowError):
+    """Contention outlasted our retries; the client may retry (safely, with its key)."""
+
+    status = 503
+    code = "busy"
 
 
 @dataclass

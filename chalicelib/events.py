@@ -7,9 +7,6 @@ from datetime import datetime
 from typing import Any
 
 FORM_SUBMITTED = "form_submitted"
-PAGE_VIEWED = "page_viewed"
-FILE_DOWNLOADED = "file_downloaded"
-IDENTIFIED = "identified"
 
 
 @dataclass(frozen=True)

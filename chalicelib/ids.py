@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _NAMESPACE = uuid.UUID("8f4f0e8e-5c43-4bb2-9a3e-1f0b5d6c7a10")
@@ -41,17 +41,6 @@ def lowest_event_id(at: datetime) -> str:
     return _base32(int(at.timestamp() * 1000), 10) + "0" * 16
 
 
-def event_time(eid: str) -> datetime:
-    millis = 0
-    for ch in eid[:10]:
-        millis = millis * 32 + _CROCKFORD.index(ch)
-    return datetime.fromtimestamp(millis / 1000, tz=UTC)
-
-
 def contact_id(kind: str, value: str) -> str:
     """The contact id a new person with this identity gets (kind is 'email' or 'phone')."""
     return "ct_" + uuid.uuid5(_NAMESPACE, f"{kind}:{value}").hex
-
-
-def random_token(nbytes: int = 24) -> str:
-    return os.urandom(nbytes).hex()

@@ -17,6 +17,7 @@ from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.errors import Busy
 from chalicelib.events import Event
 from chalicelib.leads.intake import Intake, merged_contact, new_contact
 from chalicelib.store import events as event_rows
@@ -37,7 +38,7 @@ class Recorded:
     response: dict[str, Any]
 
 
-class WriteConflict(RuntimeError):
+class WriteConflict(Busy):
     """The contact kept changing under us for MAX_ATTEMPTS tries."""
 
 

@@ -60,9 +60,3 @@ def _enable_ttl(model: type[Model]) -> None:
             TableName=model.Meta.table_name,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl[0]},
         )
-
-
-def delete_all() -> None:
-    for model in MODELS:
-        if model.exists():
-            model.delete_table()
