@@ -106,6 +106,7 @@ class Form(Strict):
     id: Annotated[str, Field(pattern=SLUG)]
     name: Annotated[str, Field(min_length=1)]
     description: str | None = None
+    highlights: list[str] = []
     campaign: Annotated[str, Field(pattern=SLUG)] | None = None
     submit_label: str = "Submit"
     fields: Annotated[list[FormField], Field(min_length=1)]
