@@ -123,5 +123,12 @@ def post_json(client: Client, body: Any, form: str = "whitepaper", **headers: st
     )
 
 
+def track(client: Client, **body: Any):
+    """POST /events with a JSON body, as a website's tracker does."""
+    return client.http.post(
+        "/events", headers={"Content-Type": "application/json"}, body=json.dumps(body)
+    )
+
+
 def all_events() -> list[EventModel]:
     return list(EventModel.scan())

@@ -6,7 +6,7 @@ import json
 from urllib.parse import urlencode
 
 from chalicelib.store.models import ContactKeyModel, ContactModel, IdempotencyModel
-from tests.conftest import all_events, lead, post_json
+from tests.conftest import all_events, lead, post_json, track
 
 
 def _contacts() -> list[ContactModel]:
@@ -231,11 +231,7 @@ def test_chinese_form_posts_as_urlencoded_utf8_and_normalises_a_mainland_mobile(
 
 
 def test_a_phone_first_contact_gains_its_email_instead_of_a_twin(client, svc):
-    first = client.http.post(
-        "/events",
-        headers={"Content-Type": "application/json"},
-        body=json.dumps({"type": "webinar_attended", "phone": "+86 138 0013 8000"}),
-    )
+    first = track(client, type="webinar_attended", phone="+86 138 0013 8000")
     assert first.status_code == 202
     assert _contacts()[0].email is None
     assert (

@@ -5,17 +5,11 @@ from __future__ import annotations
 import json
 
 from chalicelib.store.models import ContactModel
-from tests.conftest import all_events
-
-
-def _track(client, **body):
-    return client.http.post(
-        "/events", headers={"Content-Type": "application/json"}, body=json.dumps(body)
-    )
+from tests.conftest import all_events, track
 
 
 def test_an_event_with_an_email_lands_on_that_contact(client, svc):
-    response = _track(
+    response = track(
         client, type="file_downloaded", email="Ada@Example.com", properties={"file": "playbook.pdf"}
     )
 
@@ -28,7 +22,7 @@ def test_an_event_with_an_email_lands_on_that_contact(client, svc):
 
 
 def test_system_event_names_are_refused(client, svc):
-    response = _track(client, type="deal_won", email="ada@example.com")
+    response = track(client, type="deal_won", email="ada@example.com")
 
     assert response.status_code == 422
     assert response.json_body["fields"][0]["field"] == "type"
@@ -36,7 +30,7 @@ def test_system_event_names_are_refused(client, svc):
 
 
 def test_an_event_needs_someone_to_be_about(client, svc):
-    response = _track(client, type="page_viewed")
+    response = track(client, type="page_viewed")
 
     assert response.status_code == 422
     assert response.json_body["fields"] == [
@@ -45,8 +39,8 @@ def test_an_event_needs_someone_to_be_about(client, svc):
 
 
 def test_a_client_event_id_makes_a_retry_harmless(client, svc):
-    first = _track(client, type="page_viewed", visitor_id="v_anon_0001", event_id="evt-1")
-    retry = _track(client, type="page_viewed", visitor_id="v_anon_0001", event_id="evt-1")
+    first = track(client, type="page_viewed", visitor_id="v_anon_0001", event_id="evt-1")
+    retry = track(client, type="page_viewed", visitor_id="v_anon_0001", event_id="evt-1")
 
     assert (first.status_code, retry.status_code) == (202, 200)
     assert first.json_body["event_id"] == retry.json_body["event_id"]
@@ -54,7 +48,7 @@ def test_a_client_event_id_makes_a_retry_harmless(client, svc):
 
 
 def test_a_future_timestamp_is_refused(client, svc):
-    response = _track(
+    response = track(
         client, type="page_viewed", visitor_id="v_anon_0001", occurred_at="2999-01-01T00:00:00Z"
     )
 
