@@ -80,33 +80,6 @@ def test_second_writer_loses_its_conditional_write_and_joins_the_first_contact(s
     assert {e.event_id for e in all_events()} == {first.event_id, second.event_id}
 
 
-def test_racing_threads_on_one_email_make_one_contact(client, svc):
-    import threading
-
-    from chalicelib.leads.capture import RequestMeta, capture, raw_fields
-    from chalicelib.leads.submissions import load_form, to_intake
-
-    form = load_form(svc.content, "whitepaper")
-    barrier = threading.Barrier(6)
-    results = []
-
-    def submit(i: int) -> None:
-        sub = capture(form, raw_fields(lead(company=f"C{i}")), RequestMeta(), svc.clock.now())
-        barrier.wait()
-        results.append(svc.contacts.record(to_intake(sub, "/t")))
-
-    threads = [threading.Thread(target=submit, args=(i,)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert len(_contacts()) == 1
-    assert len(all_events()) == 6
-    assert sum(r.created for r in results) == 1
-    assert _contacts()[0].submissions == 6
-
-
 def test_retry_with_the_same_idempotency_key_returns_the_first_answer(client, svc):
     first = post_json(client, lead(), **{"Idempotency-Key": "abc-123"})
     retry = post_json(client, lead(company="Changed"), **{"Idempotency-Key": "abc-123"})
