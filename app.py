@@ -9,6 +9,7 @@ from chalice import Chalice, Rate
 
 from chalicelib.api import admin, forms, http, tracking
 from chalicelib.bootstrap import services
+from chalicelib.journeys import fanout
 from chalicelib.pipeline import stream, sweeper
 
 app = Chalice(app_name="leadflow")
@@ -73,3 +74,15 @@ def pipeline(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def sweep(event: Any) -> None:
     svc = services()
     sweeper.sweep(svc.processor, timedelta(seconds=svc.settings.sweep_grace_seconds))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="tick")
+def tick(event: Any) -> None:
+    """Advance enrollments whose wait is due (a large batch fans out to `advance`)."""
+    services().journeys.tick()
+
+
+@app.lambda_function(name="advance")
+def advance(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Fed by the journey-advance queue (the mapping lives in infra/)."""
+    return fanout.handle_batch(event.get("Records", []), services().journeys)

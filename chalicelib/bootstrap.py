@@ -1,4 +1,4 @@
-"""The one place that wires settings, clock, stores and the pipeline together."""
+"""The one place that wires settings, clock, stores, queues, journeys and the pipeline."""
 
 from __future__ import annotations
 
@@ -6,13 +6,18 @@ from dataclasses import dataclass
 
 from chalicelib.clock import Clock, SystemClock
 from chalicelib.config import Settings
-from chalicelib.pipeline.handlers import HANDLERS
+from chalicelib.journeys.library import JourneyLibrary
+from chalicelib.journeys.runner import JourneyRunner
+from chalicelib.messaging.outbox import Outbox
+from chalicelib.messaging.queues import Queues
+from chalicelib.pipeline import handlers
 from chalicelib.pipeline.processor import Processor
 from chalicelib.pipeline.registry import Registry
 from chalicelib.store import tables
 from chalicelib.store.api_keys import ApiKeyStore
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.content import ContentStore
+from chalicelib.store.enrollments import EnrollmentStore
 from chalicelib.store.events import EventStore
 
 
@@ -24,6 +29,9 @@ class Services:
     events: EventStore
     content: ContentStore
     api_keys: ApiKeyStore
+    enrollments: EnrollmentStore
+    queues: Queues
+    journeys: JourneyRunner
     processor: Processor
 
 
@@ -35,9 +43,26 @@ def build(
     tables.bind(settings)
     contacts = ContactStore(settings.pending_shards)
     events = EventStore(settings.pending_shards)
-    processor = Processor(HANDLERS if registry is None else registry, events, contacts, clock)
+    content = ContentStore(clock)
+    enrollments = EnrollmentStore(settings.due_shards, settings.pending_shards)
+    queues = Queues(settings)
+    journeys = JourneyRunner(
+        JourneyLibrary(content), enrollments, contacts, clock, queues, settings.tick_inline_limit
+    )
+    if registry is None:
+        registry = handlers.registry(journeys, Outbox(queues))
+    processor = Processor(registry, events, contacts, clock)
     return Services(
-        settings, clock, contacts, events, ContentStore(clock), ApiKeyStore(clock), processor
+        settings,
+        clock,
+        contacts,
+        events,
+        content,
+        ApiKeyStore(clock),
+        enrollments,
+        queues,
+        journeys,
+        processor,
     )
 
 

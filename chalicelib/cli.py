@@ -1,4 +1,4 @@
-"""The `leadflow` command: run the local stack, validate and publish content, manage keys."""
+"""The `leadflow` command: run the local stack; validate, simulate, graph and publish content."""
 
 from __future__ import annotations
 
@@ -38,7 +38,72 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if content.problems:
         print(f"{len(content.problems)} problem(s) in {content.files} file(s)", file=sys.stderr)
         return 1
-    print(f"ok: {content.files} file(s), {len(content.forms)} form(s)")
+    print(
+        f"ok: {content.files} file(s), {len(content.forms)} form(s), "
+        f"{len(content.journeys)} journey(s)"
+    )
+    return 0
+
+
+def _contact_arg(value: str) -> dict:
+    """--contact takes a JSON object or the path of a JSON file."""
+    text = Path(value).read_text(encoding="utf-8") if Path(value).is_file() else value
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"--contact: not JSON nor a JSON file: {exc}") from exc
+    if not isinstance(data, dict):
+        raise argparse.ArgumentTypeError("--contact: give a JSON object of contact fields")
+    return data
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from chalicelib.journeys.simulation import Scripted, ScriptError, Simulation, render
+
+    try:
+        script = [Scripted.parse(text) for text in args.event]
+    except (ScriptError, ValueError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    start = datetime.fromisoformat(args.start) if args.start else None
+    if start is not None and start.tzinfo is None:
+        print("--start needs a time zone, like 2026-01-05T09:00+01:00", file=sys.stderr)
+        return 2
+    try:
+        result = Simulation(Path(args.path), start).run(
+            args.journey, args.contact, script, args.days
+        )
+    except ContentError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except LookupError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(render(result), end="")
+    return 0
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from chalicelib.content import catalog
+    from chalicelib.journeys.graph import mermaid
+
+    content = catalog.load(Path(args.path))
+    journey = content.journeys.get(args.journey)
+    if journey is None:
+        for problem in content.problems:
+            print(problem, file=sys.stderr)
+        print(f"no valid journey {args.journey!r} in {args.path}", file=sys.stderr)
+        return 1
+    print(mermaid(journey), end="")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from chalicelib.journeys.dsl import json_schema
+
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
     return 0
 
 
@@ -79,6 +144,32 @@ def parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check marketing content; exit 1 on any problem")
     validate.add_argument("path", nargs="?", default="marketing")
     validate.set_defaults(func=cmd_validate)
+    simulate = sub.add_parser(
+        "simulate", help="run a journey for one contact on a fake clock and print its timeline"
+    )
+    simulate.add_argument("journey")
+    simulate.add_argument(
+        "--contact", type=_contact_arg, default={}, help="JSON object or file of contact fields"
+    )
+    simulate.add_argument(
+        "--event",
+        action="append",
+        default=[],
+        help="what the contact does, e.g. '2d email_clicked step=case-study' (repeatable)",
+    )
+    simulate.add_argument("--days", type=float, default=30.0)
+    simulate.add_argument("--start", help="ISO time to start at (default: now)")
+    simulate.add_argument("--path", default="marketing")
+    simulate.set_defaults(func=cmd_simulate)
+    journeys = sub.add_parser("journeys", help="journey tools").add_subparsers(
+        dest="journeys", required=True
+    )
+    graph = journeys.add_parser("graph", help="print a journey as a Mermaid flowchart")
+    graph.add_argument("journey")
+    graph.add_argument("--path", default="marketing")
+    graph.set_defaults(func=cmd_graph)
+    schema = journeys.add_parser("schema", help="print the JSON Schema of journey files")
+    schema.set_defaults(func=cmd_schema)
     publish = sub.add_parser("publish", help="validate, then store a new version of content")
     publish.add_argument("path", nargs="?", default="marketing")
     publish.add_argument("--local", action="store_true", help="publish to the running local stack")

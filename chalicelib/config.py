@@ -15,6 +15,8 @@ class Settings:
     public_url: str
     pending_shards: int
     sweep_grace_seconds: int
+    due_shards: int = 8
+    tick_inline_limit: int = 200
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -28,4 +30,6 @@ class Settings:
             public_url=env.get("LEADFLOW_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
             pending_shards=int(env.get("LEADFLOW_PENDING_SHARDS", 8)),
             sweep_grace_seconds=int(env.get("LEADFLOW_SWEEP_GRACE_SECONDS", 120)),
+            due_shards=int(env.get("LEADFLOW_DUE_SHARDS", 8)),
+            tick_inline_limit=int(env.get("LEADFLOW_TICK_INLINE_LIMIT", 200)),
         )

@@ -17,7 +17,7 @@ import pytest
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
-from chalicelib.store.models import MODELS, EventModel, IdempotencyModel
+from chalicelib.store.models import MODELS, EventModel, IdempotencyModel, LedgerModel
 from chalicelib.store.tables import base_name
 from infra import package, template
 
@@ -118,12 +118,14 @@ def test_every_table_is_on_demand_encrypted_recoverable_and_retained(
     assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
 
 
-def test_idempotency_records_expire_by_ttl_and_nothing_else_does(
+def test_only_idempotency_records_and_the_ledger_expire_by_ttl(
     resources: dict[str, Any],
 ) -> None:
     expiring = {m: _table(resources, m).get("TimeToLiveSpecification") for m in MODELS}
-    assert expiring.pop(IdempotencyModel) == {"AttributeName": "expires_at", "Enabled": True}
-    assert set(expiring.values()) == {None}
+    ttl = {"AttributeName": "expires_at", "Enabled": True}
+    assert expiring.pop(IdempotencyModel) == ttl
+    assert expiring.pop(LedgerModel) == ttl
+    assert all(value is None for value in expiring.values())
 
 
 def test_events_stream_feeds_the_pipeline_function_with_inserts_only(

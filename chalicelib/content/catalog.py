@@ -2,31 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from chalicelib.content.forms import Form
-from chalicelib.content.source import SourceDoc, load_yaml
+from chalicelib.content.source import Loc, SourceDoc, load_yaml
 from chalicelib.errors import ContentError, ContentProblem
+from chalicelib.journeys import checks
+from chalicelib.journeys.dsl import Journey
 
 
 @dataclass
 class Catalog:
     forms: dict[str, Form] = field(default_factory=dict)
+    journeys: dict[str, Journey] = field(default_factory=dict)
+    journey_bodies: dict[str, dict[str, Any]] = field(default_factory=dict)
     problems: list[ContentProblem] = field(default_factory=list)
     files: int = 0
+    sources: dict[tuple[str, str], SourceDoc] = field(default_factory=dict)
 
     def raise_for_problems(self) -> None:
         if self.problems:
             raise ContentError(self.problems)
 
 
+def _tidy(loc: tuple[Any, ...]) -> Loc:
+    """Drop the discriminator tags pydantic repeats (steps.0.wait.wait -> steps.0.wait)."""
+    out: list[Any] = []
+    for part in loc:
+        if not out or out[-1] != part:
+            out.append(part)
+    return tuple(out)
+
+
 def _pydantic_problems(doc: SourceDoc, exc: ValidationError) -> list[ContentProblem]:
     problems = []
     for err in exc.errors():
-        loc = tuple(err["loc"])
+        loc = _tidy(tuple(err["loc"]))
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "is not a known setting (check the spelling)"
@@ -34,26 +50,66 @@ def _pydantic_problems(doc: SourceDoc, exc: ValidationError) -> list[ContentProb
     return problems
 
 
-def _load_form(path: Path, root: Path, catalog: Catalog) -> None:
+def _parse(
+    path: Path, root: Path, catalog: Catalog, model: type[BaseModel], what: str
+) -> tuple[SourceDoc, Any] | None:
     display = str(path.relative_to(root.parent)) if path.is_relative_to(root.parent) else str(path)
     try:
         doc = load_yaml(path, display)
     except ContentError as exc:
         catalog.problems.extend(exc.problems)
-        return
+        return None
     if not isinstance(doc.data, dict):
-        catalog.problems.append(doc.problem((), "a form file must be a mapping of settings"))
-        return
-    data = {"id": path.stem, **doc.data}
+        catalog.problems.append(doc.problem((), f"a {what} file must be a mapping of settings"))
+        return None
+    if "id" in doc.data:
+        catalog.problems.append(doc.problem(("id",), f"the {what} id is its file name; remove id"))
+        return None
+    doc.data = {"id": path.stem, **doc.data}
     try:
-        form = Form.model_validate(data)
+        return doc, model.model_validate(doc.data)
     except ValidationError as exc:
         catalog.problems.extend(_pydantic_problems(doc, exc))
+        return None
+
+
+def _load_form(path: Path, root: Path, catalog: Catalog) -> None:
+    parsed = _parse(path, root, catalog, Form, "form")
+    if parsed is not None:
+        catalog.forms[parsed[1].id] = parsed[1]
+
+
+def _load_journey(path: Path, root: Path, catalog: Catalog) -> None:
+    parsed = _parse(path, root, catalog, Journey, "journey")
+    if parsed is None:
         return
-    if form.id in catalog.forms:
-        catalog.problems.append(doc.problem(("id",), f"form id {form.id!r} is used twice"))
-        return
-    catalog.forms[form.id] = form
+    doc, journey = parsed
+    found = checks.problems(journey)
+    catalog.problems.extend(doc.problem(loc, message) for loc, message in found)
+    if not found:
+        catalog.journeys[journey.id] = journey
+        catalog.journey_bodies[journey.id] = doc.data
+        catalog.sources[("journey", journey.id)] = doc
+
+
+def _cross_check(catalog: Catalog) -> None:
+    for journey_id, journey in catalog.journeys.items():
+        doc = catalog.sources[("journey", journey_id)]
+        for loc, target in checks.enroll_targets(journey):
+            if target not in catalog.journeys:
+                catalog.problems.append(doc.problem(loc, f"there is no journey {target!r}"))
+        trigger = journey.trigger
+        form = trigger.where.get("form") if trigger.event == "form_submitted" else None
+        if isinstance(form, str) and form not in catalog.forms:
+            catalog.problems.append(
+                doc.problem(("trigger", "where", "form"), f"there is no form {form!r}")
+            )
+
+
+LOADERS: tuple[tuple[str, Callable[[Path, Path, Catalog], None]], ...] = (
+    ("forms", _load_form),
+    ("journeys", _load_journey),
+)
 
 
 def load(root: Path) -> Catalog:
@@ -62,7 +118,9 @@ def load(root: Path) -> Catalog:
     if not root.is_dir():
         catalog.problems.append(ContentProblem(str(root), None, "", "no such folder"))
         return catalog
-    for path in sorted((root / "forms").glob("*.y*ml")):
-        catalog.files += 1
-        _load_form(path, root, catalog)
+    for folder, loader in LOADERS:
+        for path in sorted((root / folder).glob("*.y*ml")):
+            catalog.files += 1
+            loader(path, root, catalog)
+    _cross_check(catalog)
     return catalog

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from chalicelib.content.catalog import Catalog
+from chalicelib.journeys import library
 from chalicelib.store.content import ContentStore
 
 
@@ -14,12 +15,32 @@ class PublishReport:
     unchanged: list[str] = field(default_factory=list)
 
 
+def _publish(
+    store: ContentStore, kind: str, content_id: str, body: dict, report: PublishReport
+) -> int:
+    version = store.publish(kind, content_id, body)
+    if version:
+        report.published.append(f"{kind} {content_id} v{version}")
+        return version
+    report.unchanged.append(f"{kind} {content_id}")
+    current = store.current_version(kind, content_id)
+    assert current is not None
+    return current
+
+
 def publish(catalog: Catalog, store: ContentStore) -> PublishReport:
-    """Publish everything in a catalog that validated; refuse a catalog with problems."""
+    """Publish everything in a catalog that validated; refuse a catalog with problems.
+
+    Journeys are published before the index that makes them live, so a trigger never finds a
+    version that is not stored yet; in-flight enrollments keep reading their own versions.
+    """
     catalog.raise_for_problems()
     report = PublishReport()
     for form_id, form in sorted(catalog.forms.items()):
-        version = store.publish("form", form_id, form.to_body())
-        name = f"form {form_id}" + (f" v{version}" if version else "")
-        (report.published if version else report.unchanged).append(name)
+        _publish(store, "form", form_id, form.to_body(), report)
+    live = {
+        journey_id: _publish(store, library.KIND, journey_id, body, report)
+        for journey_id, body in sorted(catalog.journey_bodies.items())
+    }
+    store.publish(*library.INDEX, live)
     return report

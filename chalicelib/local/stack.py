@@ -16,6 +16,8 @@ from chalicelib.local import moto_server
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY_SECONDS = 30.0
+# AWS ticks every minute; locally a few seconds, so a short wait in a journey shows soon.
+TICK_EVERY_SECONDS = 5.0
 
 
 def _banner(port: int, endpoint: str, key_file: Path, key: str, forms: list[str]) -> str:
@@ -71,13 +73,17 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
 
     from chalicelib import bootstrap
     from chalicelib.content import catalog, publisher
+    from chalicelib.journeys import fanout
+    from chalicelib.local import queue_driver
     from chalicelib.local.stream_driver import StreamDriver
+    from chalicelib.messaging.queues import ADVANCE
     from chalicelib.pipeline import stream, sweeper
     from chalicelib.store import tables
     from chalicelib.store.models import EventModel
 
     svc = bootstrap.services()
     tables.create_all()
+    svc.queues.create_all()
     content = catalog.load(root / "marketing")
     if content.problems:
         print(f"marketing/ has problems:\n{content}", file=sys.stderr)
@@ -113,10 +119,29 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
             except Exception:
                 log.exception("sweep failed")
 
+    def tick_loop() -> None:
+        while not stop.wait(TICK_EVERY_SECONDS):
+            try:
+                svc.journeys.tick()
+            except Exception:
+                log.exception("tick failed")
+
     threads = [
         threading.Thread(target=http.serve_forever, name="api", daemon=True),
         threading.Thread(target=driver.run, args=(stop,), name="pipeline", daemon=True),
         threading.Thread(target=sweep_loop, name="sweeper", daemon=True),
+        threading.Thread(target=tick_loop, name="tick", daemon=True),
+        threading.Thread(
+            target=queue_driver.run,
+            args=(
+                svc.queues,
+                ADVANCE,
+                lambda records: fanout.handle_batch(records, svc.journeys),
+                stop,
+            ),
+            name="advance",
+            daemon=True,
+        ),
     ]
     for thread in threads:
         thread.start()

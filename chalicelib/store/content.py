@@ -46,6 +46,18 @@ class ContentStore:
         self._cache[key] = (time.monotonic(), body)
         return body
 
+    def version(self, kind: str, content_id: str, version: int) -> dict[str, Any] | None:
+        """One published version; immutable, so callers may cache it for good."""
+        try:
+            item = ContentModel.get(f"{kind}:{content_id}", version, consistent_read=True)
+        except ContentModel.DoesNotExist:
+            return None
+        return item.body.as_dict()
+
+    def current_version(self, kind: str, content_id: str) -> int | None:
+        item = self._latest_item(f"{kind}:{content_id}")
+        return int(item.version) if item is not None else None
+
     def _latest_item(self, key: str) -> ContentModel | None:
         for item in ContentModel.query(
             key, scan_index_forward=False, limit=1, consistent_read=True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -45,6 +46,10 @@ class ContactModel(Model):
     updated_at = UTCDateTimeAttribute()
     created_by_event = UnicodeAttribute()
     submissions = NumberAttribute(default=0)
+    tags = UnicodeSetAttribute(null=True)
+    segments = UnicodeSetAttribute(null=True)
+    stage = UnicodeAttribute(null=True)
+    score = NumberAttribute(null=True)
     version = NumberAttribute(default=1)
 
 
@@ -135,6 +140,85 @@ class ContentModel(Model):
     published_at = UTCDateTimeAttribute()
 
 
+class DueIndex(GlobalSecondaryIndex):
+    """Sparse: only enrollments with a due time carry `due_shard`, so a tick reads exactly
+    what is due, never the contacts or enrollments that are merely waiting."""
+
+    class Meta:
+        index_name = "due"
+        projection = AllProjection()
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    due_at = UTCDateTimeAttribute(range_key=True)
+
+
+class EnrollmentModel(Model):
+    """One contact in one version of one journey; `revision` guards every state change."""
+
+    class Meta(_Table):
+        table_name = "enrollments"
+
+    contact_id = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    journey_id = UnicodeAttribute()
+    journey_version = NumberAttribute()
+    state = UnicodeAttribute()
+    phase = UnicodeAttribute()
+    revision = NumberAttribute()
+    entered_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    timezone = UnicodeAttribute()
+    due_at = UTCDateTimeAttribute(null=True)
+    due_shard = UnicodeAttribute(null=True)
+    waiting = MapAttribute(null=True)
+    visits = MapAttribute(default=dict)
+    trigger = MapAttribute(default=dict)
+    ended_at = UTCDateTimeAttribute(null=True)
+    end_reason = UnicodeAttribute(null=True)
+    converted_at = UTCDateTimeAttribute(null=True)
+    holds_slot = BooleanAttribute(default=False)
+    due = DueIndex()
+
+
+class LedgerModel(Model):
+    """Side effects of journeys, keyed by enrollment, step and occurrence: written in the
+    same transaction as the state change that causes them, so none can happen twice."""
+
+    class Meta(_Table):
+        table_name = "ledger"
+
+    key = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()
+    contact_id = UnicodeAttribute()
+    journey_id = UnicodeAttribute()
+    step = UnicodeAttribute()
+    payload = MapAttribute(default=dict)
+    status = UnicodeAttribute(default="recorded")
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
+class SendHistoryModel(Model):
+    """When a contact was last sent marketing email, across journeys (the frequency cap)."""
+
+    class Meta(_Table):
+        table_name = "send-history"
+
+    contact_id = UnicodeAttribute(hash_key=True)
+    sends = ListAttribute(of=UnicodeAttribute, default=list)
+    revision = NumberAttribute(default=0)
+
+
+class CounterModel(Model):
+    """Atomic counters, such as the active enrollments of a journey with a cap."""
+
+    class Meta(_Table):
+        table_name = "counters"
+
+    key = UnicodeAttribute(hash_key=True)
+    value = NumberAttribute(default=0)
+
+
 MODELS: tuple[type[Model], ...] = (
     ContactModel,
     ContactKeyModel,
@@ -142,4 +226,8 @@ MODELS: tuple[type[Model], ...] = (
     IdempotencyModel,
     ApiKeyModel,
     ContentModel,
+    EnrollmentModel,
+    LedgerModel,
+    SendHistoryModel,
+    CounterModel,
 )

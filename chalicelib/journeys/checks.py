@@ -1,0 +1,156 @@
+"""Cross-reference checks the schema cannot express: every goto lands, every step is
+reachable, no loop runs without a wait, and `step:` filters name steps that exist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from chalicelib.journeys.dsl import (
+    AllCondition,
+    AnyCondition,
+    BranchStep,
+    Condition,
+    EventCondition,
+    Journey,
+    NotCondition,
+    SendEmailStep,
+    WaitForStep,
+    WaitStep,
+)
+from chalicelib.journeys.graph import TERMINAL, edges
+
+Loc = tuple[str | int, ...]
+
+
+def problems(journey: Journey) -> list[tuple[Loc, str]]:
+    found: list[tuple[Loc, str]] = []
+    ids: dict[str, int] = {}
+    for i, step in enumerate(journey.steps):
+        if step.id in ids:
+            found.append((("steps", i, "id"), f"step id {step.id!r} is used twice"))
+        ids.setdefault(step.id, i)
+    if found:
+        return found
+    found += _targets(journey, ids)
+    if found:
+        return found
+    found += _step_filters(journey, ids)
+    found += _reachability(journey, ids)
+    found += _instant_loops(journey, ids)
+    return found
+
+
+def _targets(journey: Journey, ids: dict[str, int]) -> list[tuple[Loc, str]]:
+    found = []
+    for i, step in enumerate(journey.steps):
+        refs: list[tuple[Loc, str | None]] = [(("steps", i, "next"), step.next)]
+        if isinstance(step, WaitForStep):
+            refs += [
+                (("steps", i, "wait_for", "on_event"), step.wait_for.on_event),
+                (("steps", i, "wait_for", "on_timeout"), step.wait_for.on_timeout),
+            ]
+            if step.wait_for.on_timeout and step.wait_for.timeout is None:
+                found.append((("steps", i, "wait_for", "on_timeout"), "on_timeout needs a timeout"))
+        if isinstance(step, BranchStep):
+            for c, case in enumerate(step.branch.cases):
+                refs.append((("steps", i, "branch", "cases", c, "goto"), case.goto))
+            refs.append((("steps", i, "branch", "otherwise"), step.branch.otherwise))
+        if hasattr(step, "split"):
+            for p, path in enumerate(step.split):
+                refs.append((("steps", i, "split", p, "goto"), path.goto))
+        for loc, target in refs:
+            if target is not None and target not in ids:
+                found.append((loc, f"goes to step {target!r}, which this journey does not have"))
+    return found
+
+
+def _conditions(journey: Journey) -> Iterator[tuple[Loc, Condition]]:
+    def walk(loc: Loc, cond: Condition) -> Iterator[tuple[Loc, Condition]]:
+        yield loc, cond
+        match cond:
+            case AllCondition():
+                for n, part in enumerate(cond.all):
+                    yield from walk((*loc, "all", n), part)
+            case AnyCondition():
+                for n, part in enumerate(cond.any):
+                    yield from walk((*loc, "any", n), part)
+            case NotCondition():
+                yield from walk((*loc, "not"), cond.not_)
+
+    for n, cond in enumerate(journey.exit_when):
+        yield from walk(("exit_when", n), cond)
+    for n, cond in enumerate(journey.entry.conditions):
+        yield from walk(("entry", "conditions", n), cond)
+    for i, step in enumerate(journey.steps):
+        if isinstance(step, BranchStep):
+            for c, case in enumerate(step.branch.cases):
+                yield from walk(("steps", i, "branch", "cases", c, "when"), case.when)
+
+
+def _step_filters(journey: Journey, ids: dict[str, int]) -> list[tuple[Loc, str]]:
+    filters: list[tuple[Loc, object]] = []
+    for i, step in enumerate(journey.steps):
+        if isinstance(step, WaitForStep) and "step" in step.wait_for.where:
+            filters.append((("steps", i, "wait_for", "where", "step"), step.wait_for.where["step"]))
+    for loc, cond in _conditions(journey):
+        if isinstance(cond, EventCondition) and "step" in cond.where:
+            filters.append(((*loc, "where", "step"), cond.where["step"]))
+    found = []
+    for loc, value in filters:
+        for name in value if isinstance(value, list) else [value]:
+            if name not in ids:
+                found.append((loc, f"step {name!r} is not a step of this journey"))
+            elif not isinstance(journey.steps[ids[str(name)]], SendEmailStep):
+                found.append((loc, f"step {name!r} sends no email, so it has no opens or clicks"))
+    return found
+
+
+def _reachability(journey: Journey, ids: dict[str, int]) -> list[tuple[Loc, str]]:
+    graph: dict[str, set[str]] = {}
+    for edge in edges(journey):
+        graph.setdefault(edge.source, set()).add(edge.target)
+    seen, todo = set(), [journey.steps[0].id]
+    while todo:
+        node = todo.pop()
+        if node in seen or node in TERMINAL:
+            continue
+        seen.add(node)
+        todo.extend(graph.get(node, ()))
+    return [
+        (("steps", ids[s.id], "id"), f"step {s.id!r} can never be reached")
+        for s in journey.steps
+        if s.id not in seen
+    ]
+
+
+def _instant_loops(journey: Journey, ids: dict[str, int]) -> list[tuple[Loc, str]]:
+    """A cycle through steps that never pause would run forever in one tick."""
+    pausing = {s.id for s in journey.steps if isinstance(s, WaitStep | WaitForStep)}
+    graph: dict[str, set[str]] = {}
+    for edge in edges(journey):
+        if edge.source not in pausing and edge.target not in TERMINAL:
+            graph.setdefault(edge.source, set()).add(edge.target)
+    found, reported = [], set()
+    for start in graph:
+        stack, seen = [(start, (start,))], set()
+        while stack:
+            node, path = stack.pop()
+            for nxt in graph.get(node, ()):
+                if nxt == start and start not in reported:
+                    reported.update(path)
+                    loop = " -> ".join((*path, start))
+                    found.append(
+                        (("steps", ids[start], "id"), f"steps loop without a wait: {loop}")
+                    )
+                elif nxt not in seen and nxt in graph:
+                    seen.add(nxt)
+                    stack.append((nxt, (*path, nxt)))
+    return found
+
+
+def enroll_targets(journey: Journey) -> list[tuple[Loc, str]]:
+    return [
+        (("steps", i, "enroll"), step.enroll)
+        for i, step in enumerate(journey.steps)
+        if hasattr(step, "enroll")
+    ]

@@ -1,0 +1,204 @@
+"""Evaluating conditions against what we know of a contact, with a reason for each verdict.
+
+The reason is what `leadflow simulate` prints and what a branch event records, so a marketer
+can see why a contact went one way rather than the other.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.events import Event
+from chalicelib.journeys import durations
+from chalicelib.journeys.dsl import (
+    LADDER,
+    AllCondition,
+    AnyCondition,
+    Condition,
+    EventCondition,
+    FieldCondition,
+    NotCondition,
+    SegmentCondition,
+    StageCondition,
+    TagCondition,
+    Where,
+)
+
+TOP_LEVEL = ("email", "phone", "stage", "score", "tags", "segments", "created_at")
+
+
+class Facts(Protocol):
+    """What conditions may read about one contact; implementations load lazily."""
+
+    def contact(self) -> Mapping[str, Any]: ...
+
+    def events(self, since: datetime | None) -> list[Event]: ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    holds: bool
+    reason: str
+
+
+def field_value(contact: Mapping[str, Any], name: str) -> Any:
+    if name in TOP_LEVEL:
+        return contact.get(name)
+    props = contact.get("properties") or {}
+    return props.get(name.removeprefix("properties."))
+
+
+def where_matches(where: Where, properties: Mapping[str, Any], journey_id: str | None) -> bool:
+    """Property filters; `step` means a step of the given journey."""
+    for key, expected in where.items():
+        if key == "step" and journey_id is not None and properties.get("journey") != journey_id:
+            return False
+        actual = properties.get(key)
+        options = expected if isinstance(expected, list) else [expected]
+        if not any(_same(actual, option) for option in options):
+            return False
+    return True
+
+
+def event_matches(
+    event: Event, types: tuple[str, ...], where: Where, journey_id: str | None
+) -> bool:
+    return event.type in types and where_matches(where, event.properties, journey_id)
+
+
+def _same(actual: Any, expected: Any) -> bool:
+    if isinstance(actual, str) and isinstance(expected, str):
+        return actual.casefold() == expected.casefold()
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return actual is expected or str(actual).lower() == str(expected).lower()
+    if isinstance(actual, int | float) and isinstance(expected, int | float):
+        return float(actual) == float(expected)
+    return actual == expected or str(actual) == str(expected)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _field(cond: FieldCondition, facts: Facts) -> Verdict:
+    value = field_value(facts.contact(), cond.field)
+    shown = f"{cond.field} is {value!r}" if value not in (None, "") else f"{cond.field} is empty"
+    for op, expected in cond.operators().items():
+        if not _operator(op, value, expected):
+            return Verdict(False, f"{shown} (wanted {op} {expected!r})")
+    return Verdict(True, shown)
+
+
+def _operator(op: str, value: Any, expected: Any) -> bool:
+    present = value not in (None, "", [], set())
+    if op == "exists":
+        return present is expected
+    if op in ("equals", "not_equals"):
+        same = _same(value, expected)
+        return same if op == "equals" else not same
+    if op in ("in", "not_in"):
+        inside = any(_same(value, e) for e in expected)
+        return inside if op == "in" else not inside
+    if op == "contains":
+        if isinstance(value, list | set | tuple):
+            return any(_same(v, expected) for v in value)
+        return present and str(expected).casefold() in str(value).casefold()
+    if op == "matches":
+        return present and re.search(expected, str(value)) is not None
+    number = _number(value)
+    if number is None:
+        return False
+    return {"gt": number > expected, "gte": number >= expected, "lt": number < expected}.get(
+        op, number <= expected
+    )
+
+
+def _stage(cond: StageCondition, facts: Facts) -> Verdict:
+    stage = facts.contact().get("stage")
+    if stage not in LADDER:
+        return Verdict(False, f"stage is {stage or 'not set'}")
+    reached = LADDER.index(stage) >= LADDER.index(cond.stage_reached)
+    return Verdict(reached, f"stage is {stage}")
+
+
+def _event(cond: EventCondition, facts: Facts, now: datetime, journey_id: str | None) -> Verdict:
+    since = now - cond.within if cond.within else None
+    found = [
+        e
+        for e in facts.events(since)
+        if event_matches(e, cond.types, cond.where, journey_id)
+        and (since is None or e.occurred_at >= since)
+    ]
+    window = f" within {durations.describe(cond.within)}" if cond.within else ""
+    what = "/".join(cond.types) + (f" {_describe_where(cond.where)}" if cond.where else "")
+    holds = len(found) >= cond.min_count
+    if holds:
+        return Verdict(True, f"{what}{window}: {len(found)} found")
+    return Verdict(False, f"no {what}{window}" if not found else f"only {len(found)} {what}")
+
+
+def _describe_where(where: Where) -> str:
+    return " ".join(
+        f"{k}={'/'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in where.items()
+    )
+
+
+def evaluate(cond: Condition, facts: Facts, now: datetime, journey_id: str | None) -> Verdict:
+    match cond:
+        case FieldCondition():
+            return _field(cond, facts)
+        case TagCondition():
+            tags = set(facts.contact().get("tags") or ())
+            return Verdict(
+                cond.tag in tags, f"tag {cond.tag} {'present' if cond.tag in tags else 'absent'}"
+            )
+        case SegmentCondition():
+            inside = cond.segment in set(facts.contact().get("segments") or ())
+            return Verdict(inside, f"{'in' if inside else 'not in'} segment {cond.segment}")
+        case StageCondition():
+            return _stage(cond, facts)
+        case EventCondition():
+            return _event(cond, facts, now, journey_id)
+        case AllCondition():
+            reasons = []
+            for part in cond.all:
+                verdict = evaluate(part, facts, now, journey_id)
+                if not verdict.holds:
+                    return verdict
+                reasons.append(verdict.reason)
+            return Verdict(True, " and ".join(reasons))
+        case AnyCondition():
+            reasons = []
+            for part in cond.any:
+                verdict = evaluate(part, facts, now, journey_id)
+                if verdict.holds:
+                    return verdict
+                reasons.append(verdict.reason)
+            return Verdict(False, " and ".join(reasons))
+        case NotCondition():
+            inner = evaluate(cond.not_, facts, now, journey_id)
+            return Verdict(not inner.holds, f"not ({inner.reason})")
+    raise TypeError(f"unknown condition {cond!r}")
+
+
+def needs_contact(cond: Condition) -> bool:
+    """Whether evaluating `cond` reads the contact (event conditions read the timeline)."""
+    match cond:
+        case EventCondition():
+            return False
+        case AllCondition():
+            return any(needs_contact(c) for c in cond.all)
+        case AnyCondition():
+            return any(needs_contact(c) for c in cond.any)
+        case NotCondition():
+            return needs_contact(cond.not_)
+    return True

@@ -1,0 +1,590 @@
+"""The journey language: what a marketer writes in marketing/journeys/*.yaml.
+
+Each step is a mapping with an `id` and exactly one action key (send_email, wait, wait_for,
+branch, split, update, handoff, webhook, enroll, end); conditions likewise carry one kind key
+(field, tag, segment, stage_reached, event, all, any, not). The action key doubles as the
+discriminator, so a validation error names the step's own field, and the JSON Schema that
+editors use comes from these same classes.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from chalicelib.journeys import durations
+
+STEP_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
+JOURNEY_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _duration(value: Any) -> Any:
+    return durations.parse(value) if isinstance(value, str) else value
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_duration),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^(\d+\s*[wdhms]\s*)+$", "examples": ["3d", "2h", "1w"]}
+    ),
+]
+
+
+def _time_of_day(value: Any) -> Any:
+    if isinstance(value, str):
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"{value!r} is not a time of day; write HH:MM, like 09:30")
+        return time.fromisoformat(value)
+    if isinstance(value, int):  # YAML reads 09:30 unquoted as sexagesimal minutes
+        return time(value // 60 % 24, value % 60)
+    return value
+
+
+TimeOfDay = Annotated[
+    time,
+    BeforeValidator(_time_of_day),
+    WithJsonSchema({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}),
+]
+StepId = Annotated[str, Field(pattern=STEP_ID)]
+Scalar = str | int | float | bool
+Where = dict[str, Scalar | list[Scalar]]
+
+
+class Weekday(StrEnum):
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+    @property
+    def number(self) -> int:
+        return list(Weekday).index(self)
+
+
+class Stage(StrEnum):
+    """Lifecycle stages; the first six form a ladder that `stage_reached` climbs."""
+
+    SUBSCRIBER = "subscriber"
+    LEAD = "lead"
+    MQL = "mql"
+    SQL = "sql"
+    OPPORTUNITY = "opportunity"
+    CUSTOMER = "customer"
+    DISQUALIFIED = "disqualified"
+    CHURNED = "churned"
+
+
+LADDER = (Stage.SUBSCRIBER, Stage.LEAD, Stage.MQL, Stage.SQL, Stage.OPPORTUNITY, Stage.CUSTOMER)
+
+
+# --- conditions --------------------------------------------------------------------------
+
+
+class FieldCondition(Strict):
+    """Compare a contact field: email, phone, stage, score, tags or any profile property."""
+
+    field: str
+    equals: Scalar | None = None
+    not_equals: Scalar | None = None
+    in_: list[Scalar] | None = Field(None, alias="in")
+    not_in: list[Scalar] | None = None
+    exists: bool | None = None
+    gt: float | None = None
+    gte: float | None = None
+    lt: float | None = None
+    lte: float | None = None
+    contains: str | None = None
+    matches: str | None = None
+
+    @field_validator("matches")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _has_operator(self) -> FieldCondition:
+        if not self.operators():
+            raise ValueError(
+                "a field condition needs an operator: equals, not_equals, in, not_in, exists, "
+                "gt, gte, lt, lte, contains or matches"
+            )
+        return self
+
+    def operators(self) -> dict[str, Any]:
+        return {
+            name: value
+            for name, value in self.model_dump(by_alias=True, exclude={"field"}).items()
+            if value is not None
+        }
+
+
+class TagCondition(Strict):
+    tag: str
+
+
+class SegmentCondition(Strict):
+    """Membership of a segment (kept on the contact by the segments engine)."""
+
+    segment: str
+
+
+class StageCondition(Strict):
+    """The contact's lifecycle stage is this one or further up the ladder."""
+
+    stage_reached: Stage
+
+
+class EventCondition(Strict):
+    """The contact did something: at least `min_count` matching events within a window.
+
+    `where: {step: case-study}` means the step of this journey (its email, its link).
+    """
+
+    event: str | list[str]
+    where: Where = Field(default_factory=dict)
+    within: Duration | None = None
+    min_count: Annotated[int, Field(ge=1)] = 1
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return (self.event,) if isinstance(self.event, str) else tuple(self.event)
+
+
+class AllCondition(Strict):
+    all: list[Condition] = Field(min_length=1)
+
+
+class AnyCondition(Strict):
+    any: list[Condition] = Field(min_length=1)
+
+
+class NotCondition(Strict):
+    not_: Condition = Field(alias="not")
+
+
+CONDITION_KINDS = ("field", "tag", "segment", "stage_reached", "event", "all", "any", "not")
+_CONDITION_CLASSES: dict[type[BaseModel], str] = {}
+
+
+def _kind(value: Any, kinds: tuple[str, ...], classes: dict[type[BaseModel], str]) -> str | None:
+    if isinstance(value, dict):
+        present = [k for k in kinds if k in value]
+        return present[0] if len(present) == 1 else None
+    return classes.get(type(value))
+
+
+def _condition_kind(value: Any) -> str | None:
+    return _kind(value, CONDITION_KINDS, _CONDITION_CLASSES)
+
+
+Condition = Annotated[
+    Annotated[FieldCondition, Tag("field")]
+    | Annotated[TagCondition, Tag("tag")]
+    | Annotated[SegmentCondition, Tag("segment")]
+    | Annotated[StageCondition, Tag("stage_reached")]
+    | Annotated[EventCondition, Tag("event")]
+    | Annotated[AllCondition, Tag("all")]
+    | Annotated[AnyCondition, Tag("any")]
+    | Annotated[NotCondition, Tag("not")],
+    Discriminator(
+        _condition_kind,
+        custom_error_type="condition_kind",
+        custom_error_message="a condition needs exactly one of: " + ", ".join(CONDITION_KINDS),
+    ),
+]
+_CONDITION_CLASSES.update(
+    {
+        FieldCondition: "field",
+        TagCondition: "tag",
+        SegmentCondition: "segment",
+        StageCondition: "stage_reached",
+        EventCondition: "event",
+        AllCondition: "all",
+        AnyCondition: "any",
+        NotCondition: "not",
+    }
+)
+
+
+# --- steps -------------------------------------------------------------------------------
+
+
+class SendEmail(Strict):
+    template: str
+    subject: str = Field(min_length=1, max_length=200)
+    from_: str | None = Field(None, alias="from")
+    reply_to: str | None = None
+    topic: str | None = None
+    transactional: bool = False
+
+    @property
+    def marketing(self) -> bool:
+        """Marketing mail obeys quiet hours, send days and the frequency cap."""
+        return not self.transactional
+
+
+class WaitUntil(Strict):
+    """A weekday and time in the contact's zone, or a date field (yearly for birthdays)."""
+
+    weekday: Weekday | list[Weekday] | None = None
+    date_field: str | None = None
+    yearly: bool = False
+    at: TimeOfDay = time(9, 0)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> WaitUntil:
+        if (self.weekday is None) == (self.date_field is None):
+            raise ValueError("wait until needs either weekday or date_field")
+        if self.yearly and self.date_field is None:
+            raise ValueError("yearly goes with date_field")
+        return self
+
+    @property
+    def weekdays(self) -> tuple[Weekday, ...]:
+        if self.weekday is None:
+            return ()
+        return (self.weekday,) if isinstance(self.weekday, Weekday) else tuple(self.weekday)
+
+
+class WaitSpec(Strict):
+    for_: Duration | None = Field(None, alias="for")
+    until: WaitUntil | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> WaitSpec:
+        if (self.for_ is None) == (self.until is None):
+            raise ValueError("wait needs either a duration (wait: 3d) or until")
+        return self
+
+
+def _wait(value: Any) -> Any:
+    return {"for": value} if isinstance(value, str) else value
+
+
+class WaitFor(Strict):
+    event: str | list[str]
+    where: Where = Field(default_factory=dict)
+    timeout: Duration | None = None
+    on_event: StepId | None = None
+    on_timeout: StepId | None = None
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return (self.event,) if isinstance(self.event, str) else tuple(self.event)
+
+
+class Case(Strict):
+    when: Condition
+    goto: StepId
+
+
+class Branch(Strict):
+    cases: list[Case] = Field(min_length=1)
+    otherwise: StepId | None = None
+
+
+class SplitPath(Strict):
+    percent: Annotated[int, Field(ge=1, le=100)]
+    goto: StepId | None = None
+    holdout: bool = False
+
+    @model_validator(mode="after")
+    def _goto_or_holdout(self) -> SplitPath:
+        if (self.goto is None) != self.holdout:
+            raise ValueError("a split path needs either goto or holdout: true")
+        return self
+
+
+class Tags(Strict):
+    add: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+
+
+class Update(Strict):
+    score: int | None = None
+    tags: Tags | None = None
+    fields: dict[str, Scalar | None] | None = None
+    stage: Stage | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Update:
+        if self.score is None and self.tags is None and not self.fields and self.stage is None:
+            raise ValueError("update needs score, tags, fields or stage")
+        return self
+
+
+class Handoff(Strict):
+    reason: str | None = None
+    priority: Literal["low", "normal", "high"] = "normal"
+    team: str | None = None
+
+
+class Webhook(Strict):
+    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")]
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class EndSpec(Strict):
+    reason: str | None = None
+
+
+class _Step(Strict):
+    id: StepId
+    next: StepId | None = None
+    label: str | None = None
+
+
+class SendEmailStep(_Step):
+    send_email: SendEmail
+
+
+class WaitStep(_Step):
+    wait: Annotated[WaitSpec, BeforeValidator(_wait)]
+
+
+class WaitForStep(_Step):
+    wait_for: WaitFor
+
+
+class BranchStep(_Step):
+    branch: Branch
+
+
+class SplitStep(_Step):
+    split: list[SplitPath] = Field(min_length=2)
+
+    @field_validator("split")
+    @classmethod
+    def _hundred(cls, paths: list[SplitPath]) -> list[SplitPath]:
+        total = sum(p.percent for p in paths)
+        if total != 100:
+            raise ValueError(f"split percentages add up to {total}, not 100")
+        return paths
+
+
+class UpdateStep(_Step):
+    update: Update
+
+
+class HandoffStep(_Step):
+    handoff: Handoff = Field(default_factory=Handoff)
+
+
+class WebhookStep(_Step):
+    webhook: Webhook
+
+
+class EnrollStep(_Step):
+    enroll: Annotated[str, Field(pattern=JOURNEY_ID)]
+
+
+class EndStep(_Step):
+    end: EndSpec | None = None
+
+
+STEP_KINDS = (
+    "send_email",
+    "wait",
+    "wait_for",
+    "branch",
+    "split",
+    "update",
+    "handoff",
+    "webhook",
+    "enroll",
+    "end",
+)
+_STEP_CLASSES: dict[type[BaseModel], str] = {
+    SendEmailStep: "send_email",
+    WaitStep: "wait",
+    WaitForStep: "wait_for",
+    BranchStep: "branch",
+    SplitStep: "split",
+    UpdateStep: "update",
+    HandoffStep: "handoff",
+    WebhookStep: "webhook",
+    EnrollStep: "enroll",
+    EndStep: "end",
+}
+
+
+def _step_kind(value: Any) -> str | None:
+    return _kind(value, STEP_KINDS, _STEP_CLASSES)
+
+
+Step = Annotated[
+    Annotated[SendEmailStep, Tag("send_email")]
+    | Annotated[WaitStep, Tag("wait")]
+    | Annotated[WaitForStep, Tag("wait_for")]
+    | Annotated[BranchStep, Tag("branch")]
+    | Annotated[SplitStep, Tag("split")]
+    | Annotated[UpdateStep, Tag("update")]
+    | Annotated[HandoffStep, Tag("handoff")]
+    | Annotated[WebhookStep, Tag("webhook")]
+    | Annotated[EnrollStep, Tag("enroll")]
+    | Annotated[EndStep, Tag("end")],
+    Discriminator(
+        _step_kind,
+        custom_error_type="step_kind",
+        custom_error_message="a step needs exactly one action: " + ", ".join(STEP_KINDS),
+    ),
+]
+
+
+def kind_of(step: BaseModel) -> str:
+    return _STEP_CLASSES[type(step)]
+
+
+# --- the journey -------------------------------------------------------------------------
+
+
+class Trigger(Strict):
+    """An event with property filters, or entry into a segment."""
+
+    event: str | None = None
+    where: Where = Field(default_factory=dict)
+    segment: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Trigger:
+        if (self.event is None) == (self.segment is None):
+            raise ValueError("a trigger needs either event or segment")
+        if self.segment is not None and self.where:
+            raise ValueError("where filters go with an event trigger")
+        return self
+
+
+def _reentry(value: Any) -> Any:
+    if value in ("never", "always") or not isinstance(value, str):
+        return value
+    return {"after": value}
+
+
+class ReentryAfter(Strict):
+    after: Duration
+
+
+class Entry(Strict):
+    conditions: list[Condition] = Field(default_factory=list)
+    reentry: Annotated[
+        Literal["never", "always"] | ReentryAfter,
+        BeforeValidator(_reentry),
+        WithJsonSchema(
+            {
+                "description": "never, always, or a period such as 30d",
+                "anyOf": [
+                    {"enum": ["never", "always"]},
+                    {"type": "string", "pattern": r"^(\d+\s*[wdhms]\s*)+$"},
+                ],
+            }
+        ),
+    ] = "never"
+    max_active: Annotated[int, Field(ge=1)] | None = None
+
+
+class QuietHours(Strict):
+    """Marketing sends inside this window wait for its end (it may wrap past midnight)."""
+
+    start: TimeOfDay
+    end: TimeOfDay
+
+
+class FrequencyCap(Strict):
+    """At most `max` marketing emails per `per`, counted across all journeys."""
+
+    max: Annotated[int, Field(ge=1)] = 1
+    per: Duration
+
+
+class Goal(Strict):
+    """The conversion a report counts: this event within `within` of entering."""
+
+    event: str
+    where: Where = Field(default_factory=dict)
+    within: Duration = timedelta(days=30)
+
+
+class Journey(Strict):
+    id: Annotated[str, Field(pattern=JOURNEY_ID)]
+    name: str
+    description: str | None = None
+    trigger: Trigger
+    entry: Entry = Field(default_factory=Entry)
+    timezone: str = "UTC"
+    quiet_hours: QuietHours | None = None
+    send_days: list[Weekday] | None = None
+    frequency_cap: FrequencyCap | None = None
+    exit_when: list[Condition] = Field(default_factory=list)
+    goal: Goal | None = None
+    steps: list[Step] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"{value!r} is not a time zone; use a name like Asia/Shanghai"
+            ) from exc
+        return value
+
+    @field_validator("send_days")
+    @classmethod
+    def _some_days(cls, value: list[Weekday] | None) -> list[Weekday] | None:
+        if value is not None and not value:
+            raise ValueError("send_days needs at least one day (or leave it out for every day)")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+AllCondition.model_rebuild()
+AnyCondition.model_rebuild()
+NotCondition.model_rebuild()
+Case.model_rebuild()
+Branch.model_rebuild()
+BranchStep.model_rebuild()
+Entry.model_rebuild()
+Journey.model_rebuild()
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema editors use to validate and complete journey files (id comes from the
+    file name, so it is not asked for)."""
+    schema = Journey.model_json_schema(by_alias=True)
+    schema["properties"].pop("id", None)
+    schema["required"] = [r for r in schema.get("required", []) if r != "id"]
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Leadflow journey"
+    return schema

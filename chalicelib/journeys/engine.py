@@ -1,0 +1,559 @@
+"""The journey engine: pure decisions about one enrollment at one instant.
+
+Given a compiled journey, an enrollment, lazily loaded facts about the contact and the time
+from a clock, the engine returns an Outcome: the enrollment's next state, the timeline events
+that explain it, and the side effects to record in the ledger. It never writes; the runner
+commits an outcome in one conditional transaction, which is what makes each step happen once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chalicelib import ids
+from chalicelib.clock import Clock
+from chalicelib.events import Event
+from chalicelib.journeys import calendar, durations
+from chalicelib.journeys.compiler import CompiledJourney
+from chalicelib.journeys.conditions import (
+    Facts as ConditionFacts,
+)
+from chalicelib.journeys.conditions import (
+    Verdict,
+    evaluate,
+    event_matches,
+    field_value,
+    where_matches,
+)
+from chalicelib.journeys.dsl import (
+    BranchStep,
+    EndStep,
+    EnrollStep,
+    EventCondition,
+    HandoffStep,
+    ReentryAfter,
+    SendEmailStep,
+    SplitStep,
+    Step,
+    UpdateStep,
+    WaitForStep,
+    WaitStep,
+    WebhookStep,
+)
+from chalicelib.journeys.enrollment import Enrollment, Phase, key_for
+from chalicelib.journeys.graph import (
+    COMPLETED,
+    EXIT,
+    EXITED,
+    HOLDOUT,
+    PROCEED,
+    RECEIVED,
+    TIMED_OUT,
+)
+
+MAX_STEPS_PER_RUN = 20
+SOURCE = "journey"
+ENROLLMENT_REQUESTED = "journey_enrollment_requested"
+SEGMENT_ENTERED = "segment_entered"
+
+
+@dataclass(frozen=True)
+class SendHistory:
+    """When the contact was sent marketing email, across journeys, and the item's revision."""
+
+    times: tuple[datetime, ...] = ()
+    revision: int = 0
+
+
+class Facts(ConditionFacts, Protocol):
+    def sends(self) -> SendHistory: ...
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A side effect, recorded in the ledger under `key` before anything performs it."""
+
+    key: str
+    kind: str
+    step: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ContactUpdate:
+    score: int = 0
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+    fields: dict[str, Any] = field(default_factory=dict)
+    stage: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What one run decided, to be committed at once or not at all."""
+
+    enrollment: Enrollment
+    read_revision: int
+    events: list[Event] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+    updates: list[ContactUpdate] = field(default_factory=list)
+    sends: list[datetime] = field(default_factory=list)
+    cap_basis: SendHistory | None = None
+    slot: int = 0
+
+    @property
+    def is_new(self) -> bool:
+        return self.read_revision == 0
+
+
+def contact_zone(contact: dict[str, Any] | Any, default: str) -> str:
+    """The contact's own time zone when it names a real one, else the journey's."""
+    name = field_value(contact, "timezone")
+    if isinstance(name, str) and name:
+        try:
+            ZoneInfo(name)
+            return name
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return default
+
+
+def triggered_by(journey: CompiledJourney, event: Event) -> bool:
+    trigger = journey.journey.trigger
+    if event.type == ENROLLMENT_REQUESTED:
+        return event.properties.get("journey") == journey.id
+    if trigger.segment is not None:
+        return event.type == SEGMENT_ENTERED and event.properties.get("segment") == trigger.segment
+    return event.type == trigger.event and where_matches(trigger.where, event.properties, None)
+
+
+class Engine:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    # --- entering ------------------------------------------------------------------------
+
+    def admit(
+        self,
+        journey: CompiledJourney,
+        facts: Facts,
+        previous: list[Enrollment],
+    ) -> Verdict:
+        """Whether a triggered contact may enter, given its earlier enrollments here."""
+        now = self.clock.now()
+        policy = journey.journey.entry.reentry
+        mine = [e for e in previous if e.journey_id == journey.id]
+        if mine and policy == "never":
+            return Verdict(False, "entered before and re-entry is never")
+        if mine and isinstance(policy, ReentryAfter):
+            if any(e.active for e in mine):
+                return Verdict(False, "still in the journey")
+            last = max(e.entered_at for e in mine)
+            if now - last < policy.after:
+                wait = durations.describe(policy.after)
+                return Verdict(
+                    False, f"entered {durations.describe(now - last)} ago; re-entry after {wait}"
+                )
+        for cond in journey.journey.entry.conditions:
+            verdict = evaluate(cond, facts, now, journey.id)
+            if not verdict.holds:
+                return Verdict(False, f"entry condition: {verdict.reason}")
+        return Verdict(True, "trigger matched")
+
+    def enter(self, journey: CompiledJourney, cause: Event, facts: Facts) -> Outcome:
+        """A new enrollment at the first step, run at once as far as it goes."""
+        now = self.clock.now()
+        zone = contact_zone(facts.contact(), journey.journey.timezone)
+        enrollment = Enrollment(
+            contact_id=cause.contact_id,
+            key=key_for(journey.id, cause.event_id),
+            journey_id=journey.id,
+            journey_version=journey.version,
+            state=journey.first,
+            entered_at=now,
+            timezone=zone,
+            due_at=now,
+            trigger={
+                "event_id": cause.event_id,
+                "type": cause.type,
+                "properties": cause.properties,
+            },
+            holds_slot=journey.journey.entry.max_active is not None,
+        )
+        out = Outcome(enrollment, 0, slot=1 if enrollment.holds_slot else 0)
+        self._emit(
+            out, "journey_entered", None, {"version": journey.version, "trigger": cause.type}
+        )
+        self._run(journey, out, facts)
+        return out
+
+    # --- time ------------------------------------------------------------------------------
+
+    def advance(
+        self, journey: CompiledJourney, enrollment: Enrollment, facts: Facts
+    ) -> Outcome | None:
+        """Run an enrollment whose due time has come; None if it is not due."""
+        due = enrollment.due_at
+        if not enrollment.active or due is None or due > self.clock.now():
+            return None
+        out = Outcome(enrollment.copy(), enrollment.revision)
+        self._run(journey, out, facts)
+        return out
+
+    # --- events ----------------------------------------------------------------------------
+
+    def receive(
+        self, journey: CompiledJourney, enrollment: Enrollment, event: Event, facts: Facts
+    ) -> Outcome | None:
+        """Conversion goal, exit goals and wait_for, for one event; None if nothing changed."""
+        out = Outcome(enrollment.copy(), enrollment.revision)
+        e = out.enrollment
+        changed = self._convert(journey, out, event)
+        if e.active:
+            reason = self._exit_reason(journey, event, facts)
+            if reason is not None:
+                journey.fire(e, EXIT)
+                self._finish(out, EXITED, reason, None)
+                return out
+        if e.active and self._awaited(journey, e, event):
+            step = e.state
+            self._emit(out, "wait_matched", step, {"event": event.type, "event_id": event.event_id})
+            self._move(journey, out, RECEIVED)
+            self._run(journey, out, facts)
+            return out
+        return out if changed else None
+
+    def _convert(self, journey: CompiledJourney, out: Outcome, event: Event) -> bool:
+        goal = journey.journey.goal
+        e = out.enrollment
+        if goal is None or e.converted_at is not None or event.type != goal.event:
+            return False
+        if not where_matches(goal.where, event.properties, journey.id):
+            return False
+        if not e.entered_at <= event.occurred_at <= e.entered_at + goal.within:
+            return False
+        e.converted_at = event.occurred_at
+        self._emit(out, "journey_converted", None, {"goal": goal.event, "event_id": event.event_id})
+        return True
+
+    def _exit_reason(self, journey: CompiledJourney, event: Event, facts: Facts) -> str | None:
+        now = self.clock.now()
+        for cond in journey.journey.exit_when:
+            if isinstance(cond, EventCondition):
+                if event_matches(event, cond.types, cond.where, journey.id):
+                    return f"exit goal: {event.type}"
+                continue
+            verdict = evaluate(cond, facts, now, journey.id)
+            if verdict.holds:
+                return f"exit goal: {verdict.reason}"
+        return None
+
+    def _awaited(self, journey: CompiledJourney, e: Enrollment, event: Event) -> bool:
+        waiting = e.waiting
+        if e.phase is not Phase.PARKED or not waiting:
+            return False
+        if event.occurred_at < datetime.fromisoformat(waiting["since"]):
+            return False
+        return event_matches(event, tuple(waiting["event"]), waiting.get("where") or {}, journey.id)
+
+    # --- running steps ---------------------------------------------------------------------
+
+    def _run(self, journey: CompiledJourney, out: Outcome, facts: Facts) -> None:
+        now = self.clock.now()
+        e = out.enrollment
+        for _ in range(MAX_STEPS_PER_RUN):
+            if not e.active or e.due_at is None or e.due_at > now:
+                return
+            step = journey.step(e.state)
+            if e.phase is Phase.ENTER:
+                e.visits[step.id] = e.occurrence(step.id) + 1
+                moved = self._start(journey, step, out, facts)
+            else:
+                moved = self._resume(journey, step, out, facts)
+            if not moved:
+                return
+
+    def _start(self, journey: CompiledJourney, step: Step, out: Outcome, facts: Facts) -> bool:
+        now = self.clock.now()
+        e = out.enrollment
+        match step:
+            case SendEmailStep():
+                return self._send(journey, step, out, facts)
+            case WaitStep():
+                return self._wait(journey, step, out, facts)
+            case WaitForStep():
+                w = step.wait_for
+                e.phase = Phase.PARKED
+                e.due_at = now + w.timeout if w.timeout else None
+                e.waiting = {
+                    "event": list(w.types),
+                    "where": dict(w.where),
+                    "since": now.isoformat(),
+                }
+                return False
+            case BranchStep():
+                return self._branch(journey, step, out, facts)
+            case SplitStep():
+                return self._split(journey, step, out)
+            case UpdateStep():
+                self._update(journey, step, out, facts)
+            case HandoffStep():
+                payload = step.handoff.model_dump(exclude_none=True)
+                self._effect(journey, out, step, "handoff", "handoff_requested", payload)
+            case WebhookStep():
+                payload = {"url": step.webhook.url, "payload": step.webhook.payload}
+                self._effect(journey, out, step, "webhook", "webhook_queued", payload)
+            case EnrollStep():
+                payload = {"journey": step.enroll, "from_journey": journey.id}
+                self._effect(journey, out, step, "enroll", ENROLLMENT_REQUESTED, payload)
+            case EndStep():
+                reason = step.end.reason if step.end and step.end.reason else "reached the end"
+                journey.fire(e, PROCEED)
+                self._finish(out, COMPLETED, reason, step.id)
+                return False
+        return self._move(journey, out, PROCEED)
+
+    def _resume(self, journey: CompiledJourney, step: Step, out: Outcome, facts: Facts) -> bool:
+        match step:
+            case WaitForStep():
+                types = "/".join(step.wait_for.types)
+                self._emit(out, "wait_timed_out", step.id, {"waited_for": types})
+                return self._move(journey, out, TIMED_OUT)
+            case SendEmailStep():
+                return self._send(journey, step, out, facts)
+        return self._move(journey, out, PROCEED)
+
+    def _move(
+        self, journey: CompiledJourney, out: Outcome, trigger: str, choose: Any = None
+    ) -> bool:
+        e = out.enrollment
+        source = e.state
+        target = journey.fire(e, trigger, choose)
+        if target == HOLDOUT:
+            self._finish(out, HOLDOUT, "held out of the journey", source)
+            return False
+        if target == COMPLETED:
+            self._finish(out, COMPLETED, "reached the end", source)
+            return False
+        e.phase = Phase.ENTER
+        e.due_at = self.clock.now()
+        e.waiting = None
+        return True
+
+    def _finish(self, out: Outcome, state: str, reason: str, step: str | None) -> None:
+        e = out.enrollment
+        e.state = state
+        e.ended_at = self.clock.now()
+        e.end_reason = reason
+        e.due_at = None
+        e.waiting = None
+        if e.holds_slot:
+            out.slot -= 1
+            e.holds_slot = False
+        kind = "journey_exited" if state == EXITED else "journey_completed"
+        self._emit(out, kind, step, {"outcome": state, "reason": reason})
+
+    def _park(self, e: Enrollment, until: datetime) -> None:
+        e.phase = Phase.PARKED
+        e.due_at = until
+        e.waiting = None
+
+    # --- the steps -------------------------------------------------------------------------
+
+    def _send(
+        self, journey: CompiledJourney, step: SendEmailStep, out: Outcome, facts: Facts
+    ) -> bool:
+        spec = step.send_email
+        e = out.enrollment
+        if spec.marketing:
+            hold = self._hold(journey, out, facts)
+            if hold is not None:
+                until, reason = hold
+                self._park(e, until)
+                extra = {"reason": reason, "until": until.isoformat()}
+                self._emit(out, "send_deferred", step.id, extra, salt=until.isoformat())
+                return False
+            out.sends.append(self.clock.now())
+        payload = {
+            "template": spec.template,
+            "subject": spec.subject,
+            "from": spec.from_,
+            "reply_to": spec.reply_to,
+            "topic": spec.topic,
+            "transactional": spec.transactional,
+        }
+        self._effect(
+            journey,
+            out,
+            step,
+            "email",
+            "email_queued",
+            {k: v for k, v in payload.items() if v is not None},
+        )
+        return self._move(journey, out, PROCEED)
+
+    def _hold(
+        self, journey: CompiledJourney, out: Outcome, facts: Facts
+    ) -> tuple[datetime, str] | None:
+        """Until when a marketing send must wait, and why; None to send now."""
+        now = self.clock.now()
+        settings = journey.journey
+        when, reason = now, ""
+        cap = settings.frequency_cap
+        if cap is not None:
+            history = facts.sends()
+            out.cap_basis = history
+            recent = sorted(t for t in (*history.times, *out.sends) if t > now - cap.per)
+            if len(recent) >= cap.max:
+                when = recent[-cap.max] + cap.per
+                reason = (
+                    f"frequency cap: {cap.max} marketing email(s) per {durations.describe(cap.per)}"
+                )
+        zone = ZoneInfo(out.enrollment.timezone)
+        window = calendar.next_send_window(when, zone, settings.quiet_hours, settings.send_days)
+        if window > when:
+            local = when.astimezone(zone)
+            allowed = {d.number for d in settings.send_days or ()}
+            if allowed and local.weekday() not in allowed:
+                why = f"{local:%A} is not a send day"
+            else:
+                q = settings.quiet_hours
+                why = (
+                    f"quiet hours {q.start:%H:%M}-{q.end:%H:%M}" if q else "outside the send window"
+                )
+            reason = f"{reason}; then {why}" if reason else why
+            reason += f" ({out.enrollment.timezone})"
+            when = window
+        return (when, reason) if when > now else None
+
+    def _wait(self, journey: CompiledJourney, step: WaitStep, out: Outcome, facts: Facts) -> bool:
+        now = self.clock.now()
+        e = out.enrollment
+        spec = step.wait
+        zone = ZoneInfo(e.timezone)
+        if spec.for_ is not None:
+            until: datetime | None = now + spec.for_
+        else:
+            assert spec.until is not None
+            u = spec.until
+            if u.date_field:
+                value = field_value(facts.contact(), u.date_field)
+                until = calendar.next_date_at(now, zone, value, u.at, u.yearly)
+                if until is None:
+                    journey.fire(e, EXIT)
+                    self._finish(out, EXITED, f"{u.date_field} holds no date to wait for", step.id)
+                    return False
+            else:
+                until = calendar.next_weekday_at(now, zone, u.weekdays, u.at)
+        assert until is not None
+        self._park(e, until)
+        return False
+
+    def _branch(
+        self, journey: CompiledJourney, step: BranchStep, out: Outcome, facts: Facts
+    ) -> bool:
+        now = self.clock.now()
+        verdicts: dict[int, Verdict] = {}
+
+        def choose(i: int) -> bool:
+            verdicts[i] = evaluate(step.branch.cases[i].when, facts, now, journey.id)
+            return verdicts[i].holds
+
+        e = out.enrollment
+        moved = self._move(journey, out, PROCEED, choose)
+        taken = next((i for i, v in verdicts.items() if v.holds), None)
+        if taken is None:
+            reason = "; ".join(v.reason for v in verdicts.values())
+            path = "otherwise"
+        else:
+            reason, path = verdicts[taken].reason, f"case {taken + 1}"
+        self._emit(
+            out,
+            "branch_taken",
+            step.id,
+            {"path": path, "goto": e.state, "reason": reason},
+        )
+        return moved
+
+    def _split(self, journey: CompiledJourney, step: SplitStep, out: Outcome) -> bool:
+        e = out.enrollment
+        seed = f"{e.key}|{step.id}|{e.occurrence(step.id)}".encode()
+        bucket = int.from_bytes(hashlib.sha256(seed).digest()[:8], "big") % 100
+        bounds, low = [], 0
+        for path in step.split:
+            bounds.append((low, low + path.percent))
+            low += path.percent
+        moved = self._move(journey, out, PROCEED, lambda i: bounds[i][0] <= bucket < bounds[i][1])
+        path = "holdout" if e.state == HOLDOUT else e.state
+        self._emit(out, "split_assigned", step.id, {"path": path, "bucket": bucket})
+        return moved
+
+    def _update(
+        self, journey: CompiledJourney, step: UpdateStep, out: Outcome, facts: Facts
+    ) -> None:
+        spec = step.update
+        update = ContactUpdate(
+            score=spec.score or 0,
+            add_tags=tuple(spec.tags.add) if spec.tags else (),
+            remove_tags=tuple(spec.tags.remove) if spec.tags else (),
+            fields=dict(spec.fields or {}),
+            stage=spec.stage.value if spec.stage else None,
+        )
+        out.updates.append(update)
+        changes = spec.model_dump(mode="json", exclude_none=True)
+        self._effect(journey, out, step, "update", "contact_updated", {"changes": changes})
+        if update.stage is not None:
+            before = facts.contact().get("stage")
+            if before != update.stage:
+                self._emit(out, "stage_changed", step.id, {"from": before, "to": update.stage})
+
+    # --- records ---------------------------------------------------------------------------
+
+    def _effect(
+        self,
+        journey: CompiledJourney,
+        out: Outcome,
+        step: Step,
+        kind: str,
+        event_type: str,
+        payload: dict[str, Any],
+    ) -> None:
+        e = out.enrollment
+        ledger = f"{e.contact_id}#{e.key}#{step.id}#{e.occurrence(step.id)}"
+        out.effects.append(Effect(ledger, kind, step.id, payload))
+        self._emit(out, event_type, step.id, {**payload, "ledger": ledger})
+
+    def _emit(
+        self,
+        out: Outcome,
+        type_: str,
+        step: str | None,
+        properties: dict[str, Any],
+        salt: str = "",
+    ) -> None:
+        e = out.enrollment
+        now = self.clock.now()
+        where = step or ""
+        occurrence = str(e.occurrence(where)) if where else ""
+        # Ids carry a millisecond per event of this outcome, so a timeline (sorted by id)
+        # lists what one run did in the order it did it.
+        at = now + timedelta(milliseconds=len(out.events))
+        event_id = ids.derived_event_id(at, e.key, type_, where, occurrence, salt)
+        props = {"journey": e.journey_id, "version": e.journey_version, "enrollment": e.key}
+        if step is not None:
+            props["step"] = step
+        out.events.append(
+            Event(
+                contact_id=e.contact_id,
+                event_id=event_id,
+                type=type_,
+                occurred_at=now,
+                source=SOURCE,
+                properties={**props, **properties},
+                caused_by=e.trigger.get("event_id"),
+            )
+        )

@@ -1,0 +1,60 @@
+"""What the engine may know about a contact, loaded from the store only when asked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib import ids
+from chalicelib.events import Event
+from chalicelib.journeys.engine import SendHistory
+from chalicelib.store import events as event_rows
+from chalicelib.store.contacts import ContactStore
+from chalicelib.store.enrollments import EnrollmentStore
+from chalicelib.store.models import EventModel
+
+TIMELINE_LIMIT = 1000
+
+
+class StoreFacts:
+    """Lazy and cached for one decision: a branch that never looks at the contact costs no read."""
+
+    def __init__(self, contact_id: str, contacts: ContactStore, enrollments: EnrollmentStore):
+        self.contact_id = contact_id
+        self._contacts = contacts
+        self._enrollments = enrollments
+        self._contact: dict[str, Any] | None = None
+        self._sends: SendHistory | None = None
+        self.reads = 0
+
+    def contact(self) -> dict[str, Any]:
+        if self._contact is None:
+            self.reads += 1
+            self._contact = self._contacts.get(self.contact_id) or {}
+        return self._contact
+
+    def events(self, since: datetime | None) -> list[Event]:
+        self.reads += 1
+        if since is None:
+            items = EventModel.query(
+                self.contact_id, limit=TIMELINE_LIMIT, scan_index_forward=False
+            )
+        else:
+            items = EventModel.query(
+                self.contact_id,
+                EventModel.event_id >= ids.lowest_event_id(since),
+                limit=TIMELINE_LIMIT,
+                scan_index_forward=False,
+            )
+        return [event_rows.from_model(item) for item in items]
+
+    def sends(self) -> SendHistory:
+        if self._sends is None:
+            self.reads += 1
+            self._sends = self._enrollments.send_history(self.contact_id)
+        return self._sends
+
+    def forget(self) -> None:
+        """Drop what was loaded, before a retry after losing a race."""
+        self._contact = None
+        self._sends = None

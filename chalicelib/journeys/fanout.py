@@ -1,0 +1,27 @@
+"""The fan-out worker's Lambda adapter: a tick's messages in, partial batch failures out."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from chalicelib.journeys.runner import JourneyRunner
+
+log = logging.getLogger(__name__)
+
+
+def handle_batch(records: Iterable[Mapping[str, Any]], runner: JourneyRunner) -> dict[str, Any]:
+    """Advance each message's enrollments; report failed messages so only they come back."""
+    failures = []
+    for record in records:
+        try:
+            report = runner.advance_refs(json.loads(record["body"])["enrollments"])
+        except Exception:
+            log.exception("fan-out message %s failed", record.get("messageId"))
+            failures.append({"itemIdentifier": record.get("messageId")})
+            continue
+        if report.failed:
+            failures.append({"itemIdentifier": record.get("messageId")})
+    return {"batchItemFailures": failures}

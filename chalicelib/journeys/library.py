@@ -1,0 +1,41 @@
+"""Published journeys as the engine sees them: the live set and any version by number.
+
+Publishing writes each journey as a new immutable version plus an index of the live versions;
+a version compiles once per process. Enrollments ask for the version they entered on, so an
+edit never changes the road under a contact already on it.
+"""
+
+from __future__ import annotations
+
+from chalicelib.journeys.compiler import CompiledJourney, compile_journey
+from chalicelib.journeys.dsl import Journey
+from chalicelib.store.content import ContentStore
+
+KIND = "journey"
+INDEX = ("index", "journeys")
+
+
+class UnknownJourney(LookupError):
+    pass
+
+
+class JourneyLibrary:
+    def __init__(self, content: ContentStore) -> None:
+        self.content = content
+        self._compiled: dict[tuple[str, int], CompiledJourney] = {}
+
+    def live(self) -> list[CompiledJourney]:
+        """The newest published version of every journey, for triggers (index cached 30 s)."""
+        index = self.content.latest(*INDEX) or {}
+        return [self.version(jid, int(v)) for jid, v in sorted(index.items())]
+
+    def version(self, journey_id: str, version: int) -> CompiledJourney:
+        key = (journey_id, version)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            body = self.content.version(KIND, journey_id, version)
+            if body is None:
+                raise UnknownJourney(f"journey {journey_id} v{version} was never published")
+            compiled = compile_journey(Journey.model_validate(body), version)
+            self._compiled[key] = compiled
+        return compiled

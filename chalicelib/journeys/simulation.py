@@ -1,0 +1,300 @@
+"""`leadflow simulate`: the real engine, store and pipeline on an in-memory AWS and a fake clock.
+
+Nothing is mocked of our own: the contact is recorded as a form post records it, events run
+through the same processor, and time-based steps through the same tick. Only AWS is emulated
+(moto, in memory) and time jumps straight to the next thing due.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chalicelib import ids
+from chalicelib.clock import FakeClock
+from chalicelib.events import Event
+from chalicelib.journeys import durations
+from chalicelib.journeys.engine import SOURCE
+from chalicelib.leads import normalise
+from chalicelib.leads.identity import Identity
+from chalicelib.leads.intake import Intake
+
+_SCRIPT = re.compile(
+    r"^\s*(?P<after>(?:\d+\s*[wdhms]\s*)+)\s+(?P<type>[a-z][a-z0-9_]*)(?P<props>.*)$"
+)
+TOP_LEVEL = ("stage", "score", "tags", "segments")
+
+
+class ScriptError(ValueError):
+    pass
+
+
+class SimulationError(RuntimeError):
+    """The engine failed on this journey: a bug to report, shown instead of looping."""
+
+
+@dataclass(frozen=True)
+class Scripted:
+    """An event the contact does during the simulation: `2d email_clicked step=case-study`."""
+
+    after: timedelta
+    type: str
+    properties: dict[str, Any]
+
+    @classmethod
+    def parse(cls, text: str) -> Scripted:
+        match = _SCRIPT.match(text)
+        if not match:
+            raise ScriptError(
+                f"--event {text!r}: write an offset, an event name and key=value pairs, "
+                "like '2d email_clicked step=case-study'"
+            )
+        props: dict[str, Any] = {}
+        for pair in match["props"].split():
+            key, sep, value = pair.partition("=")
+            if not sep or not key:
+                raise ScriptError(f"--event {text!r}: {pair!r} is not key=value")
+            props[key] = value
+        return cls(durations.parse(match["after"]), match["type"], props)
+
+
+@dataclass
+class Line:
+    at: datetime
+    step: str
+    action: str
+    detail: str
+
+
+@dataclass
+class Result:
+    journey: str
+    version: int
+    contact_id: str
+    zone: str
+    start: datetime
+    end: datetime
+    lines: list[Line] = field(default_factory=list)
+    entered: bool = False
+    note: str = ""
+
+
+def _describe(event: Event) -> tuple[str, str]:
+    p = event.properties
+    match event.type:
+        case "journey_entered":
+            return "entered", f"trigger {p.get('trigger')}"
+        case "email_queued":
+            return "email", f"{p.get('subject')!r} (template {p.get('template')})"
+        case "send_deferred":
+            return "deferred", str(p.get("reason"))
+        case "branch_taken":
+            return "branch", f"{p.get('path')} -> {p.get('goto')}: {p.get('reason')}"
+        case "split_assigned":
+            return "split", f"-> {p.get('path')} (bucket {p.get('bucket')})"
+        case "wait_matched":
+            return "event arrived", str(p.get("event"))
+        case "wait_timed_out":
+            return "timed out", f"no {p.get('waited_for')}"
+        case "contact_updated":
+            return "update", str(p.get("changes"))
+        case "stage_changed":
+            return "stage", f"{p.get('from') or 'none'} -> {p.get('to')}"
+        case "handoff_requested":
+            return "handoff", f"priority {p.get('priority')}: {p.get('reason') or ''}".strip()
+        case "webhook_queued":
+            return "webhook", str(p.get("url"))
+        case "journey_enrollment_requested":
+            return "enroll", str(p.get("journey"))
+        case "journey_completed":
+            return p.get("outcome", "completed"), str(p.get("reason"))
+        case "journey_exited":
+            return "exited", str(p.get("reason"))
+        case "journey_converted":
+            return "converted", f"goal {p.get('goal')}"
+    return event.type, " ".join(f"{k}={v}" for k, v in p.items() if k not in ("journey", "version"))
+
+
+class Simulation:
+    def __init__(self, root: Path, start: datetime | None = None) -> None:
+        self.root = root
+        self.clock = FakeClock(start or datetime.now(UTC).replace(second=0, microsecond=0))
+
+    def run(
+        self, journey_id: str, contact: dict[str, Any], script: list[Scripted], days: float
+    ) -> Result:
+        from moto import mock_aws
+
+        os.environ.update(
+            AWS_ACCESS_KEY_ID="simulate",
+            AWS_SECRET_ACCESS_KEY="simulate",
+            AWS_DEFAULT_REGION="us-east-1",
+        )
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        with mock_aws():
+            return self._run(journey_id, contact, script, days)
+
+    def _run(
+        self, journey_id: str, contact: dict[str, Any], script: list[Scripted], days: float
+    ) -> Result:
+        from chalicelib import bootstrap
+        from chalicelib.config import Settings
+        from chalicelib.content import catalog, publisher
+        from chalicelib.store import tables
+
+        settings = Settings.from_env(
+            {"LEADFLOW_TABLE_PREFIX": "simulate-", "AWS_REGION": "us-east-1"}
+        )
+        svc = bootstrap.build(settings, self.clock)
+        tables.create_all()
+        svc.queues.create_all()
+        content = catalog.load(self.root)
+        content.raise_for_problems()
+        if journey_id not in content.journeys:
+            known = ", ".join(sorted(content.journeys)) or "none"
+            raise LookupError(f"no journey {journey_id!r} in {self.root} (journeys: {known})")
+        publisher.publish(content, svc.content)
+        journey = content.journeys[journey_id]
+        start = self.clock.now()
+        end = start + timedelta(days=days)
+        contact_id, cause = self._record_contact(svc, journey, contact)
+        version = svc.content.current_version("journey", journey_id) or 0
+        profile = svc.contacts.get(contact_id) or {}
+        zone = (profile.get("properties") or {}).get("timezone") or journey.timezone
+        result = Result(journey_id, version, contact_id, zone, start, end)
+        queue = sorted(script, key=lambda s: s.after)
+        for _ in self._steps(svc, queue, start, end, journey_id, contact_id):
+            pass
+        for event in svc.events.timeline(contact_id, limit=5000, newest_first=False):
+            if event.occurred_at < start:
+                continue
+            if event.source == SOURCE and event.properties.get("journey") != journey_id:
+                continue
+            if event.source != SOURCE and event.event_id != cause and event.source != "simulate":
+                continue
+            action, detail = _describe(event)
+            step = str(event.properties.get("step", "")) if event.source == SOURCE else "(contact)"
+            result.lines.append(Line(event.occurred_at, step, action, detail))
+            result.entered |= event.type == "journey_entered"
+        result.lines.sort(key=lambda line: (line.at, line.step != "(contact)"))
+        if not result.entered:
+            result.note = self._why_not(svc, journey_id, contact_id)
+        return result
+
+    def _record_contact(self, svc: Any, journey: Any, contact: dict[str, Any]) -> tuple[str, str]:
+        email = normalise.email(contact.get("email") or "simulated@example.com")
+        trigger = journey.trigger
+        event_type = trigger.event or "segment_entered"
+        props = {k: (v[0] if isinstance(v, list) else v) for k, v in trigger.where.items()}
+        if trigger.segment:
+            props = {"segment": trigger.segment}
+        profile = {k: v for k, v in contact.items() if k not in ("email", "phone", *TOP_LEVEL)}
+        now = self.clock.now()
+        event_id = ids.event_id(now)
+        recorded = svc.contacts.record(
+            Intake(
+                identity=Identity(email=email),
+                event_type=event_type,
+                event_id=event_id,
+                occurred_at=now,
+                source="simulate",
+                event_properties=props,
+                profile=profile,
+                is_submission=event_type == "form_submitted",
+            )
+        )
+        self._set_top_level(recorded.contact_id, contact)
+        return recorded.contact_id, event_id
+
+    @staticmethod
+    def _set_top_level(contact_id: str, contact: dict[str, Any]) -> None:
+        from chalicelib.store.models import ContactModel
+
+        actions = []
+        if contact.get("stage"):
+            actions.append(ContactModel.stage.set(str(contact["stage"])))
+        if contact.get("score") is not None:
+            actions.append(ContactModel.score.set(int(contact["score"])))
+        for name in ("tags", "segments"):
+            if contact.get(name):
+                actions.append(getattr(ContactModel, name).set(set(map(str, contact[name]))))
+        if actions:
+            ContactModel(contact_id).update(actions=actions)
+
+    def _steps(
+        self,
+        svc: Any,
+        queue: list[Scripted],
+        start: datetime,
+        end: datetime,
+        journey_id: str,
+        contact_id: str,
+    ) -> Iterator[datetime]:
+        from chalicelib.pipeline import sweeper
+
+        settle = timedelta(milliseconds=-1)
+        while True:
+            while sweeper.sweep(svc.processor, settle).processed:
+                pass
+            candidates = [svc.enrollments.next_due()]
+            if queue:
+                candidates.append(start + queue[0].after)
+            upcoming = [t for t in candidates if t is not None]
+            if not upcoming or min(upcoming) > end:
+                return
+            self.clock.set(max(min(upcoming), self.clock.now() + timedelta(milliseconds=1)))
+            while queue and start + queue[0].after <= self.clock.now():
+                self._append(svc, queue.pop(0), journey_id, contact_id)
+            while sweeper.sweep(svc.processor, settle).processed:
+                pass
+            report = svc.journeys.tick()
+            if report.failed:
+                raise SimulationError(
+                    f"{report.failed} enrollment(s) failed to advance at "
+                    f"{self.clock.now():%Y-%m-%d %H:%M}"
+                )
+            yield self.clock.now()
+
+    def _append(self, svc: Any, scripted: Scripted, journey_id: str, contact_id: str) -> None:
+        props = dict(scripted.properties)
+        if "step" in props:
+            props.setdefault("journey", journey_id)
+        now = self.clock.now()
+        svc.events.append(
+            Event(contact_id, ids.event_id(now), scripted.type, now, "simulate", props)
+        )
+
+    @staticmethod
+    def _why_not(svc: Any, journey_id: str, contact_id: str) -> str:
+        for journey in svc.journeys.library.live():
+            if journey.id == journey_id:
+                facts = svc.journeys.facts(contact_id)
+                verdict = svc.journeys.engine.admit(journey, facts, [])
+                if not verdict.holds:
+                    return f"did not enter: {verdict.reason}"
+        return "did not enter: the trigger did not match"
+
+
+def render(result: Result) -> str:
+    zone = ZoneInfo(result.zone)
+    head = (
+        f"journey {result.journey} v{result.version}, contact {result.contact_id}, "
+        f"times in {result.zone}, {result.start.astimezone(zone):%a %Y-%m-%d %H:%M} to "
+        f"{result.end.astimezone(zone):%a %Y-%m-%d %H:%M}"
+    )
+    rows = [head, ""]
+    width = max([len(line.step) for line in result.lines] + [4])
+    for line in result.lines:
+        when = line.at.astimezone(zone)
+        rows.append(
+            f"{when:%a %Y-%m-%d %H:%M}  {line.step:<{width}}  {line.action:<13}  {line.detail}"
+        )
+    if result.note:
+        rows.append(result.note)
+    return "\n".join(rows) + "\n"

@@ -1,0 +1,44 @@
+"""Locally, what Lambda's SQS trigger does: poll a queue and hand batches to the same handler.
+
+Records are shaped as Lambda delivers them; messages the handler reports as failed stay on
+the queue and come back after their visibility timeout, as on AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.messaging.queues import Queues
+
+log = logging.getLogger(__name__)
+Handler = Callable[[list[dict[str, Any]]], dict[str, Any]]
+
+
+def drain_once(queues: Queues, queue: str, handler: Handler, wait_seconds: int = 0) -> int:
+    """Receive one batch, handle it, delete what succeeded; returns how many were received."""
+    messages = queues.receive(queue, wait_seconds=wait_seconds)
+    if not messages:
+        return 0
+    records = [
+        {"messageId": str(i), "receiptHandle": m.receipt, "body": json.dumps(m.body)}
+        for i, m in enumerate(messages)
+    ]
+    answer = handler(records)
+    failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
+    for record, message in zip(records, messages, strict=True):
+        if record["messageId"] not in failed:
+            queues.delete(queue, message)
+    return len(messages)
+
+
+def run(queues: Queues, queue: str, handler: Handler, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            drain_once(queues, queue, handler, wait_seconds=1)
+        except Exception:
+            log.exception("queue %s: batch failed", queue)
+            stop.wait(1.0)

@@ -1,0 +1,258 @@
+"""Enrollments: restore, find what is due, and commit an engine outcome in one transaction.
+
+The transaction holds the enrollment's conditional write (its revision), the ledger entries of
+the side effects, the timeline events, any contact update, the send history and the journey's
+active counter. Either all of it happens or none, so a step whose commit lost a race leaves
+no trace, and a step that committed cannot run again.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.errors import Busy
+from chalicelib.journeys.engine import ContactUpdate, Outcome, SendHistory
+from chalicelib.journeys.enrollment import Enrollment, Phase
+from chalicelib.store import events as event_rows
+from chalicelib.store import tables
+from chalicelib.store.models import (
+    ContactModel,
+    CounterModel,
+    EnrollmentModel,
+    LedgerModel,
+    SendHistoryModel,
+)
+
+LEDGER_TTL = timedelta(days=400)
+HISTORY_KEEP = timedelta(days=31)
+
+
+class Stale(Busy):
+    """Someone else changed the enrollment (or the send history) first; re-read and retry."""
+
+
+class JourneyFull(RuntimeError):
+    """The journey's max_active cap is reached."""
+
+
+def due_shard(contact_id: str, key: str, shards: int) -> str:
+    return f"d{zlib.crc32(f'{contact_id}|{key}'.encode()) % shards}"
+
+
+def active_counter(journey_id: str) -> str:
+    return f"journey#{journey_id}#active"
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
+
+
+def from_model(item: EnrollmentModel) -> Enrollment:
+    return Enrollment(
+        contact_id=item.contact_id,
+        key=item.key,
+        journey_id=item.journey_id,
+        journey_version=int(item.journey_version),
+        state=item.state,
+        entered_at=item.entered_at,
+        timezone=item.timezone,
+        revision=int(item.revision),
+        phase=Phase(item.phase),
+        due_at=item.due_at,
+        waiting=_plain(item.waiting),
+        visits={k: int(v) for k, v in (_plain(item.visits) or {}).items()},
+        trigger=_plain(item.trigger) or {},
+        updated_at=item.updated_at,
+        ended_at=item.ended_at,
+        end_reason=item.end_reason,
+        converted_at=item.converted_at,
+        holds_slot=bool(item.holds_slot),
+    )
+
+
+def to_model(e: Enrollment, revision: int, now: datetime, shards: int) -> EnrollmentModel:
+    return EnrollmentModel(
+        contact_id=e.contact_id,
+        key=e.key,
+        journey_id=e.journey_id,
+        journey_version=e.journey_version,
+        state=e.state,
+        phase=e.phase.value,
+        revision=revision,
+        entered_at=e.entered_at,
+        updated_at=now,
+        timezone=e.timezone,
+        due_at=e.due_at,
+        due_shard=due_shard(e.contact_id, e.key, shards) if e.due_at else None,
+        waiting=e.waiting,
+        visits=e.visits,
+        trigger=e.trigger,
+        ended_at=e.ended_at,
+        end_reason=e.end_reason,
+        converted_at=e.converted_at,
+        holds_slot=e.holds_slot,
+    )
+
+
+class EnrollmentStore:
+    def __init__(self, shards: int, event_shards: int) -> None:
+        self.shards = shards
+        self.event_shards = event_shards
+
+    def all_shards(self) -> list[str]:
+        return [f"d{i}" for i in range(self.shards)]
+
+    def get(self, contact_id: str, key: str) -> Enrollment | None:
+        try:
+            return from_model(EnrollmentModel.get(contact_id, key, consistent_read=True))
+        except EnrollmentModel.DoesNotExist:
+            return None
+
+    def for_contact(self, contact_id: str) -> list[Enrollment]:
+        """Every enrollment of a contact, ended ones included (re-entry looks at them)."""
+        return [
+            from_model(item) for item in EnrollmentModel.query(contact_id, consistent_read=True)
+        ]
+
+    def due(self, shard: str, now: datetime, page_size: int = 500) -> Iterator[EnrollmentModel]:
+        """Enrollments of one shard whose due time has come, from the sparse index only."""
+        return EnrollmentModel.due.query(shard, EnrollmentModel.due_at <= now, page_size=page_size)
+
+    def next_due(self) -> datetime | None:
+        """The earliest due time over all shards (simulation jumps the clock to it)."""
+        earliest = None
+        for shard in self.all_shards():
+            for item in EnrollmentModel.due.query(shard, limit=1):
+                if earliest is None or item.due_at < earliest:
+                    earliest = item.due_at
+        return earliest
+
+    def send_history(self, contact_id: str) -> SendHistory:
+        try:
+            item = SendHistoryModel.get(contact_id, consistent_read=True)
+        except SendHistoryModel.DoesNotExist:
+            return SendHistory()
+        times = tuple(datetime.fromisoformat(t) for t in item.sends or ())
+        return SendHistory(times, int(item.revision or 0))
+
+    def active_count(self, journey_id: str) -> int:
+        try:
+            return int(CounterModel.get(active_counter(journey_id), consistent_read=True).value)
+        except CounterModel.DoesNotExist:
+            return 0
+
+    def commit(self, outcome: Outcome, now: datetime, max_active: int | None = None) -> None:
+        """Write an outcome atomically; raise Stale or JourneyFull if a condition failed."""
+        e = outcome.enrollment
+        items: list[tuple[str, Any, dict[str, Any]]] = []
+        model = to_model(e, outcome.read_revision + 1, now, self.shards)
+        if outcome.is_new:
+            cond = EnrollmentModel.key.does_not_exist()
+        else:
+            cond = EnrollmentModel.revision == outcome.read_revision
+        items.append(("save", model, {"condition": cond}))
+        for effect in outcome.effects:
+            entry = LedgerModel(
+                key=effect.key,
+                kind=effect.kind,
+                contact_id=e.contact_id,
+                journey_id=e.journey_id,
+                step=effect.step,
+                payload=effect.payload,
+                created_at=now,
+                expires_at=now + LEDGER_TTL,
+            )
+            items.append(("save", entry, {"condition": LedgerModel.key.does_not_exist()}))
+        for event in outcome.events:
+            row = event_rows.to_model(event, self.event_shards)
+            items.append(("save", row, {"condition": event_rows.new_item_condition()}))
+        if outcome.updates:
+            items.append(_contact_update(e.contact_id, outcome.updates))
+        if outcome.sends:
+            items.append(_history_write(e.contact_id, outcome, now))
+        slot_index = None
+        if outcome.slot:
+            slot_index = len(items)
+            items.append(_slot(e.journey_id, outcome.slot, max_active))
+        try:
+            with TransactWrite(connection=tables.connection()) as tx:
+                for op, target, kwargs in items:
+                    getattr(tx, op)(target, **kwargs)
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            failed = [i for i, r in enumerate(reasons) if _failed(r)]
+            if slot_index is not None and failed == [slot_index]:
+                raise JourneyFull(e.journey_id) from exc
+            if reasons and (failed or _conflict(reasons)):
+                raise Stale(f"{e.contact_id}/{e.key} changed under us") from exc
+            raise
+
+
+def _contact_update(contact_id: str, updates: list[ContactUpdate]) -> tuple[str, Any, dict]:
+    score = sum(u.score for u in updates)
+    added = {t for u in updates for t in u.add_tags}
+    removed = {t for u in updates for t in u.remove_tags} - added
+    fields: dict[str, Any] = {}
+    stage = None
+    for u in updates:
+        fields.update(u.fields)
+        stage = u.stage or stage
+    actions = [ContactModel.version.add(1)]
+    if score:
+        actions.append(ContactModel.score.add(score))
+    if added:
+        actions.append(ContactModel.tags.add(added))
+    if removed and not added:
+        actions.append(ContactModel.tags.delete(removed))
+    for name, value in fields.items():
+        path = ContactModel.properties[name]
+        actions.append(path.remove() if value is None else path.set(value))
+    if stage:
+        actions.append(ContactModel.stage.set(stage))
+    return (
+        "update",
+        ContactModel(contact_id),
+        {"actions": actions, "condition": ContactModel.id.exists()},
+    )
+
+
+def _history_write(contact_id: str, outcome: Outcome, now: datetime) -> tuple[str, Any, dict]:
+    new = [t.isoformat() for t in outcome.sends]
+    basis = outcome.cap_basis
+    if basis is None:
+        # No cap was consulted: append blindly; the revision bump still fences capped writers.
+        actions = [
+            SendHistoryModel.sends.set((SendHistoryModel.sends | []).append(new)),
+            SendHistoryModel.revision.add(1),
+        ]
+        return ("update", SendHistoryModel(contact_id), {"actions": actions})
+    keep = [t.isoformat() for t in basis.times if t > now - HISTORY_KEEP]
+    item = SendHistoryModel(contact_id=contact_id, sends=keep + new, revision=basis.revision + 1)
+    if basis.revision == 0:
+        cond = SendHistoryModel.contact_id.does_not_exist()
+    else:
+        cond = SendHistoryModel.revision == basis.revision
+    return ("save", item, {"condition": cond})
+
+
+def _slot(journey_id: str, delta: int, max_active: int | None) -> tuple[str, Any, dict]:
+    kwargs: dict[str, Any] = {"actions": [CounterModel.value.add(delta)]}
+    if delta > 0 and max_active is not None:
+        kwargs["condition"] = CounterModel.key.does_not_exist() | (CounterModel.value < max_active)
+    return ("update", CounterModel(active_counter(journey_id)), kwargs)
+
+
+def _failed(reason: object) -> bool:
+    return getattr(reason, "code", None) == "ConditionalCheckFailed"
+
+
+def _conflict(reasons: list) -> bool:
+    return any(getattr(r, "code", None) == "TransactionConflict" for r in reasons)
