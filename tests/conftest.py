@@ -57,6 +57,7 @@ def svc(clock: FakeClock) -> Iterator[bootstrap.Services]:
     _reset_moto()
     services = bootstrap.build(settings(), clock)
     tables.create_all()
+    services.queues.create_all()
     publisher.publish(catalog.load(ROOT / "marketing"), services.content)
     bootstrap.reset(services)
     yield services
@@ -132,3 +133,71 @@ def track(client: Client, **body: Any):
 
 def all_events() -> list[EventModel]:
     return list(EventModel.scan())
+
+
+class Journeys:
+    """Drives journeys as production does: the stream consumer for events, the tick for time."""
+
+    def __init__(self, services: bootstrap.Services, pipeline: Pipeline, clock: FakeClock):
+        self.svc = services
+        self.pipeline = pipeline
+        self.clock = clock
+
+    def publish(self, folder: Path, **journeys: str) -> None:
+        """Publish the sample forms plus these journeys (file stem -> YAML); only they are live."""
+        (folder / "forms").mkdir(parents=True, exist_ok=True)
+        (folder / "journeys").mkdir(exist_ok=True)
+        for form in (ROOT / "marketing" / "forms").glob("*.yaml"):
+            (folder / "forms" / form.name).write_text(form.read_text())
+        for stem, text in journeys.items():
+            (folder / "journeys" / f"{stem}.yaml").write_text(text)
+        content = catalog.load(folder)
+        assert not content.problems, content.problems
+        publisher.publish(content, self.svc.content)
+        self.svc.content._cache.clear()
+
+    def settle(self) -> None:
+        """Process every pending event, then run a tick, until nothing more happens."""
+        for _ in range(20):
+            handled = self.pipeline.drain()
+            report = self.svc.journeys.tick()
+            if not handled and not report.advanced:
+                return
+        raise AssertionError("journeys did not settle")
+
+    def at(self, when: Any) -> None:
+        self.clock.set(when)
+        self.settle()
+
+    def later(self, **delta: float) -> None:
+        self.clock.advance(**delta)
+        self.settle()
+
+    def event(self, contact_id: str, type_: str, **properties: Any) -> None:
+        from chalicelib import ids
+        from chalicelib.events import Event
+
+        now = self.clock.now()
+        event = Event(contact_id, ids.event_id(now), type_, now, "test", properties)
+        assert self.svc.events.append(event)
+        self.settle()
+
+    def timeline(self, contact_id: str, journey: str | None = None) -> list[Any]:
+        events = self.svc.events.timeline(contact_id, limit=1000, newest_first=False)
+        return [
+            e
+            for e in events
+            if e.source == "journey" and (journey is None or e.properties.get("journey") == journey)
+        ]
+
+    def emails(self, contact_id: str, journey: str | None = None) -> list[tuple[str, Any]]:
+        return [
+            (e.properties["step"], e.occurred_at)
+            for e in self.timeline(contact_id, journey)
+            if e.type == "email_queued"
+        ]
+
+
+@pytest.fixture
+def journeys(svc: bootstrap.Services, pipeline: Pipeline, clock: FakeClock) -> Journeys:
+    return Journeys(svc, pipeline, clock)

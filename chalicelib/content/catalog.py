@@ -99,10 +99,10 @@ def _cross_check(catalog: Catalog) -> None:
             if target not in catalog.journeys:
                 catalog.problems.append(doc.problem(loc, f"there is no journey {target!r}"))
         trigger = journey.trigger
-        form = trigger.where.get("form") if trigger.event == "form_submitted" else None
+        form = trigger.where.get("form_id") if trigger.event == "form_submitted" else None
         if isinstance(form, str) and form not in catalog.forms:
             catalog.problems.append(
-                doc.problem(("trigger", "where", "form"), f"there is no form {form!r}")
+                doc.problem(("trigger", "where", "form_id"), f"there is no form {form!r}")
             )
 
 

@@ -100,9 +100,9 @@ def next_date_at(
 ) -> datetime | None:
     """When a date field comes round: the next anniversary (yearly) or the date itself.
 
-    Yearly dates return the first occurrence on or after today's local date whose instant is
-    not before `after`, so a birthday reached today still fires today. None if the field does
-    not hold a date, or a one-off date has passed.
+    Yearly dates return the first anniversary strictly after `after` (today's, if its time has
+    not come yet), so the step after a birthday email cannot fire twice in one run. None if
+    the field does not hold a date, or a one-off date has passed.
     """
     parsed = parse_date(value)
     if parsed is None:
@@ -116,6 +116,6 @@ def next_date_at(
         return instant if instant >= after - timedelta(days=1) else None
     for y in (local_today.year, local_today.year + 1, local_today.year + 2):
         instant = _instant(_on(y, month, day), at, zone)
-        if instant >= after:
+        if instant > after:
             return instant
     raise AssertionError("an anniversary recurs within two years")

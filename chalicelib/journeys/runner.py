@@ -100,15 +100,26 @@ class JourneyRunner:
         if not verdict.holds:
             log.info("%s not entered in %s: %s", event.contact_id, journey.id, verdict.reason)
             return
-        outcome = self.engine.enter(journey, event, facts)
-        try:
-            self.enrollments.commit(outcome, self.clock.now(), journey.journey.entry.max_active)
-        except Stale:
-            return  # a concurrent run of this event entered first
-        except JourneyFull:
-            log.warning("%s not entered in %s: max_active reached", event.contact_id, journey.id)
+        key = key_for(journey.id, event.event_id)
+        for _ in range(MAX_ATTEMPTS):
+            outcome = self.engine.enter(journey, event, facts)
+            try:
+                self.enrollments.commit(outcome, self.clock.now(), journey.journey.entry.max_active)
+            except Stale:
+                facts.forget()  # the send history moved, or a concurrent run entered first
+                if self.enrollments.get(event.contact_id, key) is not None:
+                    return
+                continue
+            except JourneyFull:
+                log.warning(
+                    "%s not entered in %s: max_active reached", event.contact_id, journey.id
+                )
+                return
+            if outcome.sends or outcome.updates:
+                facts.forget()
+            existing.append(outcome.enrollment)
             return
-        existing.append(outcome.enrollment)
+        raise Busy(f"could not enter {event.contact_id} in {journey.id}")
 
     # --- time ------------------------------------------------------------------------------
 
@@ -173,11 +184,14 @@ class JourneyRunner:
                 return None
             try:
                 self.enrollments.commit(outcome, self.clock.now(), journey.journey.entry.max_active)
-                return outcome
             except Stale:
                 facts.forget()
                 fresh = self.enrollments.get(enrollment.contact_id, enrollment.key)
                 if fresh is None:
                     return None
                 enrollment = fresh
+                continue
+            if outcome.sends or outcome.updates:
+                facts.forget()
+            return outcome
         raise Busy(f"enrollment {enrollment.contact_id}/{enrollment.key} kept changing")

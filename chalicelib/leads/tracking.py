@@ -39,6 +39,13 @@ SYSTEM_EVENTS = frozenset(
         "lead_recycled",
         "deal_won",
         "deal_lost",
+        "send_deferred",
+        "branch_taken",
+        "split_assigned",
+        "wait_matched",
+        "wait_timed_out",
+        "contact_updated",
+        "webhook_queued",
     }
 )
 SYSTEM_PREFIXES = ("email_", "journey_", "handoff_")

@@ -2,6 +2,10 @@
 
 Honours ReportBatchItemFailures like Lambda does: a failed record is retried from its
 sequence number, up to `max_retries`, then skipped (it stays pending for the sweeper).
+
+Each poll asks for a fresh iterator after the last sequence number read instead of following
+NextShardIterator: moto's iterators hold on to the shard object, which moto replaces when it
+rolls back a cancelled transaction, so a followed iterator would stop seeing new records.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ class StreamDriver:
         self.streams = boto3.client("dynamodbstreams")
         table = boto3.client("dynamodb").describe_table(TableName=table_name)["Table"]
         self.stream_arn = table["LatestStreamArn"]
-        self._iterators: dict[str, str | None] = {}
+        self._positions: dict[str, tuple[str, str | None]] = {}
         self._retries: dict[str, int] = {}
 
     def _iterator(self, shard_id: str, kind: str, sequence: str | None = None) -> str:
@@ -43,36 +47,36 @@ class StreamDriver:
     def _discover(self) -> None:
         shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
         for shard in shards["Shards"]:
-            if shard["ShardId"] not in self._iterators:
-                self._iterators[shard["ShardId"]] = self._iterator(shard["ShardId"], "TRIM_HORIZON")
+            self._positions.setdefault(shard["ShardId"], ("TRIM_HORIZON", None))
 
     def poll_once(self) -> int:
         """Read every shard once; returns how many records were handed to the handler."""
         self._discover()
         handled = 0
-        for shard_id, iterator in list(self._iterators.items()):
-            if iterator is None:
-                continue
+        for shard_id, (kind, sequence) in list(self._positions.items()):
+            iterator = self._iterator(shard_id, kind, sequence)
             page = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
             records = page.get("Records", [])
-            next_iterator = page.get("NextShardIterator")
-            if records:
-                handled += len(records)
-                result = self.handler({"Records": records}) or {}
-                failures = result.get("batchItemFailures") or []
-                if failures:
-                    next_iterator = self._after_failure(shard_id, failures[0]["itemIdentifier"])
-            self._iterators[shard_id] = next_iterator
+            if not records:
+                continue
+            handled += len(records)
+            result = self.handler({"Records": records}) or {}
+            failures = result.get("batchItemFailures") or []
+            if failures:
+                self._positions[shard_id] = self._after_failure(failures[0]["itemIdentifier"])
+            else:
+                last = records[-1]["dynamodb"]["SequenceNumber"]
+                self._positions[shard_id] = ("AFTER_SEQUENCE_NUMBER", last)
         return handled
 
-    def _after_failure(self, shard_id: str, sequence: str) -> str:
+    def _after_failure(self, sequence: str) -> tuple[str, str]:
         tries = self._retries.get(sequence, 0) + 1
         self._retries[sequence] = tries
         if tries > self.max_retries:
             log.warning("giving up on stream record %s; the sweeper will retry it", sequence)
             self._retries.pop(sequence, None)
-            return self._iterator(shard_id, "AFTER_SEQUENCE_NUMBER", sequence)
-        return self._iterator(shard_id, "AT_SEQUENCE_NUMBER", sequence)
+            return ("AFTER_SEQUENCE_NUMBER", sequence)
+        return ("AT_SEQUENCE_NUMBER", sequence)
 
     def run(self, stop: threading.Event, interval: float = 0.1) -> None:
         while not stop.is_set():
