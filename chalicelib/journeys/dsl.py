@@ -583,6 +583,9 @@ def json_schema() -> dict[str, Any]:
     """The JSON Schema editors use to validate and complete journey files (id comes from the
     file name, so it is not asked for)."""
     schema = Journey.model_json_schema(by_alias=True)
+    wait = schema["$defs"]["WaitStep"]["properties"]["wait"]
+    duration = {"type": "string", "pattern": r"^(\d+\s*[wdhms]\s*)+$", "examples": ["3d", "2h"]}
+    schema["$defs"]["WaitStep"]["properties"]["wait"] = {"anyOf": [duration, wait]}
     schema["properties"].pop("id", None)
     schema["required"] = [r for r in schema.get("required", []) if r != "id"]
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
