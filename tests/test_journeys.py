@@ -44,6 +44,14 @@ def test_whitepaper_sends_thank_you_at_once_and_the_case_study_three_days_later(
     assert all(m.body["ledger"].startswith(ADA) for m in messages)
 
 
+def test_the_contact_view_shows_where_the_contact_is_in_each_journey(client, journeys, admin_key):
+    _download(client, journeys, MONDAY_10_BERLIN)
+    view = client.http.get(f"/contacts/{ADA}", headers={"X-Api-Key": admin_key}).json_body
+    whitepaper = next(j for j in view["journeys"] if j["journey"] == "whitepaper")
+    assert whitepaper["state"] == "pause"
+    assert whitepaper["due_at"].startswith("2026-01-08T09:00")
+
+
 def test_a_case_study_due_in_quiet_hours_goes_at_the_next_window(client, journeys):
     _download(client, journeys, FRIDAY_21_BERLIN)
     assert journeys.emails(ADA) == [("thank-you", FRIDAY_21_BERLIN)]  # transactional

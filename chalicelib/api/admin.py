@@ -49,7 +49,28 @@ def _view(svc: Services, contact_id: str, limit: int) -> dict[str, Any]:
         "first_touch": contact.pop("first_touch", None),
         "last_touch": contact.pop("last_touch", None),
     }
-    return _jsonable({"contact": contact, "attribution": attribution, "timeline": timeline})
+    journeys = [
+        {
+            "journey": e.journey_id,
+            "version": e.journey_version,
+            "state": e.state,
+            "entered_at": e.entered_at,
+            "due_at": e.due_at,
+            "waiting_for": (e.waiting or {}).get("event"),
+            "ended_at": e.ended_at,
+            "end_reason": e.end_reason,
+            "converted_at": e.converted_at,
+        }
+        for e in sorted(svc.enrollments.for_contact(contact_id), key=lambda e: e.entered_at)
+    ]
+    return _jsonable(
+        {
+            "contact": contact,
+            "attribution": attribution,
+            "journeys": journeys,
+            "timeline": timeline,
+        }
+    )
 
 
 def _limit(request: Request) -> int:

@@ -188,10 +188,10 @@ class EnrollmentStore:
                     getattr(tx, op)(target, **kwargs)
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
-            failed = [i for i, r in enumerate(reasons) if _failed(r)]
+            failed = [i for i, r in enumerate(reasons) if tables.condition_failed(r)]
             if slot_index is not None and failed == [slot_index]:
                 raise JourneyFull(e.journey_id) from exc
-            if reasons and (failed or _conflict(reasons)):
+            if reasons and (failed or tables.conflicted(reasons)):
                 raise Stale(f"{e.contact_id}/{e.key} changed under us") from exc
             raise
 
@@ -248,11 +248,3 @@ def _slot(journey_id: str, delta: int, max_active: int | None) -> tuple[str, Any
     if delta > 0 and max_active is not None:
         kwargs["condition"] = CounterModel.key.does_not_exist() | (CounterModel.value < max_active)
     return ("update", CounterModel(active_counter(journey_id)), kwargs)
-
-
-def _failed(reason: object) -> bool:
-    return getattr(reason, "code", None) == "ConditionalCheckFailed"
-
-
-def _conflict(reasons: list) -> bool:
-    return any(getattr(r, "code", None) == "TransactionConflict" for r in reasons)

@@ -122,10 +122,10 @@ def complete(item: EventModel, emitted: list[Event], now: datetime, shards: int)
             return
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
-            if reasons and _failed(reasons[-1]):
+            if reasons and tables.condition_failed(reasons[-1]):
                 raise AlreadyProcessed(item.event_id) from exc
-            taken = {i for i, r in enumerate(reasons[:-1]) if _failed(r)}
-            if not reasons or (not taken and not _conflict(reasons)):
+            taken = {i for i, r in enumerate(reasons[:-1]) if tables.condition_failed(r)}
+            if not reasons or (not taken and not tables.conflicted(reasons)):
                 raise
             fresh = [e for i, e in enumerate(fresh) if i not in taken]
     raise AlreadyProcessed(item.event_id)
@@ -145,11 +145,3 @@ def record_failure(item: EventModel, error: str, max_attempts: int) -> bool:
     except UpdateError:
         return False
     return parked
-
-
-def _failed(reason: object) -> bool:
-    return getattr(reason, "code", None) == "ConditionalCheckFailed"
-
-
-def _conflict(reasons: list) -> bool:
-    return any(getattr(r, "code", None) == "TransactionConflict" for r in reasons)

@@ -60,3 +60,13 @@ def _enable_ttl(model: type[Model]) -> None:
             TableName=model.Meta.table_name,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl[0]},
         )
+
+
+def condition_failed(reason: object) -> bool:
+    """A transaction cancellation reason saying that item's condition did not hold."""
+    return getattr(reason, "code", None) == "ConditionalCheckFailed"
+
+
+def conflicted(reasons: list) -> bool:
+    """Whether a transaction was cancelled because another one touched the same items."""
+    return any(getattr(r, "code", None) == "TransactionConflict" for r in reasons)
