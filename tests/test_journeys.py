@@ -389,3 +389,49 @@ def _journey_events(type_: str) -> list[Event]:
     from chalicelib.store.models import EventModel
 
     return [event_rows.from_model(e) for e in EventModel.scan() if e.type == type_]
+
+
+def test_a_large_due_batch_fans_out_over_the_queue_and_the_workers_send_once(
+    client, journeys, tmp_path
+):
+    from chalicelib.journeys import fanout
+    from chalicelib.local import queue_driver
+    from chalicelib.messaging.queues import ADVANCE
+
+    journeys.publish(tmp_path, drip=DRIP.format(wait="1d", template="drip-second"))
+    for n in range(5):
+        track(client, type="demo_requested", email=f"lead{n}@example.com")
+    journeys.settle()
+    svc = journeys.svc
+    svc.journeys.inline_limit = 2
+    journeys.clock.advance(days=1)
+
+    report = svc.journeys.tick()
+    assert (report.due, report.fanned_out, report.advanced) == (5, 5, 0)
+    handle = lambda records: fanout.handle_batch(records, svc.journeys)  # noqa: E731
+    assert queue_driver.drain_once(svc.queues, ADVANCE, handle) == 1
+    assert queue_driver.drain_once(svc.queues, ADVANCE, handle) == 0
+    journeys.pipeline.drain()
+
+    seconds = [e for e in _journey_events("email_queued") if e.properties["step"] == "second"]
+    assert len(seconds) == 5
+    assert svc.journeys.tick().due == 0
+
+
+def test_onboarding_marks_the_customer_and_queues_its_webhook(client, journeys):
+    track(client, type="signed_up", email="ada@example.com")
+    journeys.settle()
+    journeys.event(ADA, "deal_won", amount=12000)
+
+    assert ContactModel.get(ADA).stage == "customer"
+    kinds = [e.type for e in journeys.timeline(ADA, "onboarding")]
+    assert kinds[:5] == [
+        "journey_entered",
+        "contact_updated",
+        "stage_changed",
+        "email_queued",
+        "webhook_queued",
+    ]
+    hooks = journeys.svc.queues.receive("webhooks")
+    assert [m.body["url"] for m in hooks] == ["https://hooks.example.com/leadflow/new-customer"]
+    assert hooks[0].body["ledger"].endswith("#notify-cs#1")

@@ -124,10 +124,12 @@ def _operator(op: str, value: Any, expected: Any) -> bool:
 
 def _stage(cond: StageCondition, facts: Facts) -> Verdict:
     stage = facts.contact().get("stage")
+    wanted = cond.stage_reached
+    if wanted not in LADDER:  # disqualified, churned: off the ladder, reached only as such
+        return Verdict(stage == wanted, f"stage is {stage or 'not set'}")
     if stage not in LADDER:
         return Verdict(False, f"stage is {stage or 'not set'}")
-    reached = LADDER.index(stage) >= LADDER.index(cond.stage_reached)
-    return Verdict(reached, f"stage is {stage}")
+    return Verdict(LADDER.index(stage) >= LADDER.index(wanted), f"stage is {stage}")
 
 
 def _event(cond: EventCondition, facts: Facts, now: datetime, journey_id: str | None) -> Verdict:
