@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from chalicelib.content.patterns import Regex
+
 IDENT = r"^[a-z][a-z0-9_]{0,62}$"
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 IDENTITY_FIELDS = ("email", "phone")
@@ -40,21 +42,11 @@ class FormField(Strict):
     placeholder: str | None = None
     help: str | None = None
     max_length: Annotated[int, Field(gt=0, le=20000)] | None = None
-    pattern: str | None = None
+    pattern: Regex | None = None
     options: list[str] | None = None
     default: str | None = None
     min: float | None = None
     max: float | None = None
-
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from exc
-        return value
 
     @model_validator(mode="after")
     def _options_match_type(self) -> FormField:

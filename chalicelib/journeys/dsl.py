@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import time, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from chalicelib.content.patterns import Regex
 from chalicelib.journeys import durations
 
 STEP_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -117,17 +118,7 @@ class FieldCondition(Strict):
     lt: float | None = None
     lte: float | None = None
     contains: str | None = None
-    matches: str | None = None
-
-    @field_validator("matches")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from exc
-        return value
+    matches: Regex | None = None
 
     @model_validator(mode="after")
     def _has_operator(self) -> FieldCondition:
@@ -190,48 +181,39 @@ class NotCondition(Strict):
     not_: Condition = Field(alias="not")
 
 
-CONDITION_KINDS = ("field", "tag", "segment", "stage_reached", "event", "all", "any", "not")
-_CONDITION_CLASSES: dict[type[BaseModel], str] = {}
+def tagged_union(classes: dict[type[BaseModel], str], what: str, needs: str) -> Any:
+    """A union told apart by which one key the mapping has (its tag), so an error speaks of
+    the step's or condition's own fields instead of every member that failed to match."""
+    kinds = tuple(classes.values())
+
+    def kind(value: Any) -> str | None:
+        if isinstance(value, dict):
+            present = [k for k in kinds if k in value]
+            return present[0] if len(present) == 1 else None
+        return classes.get(type(value))
+
+    members = tuple(Annotated[cls, Tag(tag)] for cls, tag in classes.items())
+    return Annotated[
+        Union[members],  # noqa: UP007 (built from a tuple)
+        Discriminator(
+            kind,
+            custom_error_type=f"{what}_kind",
+            custom_error_message=f"a {what} needs exactly {needs}: " + ", ".join(kinds),
+        ),
+    ]
 
 
-def _kind(value: Any, kinds: tuple[str, ...], classes: dict[type[BaseModel], str]) -> str | None:
-    if isinstance(value, dict):
-        present = [k for k in kinds if k in value]
-        return present[0] if len(present) == 1 else None
-    return classes.get(type(value))
-
-
-def _condition_kind(value: Any) -> str | None:
-    return _kind(value, CONDITION_KINDS, _CONDITION_CLASSES)
-
-
-Condition = Annotated[
-    Annotated[FieldCondition, Tag("field")]
-    | Annotated[TagCondition, Tag("tag")]
-    | Annotated[SegmentCondition, Tag("segment")]
-    | Annotated[StageCondition, Tag("stage_reached")]
-    | Annotated[EventCondition, Tag("event")]
-    | Annotated[AllCondition, Tag("all")]
-    | Annotated[AnyCondition, Tag("any")]
-    | Annotated[NotCondition, Tag("not")],
-    Discriminator(
-        _condition_kind,
-        custom_error_type="condition_kind",
-        custom_error_message="a condition needs exactly one of: " + ", ".join(CONDITION_KINDS),
-    ),
-]
-_CONDITION_CLASSES.update(
-    {
-        FieldCondition: "field",
-        TagCondition: "tag",
-        SegmentCondition: "segment",
-        StageCondition: "stage_reached",
-        EventCondition: "event",
-        AllCondition: "all",
-        AnyCondition: "any",
-        NotCondition: "not",
-    }
-)
+CONDITION_CLASSES: dict[type[BaseModel], str] = {
+    FieldCondition: "field",
+    TagCondition: "tag",
+    SegmentCondition: "segment",
+    StageCondition: "stage_reached",
+    EventCondition: "event",
+    AllCondition: "all",
+    AnyCondition: "any",
+    NotCondition: "not",
+}
+Condition = tagged_union(CONDITION_CLASSES, "condition", "one of")
 
 
 # --- steps -------------------------------------------------------------------------------
@@ -410,19 +392,7 @@ class EndStep(_Step):
     end: EndSpec | None = None
 
 
-STEP_KINDS = (
-    "send_email",
-    "wait",
-    "wait_for",
-    "branch",
-    "split",
-    "update",
-    "handoff",
-    "webhook",
-    "enroll",
-    "end",
-)
-_STEP_CLASSES: dict[type[BaseModel], str] = {
+STEP_CLASSES: dict[type[BaseModel], str] = {
     SendEmailStep: "send_email",
     WaitStep: "wait",
     WaitForStep: "wait_for",
@@ -434,33 +404,11 @@ _STEP_CLASSES: dict[type[BaseModel], str] = {
     EnrollStep: "enroll",
     EndStep: "end",
 }
-
-
-def _step_kind(value: Any) -> str | None:
-    return _kind(value, STEP_KINDS, _STEP_CLASSES)
-
-
-Step = Annotated[
-    Annotated[SendEmailStep, Tag("send_email")]
-    | Annotated[WaitStep, Tag("wait")]
-    | Annotated[WaitForStep, Tag("wait_for")]
-    | Annotated[BranchStep, Tag("branch")]
-    | Annotated[SplitStep, Tag("split")]
-    | Annotated[UpdateStep, Tag("update")]
-    | Annotated[HandoffStep, Tag("handoff")]
-    | Annotated[WebhookStep, Tag("webhook")]
-    | Annotated[EnrollStep, Tag("enroll")]
-    | Annotated[EndStep, Tag("end")],
-    Discriminator(
-        _step_kind,
-        custom_error_type="step_kind",
-        custom_error_message="a step needs exactly one action: " + ", ".join(STEP_KINDS),
-    ),
-]
+Step = tagged_union(STEP_CLASSES, "step", "one action")
 
 
 def kind_of(step: BaseModel) -> str:
-    return _STEP_CLASSES[type(step)]
+    return STEP_CLASSES[type(step)]
 
 
 # --- the journey -------------------------------------------------------------------------
