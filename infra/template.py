@@ -1,4 +1,4 @@
-"""CloudFormation for the tables and the stream mapping, rendered from the PynamoDB models.
+"""CloudFormation for the tables, queues and event source mappings, rendered from the code.
 
 The models are the single definition of tables: the local stack and the tests create tables
 from the same classes, so what runs on AWS cannot drift from what the code was tested against.
@@ -16,6 +16,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, Index
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
+from chalicelib.messaging.queues import ADVANCE, QUEUES
 from chalicelib.store.models import MODELS, EventModel
 from chalicelib.store.tables import base_name
 
@@ -25,6 +26,12 @@ PIPELINE_FUNCTION = "Pipeline"
 """Chalice's logical id for `@app.lambda_function(name="pipeline")` in app.py."""
 
 STREAM_MAPPING = "PipelineEventSource"
+ADVANCE_FUNCTION = "Advance"
+"""Chalice's logical id for `@app.lambda_function(name="advance")`: the tick's fan-out worker."""
+ADVANCE_MAPPING = "AdvanceEventSource"
+ADVANCE_TIMEOUT_SECONDS = 120
+"""The worker's Lambda timeout (.chalice/config.json); a message stays hidden six times it."""
+DEAD_LETTER_AFTER = 5
 
 # Leads must reach the pipeline within seconds: wait at most a second to fill a batch.
 BATCHING_WINDOW_SECONDS = 1
@@ -56,7 +63,62 @@ def render(stage: str) -> dict[str, Any]:
         f"{logical_id(model)}Name": {"Value": {"Ref": logical_id(model)}} for model in MODELS
     }
     outputs["EventsStreamArn"] = {"Value": {"Fn::GetAtt": [logical_id(EventModel), "StreamArn"]}}
+    for name in QUEUES:
+        queue_id = queue_logical_id(name)
+        resources[queue_id] = queue(name, stage)
+        resources[queue_id + "DeadLetters"] = dead_letter_queue(name, stage)
+        outputs[f"{queue_id}Url"] = {"Value": {"Ref": queue_id}}
+    resources[ADVANCE_MAPPING] = queue_mapping(ADVANCE, ADVANCE_FUNCTION)
     return {"Resources": resources, "Outputs": outputs}
+
+
+def queue_logical_id(name: str) -> str:
+    """`journey-advance` -> `JourneyAdvanceQueue`."""
+    return "".join(word.capitalize() for word in name.split("-")) + "Queue"
+
+
+def queue(name: str, stage: str) -> Resource:
+    """A queue named as the Lambdas resolve it; a message failing five times is dead-lettered."""
+    return {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {
+            "QueueName": table_prefix(stage) + name,
+            "SqsManagedSseEnabled": True,
+            "VisibilityTimeout": ADVANCE_TIMEOUT_SECONDS * 6,
+            "RedrivePolicy": {
+                "deadLetterTargetArn": {
+                    "Fn::GetAtt": [queue_logical_id(name) + "DeadLetters", "Arn"]
+                },
+                "maxReceiveCount": DEAD_LETTER_AFTER,
+            },
+            "Tags": [{"Key": "leadflow:stage", "Value": stage}],
+        },
+    }
+
+
+def dead_letter_queue(name: str, stage: str) -> Resource:
+    return {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {
+            "QueueName": f"{table_prefix(stage)}{name}-dlq",
+            "SqsManagedSseEnabled": True,
+            "MessageRetentionPeriod": 14 * 24 * 3600,
+            "Tags": [{"Key": "leadflow:stage", "Value": stage}],
+        },
+    }
+
+
+def queue_mapping(name: str, function: str) -> Resource:
+    """One message (up to 100 enrollments) per invocation keeps a worker well inside its time."""
+    return {
+        "Type": "AWS::Lambda::EventSourceMapping",
+        "Properties": {
+            "EventSourceArn": {"Fn::GetAtt": [queue_logical_id(name), "Arn"]},
+            "FunctionName": {"Ref": function},
+            "BatchSize": 1,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        },
+    }
 
 
 def table(model: type[Model], stage: str) -> Resource:

@@ -17,6 +17,7 @@ import pytest
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
+from chalicelib.messaging.queues import ADVANCE, QUEUES
 from chalicelib.store.models import MODELS, EventModel, IdempotencyModel, LedgerModel
 from chalicelib.store.tables import base_name
 from infra import package, template
@@ -134,7 +135,12 @@ def test_events_stream_feeds_the_pipeline_function_with_inserts_only(
     events = _table(resources, EventModel)
     assert events["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
     assert [m for m in MODELS if "StreamSpecification" in _table(resources, m)] == [EventModel]
-    (mapping,) = [r for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    (mapping,) = [
+        r
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and "StreamArn" in json.dumps(r["Properties"]["EventSourceArn"])
+    ]
     props = mapping["Properties"]
     assert props["EventSourceArn"] == {
         "Fn::GetAtt": [_table_id(resources, EventModel), "StreamArn"]
@@ -149,6 +155,56 @@ def test_events_stream_feeds_the_pipeline_function_with_inserts_only(
     assert props["BisectBatchOnFunctionError"] is True
     assert 1 <= props["MaximumRetryAttempts"] <= 10
     assert props["MaximumBatchingWindowInSeconds"] <= 1
+
+
+def test_each_queue_is_named_as_the_code_resolves_it_and_dead_letters_after_retries(
+    resources: dict[str, Any],
+) -> None:
+    prefix = Settings.from_env({"LEADFLOW_STAGE": STAGE}).table_prefix
+    queues = {
+        r["Properties"]["QueueName"]: r
+        for r in resources.values()
+        if r["Type"] == "AWS::SQS::Queue"
+    }
+    for name in QUEUES:
+        props = queues[prefix + name]["Properties"]
+        dead = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert resources[dead]["Properties"]["QueueName"] == f"{prefix}{name}-dlq"
+        assert props["RedrivePolicy"]["maxReceiveCount"] >= 3
+        assert props["SqsManagedSseEnabled"] is True
+
+
+def test_the_tick_runs_every_minute_and_its_fan_out_feeds_the_advance_worker(
+    resources: dict[str, Any],
+) -> None:
+    functions = {
+        r["Properties"]["Handler"]: r
+        for r in resources.values()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    (schedule,) = functions["app.tick"]["Properties"]["Events"].values()
+    assert schedule["Properties"]["Schedule"] == "rate(1 minute)"
+    (mapping,) = [
+        r
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and r["Properties"]["EventSourceArn"]["Fn::GetAtt"][1] == "Arn"
+    ]
+    props = mapping["Properties"]
+    queue = resources[props["EventSourceArn"]["Fn::GetAtt"][0]]
+    assert queue["Properties"]["QueueName"].endswith(ADVANCE)
+    assert resources[props["FunctionName"]["Ref"]]["Properties"]["Handler"] == "app.advance"
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    timeout = resources[props["FunctionName"]["Ref"]]["Properties"]["Timeout"]
+    assert queue["Properties"]["VisibilityTimeout"] >= 6 * timeout
+
+
+def test_the_functions_may_use_the_queues() -> None:
+    policy = json.loads((ROOT / ".chalice" / "policy.json").read_text())
+    sqs = [s for s in policy["Statement"] if any(a.startswith("sqs:") for a in s["Action"])]
+    actions = {a for s in sqs for a in s["Action"]}
+    assert {"sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"} <= actions
+    assert all(s["Resource"] == "arn:aws:sqs:*:*:leadflow-*" for s in sqs)
 
 
 def test_every_function_opens_the_tables_the_template_creates(resources: dict[str, Any]) -> None:
