@@ -132,7 +132,7 @@ def mermaid(journey: Journey) -> str:
     for terminal in sorted(used_terminals):
         lines.append(f"  {_node(terminal)}((({terminal})))")
     if journey.exit_when:
-        lines.append(f"  exits[/exit when any of {len(journey.exit_when)} goals holds/]")
+        lines.append(f"  %% leaves early when any of {len(journey.exit_when)} exit goals holds")
     return "\n".join(lines) + "\n"
 
 
