@@ -203,6 +203,8 @@ def _measure_advances(svc: Any, meter: Meter, limit: int) -> tuple[float, float,
     start = time.perf_counter()
     while advanced < limit and (messages := svc.queues.receive(ADVANCE)):
         for message in messages:
+            if advanced >= limit:
+                break
             advanced += svc.journeys.advance_refs(message.body["enrollments"]).advanced
             svc.queues.delete(ADVANCE, message)
     elapsed = time.perf_counter() - start
