@@ -49,12 +49,6 @@ def active_counter(journey_id: str) -> str:
     return f"journey#{journey_id}#active"
 
 
-def _plain(value: Any) -> Any:
-    if value is None:
-        return None
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
-
-
 def from_model(item: EnrollmentModel) -> Enrollment:
     return Enrollment(
         contact_id=item.contact_id,
@@ -67,9 +61,9 @@ def from_model(item: EnrollmentModel) -> Enrollment:
         revision=int(item.revision),
         phase=Phase(item.phase),
         due_at=item.due_at,
-        waiting=_plain(item.waiting),
-        visits={k: int(v) for k, v in (_plain(item.visits) or {}).items()},
-        trigger=_plain(item.trigger) or {},
+        waiting=tables.plain(item.waiting),
+        visits={k: int(v) for k, v in (tables.plain(item.visits) or {}).items()},
+        trigger=tables.plain(item.trigger) or {},
         updated_at=item.updated_at,
         ended_at=item.ended_at,
         end_reason=item.end_reason,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -44,16 +43,10 @@ def from_model(item: EventModel) -> Event:
         type=item.type,
         occurred_at=item.occurred_at,
         source=item.source,
-        properties=_plain(item.properties) or {},
-        touch=_plain(item.touch),
+        properties=tables.plain(item.properties) or {},
+        touch=tables.plain(item.touch),
         caused_by=item.caused_by,
     )
-
-
-def _plain(value: Any) -> Any:
-    if value is None:
-        return None
-    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
 
 
 def new_item_condition() -> Condition:

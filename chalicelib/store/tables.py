@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import TTLAttribute
 from pynamodb.connection import Connection
 from pynamodb.models import Model
@@ -70,3 +72,10 @@ def condition_failed(reason: object) -> bool:
 def conflicted(reasons: list) -> bool:
     """Whether a transaction was cancelled because another one touched the same items."""
     return any(getattr(r, "code", None) == "TransactionConflict" for r in reasons)
+
+
+def plain(value: Any) -> Any:
+    """A map attribute as a plain dict (None stays None), for the domain objects."""
+    if value is None:
+        return None
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
