@@ -100,6 +100,35 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    import yaml
+
+    from chalicelib.messaging import compiler
+    from chalicelib.messaging.renderer import MissingValue, Renderer
+
+    root = Path(args.templates)
+    brand_file = root / "brand.yaml"
+    brand = yaml.safe_load(brand_file.read_text(encoding="utf-8")) if brand_file.exists() else {}
+    try:
+        email = compiler.compile_template(root, args.template, brand)
+        context = {
+            "contact": args.contact,
+            "subject": args.subject or args.template,
+            "unsubscribe_url": "https://example.com/unsubscribe/preview",
+        }
+        rendered = Renderer().render(email, context)
+    except (compiler.TemplateProblem, MissingValue) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = args.template.replace("/", "-")
+    (out / f"{stem}.html").write_text(rendered.html, encoding="utf-8")
+    (out / f"{stem}.txt").write_text(rendered.text, encoding="utf-8")
+    print(f"wrote {out / stem}.html and {out / stem}.txt")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from chalicelib.journeys.dsl import json_schema
 
@@ -161,6 +190,13 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument("--start", help="ISO time to start at (default: now)")
     simulate.add_argument("--path", default="marketing")
     simulate.set_defaults(func=cmd_simulate)
+    preview = sub.add_parser("preview", help="render an email template for one contact to files")
+    preview.add_argument("template", help="a template name, e.g. playbook-thank-you")
+    preview.add_argument("--contact", type=_contact_arg, default={})
+    preview.add_argument("--subject")
+    preview.add_argument("--templates", default="templates")
+    preview.add_argument("--out", default=".leadflow/preview")
+    preview.set_defaults(func=cmd_preview)
     journeys = sub.add_parser("journeys", help="journey tools").add_subparsers(
         dest="journeys", required=True
     )

@@ -1,0 +1,111 @@
+"""Compile once: an email template becomes HTML and text templates at publish, not per send.
+
+A template is MJML with two kinds of Jinja. Build-time tags in square brackets
+(`[% extends "layouts/base.mjml" %]`, `[% block body %]`, `[% include "partials/footer.mjml" %]`)
+assemble the layout and partials before MJML compiles; ordinary `{{ contact.first_name }}`
+and `{% if %}` pass through MJML untouched and run per recipient, in the sandbox
+(messaging/renderer.py). `variables()` lists what a compiled email reads, so `validate` can
+refuse a name that no contact field or send context provides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+from chalicelib.messaging import plaintext
+
+TEMPLATE_SUFFIX = ".mjml"
+SHARED_FOLDERS = ("layouts", "partials")
+
+
+class TemplateProblem(ValueError):
+    """A template that cannot compile or reads a variable nothing provides."""
+
+    def __init__(self, name: str, message: str, line: int | None = None) -> None:
+        super().__init__(
+            f"templates/{name}{TEMPLATE_SUFFIX}" + (f":{line}" if line else "") + f": {message}"
+        )
+        self.name = name
+        self.line = line
+
+
+@dataclass(frozen=True)
+class CompiledEmail:
+    name: str
+    html: str
+    text: str
+
+    def to_body(self) -> dict[str, Any]:
+        return {"name": self.name, "html": self.html, "text": self.text}
+
+
+def _build_env(root: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        block_start_string="[%",
+        block_end_string="%]",
+        variable_start_string="[[",
+        variable_end_string="]]",
+        comment_start_string="[#",
+        comment_end_string="#]",
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+
+
+def names(root: Path) -> list[str]:
+    """The sendable templates: every .mjml outside layouts/ and partials/."""
+    return sorted(
+        str(p.relative_to(root).with_suffix(""))
+        for p in root.rglob(f"*{TEMPLATE_SUFFIX}")
+        if p.relative_to(root).parts[0] not in SHARED_FOLDERS
+    )
+
+
+def compile_template(root: Path, name: str, brand: dict[str, Any] | None = None) -> CompiledEmail:
+    """Assemble layout and partials, compile MJML to HTML, derive the text part."""
+    import mjml
+
+    try:
+        mjml_source = (
+            _build_env(root).get_template(name + TEMPLATE_SUFFIX).render(brand=brand or {})
+        )
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateProblem(name, f"template syntax: {exc.message}", exc.lineno) from exc
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateProblem(name, f"no such template or partial: {exc.name}") from exc
+    except jinja2.UndefinedError as exc:
+        raise TemplateProblem(name, f"build-time value missing: {exc.message}") from exc
+    try:
+        html = mjml.mjml2html(mjml_source)
+    except Exception as exc:  # mjml-python raises plain exceptions with the parser's message
+        raise TemplateProblem(name, f"MJML: {exc}") from exc
+    runtime = SandboxedEnvironment()
+    try:
+        runtime.parse(html)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateProblem(name, f"template syntax: {exc.message}") from exc
+    return CompiledEmail(name, html, plaintext.from_html(html))
+
+
+def variables(source: str) -> set[str]:
+    """Every name a template reads, with attribute paths: {'contact.first_name', 'links'}."""
+    env = SandboxedEnvironment()
+    tree = env.parse(source)
+    found = set(meta.find_undeclared_variables(tree))
+    for node in tree.find_all(nodes.Getattr):
+        path = [node.attr]
+        target = node.node
+        while isinstance(target, nodes.Getattr):
+            path.insert(0, target.attr)
+            target = target.node
+        if isinstance(target, nodes.Name) and target.name in found:
+            found.add(".".join([target.name, *path]))
+    return found

@@ -1,0 +1,50 @@
+"""Per-recipient rendering of compiled emails: only Jinja runs at send time, in a sandbox.
+
+HTML is autoescaped (a contact named <script> is text, not markup); the text part is not
+escaped, since it is text. A variable the send does not provide fails the render instead of
+leaving a blank in someone's inbox; `| default("there")` is how a template says it may be
+missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from chalicelib.messaging.compiler import CompiledEmail
+
+_HTML = SandboxedEnvironment(autoescape=True, undefined=jinja2.StrictUndefined)
+_TEXT = SandboxedEnvironment(autoescape=False, undefined=jinja2.StrictUndefined)
+
+
+class MissingValue(ValueError):
+    """The template reads a value this send does not have."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    text: str
+
+
+class Renderer:
+    """Parses each compiled email once per process; renders it for each recipient."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], tuple[jinja2.Template, jinja2.Template]] = {}
+
+    def _templates(self, email: CompiledEmail) -> tuple[jinja2.Template, jinja2.Template]:
+        key = (email.name, email.html)
+        if key not in self._cache:
+            self._cache[key] = (_HTML.from_string(email.html), _TEXT.from_string(email.text))
+        return self._cache[key]
+
+    def render(self, email: CompiledEmail, context: dict[str, Any]) -> Rendered:
+        html, text = self._templates(email)
+        try:
+            return Rendered(html.render(context), text.render(context))
+        except jinja2.UndefinedError as exc:
+            raise MissingValue(f"{email.name}: {exc.message}") from exc
