@@ -435,3 +435,47 @@ def test_onboarding_marks_the_customer_and_queues_its_webhook(client, journeys):
     hooks = journeys.svc.queues.receive("webhooks")
     assert [m.body["url"] for m in hooks] == ["https://hooks.example.com/leadflow/new-customer"]
     assert hooks[0].body["ledger"].endswith("#notify-cs#1")
+
+
+class _RunningClock:
+    """A clock that moves a millisecond every time it is read, as a real one does."""
+
+    def __init__(self, start: datetime) -> None:
+        self.at = start
+
+    def now(self) -> datetime:
+        self.at += timedelta(milliseconds=1)
+        return self.at
+
+
+def test_a_run_on_a_moving_clock_goes_through_every_instant_step_to_the_first_wait(
+    journeys, tmp_path
+):
+    from chalicelib.journeys.engine import Engine
+
+    instant = """
+name: Instant
+trigger: {event: demo_requested}
+steps:
+  - id: tag
+    update: {tags: {add: [warm], remove: [cold]}}
+  - id: hello
+    send_email: {template: hello, subject: Hello, transactional: true}
+  - id: hook
+    webhook: {url: "https://hooks.example.com/x"}
+  - id: pause
+    wait: 1d
+"""
+    journeys.publish(tmp_path, instant=instant)
+    now = journeys.clock.now()
+    journeys.svc.contacts.record(
+        Intake(Identity(email="ada@example.com"), "signed_up", ids.event_id(now), now, "test")
+    )
+    ContactModel(ADA).update(actions=[ContactModel.tags.set({"cold", "vip"})])
+    runner = journeys.svc.journeys
+    runner.engine = Engine(_RunningClock(now))
+    journeys.event(ADA, "demo_requested")
+
+    (enrollment,) = [e for e in runner.enrollments.for_contact(ADA) if e.journey_id == "instant"]
+    assert enrollment.state == "pause"
+    assert ContactModel.get(ADA).tags == {"warm", "vip"}

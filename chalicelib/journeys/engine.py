@@ -90,6 +90,7 @@ class ContactUpdate:
     remove_tags: tuple[str, ...] = ()
     fields: dict[str, Any] = field(default_factory=dict)
     stage: str | None = None
+    tags: tuple[str, ...] | None = None  # the whole set, when a step both adds and removes
 
 
 @dataclass
@@ -125,7 +126,7 @@ def contact_zone(contact: dict[str, Any] | Any, default: str) -> str:
 def triggered_by(journey: CompiledJourney, event: Event) -> bool:
     trigger = journey.journey.trigger
     if event.type == ENROLLMENT_REQUESTED:
-        return event.properties.get("journey") == journey.id
+        return event.properties.get("target_journey") == journey.id
     if trigger.segment is not None:
         return event.type == SEGMENT_ENTERED and event.properties.get("segment") == trigger.segment
     return event.type == trigger.event and where_matches(trigger.where, event.properties, None)
@@ -263,10 +264,11 @@ class Engine:
     # --- running steps ---------------------------------------------------------------------
 
     def _run(self, journey: CompiledJourney, out: Outcome, facts: Facts) -> None:
-        now = self.clock.now()
         e = out.enrollment
         for _ in range(MAX_STEPS_PER_RUN):
-            if not e.active or e.due_at is None or e.due_at > now:
+            # Read the clock each time: a step that moves on is due at the clock's next reading,
+            # and a `now` taken once before the loop would stop a real-time run after one step.
+            if not e.active or e.due_at is None or e.due_at > self.clock.now():
                 return
             step = journey.step(e.state)
             if e.phase is Phase.ENTER:
@@ -308,7 +310,7 @@ class Engine:
                 payload = {"url": step.webhook.url, "payload": step.webhook.payload}
                 self._effect(journey, out, step, "webhook", "webhook_queued", payload)
             case EnrollStep():
-                payload = {"journey": step.enroll, "from_journey": journey.id}
+                payload = {"target_journey": step.enroll}
                 self._effect(journey, out, step, "enroll", ENROLLMENT_REQUESTED, payload)
             case EndStep():
                 reason = step.end.reason if step.end and step.end.reason else "reached the end"
@@ -496,10 +498,16 @@ class Engine:
         self, journey: CompiledJourney, step: UpdateStep, out: Outcome, facts: Facts
     ) -> None:
         spec = step.update
+        tags = None
+        if spec.tags and spec.tags.add and spec.tags.remove:
+            # DynamoDB cannot add to and delete from one set in one update: write the result.
+            current = set(facts.contact().get("tags") or ())
+            tags = tuple(sorted((current | set(spec.tags.add)) - set(spec.tags.remove)))
         update = ContactUpdate(
             score=spec.score or 0,
-            add_tags=tuple(spec.tags.add) if spec.tags else (),
-            remove_tags=tuple(spec.tags.remove) if spec.tags else (),
+            add_tags=tuple(spec.tags.add) if spec.tags and tags is None else (),
+            remove_tags=tuple(spec.tags.remove) if spec.tags and tags is None else (),
+            tags=tags,
             fields=dict(spec.fields or {}),
             stage=spec.stage.value if spec.stage else None,
         )

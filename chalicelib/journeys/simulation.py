@@ -111,7 +111,7 @@ def _describe(event: Event) -> tuple[str, str]:
         case "webhook_queued":
             return "webhook", str(p.get("url"))
         case "journey_enrollment_requested":
-            return "enroll", str(p.get("journey"))
+            return "enroll", str(p.get("target_journey"))
         case "journey_completed":
             return p.get("outcome", "completed"), str(p.get("reason"))
         case "journey_exited":
@@ -238,7 +238,8 @@ class Simulation:
     ) -> Iterator[datetime]:
         from chalicelib.pipeline import sweeper
 
-        settle = timedelta(milliseconds=-1)
+        # Events of one run carry ids a millisecond apart: look a second ahead for them.
+        settle = timedelta(seconds=-1)
         while True:
             while sweeper.sweep(svc.processor, settle).processed:
                 pass

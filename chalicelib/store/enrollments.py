@@ -202,9 +202,12 @@ def _contact_update(contact_id: str, updates: list[ContactUpdate]) -> tuple[str,
     actions = [ContactModel.version.add(1)]
     if score:
         actions.append(ContactModel.score.add(score))
-    if added:
+    whole = next((u.tags for u in reversed(updates) if u.tags is not None), None)
+    if whole is not None:
+        actions.append(ContactModel.tags.set(set(whole)) if whole else ContactModel.tags.remove())
+    elif added:
         actions.append(ContactModel.tags.add(added))
-    if removed and not added:
+    elif removed:
         actions.append(ContactModel.tags.delete(removed))
     for name, value in fields.items():
         path = ContactModel.properties[name]
