@@ -27,7 +27,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: install
-	$(BIN)/python bench/capture.py; s1=$$?; $(BIN)/python bench/tick.py; s2=$$?; exit $$(( s1 || s2 ))
+	$(BIN)/python bench/capture.py; s1=$$?; $(BIN)/python bench/tick.py; s2=$$?; $(BIN)/python bench/render.py; s3=$$?; exit $$(( s1 || s2 || s3 ))
 
 # `make package STAGE=prod`; infra/deploy.sh uploads and deploys the result.
 package: install

@@ -7,12 +7,14 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import admin, forms, http, tracking
+from chalicelib.api import admin, email, forms, http, tracking
 from chalicelib.bootstrap import services
 from chalicelib.journeys import fanout
+from chalicelib.messaging import sender
 from chalicelib.pipeline import stream, sweeper
 
 app = Chalice(app_name="leadflow")
+app.api.binary_types.append("image/gif")
 PUBLIC_BODY = [http.JSON, http.FORM]
 
 
@@ -52,6 +54,56 @@ def track_event_preflight():
     return tracking.preflight()
 
 
+@app.route("/t/c/{token}", methods=["GET"])
+@http.guarded
+def email_click(token: str):
+    return email.click(token, services())
+
+
+@app.route("/t/o/{token}", methods=["GET"])
+@http.guarded
+def email_open(token: str):
+    return email.open_pixel(token, services())
+
+
+@app.route("/unsubscribe/{token}", methods=["GET"])
+@http.guarded
+def preferences(token: str):
+    return email.preferences_page(token, services())
+
+
+@app.route(
+    "/unsubscribe/{token}", methods=["POST"], content_types=[http.FORM, http.TEXT, http.JSON]
+)
+@http.guarded
+def unsubscribe(token: str):
+    return email.unsubscribe(app.current_request, token, services())
+
+
+@app.route("/ses/notifications", methods=["POST"], content_types=[http.TEXT, http.JSON])
+@http.guarded
+def ses_notifications():
+    return email.ses_notification(app.current_request, services())
+
+
+@app.route("/outbox", methods=["GET"])
+@http.guarded
+def outbox():
+    return email.outbox(services())
+
+
+@app.route("/outbox/{name}", methods=["GET"])
+@http.guarded
+def outbox_message(name: str):
+    return email.outbox_message(name, services())
+
+
+@app.route("/outbox/{name}/raw", methods=["GET"])
+@http.guarded
+def outbox_raw(name: str):
+    return email.outbox_message(name, services(), raw=True)
+
+
 @app.route("/contacts/{contact_id}", methods=["GET"])
 @http.guarded
 def get_contact(contact_id: str):
@@ -80,6 +132,12 @@ def sweep(event: Any) -> None:
 def tick(event: Any) -> None:
     """Advance enrollments whose wait is due (a large batch fans out to `advance`)."""
     services().journeys.tick()
+
+
+@app.lambda_function(name="sender")
+def send_emails(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Fed by the sends queue (the mapping lives in infra/): one record, one email."""
+    return sender.handle_batch(event.get("Records", []), services().sender)
 
 
 @app.lambda_function(name="advance")

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from chalicelib.clock import Clock, SystemClock
 from chalicelib.config import Settings
 from chalicelib.journeys.library import JourneyLibrary
 from chalicelib.journeys.runner import JourneyRunner
+from chalicelib.messaging.engagement import Engagement
+from chalicelib.messaging.feedback import Feedback
+from chalicelib.messaging.mailbox import KeepingTransport, Mailbox
 from chalicelib.messaging.outbox import Outbox
+from chalicelib.messaging.preferences import Preferences
 from chalicelib.messaging.queues import Queues
+from chalicelib.messaging.ratelimit import RateLimiter
+from chalicelib.messaging.sender import Sender
+from chalicelib.messaging.sns import Verifier
+from chalicelib.messaging.templates import TemplateLibrary
+from chalicelib.messaging.tokens import Signer
+from chalicelib.messaging.transport import SesTransport, Transport
 from chalicelib.pipeline import handlers
 from chalicelib.pipeline.processor import Processor
 from chalicelib.pipeline.registry import Registry
@@ -19,6 +32,8 @@ from chalicelib.store.contacts import ContactStore
 from chalicelib.store.content import ContentStore
 from chalicelib.store.enrollments import EnrollmentStore
 from chalicelib.store.events import EventStore
+from chalicelib.store.ledger import Ledger
+from chalicelib.store.subscriptions import SubscriptionStore
 
 
 @dataclass
@@ -33,11 +48,25 @@ class Services:
     queues: Queues
     journeys: JourneyRunner
     processor: Processor
+    subscriptions: SubscriptionStore
+    templates: TemplateLibrary
+    ses: SesTransport
+    mailbox: Mailbox | None
+    sender: Sender
+    engagement: Engagement
+    preferences: Preferences
+    feedback: Feedback
+    sns: Verifier
 
 
 def build(
-    settings: Settings | None = None, clock: Clock | None = None, registry: Registry | None = None
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    registry: Registry | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    transport: Transport | None = None,
 ) -> Services:
+    """Wire everything; tests pass a fake clock with its own `sleep`, or a transport."""
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
     tables.bind(settings)
@@ -52,6 +81,25 @@ def build(
     if registry is None:
         registry = handlers.registry(journeys, Outbox(queues))
     processor = Processor(registry, events, contacts, clock)
+    subscriptions = SubscriptionStore(settings.pending_shards)
+    templates = TemplateLibrary(content)
+    signer = Signer(settings.signing_secret)
+    ses = SesTransport(settings)
+    mailbox = Mailbox(Path(settings.outbox_dir)) if settings.outbox_dir else None
+    if transport is None:
+        transport = KeepingTransport(ses, mailbox) if mailbox else ses
+    sender = Sender(
+        clock=clock,
+        sleep=sleep,
+        contacts=contacts,
+        templates=templates,
+        subscriptions=subscriptions,
+        ledger=Ledger(settings.pending_shards),
+        transport=transport,
+        signer=signer,
+        limiter=RateLimiter(settings.max_send_rate, clock, sleep),
+        public_url=settings.public_url,
+    )
     return Services(
         settings,
         clock,
@@ -63,6 +111,15 @@ def build(
         queues,
         journeys,
         processor,
+        subscriptions,
+        templates,
+        ses,
+        mailbox,
+        sender,
+        Engagement(signer, events, clock),
+        Preferences(signer, contacts, subscriptions, templates, clock),
+        Feedback(contacts, events, subscriptions, clock),
+        Verifier(settings.feedback_topics),
     )
 
 

@@ -17,6 +17,11 @@ class Settings:
     sweep_grace_seconds: int
     due_shards: int = 8
     tick_inline_limit: int = 200
+    signing_secret: str = ""
+    configuration_set: str | None = None
+    max_send_rate: float = 14.0
+    outbox_dir: str | None = None
+    feedback_topics: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -32,4 +37,13 @@ class Settings:
             sweep_grace_seconds=int(env.get("LEADFLOW_SWEEP_GRACE_SECONDS", 120)),
             due_shards=int(env.get("LEADFLOW_DUE_SHARDS", 8)),
             tick_inline_limit=int(env.get("LEADFLOW_TICK_INLINE_LIMIT", 200)),
+            signing_secret=env.get("LEADFLOW_SIGNING_SECRET", ""),
+            configuration_set=env.get("LEADFLOW_SES_CONFIGURATION_SET", f"leadflow-{stage}"),
+            max_send_rate=float(env.get("LEADFLOW_MAX_SEND_RATE", 14)),
+            outbox_dir=env.get("LEADFLOW_OUTBOX_DIR") or None,
+            feedback_topics=tuple(
+                t.strip()
+                for t in env.get("LEADFLOW_SES_FEEDBACK_TOPICS", "").split(",")
+                if t.strip()
+            ),
         )

@@ -7,6 +7,9 @@ from datetime import datetime
 from typing import Any
 
 FORM_SUBMITTED = "form_submitted"
+UNSUBSCRIBED = "unsubscribed"
+# The consent topic that stands for every marketing email (see messaging/eligibility.py).
+ALL_TOPICS = "*"
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,8 @@ def check_functions_find_tables(sam: dict[str, Any], stage: str) -> None:
     """
     expected = template.table_prefix(stage)
     for logical_id, variables in _function_environments(sam).items():
-        actual = Settings.from_env(variables).table_prefix
+        literal = {k: v for k, v in variables.items() if isinstance(v, str)}
+        actual = Settings.from_env(literal).table_prefix
         if actual != expected:
             raise PackageError(
                 f"{logical_id} would open tables named {actual}* but stage {stage!r} creates "

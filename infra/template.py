@@ -16,7 +16,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, Index
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
-from chalicelib.messaging.queues import ADVANCE, QUEUES
+from chalicelib.messaging.queues import ADVANCE, QUEUES, SENDS
 from chalicelib.store.models import MODELS, EventModel
 from chalicelib.store.tables import base_name
 
@@ -32,6 +32,14 @@ ADVANCE_MAPPING = "AdvanceEventSource"
 ADVANCE_TIMEOUT_SECONDS = 120
 """The worker's Lambda timeout (.chalice/config.json); a message stays hidden six times it."""
 DEAD_LETTER_AFTER = 5
+SENDER_FUNCTION = "Sender"
+"""Chalice's logical id for `@app.lambda_function(name="sender")`: the send queue's consumer."""
+SENDS_MAPPING = "SendsEventSource"
+API_FUNCTION = "APIHandler"
+# SES's default production quota is 14 emails a second: two senders at 7 each (the stage's
+# LEADFLOW_MAX_SEND_RATE in .chalice/config.json) stay under it. Raise both with the quota.
+SENDER_CONCURRENCY = 2
+SES_EVENTS = ["bounce", "complaint", "delivery"]
 
 # Leads must reach the pipeline within seconds: wait at most a second to fill a batch.
 BATCHING_WINDOW_SECONDS = 1
@@ -69,7 +77,80 @@ def render(stage: str) -> dict[str, Any]:
         resources[queue_id + "DeadLetters"] = dead_letter_queue(name, stage)
         outputs[f"{queue_id}Url"] = {"Value": {"Ref": queue_id}}
     resources[ADVANCE_MAPPING] = queue_mapping(ADVANCE, ADVANCE_FUNCTION)
+    resources[SENDS_MAPPING] = sends_mapping()
+    resources.update(email_resources(stage))
+    outputs["SesConfigurationSetName"] = {"Value": {"Ref": "SesConfigurationSet"}}
+    outputs["SesFeedbackTopicArn"] = {"Value": {"Ref": "SesFeedbackTopic"}}
     return {"Resources": resources, "Outputs": outputs}
+
+
+def sends_mapping() -> Resource:
+    """Ten emails per invocation, at most SENDER_CONCURRENCY senders at once (the send rate)."""
+    mapping = queue_mapping(SENDS, SENDER_FUNCTION)
+    mapping["Properties"]["BatchSize"] = 10
+    mapping["Properties"]["ScalingConfig"] = {"MaximumConcurrency": SENDER_CONCURRENCY}
+    return mapping
+
+
+def email_resources(stage: str) -> dict[str, Resource]:
+    """SES's configuration set, its bounce/complaint topic subscribed to our route, and the
+    secret that signs links in emails (handed to the functions that sign or verify them)."""
+    prefix = table_prefix(stage)
+    secret = {"Fn::Sub": "{{resolve:secretsmanager:${SigningSecret}}}"}
+    environment = {
+        "Properties": {
+            "Environment": {
+                "Variables": {
+                    "LEADFLOW_SIGNING_SECRET": secret,
+                    "LEADFLOW_SES_FEEDBACK_TOPICS": {"Ref": "SesFeedbackTopic"},
+                    "LEADFLOW_SES_CONFIGURATION_SET": {"Ref": "SesConfigurationSet"},
+                }
+            }
+        }
+    }
+    return {
+        "SesConfigurationSet": {
+            "Type": "AWS::SES::ConfigurationSet",
+            "Properties": {"Name": f"leadflow-{stage}"},
+        },
+        "SesFeedbackTopic": {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"TopicName": f"{prefix}ses-feedback"},
+        },
+        "SesFeedbackDestination": {
+            "Type": "AWS::SES::ConfigurationSetEventDestination",
+            "Properties": {
+                "ConfigurationSetName": {"Ref": "SesConfigurationSet"},
+                "EventDestination": {
+                    "Name": "bounces-and-complaints",
+                    "Enabled": True,
+                    "MatchingEventTypes": SES_EVENTS,
+                    "SnsDestination": {"TopicARN": {"Ref": "SesFeedbackTopic"}},
+                },
+            },
+        },
+        "SesFeedbackSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {
+                "TopicArn": {"Ref": "SesFeedbackTopic"},
+                "Protocol": "https",
+                "Endpoint": {
+                    "Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+                    "/api/ses/notifications"
+                },
+            },
+        },
+        "SigningSecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Properties": {
+                "Name": f"{prefix}link-signing",
+                "Description": "Signs open, click and unsubscribe links in Leadflow emails",
+                "GenerateSecretString": {"PasswordLength": 48, "ExcludePunctuation": True},
+            },
+        },
+        API_FUNCTION: environment,
+        SENDER_FUNCTION: environment,
+    }
 
 
 def queue_logical_id(name: str) -> str:

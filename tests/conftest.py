@@ -41,6 +41,8 @@ def settings(**overrides: Any) -> Settings:
             "LEADFLOW_STAGE": "test",
             "AWS_ENDPOINT_URL": ENDPOINT,
             "LEADFLOW_PUBLIC_URL": "https://leads.example.com",
+            "LEADFLOW_SIGNING_SECRET": "test-secret-0123456789abcdef",
+            "LEADFLOW_MAX_SEND_RATE": "1000",
         }
     )
     return Settings(**{**base.__dict__, **overrides})
@@ -52,12 +54,19 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def svc(clock: FakeClock) -> Iterator[bootstrap.Services]:
-    """Services on empty tables with the sample marketing/ content published."""
+def svc(clock: FakeClock, tmp_path: Path) -> Iterator[bootstrap.Services]:
+    """Services on empty tables with the sample marketing/ content published; mail that SES
+    accepts is also kept in a per-test outbox folder."""
     _reset_moto()
-    services = bootstrap.build(settings(), clock)
+    services = bootstrap.build(
+        settings(outbox_dir=str(tmp_path / "outbox")),
+        clock,
+        sleep=lambda s: clock.advance(seconds=s),
+    )
     tables.create_all()
     services.queues.create_all()
+    services.ses.verify_domain("example.com")
+    services.ses.ensure_configuration_set()
     publisher.publish(catalog.load(ROOT / "marketing"), services.content)
     bootstrap.reset(services)
     yield services
@@ -135,6 +144,36 @@ def all_events() -> list[EventModel]:
     return list(EventModel.scan())
 
 
+STUB_TEMPLATE = """[% extends "layouts/base.mjml" %]
+[% block body %]<mj-section><mj-column><mj-text>Hello {{ contact.first_name | default("there") }},
+see <a href="https://www.example.com/{name}">{name}</a>.</mj-text></mj-column></mj-section>
+[% endblock %]
+"""
+
+
+def stub_templates(folder: Path, journeys_yaml: str) -> None:
+    """The repo's layout and brand plus a small template for each name the journeys send,
+    and every topic they name, so test journeys validate like real ones."""
+    import re
+    import shutil
+
+    import yaml
+
+    for shared in ("layouts", "partials"):
+        shutil.copytree(ROOT / "templates" / shared, folder / shared, dirs_exist_ok=True)
+    brand = yaml.safe_load((ROOT / "templates" / "brand.yaml").read_text())
+    for topic in re.findall(r"topic:\s*([\w-]+)", journeys_yaml):
+        brand["topics"].setdefault(topic, topic.title())
+    (folder / "brand.yaml").write_text(yaml.safe_dump(brand, allow_unicode=True))
+    for name in set(re.findall(r"template:\s*([\w/-]+)", journeys_yaml)):
+        path = folder / f"{name}.mjml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        source = ROOT / "templates" / f"{name}.mjml"
+        path.write_text(
+            source.read_text() if source.exists() else STUB_TEMPLATE.replace("{name}", name)
+        )
+
+
 class Journeys:
     """Drives journeys as production does: the stream consumer for events, the tick for time."""
 
@@ -151,6 +190,7 @@ class Journeys:
             (folder / "forms" / form.name).write_text(form.read_text())
         for stem, text in journeys.items():
             (folder / "journeys" / f"{stem}.yaml").write_text(text)
+        stub_templates(folder.parent / "templates", "\n".join(journeys.values()))
         content = catalog.load(folder)
         assert not content.problems, content.problems
         publisher.publish(content, self.svc.content)
@@ -189,6 +229,19 @@ class Journeys:
             for e in events
             if e.source == "journey" and (journey is None or e.properties.get("journey") == journey)
         ]
+
+    def deliver(self) -> int:
+        """Run the send queue's consumer until the queue is empty; returns emails handled."""
+        from chalicelib.local import queue_driver
+        from chalicelib.messaging import sender
+        from chalicelib.messaging.queues import SENDS
+
+        total = 0
+        while n := queue_driver.drain_once(
+            self.svc.queues, SENDS, lambda batch: sender.handle_batch(batch, self.svc.sender)
+        ):
+            total += n
+        return total
 
     def emails(self, contact_id: str, journey: str | None = None) -> list[tuple[str, Any]]:
         return [

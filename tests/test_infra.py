@@ -17,7 +17,7 @@ import pytest
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
-from chalicelib.messaging.queues import ADVANCE, QUEUES
+from chalicelib.messaging.queues import ADVANCE, QUEUES, SENDS
 from chalicelib.store.models import MODELS, EventModel, IdempotencyModel, LedgerModel
 from chalicelib.store.tables import base_name
 from infra import package, template
@@ -184,19 +184,54 @@ def test_the_tick_runs_every_minute_and_its_fan_out_feeds_the_advance_worker(
     }
     (schedule,) = functions["app.tick"]["Properties"]["Events"].values()
     assert schedule["Properties"]["Schedule"] == "rate(1 minute)"
-    (mapping,) = [
-        r
-        for r in resources.values()
-        if r["Type"] == "AWS::Lambda::EventSourceMapping"
-        and r["Properties"]["EventSourceArn"]["Fn::GetAtt"][1] == "Arn"
-    ]
-    props = mapping["Properties"]
+    mappings = _queue_mappings(resources)
+    props = mappings[ADVANCE]["Properties"]
     queue = resources[props["EventSourceArn"]["Fn::GetAtt"][0]]
-    assert queue["Properties"]["QueueName"].endswith(ADVANCE)
     assert resources[props["FunctionName"]["Ref"]]["Properties"]["Handler"] == "app.advance"
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     timeout = resources[props["FunctionName"]["Ref"]]["Properties"]["Timeout"]
     assert queue["Properties"]["VisibilityTimeout"] >= 6 * timeout
+
+
+def _queue_mappings(resources: dict[str, Any]) -> dict[str, Any]:
+    """Event source mappings from queues, by the queue's base name."""
+    found = {}
+    for r in resources.values():
+        if r["Type"] != "AWS::Lambda::EventSourceMapping":
+            continue
+        source = resources[r["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]]
+        if source["Type"] == "AWS::SQS::Queue":
+            found[source["Properties"]["QueueName"].removeprefix("leadflow-dev-")] = r
+    return found
+
+
+def test_the_send_queue_feeds_a_sender_that_holds_the_ses_rate(resources: dict[str, Any]) -> None:
+    props = _queue_mappings(resources)[SENDS]["Properties"]
+    sender = resources[props["FunctionName"]["Ref"]]["Properties"]
+    assert sender["Handler"] == "app.send_emails"
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    concurrency = props["ScalingConfig"]["MaximumConcurrency"]
+    rate = float(sender["Environment"]["Variables"]["LEADFLOW_MAX_SEND_RATE"])
+    assert concurrency * rate <= 14  # SES's default production quota per second
+    variables = sender["Environment"]["Variables"]
+    assert variables["LEADFLOW_SES_FEEDBACK_TOPICS"] == {"Ref": "SesFeedbackTopic"}
+    assert "SigningSecret" in variables["LEADFLOW_SIGNING_SECRET"]["Fn::Sub"]
+    api = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert api["LEADFLOW_SIGNING_SECRET"] == variables["LEADFLOW_SIGNING_SECRET"]
+
+
+def test_ses_bounces_and_complaints_reach_the_notification_route(
+    resources: dict[str, Any],
+) -> None:
+    destination = resources["SesFeedbackDestination"]["Properties"]["EventDestination"]
+    assert {"bounce", "complaint"} <= set(destination["MatchingEventTypes"])
+    assert destination["SnsDestination"]["TopicARN"] == {"Ref": "SesFeedbackTopic"}
+    subscription = resources["SesFeedbackSubscription"]["Properties"]
+    assert subscription["Protocol"] == "https"
+    assert subscription["Endpoint"]["Fn::Sub"].endswith("/api/ses/notifications")
+    policy = json.loads((ROOT / ".chalice" / "policy.json").read_text())
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    assert "ses:SendEmail" in actions
 
 
 def test_the_functions_may_use_the_queues() -> None:
@@ -211,7 +246,8 @@ def test_every_function_opens_the_tables_the_template_creates(resources: dict[st
     functions = [r for r in resources.values() if r["Type"] == "AWS::Serverless::Function"]
     assert {f["Properties"]["Handler"] for f in functions} >= {"app.app", "app.pipeline"}
     for function in functions:
-        settings = Settings.from_env(function["Properties"]["Environment"]["Variables"])
+        variables = function["Properties"]["Environment"]["Variables"]
+        settings = Settings.from_env({k: v for k, v in variables.items() if isinstance(v, str)})
         for model in MODELS:
             assert settings.table_prefix + base_name(model) == _table(resources, model)["TableName"]
 
@@ -244,7 +280,7 @@ def test_prod_gets_its_own_tables() -> None:
     names = {
         r["Properties"]["TableName"]
         for r in template.render("prod")["Resources"].values()
-        if r["Type"] == "AWS::DynamoDB::Table"
+        if r.get("Type") == "AWS::DynamoDB::Table"
     }
     assert names == {f"leadflow-prod-{base_name(m)}" for m in MODELS}
 

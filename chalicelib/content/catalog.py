@@ -9,11 +9,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.content import emails
+from chalicelib.content.emails import EmailContent
 from chalicelib.content.forms import Form
 from chalicelib.content.source import Loc, SourceDoc, load_yaml
 from chalicelib.errors import ContentError, ContentProblem
 from chalicelib.journeys import checks
-from chalicelib.journeys.dsl import Journey
+from chalicelib.journeys.dsl import Journey, SendEmailStep, UpdateStep
 
 
 @dataclass
@@ -24,6 +26,22 @@ class Catalog:
     problems: list[ContentProblem] = field(default_factory=list)
     files: int = 0
     sources: dict[tuple[str, str], SourceDoc] = field(default_factory=dict)
+    emails: EmailContent = field(default_factory=EmailContent)
+
+    @property
+    def consent_topics(self) -> set[str]:
+        return {t for form in self.forms.values() if form.consent for t in form.consent.topics}
+
+    @property
+    def contact_fields(self) -> set[str]:
+        """Every contact field something here can set: forms, journey updates, the basics."""
+        found = set(emails.CONTACT_FIELDS)
+        found |= {f.name for form in self.forms.values() for f in form.fields}
+        for journey in self.journeys.values():
+            for step in journey.steps:
+                if isinstance(step, UpdateStep) and step.update.fields:
+                    found |= set(step.update.fields)
+        return found
 
     def raise_for_problems(self) -> None:
         if self.problems:
@@ -104,6 +122,43 @@ def _cross_check(catalog: Catalog) -> None:
             catalog.problems.append(
                 doc.problem(("trigger", "where", "form_id"), f"there is no form {form!r}")
             )
+        _check_sends(catalog, journey, doc)
+    topics = catalog.emails.topics
+    for form_id, form in catalog.forms.items():
+        for topic in form.consent.topics if form.consent else ():
+            if topic not in topics:
+                catalog.problems.append(
+                    ContentProblem(
+                        f"forms/{form_id}.yaml",
+                        None,
+                        "consent.topics",
+                        f"topic {topic!r} is not listed under topics in templates/brand.yaml",
+                    )
+                )
+
+
+def _check_sends(catalog: Catalog, journey: Journey, doc: SourceDoc) -> None:
+    fields = catalog.contact_fields
+    for i, step in enumerate(journey.steps):
+        if not isinstance(step, SendEmailStep):
+            continue
+        spec, loc = step.send_email, ("steps", i, "send_email")
+        if spec.template not in catalog.emails.templates:
+            catalog.problems.append(
+                doc.problem(
+                    (*loc, "template"), f"there is no template templates/{spec.template}.mjml"
+                )
+            )
+        problem = emails.check_subject(spec.subject, fields)
+        if problem:
+            catalog.problems.append(doc.problem((*loc, "subject"), problem))
+        if spec.topic and spec.topic not in catalog.emails.topics:
+            catalog.problems.append(
+                doc.problem(
+                    (*loc, "topic"),
+                    f"topic {spec.topic!r} is not listed under topics in templates/brand.yaml",
+                )
+            )
 
 
 LOADERS: tuple[tuple[str, Callable[[Path, Path, Catalog], None]], ...] = (
@@ -112,8 +167,8 @@ LOADERS: tuple[tuple[str, Callable[[Path, Path, Catalog], None]], ...] = (
 )
 
 
-def load(root: Path) -> Catalog:
-    """Load the content under `root` (the marketing/ folder)."""
+def load(root: Path, templates: Path | None = None) -> Catalog:
+    """Load the content under `root` (the marketing/ folder) and the emails beside it."""
     catalog = Catalog()
     if not root.is_dir():
         catalog.problems.append(ContentProblem(str(root), None, "", "no such folder"))
@@ -122,5 +177,8 @@ def load(root: Path) -> Catalog:
         for path in sorted((root / folder).glob("*.y*ml")):
             catalog.files += 1
             loader(path, root, catalog)
+    templates = templates if templates is not None else root.parent / "templates"
+    catalog.emails = emails.load(templates, catalog.problems)
+    emails.check_templates(templates, catalog.emails, catalog.contact_fields, catalog.problems)
     _cross_check(catalog)
     return catalog

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.content.catalog import Catalog
 from chalicelib.journeys import library
+from chalicelib.messaging import templates
 from chalicelib.store.content import ContentStore
 
 
@@ -31,13 +32,17 @@ def _publish(
 def publish(catalog: Catalog, store: ContentStore) -> PublishReport:
     """Publish everything in a catalog that validated; refuse a catalog with problems.
 
-    Journeys are published before the index that makes them live, so a trigger never finds a
-    version that is not stored yet; in-flight enrollments keep reading their own versions.
+    Templates are published before the journeys that send them, and journeys before the
+    index that makes them live, so a trigger never finds a version that is not stored yet;
+    in-flight enrollments keep reading their own versions.
     """
     catalog.raise_for_problems()
     report = PublishReport()
     for form_id, form in sorted(catalog.forms.items()):
         _publish(store, "form", form_id, form.to_body(), report)
+    for name, email in sorted(catalog.emails.templates.items()):
+        _publish(store, templates.KIND, name, email.to_body(), report)
+    store.publish(*templates.SETTINGS, catalog.emails.settings(catalog.consent_topics))
     live = {
         journey_id: _publish(store, library.KIND, journey_id, body, report)
         for journey_id, body in sorted(catalog.journey_bodies.items())

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib import ids
 from chalicelib.clock import Clock
-from chalicelib.events import Event
+from chalicelib.events import ALL_TOPICS, UNSUBSCRIBED, Event
 from chalicelib.journeys import calendar, durations
 from chalicelib.journeys.compiler import CompiledJourney
 from chalicelib.journeys.conditions import (
@@ -242,6 +242,8 @@ class Engine:
         return True
 
     def _exit_reason(self, journey: CompiledJourney, event: Event, facts: Facts) -> str | None:
+        if event.type == UNSUBSCRIBED and ALL_TOPICS in (event.properties.get("topics") or ()):
+            return "unsubscribed from all marketing email"
         now = self.clock.now()
         for cond in journey.journey.exit_when:
             if isinstance(cond, EventCondition):

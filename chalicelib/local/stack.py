@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from chalicelib.local import moto_server
 
@@ -29,6 +31,7 @@ def _banner(port: int, endpoint: str, key_file: Path, key: str, forms: list[str]
         "",
         f"  API               {base}",
         *[f"  Landing page      {base}/forms/{form_id}" for form_id in forms],
+        f"  Outbox            {base}/outbox  (every email sent; .eml files in .leadflow/outbox/)",
         f"  Embedded AWS      {endpoint} (moto)",
         f"  Admin API key     {key}  (saved in {key_file})",
         "",
@@ -38,10 +41,34 @@ def _banner(port: int, endpoint: str, key_file: Path, key: str, forms: list[str]
         '       -d \'{"email": "ada@example.com", "first_name": "Ada", "consent": true,'
         ' "utm_source": "newsletter", "utm_medium": "email"}\'',
         f"  curl -s '{base}/contacts?email=ada@example.com' -H \"X-Api-Key: $(cat {key_file})\"",
+        f"  then open {base}/outbox: the thank-you email is there within seconds.",
         "",
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)
+
+
+def _secret(path: Path) -> str:
+    """The local signing secret for links in emails: made once, kept with the local state."""
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _verify_senders(svc: Any, content: Any) -> None:
+    """moto, like SES, refuses to send from an unverified domain: verify the ones we use."""
+    from chalicelib.journeys.dsl import SendEmailStep
+    from chalicelib.messaging.mime import domain_of
+
+    senders = {str(content.emails.brand.get("from") or "")}
+    for journey in content.journeys.values():
+        senders |= {
+            step.send_email.from_ or "" for step in journey.steps if isinstance(step, SendEmailStep)
+        }
+    for domain in sorted({domain_of(s) for s in senders if s}):
+        svc.ses.verify_domain(domain)
+    svc.ses.ensure_configuration_set()
 
 
 def _port_free(port: int) -> bool:
@@ -70,13 +97,18 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
     os.environ.setdefault("LEADFLOW_STAGE", "local")
     os.environ["LEADFLOW_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
     os.environ.setdefault("LEADFLOW_SWEEP_GRACE_SECONDS", "10")
+    state = root / ".leadflow"
+    state.mkdir(exist_ok=True)
+    os.environ.setdefault("LEADFLOW_OUTBOX_DIR", str(state / "outbox"))
+    os.environ.setdefault("LEADFLOW_SIGNING_SECRET", _secret(state / "signing-secret"))
 
     from chalicelib import bootstrap
     from chalicelib.content import catalog, publisher
     from chalicelib.journeys import fanout
     from chalicelib.local import queue_driver
     from chalicelib.local.stream_driver import StreamDriver
-    from chalicelib.messaging.queues import ADVANCE
+    from chalicelib.messaging import sender
+    from chalicelib.messaging.queues import ADVANCE, SENDS
     from chalicelib.pipeline import stream, sweeper
     from chalicelib.store import tables
     from chalicelib.store.models import EventModel
@@ -93,9 +125,8 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
         return 1
     report = publisher.publish(content, svc.content)
     log.info("published: %s", ", ".join(report.published) or "nothing new")
+    _verify_senders(svc, content)
     key = svc.api_keys.create("local admin", "admin")
-    state = root / ".leadflow"
-    state.mkdir(exist_ok=True)
     key_file = state / "local-admin-key"
     key_file.write_text(key + "\n")
     key_file.chmod(0o600)
@@ -140,6 +171,17 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
                 stop,
             ),
             name="advance",
+            daemon=True,
+        ),
+        threading.Thread(
+            target=queue_driver.run,
+            args=(
+                svc.queues,
+                SENDS,
+                lambda records: sender.handle_batch(records, svc.sender),
+                stop,
+            ),
+            name="sender",
             daemon=True,
         ),
     ]

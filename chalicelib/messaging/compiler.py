@@ -69,20 +69,23 @@ def names(root: Path) -> list[str]:
     )
 
 
-def compile_template(root: Path, name: str, brand: dict[str, Any] | None = None) -> CompiledEmail:
-    """Assemble layout and partials, compile MJML to HTML, derive the text part."""
-    import mjml
-
+def assemble(root: Path, name: str, brand: dict[str, Any] | None = None) -> str:
+    """The whole MJML document of a template: layout, partials and brand values filled in."""
     try:
-        mjml_source = (
-            _build_env(root).get_template(name + TEMPLATE_SUFFIX).render(brand=brand or {})
-        )
+        return _build_env(root).get_template(name + TEMPLATE_SUFFIX).render(brand=brand or {})
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(name, f"template syntax: {exc.message}", exc.lineno) from exc
     except jinja2.TemplateNotFound as exc:
         raise TemplateProblem(name, f"no such template or partial: {exc.name}") from exc
     except jinja2.UndefinedError as exc:
         raise TemplateProblem(name, f"build-time value missing: {exc.message}") from exc
+
+
+def compile_template(root: Path, name: str, brand: dict[str, Any] | None = None) -> CompiledEmail:
+    """Assemble layout and partials, compile MJML to HTML, derive the text part."""
+    import mjml
+
+    mjml_source = assemble(root, name, brand)
     try:
         html = mjml.mjml2html(mjml_source)
     except Exception as exc:  # mjml-python raises plain exceptions with the parser's message

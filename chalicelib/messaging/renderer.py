@@ -14,10 +14,18 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from chalicelib.messaging import formatting
 from chalicelib.messaging.compiler import CompiledEmail
 
-_HTML = SandboxedEnvironment(autoescape=True, undefined=jinja2.StrictUndefined)
-_TEXT = SandboxedEnvironment(autoescape=False, undefined=jinja2.StrictUndefined)
+
+def _environment(autoescape: bool) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(autoescape=autoescape, undefined=jinja2.StrictUndefined)
+    env.filters.update(formatting.FILTERS)
+    return env
+
+
+_HTML = _environment(autoescape=True)
+_TEXT = _environment(autoescape=False)
 
 
 class MissingValue(ValueError):
@@ -35,12 +43,23 @@ class Renderer:
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, str], tuple[jinja2.Template, jinja2.Template]] = {}
+        self._subjects: dict[str, jinja2.Template] = {}
 
     def _templates(self, email: CompiledEmail) -> tuple[jinja2.Template, jinja2.Template]:
         key = (email.name, email.html)
         if key not in self._cache:
             self._cache[key] = (_HTML.from_string(email.html), _TEXT.from_string(email.text))
         return self._cache[key]
+
+    def subject(self, source: str, context: dict[str, Any]) -> str:
+        """A subject line may be personalised too; it is text, never HTML."""
+        template = self._subjects.get(source)
+        if template is None:
+            template = self._subjects[source] = _TEXT.from_string(source)
+        try:
+            return " ".join(template.render(context).split())
+        except jinja2.UndefinedError as exc:
+            raise MissingValue(f"subject: {exc.message}") from exc
 
     def render(self, email: CompiledEmail, context: dict[str, Any]) -> Rendered:
         html, text = self._templates(email)

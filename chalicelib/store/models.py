@@ -196,6 +196,22 @@ class LedgerModel(Model):
     status = UnicodeAttribute(default="recorded")
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
+    claimed_until = UTCDateTimeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    result = MapAttribute(null=True)
+
+
+class SuppressionModel(Model):
+    """An address no email may go to: a hard bounce, a complaint, or a manual block."""
+
+    class Meta(_Table):
+        table_name = "suppressions"
+
+    address = UnicodeAttribute(hash_key=True)
+    reason = UnicodeAttribute()
+    detail = UnicodeAttribute(null=True)
+    contact_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
 
 
 class SendHistoryModel(Model):
@@ -230,4 +246,5 @@ MODELS: tuple[type[Model], ...] = (
     LedgerModel,
     SendHistoryModel,
     CounterModel,
+    SuppressionModel,
 )

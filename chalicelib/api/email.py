@@ -1,0 +1,111 @@
+"""Routes that emails link to: clicks, opens, unsubscribe, SES feedback, the local outbox."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib.api import http, pages
+from chalicelib.bootstrap import Services
+from chalicelib.errors import Forbidden, MalformedBody, NotFound
+from chalicelib.messaging.mailbox import Mailbox
+from chalicelib.messaging.sns import Unverified
+
+# The smallest transparent GIF: what an open pixel answers with.
+PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
+ONE_CLICK = "List-Unsubscribe=One-Click"
+
+
+def click(token: str, svc: Services) -> Response:
+    url = svc.engagement.click(token)
+    return Response(body="", status_code=302, headers={"Location": url, **NO_STORE})
+
+
+def open_pixel(token: str, svc: Services) -> Response:
+    svc.engagement.open(token.removesuffix(".gif"))
+    return Response(body=PIXEL, status_code=200, headers={"Content-Type": "image/gif", **NO_STORE})
+
+
+def preferences_page(token: str, svc: Services, message: str = "") -> Response:
+    page = svc.preferences.page(token)
+    return http.html_response(200, pages.render("preferences.html", page=page, message=message))
+
+
+def unsubscribe(request: Request, token: str, svc: Services) -> Response:
+    """RFC 8058 one-click (mail programs POST `List-Unsubscribe=One-Click`) or the page's form."""
+    body = (request.raw_body or b"").decode("utf-8", "replace").strip()
+    if body == ONE_CLICK or not body:
+        svc.preferences.unsubscribe_all(token, "one_click")
+        if not http.wants_html(request):
+            return http.json_response(200, {"status": "unsubscribed"}, NO_STORE)
+        return preferences_page(token, svc, "You are unsubscribed from all marketing email.")
+    fields = http.form_fields(request, svc.settings.max_body_bytes)
+    action = str(fields.get("action") or "save")
+    if action == "all":
+        svc.preferences.unsubscribe_all(token, "preference_centre")
+        return preferences_page(token, svc, "You are unsubscribed from all marketing email.")
+    chosen = fields.get("topics") or []
+    keep = {str(t) for t in (chosen if isinstance(chosen, list) else [chosen])}
+    svc.preferences.choose(token, keep)
+    return preferences_page(token, svc, "Your choices are saved.")
+
+
+def ses_notification(request: Request, svc: Services) -> Response:
+    """SES bounces and complaints, delivered by SNS (which posts JSON as text/plain)."""
+    try:
+        message: dict[str, Any] = json.loads(request.raw_body or b"")
+    except json.JSONDecodeError as exc:
+        raise MalformedBody(f"not an SNS message: {exc.msg}") from exc
+    if not isinstance(message, dict):
+        raise MalformedBody("not an SNS message")
+    try:
+        svc.sns.verify(message)
+        if message.get("Type") == "SubscriptionConfirmation":
+            svc.sns.confirm(message)
+            return http.json_response(200, {"status": "subscribed"})
+    except Unverified as exc:
+        raise Forbidden(str(exc)) from exc
+    if message.get("Type") != "Notification":
+        return http.json_response(200, {"status": "ignored"})
+    notices = svc.feedback.apply(str(message.get("Message", "{}")))
+    return http.json_response(200, {"status": "recorded", "recipients": len(notices)})
+
+
+def _mailbox(svc: Services) -> Mailbox:
+    if svc.mailbox is None:
+        raise NotFound("the outbox exists only in the local stack")
+    return svc.mailbox
+
+
+def outbox(svc: Services) -> Response:
+    box = _mailbox(svc)
+    html = pages.render("outbox.html", messages=box.summaries(), folder=str(box.folder))
+    return http.html_response(200, html)
+
+
+def outbox_message(name: str, svc: Services, raw: bool = False) -> Response:
+    box = _mailbox(svc)
+    try:
+        message = box.read(name)
+    except FileNotFoundError as exc:
+        raise NotFound(f"no message {name}") from exc
+    if raw:
+        return Response(
+            body=message.as_string(), status_code=200, headers={"Content-Type": "message/rfc822"}
+        )
+    view = {
+        "name": name,
+        "subject": str(message["Subject"]),
+        "sender": str(message["From"]),
+        "recipient": str(message["To"]),
+        "date": str(message["Date"]),
+        "unsubscribe": str(message["List-Unsubscribe"] or ""),
+        "html": Mailbox.part(message, "html"),
+        "text": Mailbox.part(message, "plain"),
+    }
+    return http.html_response(200, pages.render("outbox.html", message=view))

@@ -1,0 +1,75 @@
+"""Opens and clicks: signed tokens in, timeline events out, and the one URL a click may reach.
+
+A click token names the contact, the email_sent event and the link's position. The URL comes
+from that event's recorded links, so a token (even a genuine one) can only lead to a URL
+that was in the email that person was sent. The events carry the send's journey and step,
+so `wait_for: email_clicked where step: ...` and branches see them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import ids
+from chalicelib.clock import Clock
+from chalicelib.errors import LeadflowError
+from chalicelib.events import Event
+from chalicelib.messaging.tokens import BadToken, Signer
+from chalicelib.store import events as event_rows
+from chalicelib.store.events import EventStore
+
+SOURCE = "email"
+_CARRIED = ("journey", "version", "enrollment", "step", "template", "topic", "subject")
+
+
+class InvalidToken(LeadflowError):
+    status = 400
+    code = "invalid_token"
+
+
+class Engagement:
+    def __init__(self, signer: Signer, events: EventStore, clock: Clock) -> None:
+        self.signer = signer
+        self.events = events
+        self.clock = clock
+
+    def _sent(self, purpose: str, token: str, arity: int) -> tuple[list[str], dict[str, Any]]:
+        try:
+            fields = self.signer.verify(purpose, token)
+        except BadToken as exc:
+            raise InvalidToken(f"this {purpose} link is not valid: {exc}") from exc
+        if len(fields) != arity:
+            raise InvalidToken(f"this {purpose} link is not valid")
+        item = self.events.get(fields[0], fields[1])
+        if item is None or item.type != "email_sent":
+            raise InvalidToken(f"this {purpose} link names no email that was sent")
+        return fields, event_rows.from_model(item).properties
+
+    def _record(self, contact_id: str, sent_id: str, kind: str, sent: dict, extra: dict) -> None:
+        now = self.clock.now()
+        props = {k: sent[k] for k in _CARRIED if sent.get(k) is not None}
+        self.events.append(
+            Event(
+                contact_id=contact_id,
+                event_id=ids.event_id(now),
+                type=kind,
+                occurred_at=now,
+                source=SOURCE,
+                properties={**props, "email": sent_id, **extra},
+                caused_by=sent_id,
+            )
+        )
+
+    def click(self, token: str) -> str:
+        """Record the click and return where it goes: a URL that was in the email sent."""
+        (contact_id, sent_id, position), sent = self._sent("click", token, 3)
+        links = sent.get("links") or []
+        if not position.isdigit() or int(position) >= len(links):
+            raise InvalidToken("this click link names no link of the email that was sent")
+        url = str(links[int(position)])
+        self._record(contact_id, sent_id, "email_clicked", sent, {"url": url})
+        return url
+
+    def open(self, token: str) -> None:
+        (contact_id, sent_id), sent = self._sent("open", token, 2)
+        self._record(contact_id, sent_id, "email_opened", sent, {})

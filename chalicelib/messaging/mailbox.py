@@ -1,0 +1,80 @@
+"""The local outbox: every message SES accepted, also kept as an .eml file to look at.
+
+Only the local stack turns it on (LEADFLOW_OUTBOX_DIR); the outbox page lists the files and
+shows each one as the recipient's mail program would.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+
+from chalicelib.messaging.transport import Outgoing, Transport
+
+_NAME = re.compile(r"^[\w.-]+\.eml$")
+
+
+@dataclass(frozen=True)
+class Summary:
+    name: str
+    sender: str
+    recipient: str
+    subject: str
+    date: str
+
+
+class Mailbox:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def keep(self, message_id: str, raw: bytes) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        safe = re.sub(r"[^\w.-]", "_", message_id)
+        existing = len(list(self.folder.glob("*.eml")))
+        path = self.folder / f"{existing + 1:06d}-{safe}.eml"
+        path.write_bytes(raw)
+        return path
+
+    def names(self) -> list[str]:
+        if not self.folder.is_dir():
+            return []
+        return sorted((p.name for p in self.folder.glob("*.eml")), reverse=True)
+
+    def read(self, name: str) -> EmailMessage:
+        if not _NAME.match(name) or not (self.folder / name).is_file():
+            raise FileNotFoundError(name)
+        raw = (self.folder / name).read_bytes()
+        message = email.message_from_bytes(raw, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        return message
+
+    def summaries(self) -> list[Summary]:
+        out = []
+        for name in self.names():
+            m = self.read(name)
+            out.append(
+                Summary(name, str(m["From"]), str(m["To"]), str(m["Subject"]), str(m["Date"]))
+            )
+        return out
+
+    @staticmethod
+    def part(message: EmailMessage, subtype: str) -> str:
+        body = message.get_body(preferencelist=(subtype,))
+        return body.get_content() if body is not None else ""
+
+
+class KeepingTransport:
+    """A transport that also keeps what it sent in a Mailbox."""
+
+    def __init__(self, inner: Transport, mailbox: Mailbox) -> None:
+        self.inner = inner
+        self.mailbox = mailbox
+
+    def send(self, mail: Outgoing) -> str:
+        message_id = self.inner.send(mail)
+        self.mailbox.keep(message_id, mail.raw)
+        return message_id

@@ -1,0 +1,278 @@
+"""The send queue's consumer: one queued email in, one email_sent / skipped / failed out.
+
+For each message: claim its ledger entry (a second copy stops here), check the recipient may
+receive it, render the compiled template for this contact, sign its links, build the MIME
+message, wait for the send rate, hand it to SES (throttling is retried with backoff and never
+sends twice), then settle the ledger entry together with the timeline event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from chalicelib import ids
+from chalicelib.clock import Clock
+from chalicelib.events import Event
+from chalicelib.messaging import eligibility, links, mime
+from chalicelib.messaging.ratelimit import RateLimiter
+from chalicelib.messaging.renderer import MissingValue, Renderer
+from chalicelib.messaging.templates import EmailSettings, TemplateLibrary
+from chalicelib.messaging.tokens import Signer
+from chalicelib.messaging.transport import Outgoing, Refused, Throttled, Transport
+from chalicelib.store.contacts import ContactStore
+from chalicelib.store.ledger import Ledger, Status
+from chalicelib.store.subscriptions import SubscriptionStore
+
+log = logging.getLogger(__name__)
+SOURCE = "email"
+LEASE = timedelta(minutes=10)
+BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0)
+_JOURNEY_KEYS = ("journey", "version", "enrollment", "step", "ledger", "template", "topic")
+
+
+class TryLater(RuntimeError):
+    """Still throttled after the backoff: the message goes back to the queue."""
+
+
+@dataclass(frozen=True)
+class Urls:
+    """The public routes a sent email links to (see api/email.py)."""
+
+    base: str
+
+    def click(self, token: str) -> str:
+        return f"{self.base}/t/c/{token}"
+
+    def open(self, token: str) -> str:
+        return f"{self.base}/t/o/{token}.gif"
+
+    def unsubscribe(self, token: str) -> str:
+        return f"{self.base}/unsubscribe/{token}"
+
+
+def contact_view(contact: dict[str, Any]) -> dict[str, Any]:
+    """What a template sees as `contact`: profile fields flat, plus the contact's basics."""
+    view = dict(contact.get("properties") or {})
+    view.update(
+        id=contact.get("id"),
+        email=contact.get("email"),
+        phone=contact.get("phone"),
+        stage=contact.get("stage"),
+        score=contact.get("score"),
+        tags=sorted(contact.get("tags") or ()),
+        segments=sorted(contact.get("segments") or ()),
+    )
+    return {k: v for k, v in view.items() if v is not None}
+
+
+def _tag(value: Any) -> str:
+    """SES tag values allow letters, digits, _ and - only."""
+    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in str(value))
+    return cleaned[:256] or "none"
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    mail: Outgoing
+    event_id: str
+    at: datetime
+    properties: dict[str, Any]
+
+
+class Sender:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        sleep: Callable[[float], None],
+        contacts: ContactStore,
+        templates: TemplateLibrary,
+        subscriptions: SubscriptionStore,
+        ledger: Ledger,
+        transport: Transport,
+        signer: Signer,
+        limiter: RateLimiter,
+        public_url: str,
+    ) -> None:
+        self.clock = clock
+        self.sleep = sleep
+        self.contacts = contacts
+        self.templates = templates
+        self.subscriptions = subscriptions
+        self.ledger = ledger
+        self.transport = transport
+        self.signer = signer
+        self.limiter = limiter
+        self.urls = Urls(public_url)
+        self.renderer = Renderer()
+
+    def deliver(self, request: Mapping[str, Any]) -> str:
+        """Deliver one queued email; returns what became of it (sent, skipped, failed, ...)."""
+        key = str(request["ledger"])
+        claim = self.ledger.claim(key, self.clock.now(), LEASE)
+        if not claim.granted:
+            if claim.expired:
+                detail = "delivery was interrupted; not retried, so it cannot arrive twice"
+                return self._fail(request, "interrupted", detail)
+            log.info("send %s: already %s", key, claim.status)
+            return "duplicate"
+        try:
+            prepared = self._prepare(request)
+            if isinstance(prepared, str):
+                return prepared
+            message_id = self._send(prepared.mail)
+        except Refused as exc:
+            return self._fail(request, "refused", str(exc))
+        except Exception:
+            self.ledger.release(key)  # nothing was handed to SES: the next copy may try
+            raise
+        # Handed over: from here on the claim is never released, whatever happens.
+        properties = {**prepared.properties, "message_id": message_id}
+        event = self._event(request, "email_sent", properties, prepared.event_id, prepared.at)
+        self.ledger.settle(key, Status.SENT, {"message_id": message_id}, event)
+        return "sent"
+
+    def _prepare(self, request: Mapping[str, Any]) -> _Prepared | str:
+        """Everything before the hand-over; a skip or failure is settled here instead."""
+        contact = self.contacts.get(str(request["contact_id"]))
+        if contact is None:
+            return self._fail(request, "no_contact", "the contact no longer exists")
+        settings = self.templates.settings()
+        address = contact.get("email")
+        suppression = self.subscriptions.suppression(address) if address else None
+        skip = eligibility.check(
+            contact,
+            topic=request.get("topic"),
+            transactional=bool(request.get("transactional")),
+            suppression=suppression,
+            consent_topics=settings.consent_topics,
+        )
+        if skip is not None:
+            self._settle(request, Status.SKIPPED, "email_skipped", skip.reason, skip.detail)
+            return "skipped"
+        name = str(request["template"])
+        email = self.templates.get(name)
+        if email is None:
+            return self._fail(request, "no_template", f"template {name} is not published")
+        now = self.clock.now()
+        sent_id = ids.derived_event_id(now, str(request["ledger"]), "email_sent")
+        cid = str(contact["id"])
+        unsubscribe_token = self.signer.sign("unsubscribe", cid, sent_id)
+        context = {
+            "contact": contact_view(contact),
+            "unsubscribe_url": self.urls.unsubscribe(unsubscribe_token),
+            "journey": request.get("journey"),
+            "step": request.get("step"),
+        }
+        try:
+            subject = self.renderer.subject(str(request["subject"]), context)
+            rendered = self.renderer.render(email, {**context, "subject": subject})
+        except MissingValue as exc:
+            return self._fail(request, "render_failed", str(exc))
+        tracked = links.rewrite(
+            rendered.html,
+            lambda i: self.urls.click(self.signer.sign("click", cid, sent_id, str(i))),
+            self.urls.open(self.signer.sign("open", cid, sent_id)),
+            untracked=(self.urls.unsubscribe(""),),
+        )
+        envelope = self._envelope(request, settings, str(address), subject, unsubscribe_token)
+        raw = mime.build(envelope, tracked.html, rendered.text, now)
+        tags = {
+            "journey": _tag(request.get("journey") or "none"),
+            "step": _tag(request.get("step") or "none"),
+            "campaign": _tag(request.get("campaign") or request.get("journey") or "none"),
+            "template": _tag(name),
+        }
+        properties = {"subject": subject, "to": address, "links": tracked.links}
+        mail = Outgoing(envelope.sender, str(address), raw, tags)
+        return _Prepared(mail, sent_id, now, properties)
+
+    def _envelope(
+        self,
+        request: Mapping[str, Any],
+        settings: EmailSettings,
+        address: str,
+        subject: str,
+        unsubscribe_token: str,
+    ) -> mime.Envelope:
+        sender = request.get("from") or settings.sender
+        if not sender:
+            raise Refused("no sender: set `from` in templates/brand.yaml or on the step")
+        headers: dict[str, str] = {}
+        if not request.get("transactional"):
+            targets = [f"<{self.urls.unsubscribe(unsubscribe_token)}>"]
+            if settings.unsubscribe_mailto:
+                subject_line = quote(f"unsubscribe {unsubscribe_token}")
+                targets.append(f"<mailto:{settings.unsubscribe_mailto}?subject={subject_line}>")
+            headers["List-Unsubscribe"] = ", ".join(targets)
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        return mime.Envelope(
+            sender=str(sender),
+            recipient=address,
+            subject=subject,
+            reply_to=request.get("reply_to") or settings.reply_to,
+            headers=headers,
+        )
+
+    def _send(self, mail: Outgoing) -> str:
+        for pause in (*BACKOFF, None):
+            self.limiter.acquire()
+            try:
+                return self.transport.send(mail)
+            except Throttled as exc:
+                if pause is None:
+                    raise TryLater(str(exc)) from exc
+                log.warning("throttled, retrying in %.1f s: %s", pause, exc)
+                self.sleep(pause)
+        raise AssertionError("unreachable")
+
+    def _fail(self, request: Mapping[str, Any], reason: str, detail: str) -> str:
+        self._settle(request, Status.FAILED, "email_failed", reason, detail)
+        return "failed"
+
+    def _settle(
+        self, request: Mapping[str, Any], status: Status, kind: str, reason: str, detail: str
+    ) -> None:
+        now = self.clock.now()
+        event_id = ids.derived_event_id(now, str(request["ledger"]), kind)
+        props = {"reason": reason, "detail": detail}
+        event = self._event(request, kind, props, event_id, now)
+        self.ledger.settle(str(request["ledger"]), status, props, event)
+
+    def _event(
+        self,
+        request: Mapping[str, Any],
+        kind: str,
+        properties: dict[str, Any],
+        event_id: str,
+        at: datetime,
+    ) -> Event:
+        context = {k: request[k] for k in _JOURNEY_KEYS if request.get(k) is not None}
+        return Event(
+            contact_id=str(request["contact_id"]),
+            event_id=event_id,
+            type=kind,
+            occurred_at=at,
+            source=SOURCE,
+            properties={**context, **properties},
+            caused_by=request.get("event_id"),
+        )
+
+
+def handle_batch(records: Iterable[Mapping[str, Any]], sender: Sender) -> dict[str, Any]:
+    """The Lambda adapter: each SQS record is one email; failures come back on their own."""
+    import json
+
+    failures = []
+    for record in records:
+        try:
+            sender.deliver(json.loads(record["body"]))
+        except Exception:
+            log.exception("send %s failed; it will be retried", record.get("messageId"))
+            failures.append({"itemIdentifier": record.get("messageId")})
+    return {"batchItemFailures": failures}

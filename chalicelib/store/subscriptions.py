@@ -1,0 +1,74 @@
+"""Who may be mailed: suppressed addresses, and consent changes written with their event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.errors import NotFound
+from chalicelib.events import Event
+from chalicelib.store import events as event_rows
+from chalicelib.store import tables
+from chalicelib.store.models import ContactModel, SuppressionModel
+
+
+class SubscriptionStore:
+    def __init__(self, event_shards: int) -> None:
+        self.event_shards = event_shards
+
+    def suppression(self, address: str) -> str | None:
+        """Why an address is suppressed, or None."""
+        try:
+            return SuppressionModel.get(address.lower(), consistent_read=True).reason
+        except SuppressionModel.DoesNotExist:
+            return None
+
+    def suppress(
+        self, address: str, reason: str, detail: str, contact_id: str | None, now: datetime
+    ) -> bool:
+        """Suppress an address; the first reason stays (False if it was already suppressed)."""
+        item = SuppressionModel(
+            address=address.lower(),
+            reason=reason,
+            detail=detail[:500],
+            contact_id=contact_id,
+            created_at=now,
+        )
+        try:
+            item.save(condition=SuppressionModel.address.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def change_consents(self, contact_id: str, changes: dict[str, Any], event: Event) -> bool:
+        """Set consent records by topic and append the event that says so, atomically.
+
+        Returns False when the event was already recorded (a repeated click on the same
+        unsubscribe link); raises NotFound when there is no such contact.
+        """
+        actions = [ContactModel.version.add(1)]
+        actions += [ContactModel.consents[topic].set(record) for topic, record in changes.items()]
+        try:
+            with TransactWrite(connection=tables.connection()) as tx:
+                tx.update(
+                    ContactModel(contact_id),
+                    actions=actions,
+                    condition=ContactModel.id.exists(),
+                )
+                tx.save(
+                    event_rows.to_model(event, self.event_shards),
+                    condition=event_rows.new_item_condition(),
+                )
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            if reasons and tables.condition_failed(reasons[0]):
+                raise NotFound(f"no contact {contact_id}") from exc
+            if len(reasons) > 1 and tables.condition_failed(reasons[1]):
+                return False
+            raise
+        return True
