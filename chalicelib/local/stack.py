@@ -38,8 +38,8 @@ def _banner(port: int, endpoint: str, key_file: Path, key: str, forms: list[str]
         "Try it:",
         f"  curl -s -X POST {base}/forms/{first}/submissions \\",
         "       -H 'Content-Type: application/json' \\",
-        '       -d \'{"email": "ada@example.com", "first_name": "Ada", "company": "Analytical Engines",'
-        ' "consent": true,'
+        '       -d \'{"email": "ada@example.com", "first_name": "Ada",'
+        ' "company": "Analytical Engines", "consent": true,'
         ' "utm_source": "newsletter", "utm_medium": "email"}\'',
         f"  curl -s '{base}/contacts?email=ada@example.com' -H \"X-Api-Key: $(cat {key_file})\"",
         f"  then open {base}/outbox: the thank-you email is there within seconds.",
