@@ -73,7 +73,9 @@ def preferences(token: str):
 
 
 @app.route(
-    "/unsubscribe/{token}", methods=["POST"], content_types=[http.FORM, http.TEXT, http.JSON]
+    "/unsubscribe/{token}",
+    methods=["POST"],
+    content_types=[http.FORM, http.MULTIPART, http.TEXT, http.JSON],
 )
 @http.guarded
 def unsubscribe(token: str):

@@ -372,3 +372,36 @@ def test_the_sender_holds_the_rate(client, svc, journeys, clock: FakeClock):
     assert journeys.deliver() == 5
     gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(sent_at)]
     assert len(sent_at) == 5 and min(gaps) >= 0.5 - 1e-9
+
+
+def _unsubscribe_path(svc) -> str:
+    html = Mailbox.part(_messages(svc)[-1], "html")
+    return re.search(r'href="https://leads\.example\.com(/unsubscribe/[^"]+)"', html).group(1)
+
+
+def test_one_click_also_arrives_as_multipart_and_an_empty_post_changes_nothing(client, svc, ada):
+    path = _unsubscribe_path(svc)
+    empty = client.http.post(
+        path, headers={"Content-Type": "application/x-www-form-urlencoded"}, body=""
+    )
+    assert empty.status_code == 400
+    assert svc.contacts.get(ada)["consents"].get("*") is None
+    body = (
+        '--b\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\n'
+        "One-Click\r\n--b--\r\n"
+    )
+    answer = client.http.post(
+        path, headers={"Content-Type": "multipart/form-data; boundary=b"}, body=body
+    )
+    assert answer.status_code == 200
+    assert svc.contacts.get(ada)["consents"]["*"]["granted"] is False
+
+
+def test_the_preference_centre_names_an_unknown_topic(client, svc, ada):
+    answer = client.http.post(
+        _unsubscribe_path(svc),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body="topics=lottery&action=save",
+    )
+    assert answer.status_code == 422
+    assert json.loads(answer.body)["fields"][0]["field"] == "topics"

@@ -36,10 +36,19 @@ def preferences_page(token: str, svc: Services, message: str = "") -> Response:
     return http.html_response(200, pages.render("preferences.html", page=page, message=message))
 
 
+def _one_click(body: str) -> bool:
+    """RFC 8058's body, sent urlencoded or as multipart/form-data."""
+    if body == ONE_CLICK:
+        return True
+    return 'name="List-Unsubscribe"' in body and "One-Click" in body
+
+
 def unsubscribe(request: Request, token: str, svc: Services) -> Response:
     """RFC 8058 one-click (mail programs POST `List-Unsubscribe=One-Click`) or the page's form."""
     body = (request.raw_body or b"").decode("utf-8", "replace").strip()
-    if body == ONE_CLICK or not body:
+    if not body:
+        raise MalformedBody(f"send {ONE_CLICK}, or the preference centre's choices")
+    if _one_click(body):
         svc.preferences.unsubscribe_all(token, "one_click")
         if not http.wants_html(request):
             return http.json_response(200, {"status": "unsubscribed"}, NO_STORE)

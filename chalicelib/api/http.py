@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 TEXT = "text/plain"
+MULTIPART = "multipart/form-data"
 HTML = "text/html; charset=utf-8"
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from chalicelib import ids
 from chalicelib.clock import Clock
-from chalicelib.errors import NotFound
+from chalicelib.errors import FieldError, FormValidationError, NotFound
 from chalicelib.events import ALL_TOPICS, UNSUBSCRIBED, Event
 from chalicelib.messaging import eligibility
 from chalicelib.messaging.engagement import InvalidToken
@@ -100,7 +100,8 @@ class Preferences:
         known = set(self.templates.settings().topics)
         unknown = keep - known
         if unknown:
-            raise InvalidToken(f"unknown topics: {', '.join(sorted(unknown))}")
+            message = f"unknown topics: {', '.join(sorted(unknown))}"
+            raise FormValidationError([FieldError("topics", message)])
         if not keep:
             self._change(contact["id"], sent_id, {ALL_TOPICS: False}, source)
             return

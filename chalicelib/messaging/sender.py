@@ -8,6 +8,7 @@ sends twice), then settle the ledger entry together with the timeline event.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -266,8 +267,6 @@ class Sender:
 
 def handle_batch(records: Iterable[Mapping[str, Any]], sender: Sender) -> dict[str, Any]:
     """The Lambda adapter: each SQS record is one email; failures come back on their own."""
-    import json
-
     failures = []
     for record in records:
         try:
