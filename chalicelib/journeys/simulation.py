@@ -85,13 +85,25 @@ class Result:
     note: str = ""
 
 
-def _describe(event: Event) -> tuple[str, str]:
+def _subject(source: str, profile: dict[str, Any]) -> str:
+    """The subject line as this contact would read it (as written, if it cannot render)."""
+    from chalicelib.messaging.renderer import MissingValue, Renderer
+    from chalicelib.messaging.sender import contact_view
+
+    try:
+        return Renderer().subject(source, {"contact": contact_view(profile)})
+    except MissingValue:
+        return source
+
+
+def _describe(event: Event, profile: dict[str, Any]) -> tuple[str, str]:
     p = event.properties
     match event.type:
         case "journey_entered":
             return "entered", f"trigger {p.get('trigger')}"
         case "email_queued":
-            return "email", f"{p.get('subject')!r} (template {p.get('template')})"
+            subject = _subject(str(p.get("subject", "")), profile)
+            return "email", f"{subject!r} (template {p.get('template')})"
         case "send_deferred":
             return "deferred", str(p.get("reason"))
         case "branch_taken":
@@ -178,7 +190,7 @@ class Simulation:
                 continue
             if event.source != SOURCE and event.event_id != cause and event.source != "simulate":
                 continue
-            action, detail = _describe(event)
+            action, detail = _describe(event, profile)
             step = str(event.properties.get("step", "")) if event.source == SOURCE else "(contact)"
             result.lines.append(Line(event.occurred_at, step, action, detail))
             result.entered |= event.type == "journey_entered"
