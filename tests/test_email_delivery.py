@@ -405,3 +405,26 @@ def test_the_preference_centre_names_an_unknown_topic(client, svc, ada):
     )
     assert answer.status_code == 422
     assert json.loads(answer.body)["fields"][0]["field"] == "topics"
+
+
+def test_a_complaint_suppresses_and_a_delivery_is_recorded(client, svc, ada, sns_key):
+    complaint = {
+        "notificationType": "Complaint",
+        "complaint": {
+            "complainedRecipients": [{"emailAddress": "ada@example.com"}],
+            "complaintFeedbackType": "abuse",
+            "timestamp": "2026-01-05T10:00:00.000Z",
+        },
+        "mail": {"messageId": "0100018c-complained"},
+    }
+    delivery = {
+        "eventType": "Delivery",
+        "delivery": {"recipients": ["ada@example.com"], "timestamp": "2026-01-05T09:00:02.000Z"},
+        "mail": {"messageId": "0100018c-delivered"},
+    }
+    for notification in (complaint, delivery):
+        assert _post_sns(client, _signed_notification(notification, sns_key)).status_code == 200
+    assert svc.subscriptions.suppression("ada@example.com") == "complaint"
+    [complained] = _events(svc, ada, "email_complained")
+    assert complained.properties["detail"] == "abuse"
+    assert len(_events(svc, ada, "email_delivered")) == 1
