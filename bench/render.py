@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from chalicelib.messaging import compiler, links  # noqa: E402
+from chalicelib.messaging import compiler  # noqa: E402
 from chalicelib.messaging.renderer import Renderer  # noqa: E402
-from chalicelib.messaging.sender import Urls, contact_view  # noqa: E402
+from chalicelib.messaging.sender import Urls, personalise  # noqa: E402
 from chalicelib.messaging.tokens import Signer  # noqa: E402
 
 TARGET_RATE = 10_000
@@ -70,24 +70,17 @@ def render_rate(email: compiler.CompiledEmail, seconds: float) -> tuple[float, i
     start = time.process_time()
     while time.process_time() - start < seconds:
         contact = _contact(n)
-        cid, sent_id = contact["id"], f"01KE{n:022d}"
-        context = {
-            "contact": contact_view(contact),
-            "subject": "Hello",
-            "unsubscribe_url": urls.unsubscribe(signer.sign("unsubscribe", cid, sent_id)),
-            "journey": "whitepaper",
-            "step": "case-study",
-        }
-        rendered = renderer.render(email, context)
-        tracked = links.rewrite(
-            rendered.html,
-            lambda i, cid=cid, sent_id=sent_id: urls.click(
-                signer.sign("click", cid, sent_id, str(i))
-            ),
-            urls.open(signer.sign("open", cid, sent_id)),
-            untracked=(urls.unsubscribe(""),),
+        mail = personalise(
+            renderer,
+            signer,
+            urls,
+            email,
+            contact,
+            f"01KE{n:022d}",
+            "Hello",
+            {"journey": "whitepaper", "step": "case-study"},
         )
-        size = len(tracked.html) + len(rendered.text)
+        size = len(mail.rendered.html) + len(mail.rendered.text)
         n += 1
     elapsed = time.process_time() - start
     return n / elapsed, n, size

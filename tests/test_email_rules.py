@@ -108,27 +108,36 @@ def test_a_token_is_bound_to_its_purpose_its_secret_and_its_content():
             SIGNER.verify("click", bad)
 
 
-def test_links_are_rewritten_once_per_url_and_the_rest_left_alone():
-    html = (
+def test_links_are_tracked_once_per_url_and_the_rest_left_alone():
+    html = links.instrument(
         '<html><body><a href="https://a.example/x?y=1&amp;z=2">A</a>'
         "<A class=\"b\" HREF='https://a.example/x?y=1&z=2'>again</A>"
-        '<a href="mailto:hi@example.com">mail</a><a href="https://leads.example.com/unsubscribe/t">u</a>'
-        '<a href="http://b.example/">B</a></body></html>'
+        '<a href="mailto:hi@example.com">mail</a><a href="{{ unsubscribe_url }}">u</a>'
+        '<a href="http://b.example/{{ contact.id }}">B</a></body></html>'
     )
-    tracked = links.rewrite(
-        html,
+    email = CompiledEmail("t", html, "")
+    tracker = links.Tracker(
         lambda i: f"https://t/{i}",
         "https://t/open.gif",
         ("https://leads.example.com/unsubscribe/",),
     )
-    assert tracked.links == ["https://a.example/x?y=1&z=2", "http://b.example/"]
-    assert tracked.html.count("https://t/0") == 2 and "https://t/1" in tracked.html
-    assert "mailto:hi@example.com" in tracked.html
-    assert "https://leads.example.com/unsubscribe/t" in tracked.html
-    assert tracked.html.endswith(
+    context = {
+        "contact": {"id": "ct_1"},
+        "unsubscribe_url": "https://leads.example.com/unsubscribe/tok",
+        links.TRACKER: tracker,
+    }
+    out = Renderer().render(email, context).html
+    assert tracker.links == ["https://a.example/x?y=1&z=2", "http://b.example/ct_1"]
+    assert out.count('"https://t/0"') + out.count("'https://t/0'") == 2
+    assert 'href="https://t/1"' in out and 'href="mailto:hi@example.com"' in out
+    assert 'href="https://leads.example.com/unsubscribe/tok"' in out
+    assert out.endswith(
         '<img src="https://t/open.gif" width="1" height="1" alt="" '
         'style="display:block;border:0;width:1px;height:1px;" /></body></html>'
     )
+    # Without a tracker (a preview), the links stay as written and there is no pixel.
+    preview = Renderer().render(email, {k: v for k, v in context.items() if k != links.TRACKER})
+    assert 'href="https://a.example/x?y=1&amp;z=2"' in preview.html and "<img" not in preview.html
 
 
 CONSENT_TOPICS = frozenset({"marketing", "newsletter"})

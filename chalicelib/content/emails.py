@@ -108,6 +108,8 @@ def unknown_variables(source: str, contact_fields: set[str]) -> list[str]:
     unknown = []
     for name in sorted(compiler.variables(source)):
         head, _, rest = name.partition(".")
+        if head.startswith("_"):  # set by the sender itself (links.TRACKER)
+            continue
         if head not in CONTEXT or (
             head == "contact" and rest and rest.split(".")[0] not in contact_fields
         ):

@@ -18,7 +18,8 @@ import jinja2
 from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from chalicelib.messaging import plaintext
+from chalicelib.messaging import links, plaintext
+from chalicelib.messaging.filters import FILTERS
 
 TEMPLATE_SUFFIX = ".mjml"
 SHARED_FOLDERS = ("layouts", "partials")
@@ -95,12 +96,13 @@ def compile_template(root: Path, name: str, brand: dict[str, Any] | None = None)
         runtime.parse(html)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(name, f"template syntax: {exc.message}") from exc
-    return CompiledEmail(name, html, plaintext.from_html(html))
+    return CompiledEmail(name, links.instrument(html), plaintext.from_html(html))
 
 
 def variables(source: str) -> set[str]:
     """Every name a template reads, with attribute paths: {'contact.first_name', 'links'}."""
     env = SandboxedEnvironment()
+    env.filters.update(FILTERS)
     tree = env.parse(source)
     found = set(meta.find_undeclared_variables(tree))
     for node in tree.find_all(nodes.Getattr):

@@ -14,13 +14,13 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from chalicelib.messaging import formatting
 from chalicelib.messaging.compiler import CompiledEmail
+from chalicelib.messaging.filters import FILTERS
 
 
 def _environment(autoescape: bool) -> SandboxedEnvironment:
     env = SandboxedEnvironment(autoescape=autoescape, undefined=jinja2.StrictUndefined)
-    env.filters.update(formatting.FILTERS)
+    env.filters.update(FILTERS)
     return env
 
 

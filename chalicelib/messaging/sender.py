@@ -20,8 +20,9 @@ from chalicelib import ids
 from chalicelib.clock import Clock
 from chalicelib.events import Event
 from chalicelib.messaging import eligibility, links, mime
+from chalicelib.messaging.compiler import CompiledEmail
 from chalicelib.messaging.ratelimit import RateLimiter
-from chalicelib.messaging.renderer import MissingValue, Renderer
+from chalicelib.messaging.renderer import MissingValue, Rendered, Renderer
 from chalicelib.messaging.templates import EmailSettings, TemplateLibrary
 from chalicelib.messaging.tokens import Signer
 from chalicelib.messaging.transport import Outgoing, Refused, Throttled, Transport
@@ -69,6 +70,45 @@ def contact_view(contact: dict[str, Any]) -> dict[str, Any]:
         segments=sorted(contact.get("segments") or ()),
     )
     return {k: v for k, v in view.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Personalised:
+    """One contact's email: what it says, and the links and token it was signed with."""
+
+    subject: str
+    rendered: Rendered
+    links: list[str]
+    unsubscribe_token: str
+
+
+def personalise(
+    renderer: Renderer,
+    signer: Signer,
+    urls: Urls,
+    email: CompiledEmail,
+    contact: dict[str, Any],
+    sent_id: str,
+    subject_source: str,
+    extra: dict[str, Any],
+) -> Personalised:
+    """Subject, HTML and text for one contact, every link signed for this send."""
+    cid = str(contact["id"])
+    tracker = links.Tracker(
+        lambda i: urls.click(signer.sign("click", cid, sent_id, str(i))),
+        urls.open(signer.sign("open", cid, sent_id)),
+        untracked=(urls.unsubscribe(""),),
+    )
+    unsubscribe_token = signer.sign("unsubscribe", cid, sent_id)
+    context = {
+        **extra,
+        "contact": contact_view(contact),
+        "unsubscribe_url": urls.unsubscribe(unsubscribe_token),
+        links.TRACKER: tracker,
+    }
+    subject = renderer.subject(subject_source, context)
+    rendered = renderer.render(email, {**context, "subject": subject})
+    return Personalised(subject, rendered, tracker.links, unsubscribe_token)
 
 
 def _tag(value: Any) -> str:
@@ -162,36 +202,33 @@ class Sender:
             return self._fail(request, "no_template", f"template {name} is not published")
         now = self.clock.now()
         sent_id = ids.derived_event_id(now, str(request["ledger"]), "email_sent")
-        cid = str(contact["id"])
-        unsubscribe_token = self.signer.sign("unsubscribe", cid, sent_id)
-        context = {
-            "contact": contact_view(contact),
-            "unsubscribe_url": self.urls.unsubscribe(unsubscribe_token),
-            "journey": request.get("journey"),
-            "step": request.get("step"),
-        }
+        journey = {"journey": request.get("journey"), "step": request.get("step")}
         try:
-            subject = self.renderer.subject(str(request["subject"]), context)
-            rendered = self.renderer.render(email, {**context, "subject": subject})
+            mail = personalise(
+                self.renderer,
+                self.signer,
+                self.urls,
+                email,
+                contact,
+                sent_id,
+                str(request["subject"]),
+                journey,
+            )
         except MissingValue as exc:
             return self._fail(request, "render_failed", str(exc))
-        tracked = links.rewrite(
-            rendered.html,
-            lambda i: self.urls.click(self.signer.sign("click", cid, sent_id, str(i))),
-            self.urls.open(self.signer.sign("open", cid, sent_id)),
-            untracked=(self.urls.unsubscribe(""),),
+        envelope = self._envelope(
+            request, settings, str(address), mail.subject, mail.unsubscribe_token
         )
-        envelope = self._envelope(request, settings, str(address), subject, unsubscribe_token)
-        raw = mime.build(envelope, tracked.html, rendered.text, now)
+        raw = mime.build(envelope, mail.rendered.html, mail.rendered.text, now)
         tags = {
             "journey": _tag(request.get("journey") or "none"),
             "step": _tag(request.get("step") or "none"),
             "campaign": _tag(request.get("campaign") or request.get("journey") or "none"),
             "template": _tag(name),
         }
-        properties = {"subject": subject, "to": address, "links": tracked.links}
-        mail = Outgoing(envelope.sender, str(address), raw, tags)
-        return _Prepared(mail, sent_id, now, properties)
+        properties = {"subject": mail.subject, "to": address, "links": mail.links}
+        outgoing = Outgoing(envelope.sender, str(address), raw, tags)
+        return _Prepared(outgoing, sent_id, now, properties)
 
     def _envelope(
         self,
