@@ -24,7 +24,7 @@ from chalicelib.messaging.mailbox import Mailbox
 from chalicelib.messaging.ratelimit import RateLimiter
 from chalicelib.store.ledger import Status
 from chalicelib.store.models import LedgerModel
-from tests.conftest import lead, post_json
+from tests.conftest import lead, post_json, track
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:leadflow-ses-feedback"
 
@@ -428,3 +428,26 @@ def test_a_complaint_suppresses_and_a_delivery_is_recorded(client, svc, ada, sns
     [complained] = _events(svc, ada, "email_complained")
     assert complained.properties["detail"] == "abuse"
     assert len(_events(svc, ada, "email_delivered")) == 1
+
+
+def test_marketing_email_without_a_topic_needs_marketing_consent(client, svc, journeys, tmp_path):
+    journeys.publish(
+        tmp_path / "marketing",
+        trial="""
+name: Trial tips
+trigger: {event: trial_started}
+steps:
+  - id: tips
+    send_email: {template: trial-tips, subject: Three tips for your trial}
+  - id: receipt
+    send_email: {template: trial-receipt, subject: Your trial, transactional: true}
+""",
+    )
+    assert track(client, type="trial_started", email="lin@example.com").status_code == 202
+    journeys.settle()
+    assert journeys.deliver() == 2
+    contact_id = svc.contacts.find_by_key("email:lin@example.com")
+    [skipped] = _events(svc, contact_id, "email_skipped")
+    assert (skipped.properties["step"], skipped.properties["reason"]) == ("tips", "no_consent")
+    [sent] = _events(svc, contact_id, "email_sent")
+    assert sent.properties["step"] == "receipt"

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 SOURCE = "email"
 LEASE = timedelta(minutes=10)
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0)
+# Marketing email that names no topic counts as this one: consent and unsubscribes apply.
+DEFAULT_TOPIC = "marketing"
 _JOURNEY_KEYS = ("journey", "version", "enrollment", "step", "ledger", "template", "topic")
 
 
@@ -186,10 +188,11 @@ class Sender:
         settings = self.templates.settings()
         address = contact.get("email")
         suppression = self.subscriptions.suppression(address) if address else None
+        transactional = bool(request.get("transactional"))
         skip = eligibility.check(
             contact,
-            topic=request.get("topic"),
-            transactional=bool(request.get("transactional")),
+            topic=request.get("topic") or (None if transactional else DEFAULT_TOPIC),
+            transactional=transactional,
             suppression=suppression,
             consent_topics=settings.consent_topics,
         )
