@@ -95,9 +95,7 @@ def load(root: Path, problems: list[ContentProblem]) -> EmailContent:
         try:
             content.templates[name] = compiler.compile_template(root, name, content.brand)
         except TemplateProblem as exc:
-            problems.append(
-                ContentProblem(_where(root, name), exc.line, "", str(exc).split(": ", 1)[1])
-            )
+            problems.append(ContentProblem(_where(root, name), exc.line, "", exc.detail))
             continue
         content.sources[name] = (root / f"{name}{compiler.TEMPLATE_SUFFIX}").read_text("utf-8")
     return content

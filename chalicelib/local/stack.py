@@ -163,27 +163,17 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
         threading.Thread(target=driver.run, args=(stop,), name="pipeline", daemon=True),
         threading.Thread(target=sweep_loop, name="sweeper", daemon=True),
         threading.Thread(target=tick_loop, name="tick", daemon=True),
-        threading.Thread(
-            target=queue_driver.run,
-            args=(
-                svc.queues,
-                ADVANCE,
-                lambda records: fanout.handle_batch(records, svc.journeys),
-                stop,
-            ),
-            name="advance",
-            daemon=True,
-        ),
-        threading.Thread(
-            target=queue_driver.run,
-            args=(
-                svc.queues,
-                SENDS,
-                lambda records: sender.handle_batch(records, svc.sender),
-                stop,
-            ),
-            name="sender",
-            daemon=True,
+        *(
+            threading.Thread(
+                target=queue_driver.run,
+                args=(svc.queues, queue, handler, stop),
+                name=queue,
+                daemon=True,
+            )
+            for queue, handler in (
+                (ADVANCE, lambda records: fanout.handle_batch(records, svc.journeys)),
+                (SENDS, lambda records: sender.handle_batch(records, svc.sender)),
+            )
         ),
     ]
     for thread in threads:

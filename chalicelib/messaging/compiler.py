@@ -34,6 +34,7 @@ class TemplateProblem(ValueError):
         )
         self.name = name
         self.line = line
+        self.detail = message
 
 
 @dataclass(frozen=True)

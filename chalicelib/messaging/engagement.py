@@ -27,6 +27,17 @@ class InvalidToken(LeadflowError):
     code = "invalid_token"
 
 
+def link_fields(signer: Signer, purpose: str, token: str, arity: int) -> list[str]:
+    """The fields of a genuine link token, as an HTTP 400 when it is not one."""
+    try:
+        fields = signer.verify(purpose, token)
+    except BadToken as exc:
+        raise InvalidToken(f"this {purpose} link is not valid: {exc}") from exc
+    if len(fields) != arity:
+        raise InvalidToken(f"this {purpose} link is not valid")
+    return fields
+
+
 class Engagement:
     def __init__(self, signer: Signer, events: EventStore, clock: Clock) -> None:
         self.signer = signer
@@ -34,12 +45,7 @@ class Engagement:
         self.clock = clock
 
     def _sent(self, purpose: str, token: str, arity: int) -> tuple[list[str], dict[str, Any]]:
-        try:
-            fields = self.signer.verify(purpose, token)
-        except BadToken as exc:
-            raise InvalidToken(f"this {purpose} link is not valid: {exc}") from exc
-        if len(fields) != arity:
-            raise InvalidToken(f"this {purpose} link is not valid")
+        fields = link_fields(self.signer, purpose, token, arity)
         item = self.events.get(fields[0], fields[1])
         if item is None or item.type != "email_sent":
             raise InvalidToken(f"this {purpose} link names no email that was sent")

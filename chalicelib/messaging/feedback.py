@@ -8,7 +8,7 @@ bounce is only recorded. Deliveries are recorded too, so a timeline shows the wh
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -74,7 +74,7 @@ def notices(notification: dict[str, Any]) -> list[Notice]:
     elif kind == "Delivery":
         for address in (notification.get("delivery") or {}).get("recipients") or []:
             out.append(Notice(str(address), "email_delivered", None, "", message_id))
-    return [Notice(**{**n.__dict__, "at": at}) for n in out if n.address]
+    return [replace(n, at=at) for n in out if n.address]
 
 
 def _when(text: str) -> datetime | None:

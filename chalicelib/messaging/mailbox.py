@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email
 import re
+import time
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -34,8 +35,8 @@ class Mailbox:
     def keep(self, message_id: str, raw: bytes) -> Path:
         self.folder.mkdir(parents=True, exist_ok=True)
         safe = re.sub(r"[^\w.-]", "_", message_id)
-        existing = len(list(self.folder.glob("*.eml")))
-        path = self.folder / f"{existing + 1:06d}-{safe}.eml"
+        # Nanoseconds first: names sort by sending order without listing the folder each time.
+        path = self.folder / f"{time.time_ns()}-{safe}.eml"
         path.write_bytes(raw)
         return path
 

@@ -16,9 +16,9 @@ from chalicelib.clock import Clock
 from chalicelib.errors import FieldError, FormValidationError, NotFound
 from chalicelib.events import ALL_TOPICS, UNSUBSCRIBED, Event
 from chalicelib.messaging import eligibility
-from chalicelib.messaging.engagement import InvalidToken
+from chalicelib.messaging.engagement import link_fields
 from chalicelib.messaging.templates import TemplateLibrary
-from chalicelib.messaging.tokens import BadToken, Signer
+from chalicelib.messaging.tokens import Signer
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.subscriptions import SubscriptionStore
 
@@ -64,12 +64,7 @@ class Preferences:
         self.clock = clock
 
     def _who(self, token: str) -> tuple[dict, str]:
-        try:
-            fields = self.signer.verify("unsubscribe", token)
-        except BadToken as exc:
-            raise InvalidToken(f"this unsubscribe link is not valid: {exc}") from exc
-        if len(fields) != 2:
-            raise InvalidToken("this unsubscribe link is not valid")
+        fields = link_fields(self.signer, "unsubscribe", token, 2)
         contact = self.contacts.get(fields[0])
         if contact is None:
             raise NotFound("this unsubscribe link names no contact")

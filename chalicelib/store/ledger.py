@@ -89,7 +89,6 @@ class Ledger:
 
     def settle(self, key: str, status: Status, result: dict[str, Any], event: Event | None) -> bool:
         """Record the outcome and its timeline event together; False if already settled."""
-        with_event = event is not None
         try:
             with TransactWrite(connection=tables.connection()) as tx:
                 tx.update(
@@ -101,8 +100,7 @@ class Ledger:
                     ],
                     condition=LedgerModel.status == Status.SENDING.value,
                 )
-                if with_event:
-                    assert event is not None
+                if event is not None:
                     tx.save(
                         event_rows.to_model(event, self.event_shards),
                         condition=event_rows.new_item_condition(),
