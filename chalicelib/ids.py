@@ -36,6 +36,20 @@ def derived_event_id(at: datetime, *parts: str) -> str:
     return event_id(at, digest)
 
 
+def effect_event_id(cause_id: str, at: datetime, *parts: str) -> str:
+    """A deterministic id for an event a cause led to, sorting right beside the cause.
+
+    It keeps the cause's time and first 40 bits of entropy and ends in a digest of the parts,
+    so the effects of one form post sort together, before those of anything that came later,
+    even when both happened in the same millisecond. Ids that are not ULIDs fall back to `at`.
+    """
+    digest = hashlib.sha256("\x1f".join((cause_id, *parts)).encode()).digest()
+    suffix = _base32(int.from_bytes(digest[:5], "big"), 8)
+    if len(cause_id) == 26 and all(c in _CROCKFORD for c in cause_id):
+        return cause_id[:18] + suffix
+    return event_id(at, digest)[:18] + suffix
+
+
 def lowest_event_id(at: datetime) -> str:
     """The smallest id at `at`: a bound for range queries over time-ordered ids."""
     return _base32(int(at.timestamp() * 1000), 10) + "0" * 16

@@ -30,6 +30,7 @@ from chalicelib.store.models import (
 )
 
 LEDGER_TTL = timedelta(days=400)
+JOURNEY_REASON = "journeys"
 HISTORY_KEEP = timedelta(days=31)
 
 
@@ -201,7 +202,9 @@ def _contact_update(contact_id: str, updates: list[ContactUpdate]) -> tuple[str,
         stage = u.stage or stage
     actions = [ContactModel.version.add(1)]
     if score:
-        actions.append(ContactModel.score.add(score))
+        # Journey points are a scoring reason of their own, so the reasons still add up.
+        reason = ContactModel.score_reasons[JOURNEY_REASON]
+        actions += [ContactModel.score.add(score), reason.set((reason | 0) + score)]
     whole = next((u.tags for u in reversed(updates) if u.tags is not None), None)
     if whole is not None:
         actions.append(ContactModel.tags.set(set(whole)) if whole else ContactModel.tags.remove())

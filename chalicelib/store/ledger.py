@@ -48,22 +48,65 @@ class Ledger:
     def __init__(self, event_shards: int) -> None:
         self.event_shards = event_shards
 
-    def claim(self, key: str, now: datetime, lease: timedelta) -> Claim:
+    def claim(
+        self, key: str, now: datetime, lease: timedelta, reclaim_expired: bool = False
+    ) -> Claim:
+        """Take the entry to deliver it. With `reclaim_expired` (deliveries that may repeat,
+        such as webhooks, whose receivers dedupe by id) a dead worker's lapsed lease is
+        taken over too."""
+        condition = LedgerModel.status.is_in(Status.RECORDED.value, Status.RETRY.value)
+        if reclaim_expired:
+            condition = condition | (
+                (LedgerModel.status == Status.SENDING.value) & (LedgerModel.claimed_until < now)
+            )
+        item = LedgerModel(key)
         try:
-            LedgerModel(key).update(
+            item.update(
                 actions=[
                     LedgerModel.status.set(Status.SENDING.value),
                     LedgerModel.claimed_until.set(now + lease),
                     LedgerModel.attempts.add(1),
                 ],
-                condition=LedgerModel.key.exists()
-                & LedgerModel.status.is_in(Status.RECORDED.value, Status.RETRY.value),
+                condition=LedgerModel.key.exists() & condition,
             )
         except UpdateError as exc:
             if exc.cause_response_code != "ConditionalCheckFailedException":
                 raise
             return self._refusal(key, now)
-        return Claim(key, True, Status.SENDING.value)
+        return Claim(key, True, Status.SENDING.value, int(item.attempts or 0))
+
+    def get(self, key: str) -> LedgerModel | None:
+        try:
+            return LedgerModel.get(key, consistent_read=True)
+        except LedgerModel.DoesNotExist:
+            return None
+
+    def retry_later(self, key: str, attempt: dict[str, Any]) -> None:
+        """A failed attempt, recorded; the entry waits for its next try."""
+        LedgerModel(key).update(
+            actions=[
+                LedgerModel.status.set(Status.RETRY.value),
+                LedgerModel.claimed_until.remove(),
+                LedgerModel.attempt_log.set((LedgerModel.attempt_log | []).append([attempt])),
+            ],
+            condition=LedgerModel.status == Status.SENDING.value,
+        )
+
+    def reopen(self, key: str) -> bool:
+        """Replay a failed delivery: back to retry with a fresh count. False if not failed."""
+        try:
+            LedgerModel(key).update(
+                actions=[
+                    LedgerModel.status.set(Status.RETRY.value),
+                    LedgerModel.attempts.set(0),
+                ],
+                condition=LedgerModel.status == Status.FAILED.value,
+            )
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def _refusal(self, key: str, now: datetime) -> Claim:
         try:
@@ -87,17 +130,29 @@ class Ledger:
             condition=LedgerModel.status == Status.SENDING.value,
         )
 
-    def settle(self, key: str, status: Status, result: dict[str, Any], event: Event | None) -> bool:
+    def settle(
+        self,
+        key: str,
+        status: Status,
+        result: dict[str, Any],
+        event: Event | None,
+        attempt: dict[str, Any] | None = None,
+    ) -> bool:
         """Record the outcome and its timeline event together; False if already settled."""
+        actions = [
+            LedgerModel.status.set(status.value),
+            LedgerModel.result.set(result),
+            LedgerModel.claimed_until.remove(),
+        ]
+        if attempt is not None:
+            actions.append(
+                LedgerModel.attempt_log.set((LedgerModel.attempt_log | []).append([attempt]))
+            )
         try:
             with TransactWrite(connection=tables.connection()) as tx:
                 tx.update(
                     LedgerModel(key),
-                    actions=[
-                        LedgerModel.status.set(status.value),
-                        LedgerModel.result.set(result),
-                        LedgerModel.claimed_until.remove(),
-                    ],
+                    actions=actions,
                     condition=LedgerModel.status == Status.SENDING.value,
                 )
                 if event is not None:

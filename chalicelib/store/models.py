@@ -51,6 +51,12 @@ class ContactModel(Model):
     stage = UnicodeAttribute(null=True)
     score = NumberAttribute(null=True)
     version = NumberAttribute(default=1)
+    # Scoring: rule -> points (they add up to `score`), and each capped rule's current period.
+    score_reasons = MapAttribute(default=dict)
+    score_caps = MapAttribute(default=dict)
+    last_engaged_at = UTCDateTimeAttribute(null=True)
+    # Sales: who owns the lead now, since when, and what they did with it.
+    lead = MapAttribute(null=True)
 
 
 class ContactKeyModel(Model):
@@ -199,6 +205,7 @@ class LedgerModel(Model):
     claimed_until = UTCDateTimeAttribute(null=True)
     attempts = NumberAttribute(default=0)
     result = MapAttribute(null=True)
+    attempt_log = ListAttribute(null=True)
 
 
 class SuppressionModel(Model):
@@ -225,6 +232,36 @@ class SendHistoryModel(Model):
     revision = NumberAttribute(default=0)
 
 
+class TimerDueIndex(GlobalSecondaryIndex):
+    """Sparse like the enrollments' due index: the tick reads only timers that are due."""
+
+    class Meta:
+        index_name = "due"
+        projection = AllProjection()
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    due_at = UTCDateTimeAttribute(range_key=True)
+
+
+class TimerModel(Model):
+    """A contact's deadline (an SLA, a follow-up reminder, score decay, an inactivity rule).
+
+    When it is due the tick turns it into an event on the contact's timeline, once.
+    """
+
+    class Meta(_Table):
+        table_name = "timers"
+
+    contact_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute(range_key=True)
+    event = UnicodeAttribute()
+    due_at = UTCDateTimeAttribute()
+    due_shard = UnicodeAttribute()
+    properties = MapAttribute(default=dict)
+    created_at = UTCDateTimeAttribute()
+    due = TimerDueIndex()
+
+
 class CounterModel(Model):
     """Atomic counters, such as the active enrollments of a journey with a cap."""
 
@@ -247,4 +284,5 @@ MODELS: tuple[type[Model], ...] = (
     SendHistoryModel,
     CounterModel,
     SuppressionModel,
+    TimerModel,
 )

@@ -1,0 +1,150 @@
+"""One atomic change around a contact: its item, events, timers, counters and ledger entries.
+
+Scoring, hand-off, sales actions and rules each decide a Change from what they read; `commit`
+writes it in one DynamoDB transaction under the contact's version. A decision made on a stale
+read is refused (Stale: re-read and decide again); one that already committed is recognised by
+its derived event ids (AlreadyDone), so a re-run after a crash changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.errors import Busy
+from chalicelib.events import Event
+from chalicelib.store import events as event_rows
+from chalicelib.store import tables, timers
+from chalicelib.store.models import ContactModel, CounterModel, LedgerModel, TimerModel
+
+LEDGER_TTL = timedelta(days=400)
+
+
+class Stale(Busy):
+    """The contact changed after it was read: read it again and decide again."""
+
+
+class AlreadyDone(RuntimeError):
+    """This change was committed before (its first event is already on the timeline)."""
+
+
+class CounterFull(RuntimeError):
+    """A counter with a ceiling (an owner's capacity) is at it."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Timer:
+    name: str
+    event: str
+    due_at: datetime
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CounterMove:
+    key: str
+    delta: int
+    ceiling: int | None = None
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A delivery (an email, a webhook) recorded before anything performs it."""
+
+    key: str
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class Change:
+    contact_id: str
+    version: int
+    set: dict[str, Any] = field(default_factory=dict)
+    actions: list[Action] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
+    cancel: list[str] = field(default_factory=list)
+    counters: list[CounterMove] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.set or self.actions or self.events or self.timers or self.cancel)
+
+
+def _contact_actions(change: Change) -> list[Action]:
+    actions: list[Action] = [ContactModel.version.add(1)]
+    for name, value in change.set.items():
+        attr = getattr(ContactModel, name)
+        actions.append(attr.remove() if value is None else attr.set(value))
+    return actions + change.actions
+
+
+def commit(change: Change, now: datetime, event_shards: int, timer_shards: int) -> None:
+    """Write the change atomically, or raise Stale, AlreadyDone or CounterFull."""
+    items: list[tuple[str, Any, dict[str, Any]]] = []
+    for event in change.events:
+        row = event_rows.to_model(event, event_shards)
+        items.append(("save", row, {"condition": event_rows.new_item_condition()}))
+    contact_at = len(items)
+    items.append(
+        (
+            "update",
+            ContactModel(change.contact_id),
+            {
+                "actions": _contact_actions(change),
+                "condition": ContactModel.version == change.version,
+            },
+        )
+    )
+    for timer in change.timers:
+        items.append(("save", timers.to_model(change.contact_id, timer, now, timer_shards), {}))
+    for name in change.cancel:
+        items.append(("delete", TimerModel(change.contact_id, name), {}))
+    counter_at = len(items)
+    for move in change.counters:
+        kwargs: dict[str, Any] = {"actions": [CounterModel.value.add(move.delta)]}
+        if move.ceiling is not None and move.delta > 0:
+            kwargs["condition"] = CounterModel.key.does_not_exist() | (
+                CounterModel.value < move.ceiling
+            )
+        items.append(("update", CounterModel(move.key), kwargs))
+    for effect in change.effects:
+        entry = LedgerModel(
+            key=effect.key,
+            kind=effect.kind,
+            contact_id=change.contact_id,
+            journey_id="-",
+            step=effect.kind,
+            payload=effect.payload,
+            created_at=now,
+            expires_at=now + LEDGER_TTL,
+        )
+        items.append(("save", entry, {"condition": LedgerModel.key.does_not_exist()}))
+    try:
+        with TransactWrite(connection=tables.connection()) as tx:
+            for op, target, kwargs in items:
+                getattr(tx, op)(target, **kwargs)
+    except TransactWriteError as exc:
+        reasons = exc.cancellation_reasons or []
+        failed = [i for i, r in enumerate(reasons) if tables.condition_failed(r)]
+        if any(i < contact_at for i in failed):
+            raise AlreadyDone(change.events[0].event_id) from exc
+        if contact_at in failed:
+            raise Stale(f"contact {change.contact_id} changed under us") from exc
+        full = [i for i in failed if counter_at <= i < counter_at + len(change.counters)]
+        if full:
+            raise CounterFull(change.counters[full[0] - counter_at].key) from exc
+        if reasons and (failed or tables.conflicted(reasons)):
+            raise Stale(f"contact {change.contact_id} changed under us") from exc
+        raise
