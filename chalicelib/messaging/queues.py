@@ -16,8 +16,9 @@ from chalicelib.config import Settings
 
 SENDS = "sends"
 WEBHOOKS = "webhooks"
+WEBHOOKS_DEAD = "webhooks-dead"
 ADVANCE = "journey-advance"
-QUEUES = (SENDS, WEBHOOKS, ADVANCE)
+QUEUES = (SENDS, WEBHOOKS, WEBHOOKS_DEAD, ADVANCE)
 BATCH = 10
 
 
@@ -47,8 +48,10 @@ class Queues:
         for queue in QUEUES:
             self._urls[queue] = self.client.create_queue(QueueName=self.name(queue))["QueueUrl"]
 
-    def send(self, queue: str, body: dict[str, Any]) -> None:
-        self.client.send_message(QueueUrl=self.url(queue), MessageBody=json.dumps(body))
+    def send(self, queue: str, body: dict[str, Any], delay_seconds: int = 0) -> None:
+        self.client.send_message(
+            QueueUrl=self.url(queue), MessageBody=json.dumps(body), DelaySeconds=delay_seconds
+        )
 
     def send_many(self, queue: str, bodies: Iterable[dict[str, Any]]) -> int:
         """Send in batches of ten; returns how many SendMessageBatch calls it took."""
@@ -73,3 +76,14 @@ class Queues:
 
     def delete(self, queue: str, message: Message) -> None:
         self.client.delete_message(QueueUrl=self.url(queue), ReceiptHandle=message.receipt)
+
+    def depth(self, queue: str) -> int:
+        """Messages waiting (visible or delayed): what an admin sees before a replay."""
+        answer = self.client.get_queue_attributes(
+            QueueUrl=self.url(queue),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
+        )
+        attributes = answer["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(
+            attributes["ApproximateNumberOfMessagesDelayed"]
+        )

@@ -36,7 +36,16 @@ LEASE = timedelta(minutes=10)
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0)
 # Marketing email that names no topic counts as this one: consent and unsubscribes apply.
 DEFAULT_TOPIC = "marketing"
-_JOURNEY_KEYS = ("journey", "version", "enrollment", "step", "ledger", "template", "topic")
+_JOURNEY_KEYS = (
+    "journey",
+    "version",
+    "enrollment",
+    "step",
+    "ledger",
+    "template",
+    "topic",
+    "internal",
+)
 
 
 class TryLater(RuntimeError):
@@ -93,24 +102,32 @@ def personalise(
     sent_id: str,
     subject_source: str,
     extra: dict[str, Any],
+    internal: bool = False,
 ) -> Personalised:
-    """Subject, HTML and text for one contact, every link signed for this send."""
+    """Subject, HTML and text for one contact, every link signed for this send.
+
+    An internal email (to a salesperson, about the contact) is neither tracked nor
+    unsubscribable: its opens and clicks are not the contact's, nor is its unsubscribe link.
+    """
     cid = str(contact["id"])
-    tracker = links.Tracker(
-        lambda i: urls.click(signer.sign("click", cid, sent_id, str(i))),
-        urls.open(signer.sign("open", cid, sent_id)),
-        untracked=(urls.unsubscribe(""),),
-    )
-    unsubscribe_token = signer.sign("unsubscribe", cid, sent_id)
-    context = {
-        **extra,
-        "contact": contact_view(contact),
-        "unsubscribe_url": urls.unsubscribe(unsubscribe_token),
-        links.TRACKER: tracker,
-    }
+    context = {**extra, "contact": contact_view(contact)}
+    unsubscribe_token = ""
+    tracker = None
+    if not internal:
+        tracker = links.Tracker(
+            lambda i: urls.click(signer.sign("click", cid, sent_id, str(i))),
+            urls.open(signer.sign("open", cid, sent_id)),
+            untracked=(urls.unsubscribe(""),),
+        )
+        unsubscribe_token = signer.sign("unsubscribe", cid, sent_id)
+        context.update(
+            {"unsubscribe_url": urls.unsubscribe(unsubscribe_token), links.TRACKER: tracker}
+        )
+    else:
+        context["unsubscribe_url"] = ""
     subject = renderer.subject(subject_source, context)
     rendered = renderer.render(email, {**context, "subject": subject})
-    return Personalised(subject, rendered, tracker.links, unsubscribe_token)
+    return Personalised(subject, rendered, tracker.links if tracker else [], unsubscribe_token)
 
 
 def _tag(value: Any) -> str:
@@ -186,11 +203,12 @@ class Sender:
         if contact is None:
             return self._fail(request, "no_contact", "the contact no longer exists")
         settings = self.templates.settings()
-        address = contact.get("email")
+        internal = bool(request.get("internal"))
+        address = request.get("to") if internal else contact.get("email")
         suppression = self.subscriptions.suppression(address) if address else None
-        transactional = bool(request.get("transactional"))
+        transactional = bool(request.get("transactional")) or internal
         skip = eligibility.check(
-            contact,
+            {**contact, "email": address} if internal else contact,
             topic=request.get("topic") or (None if transactional else DEFAULT_TOPIC),
             transactional=transactional,
             suppression=suppression,
@@ -205,7 +223,11 @@ class Sender:
             return self._fail(request, "no_template", f"template {name} is not published")
         now = self.clock.now()
         sent_id = ids.derived_event_id(now, str(request["ledger"]), "email_sent")
-        journey = {"journey": request.get("journey"), "step": request.get("step")}
+        extra = {
+            "journey": request.get("journey"),
+            "step": request.get("step"),
+            **(request.get("context") or {}),
+        }
         try:
             mail = personalise(
                 self.renderer,
@@ -215,7 +237,8 @@ class Sender:
                 contact,
                 sent_id,
                 str(request["subject"]),
-                journey,
+                extra,
+                internal,
             )
         except MissingValue as exc:
             return self._fail(request, "render_failed", str(exc))
@@ -245,7 +268,7 @@ class Sender:
         if not sender:
             raise Refused("no sender: set `from` in templates/brand.yaml or on the step")
         headers: dict[str, str] = {}
-        if not request.get("transactional"):
+        if not request.get("transactional") and not request.get("internal"):
             targets = [f"<{self.urls.unsubscribe(unsubscribe_token)}>"]
             if settings.unsubscribe_mailto:
                 subject_line = quote(f"unsubscribe {unsubscribe_token}")
