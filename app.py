@@ -7,10 +7,10 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import admin, email, forms, http, tracking
+from chalicelib.api import admin, email, forms, http, leads, tracking
 from chalicelib.bootstrap import services
 from chalicelib.journeys import fanout
-from chalicelib.messaging import sender
+from chalicelib.messaging import courier, sender
 from chalicelib.pipeline import stream, sweeper
 
 app = Chalice(app_name="leadflow")
@@ -118,6 +118,36 @@ def find_contacts():
     return admin.find_contacts(app.current_request, services())
 
 
+@app.route("/leads/{contact_id}/{action}", methods=["POST"], content_types=[http.JSON])
+@http.guarded
+def lead_action(contact_id: str, action: str):
+    return leads.act(app.current_request, contact_id, action, services())
+
+
+@app.route("/accept/{token}", methods=["GET"])
+@http.guarded
+def accept_page(token: str):
+    return leads.accept_page(token, services())
+
+
+@app.route("/accept/{token}", methods=["POST"], content_types=[http.FORM, http.TEXT, http.JSON])
+@http.guarded
+def accept_lead(token: str):
+    return leads.accept(token, services())
+
+
+@app.route("/deliveries", methods=["GET"])
+@http.guarded
+def delivery():
+    return leads.delivery(app.current_request, services())
+
+
+@app.route("/deliveries/replay", methods=["POST"], content_types=[http.JSON])
+@http.guarded
+def replay_deliveries():
+    return leads.replay(app.current_request, services())
+
+
 @app.lambda_function(name="pipeline")
 def pipeline(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Fed by the events table's stream (the mapping lives in infra/)."""
@@ -132,14 +162,21 @@ def sweep(event: Any) -> None:
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="tick")
 def tick(event: Any) -> None:
-    """Advance enrollments whose wait is due (a large batch fans out to `advance`)."""
-    services().journeys.tick()
+    """Advance enrollments whose wait is due (a large batch fans out to `advance`), and turn
+    due contact timers (SLAs, reminders, decay, rules) into events."""
+    services().tick()
 
 
 @app.lambda_function(name="sender")
 def send_emails(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Fed by the sends queue (the mapping lives in infra/): one record, one email."""
     return sender.handle_batch(event.get("Records", []), services().sender)
+
+
+@app.lambda_function(name="webhooks")
+def deliver_webhooks(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Fed by the webhooks queue (the mapping lives in infra/): one record, one POST."""
+    return courier.handle_batch(event.get("Records", []), services().courier)
 
 
 @app.lambda_function(name="advance")

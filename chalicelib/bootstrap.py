@@ -10,9 +10,15 @@ from pathlib import Path
 from chalicelib.clock import Clock, SystemClock
 from chalicelib.config import Settings
 from chalicelib.journeys.library import JourneyLibrary
-from chalicelib.journeys.runner import JourneyRunner
+from chalicelib.journeys.runner import JourneyRunner, TickReport
+from chalicelib.leads.dispatcher import Dispatcher
+from chalicelib.leads.library import LeadLibrary
+from chalicelib.leads.sales import SalesDesk
+from chalicelib.leads.scorekeeper import Scorekeeper
+from chalicelib.messaging.courier import Courier
 from chalicelib.messaging.engagement import Engagement
 from chalicelib.messaging.feedback import Feedback
+from chalicelib.messaging.http_post import PinnedPoster, Poster
 from chalicelib.messaging.mailbox import KeepingTransport, Mailbox
 from chalicelib.messaging.outbox import Outbox
 from chalicelib.messaging.preferences import Preferences
@@ -26,14 +32,17 @@ from chalicelib.messaging.transport import SesTransport, Transport
 from chalicelib.pipeline import handlers
 from chalicelib.pipeline.processor import Processor
 from chalicelib.pipeline.registry import Registry
+from chalicelib.rules.engine import RuleRunner
 from chalicelib.store import tables
 from chalicelib.store.api_keys import ApiKeyStore
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.content import ContentStore
+from chalicelib.store.counters import Counters
 from chalicelib.store.enrollments import EnrollmentStore
 from chalicelib.store.events import EventStore
 from chalicelib.store.ledger import Ledger
 from chalicelib.store.subscriptions import SubscriptionStore
+from chalicelib.store.timers import FireReport, TimerStore
 
 
 @dataclass
@@ -57,6 +66,15 @@ class Services:
     preferences: Preferences
     feedback: Feedback
     sns: Verifier
+    timers: TimerStore
+    leads: LeadLibrary
+    sales: SalesDesk
+    dispatcher: Dispatcher
+    courier: Courier
+
+    def tick(self) -> tuple[TickReport, FireReport]:
+        """What the scheduled tick does: advance due enrollments, fire due contact timers."""
+        return self.journeys.tick(), self.timers.fire_due(self.clock.now())
 
 
 def build(
@@ -65,6 +83,7 @@ def build(
     registry: Registry | None = None,
     sleep: Callable[[float], None] = time.sleep,
     transport: Transport | None = None,
+    poster: Poster | None = None,
 ) -> Services:
     """Wire everything; tests pass a fake clock with its own `sleep`, or a transport."""
     settings = settings or Settings.from_env()
@@ -78,12 +97,31 @@ def build(
     journeys = JourneyRunner(
         JourneyLibrary(content), enrollments, contacts, clock, queues, settings.tick_inline_limit
     )
+    signer = Signer(settings.signing_secret)
+    shards = (settings.pending_shards, settings.due_shards)
+    leads = LeadLibrary(content)
+    dispatcher = Dispatcher(
+        library=leads,
+        contacts=contacts,
+        events=events,
+        counters=Counters(),
+        clock=clock,
+        signer=signer,
+        public_url=settings.public_url,
+        event_shards=shards[0],
+        timer_shards=shards[1],
+    )
     if registry is None:
-        registry = handlers.registry(journeys, Outbox(queues))
+        registry = handlers.registry(
+            journeys,
+            Outbox(queues),
+            Scorekeeper(leads, contacts, clock, *shards),
+            RuleRunner(leads, contacts, clock, *shards),
+            dispatcher,
+        )
     processor = Processor(registry, events, contacts, clock)
     subscriptions = SubscriptionStore(settings.pending_shards)
     templates = TemplateLibrary(content)
-    signer = Signer(settings.signing_secret)
     ses = SesTransport(settings)
     mailbox = Mailbox(Path(settings.outbox_dir)) if settings.outbox_dir else None
     if transport is None:
@@ -120,6 +158,18 @@ def build(
         Preferences(signer, contacts, subscriptions, templates, clock),
         Feedback(contacts, events, subscriptions, clock),
         Verifier(settings.feedback_topics),
+        TimerStore(settings.due_shards, settings.pending_shards),
+        leads,
+        SalesDesk(leads, contacts, clock, *shards),
+        dispatcher,
+        Courier(
+            clock=clock,
+            ledger=Ledger(settings.pending_shards),
+            queues=queues,
+            poster=poster or PinnedPoster(),
+            allow_private=settings.allow_private_webhooks,
+            max_delay_seconds=settings.webhook_max_delay_seconds,
+        ),
     )
 
 

@@ -22,6 +22,8 @@ class Settings:
     max_send_rate: float = 14.0
     outbox_dir: str | None = None
     feedback_topics: tuple[str, ...] = ()
+    allow_private_webhooks: bool = False
+    webhook_max_delay_seconds: int = 900
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -46,4 +48,6 @@ class Settings:
                 for t in env.get("LEADFLOW_SES_FEEDBACK_TOPICS", "").split(",")
                 if t.strip()
             ),
+            allow_private_webhooks=env.get("LEADFLOW_ALLOW_PRIVATE_WEBHOOKS", "") == "1",
+            webhook_max_delay_seconds=int(env.get("LEADFLOW_WEBHOOK_MAX_DELAY_SECONDS", 900)),
         )

@@ -16,7 +16,7 @@ from pynamodb.indexes import GlobalSecondaryIndex, Index
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
-from chalicelib.messaging.queues import ADVANCE, QUEUES, SENDS
+from chalicelib.messaging.queues import ADVANCE, QUEUES, SENDS, WEBHOOKS, WEBHOOKS_DEAD
 from chalicelib.store.models import MODELS, EventModel
 from chalicelib.store.tables import base_name
 
@@ -36,6 +36,9 @@ SENDER_FUNCTION = "Sender"
 """Chalice's logical id for `@app.lambda_function(name="sender")`: the send queue's consumer."""
 SENDS_MAPPING = "SendsEventSource"
 API_FUNCTION = "APIHandler"
+WEBHOOKS_FUNCTION = "Webhooks"
+"""Chalice's logical id for `@app.lambda_function(name="webhooks")`: the webhook courier."""
+WEBHOOKS_MAPPING = "WebhooksEventSource"
 # SES's default production quota is 14 emails a second: two senders at 7 each (the stage's
 # LEADFLOW_MAX_SEND_RATE in .chalice/config.json) stay under it. Raise both with the quota.
 SENDER_CONCURRENCY = 2
@@ -73,11 +76,15 @@ def render(stage: str) -> dict[str, Any]:
     outputs["EventsStreamArn"] = {"Value": {"Fn::GetAtt": [logical_id(EventModel), "StreamArn"]}}
     for name in QUEUES:
         queue_id = queue_logical_id(name)
+        outputs[f"{queue_id}Url"] = {"Value": {"Ref": queue_id}}
+        if name == WEBHOOKS_DEAD:  # where the courier parks deliveries that failed for a day
+            resources[queue_id] = parking_queue(name, stage)
+            continue
         resources[queue_id] = queue(name, stage)
         resources[queue_id + "DeadLetters"] = dead_letter_queue(name, stage)
-        outputs[f"{queue_id}Url"] = {"Value": {"Ref": queue_id}}
     resources[ADVANCE_MAPPING] = queue_mapping(ADVANCE, ADVANCE_FUNCTION)
     resources[SENDS_MAPPING] = sends_mapping()
+    resources[WEBHOOKS_MAPPING] = queue_mapping(WEBHOOKS, WEBHOOKS_FUNCTION)
     resources.update(email_resources(stage))
     outputs["SesConfigurationSetName"] = {"Value": {"Ref": "SesConfigurationSet"}}
     outputs["SesFeedbackTopicArn"] = {"Value": {"Ref": "SesFeedbackTopic"}}
@@ -150,6 +157,7 @@ def email_resources(stage: str) -> dict[str, Resource]:
         },
         API_FUNCTION: environment,
         SENDER_FUNCTION: environment,
+        PIPELINE_FUNCTION: environment,  # signs the owner's accept links in hand-offs
     }
 
 
@@ -175,6 +183,13 @@ def queue(name: str, stage: str) -> Resource:
             "Tags": [{"Key": "leadflow:stage", "Value": stage}],
         },
     }
+
+
+def parking_queue(name: str, stage: str) -> Resource:
+    """A queue nothing consumes: its messages wait (14 days) for an admin's replay."""
+    resource = dead_letter_queue(name, stage)
+    resource["Properties"]["QueueName"] = table_prefix(stage) + name
+    return resource
 
 
 def dead_letter_queue(name: str, stage: str) -> Resource:

@@ -165,7 +165,8 @@ def stub_templates(folder: Path, journeys_yaml: str) -> None:
     for topic in re.findall(r"topic:\s*([\w-]+)", journeys_yaml):
         brand["topics"].setdefault(topic, topic.title())
     (folder / "brand.yaml").write_text(yaml.safe_dump(brand, allow_unicode=True))
-    for name in set(re.findall(r"template:\s*([\w/-]+)", journeys_yaml)):
+    names = set(re.findall(r"template:\s*([\w/-]+)", journeys_yaml))
+    for name in names | {"lead-handoff", "team-notice"}:  # what sales notices send
         path = folder / f"{name}.mjml"
         path.parent.mkdir(parents=True, exist_ok=True)
         source = ROOT / "templates" / f"{name}.mjml"
@@ -200,8 +201,8 @@ class Journeys:
         """Process every pending event, then run a tick, until nothing more happens."""
         for _ in range(20):
             handled = self.pipeline.drain()
-            report = self.svc.journeys.tick()
-            if not handled and not report.advanced:
+            report, timers = self.svc.tick()
+            if not handled and not report.advanced and not timers.fired:
                 return
         raise AssertionError("journeys did not settle")
 

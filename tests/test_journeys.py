@@ -77,7 +77,8 @@ def test_a_click_on_the_case_study_leads_to_the_demo_offer_and_a_handoff(client,
     kinds = [e.type for e in journeys.timeline(ADA)]
     assert "handoff_requested" in kinds and kinds[-1] == "journey_completed"
     contact = ContactModel.get(ADA)
-    assert contact.tags == {"playbook-engaged"} and contact.score == 20
+    assert contact.tags == {"playbook-engaged"} and contact.score_reasons["journeys"] == 20
+    assert contact.score == sum(contact.score_reasons.as_dict().values())
 
 
 def test_no_click_within_three_days_moves_the_lead_to_the_nurture(client, journeys):

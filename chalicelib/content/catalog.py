@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,9 @@ from chalicelib.content.source import Loc, SourceDoc, load_yaml
 from chalicelib.errors import ContentError, ContentProblem
 from chalicelib.journeys import checks
 from chalicelib.journeys.dsl import Journey, SendEmailStep, UpdateStep
+from chalicelib.leads import library
+from chalicelib.leads.notices import HANDOFF_TEMPLATE, NOTICE_TEMPLATE
+from chalicelib.rules.dsl import RuleBook
 
 
 @dataclass
@@ -27,6 +31,9 @@ class Catalog:
     files: int = 0
     sources: dict[tuple[str, str], SourceDoc] = field(default_factory=dict)
     emails: EmailContent = field(default_factory=EmailContent)
+    # scoring.yaml, routing.yaml, rules.yaml: parsed, and their bodies to publish.
+    leads: dict[str, BaseModel] = field(default_factory=dict)
+    lead_bodies: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def consent_topics(self) -> set[str]:
@@ -161,6 +168,50 @@ def _check_sends(catalog: Catalog, journey: Journey, doc: SourceDoc) -> None:
             )
 
 
+def _plain(value: Any) -> Any:
+    """YAML's dates as the ISO text they were written as, so the body stores as JSON."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _load_leads(root: Path, catalog: Catalog) -> None:
+    for name, model in library.MODELS.items():
+        path = root / f"{name}.yaml"
+        if not path.exists():
+            continue
+        catalog.files += 1
+        parsed = _parse(path, root, catalog, model, name)
+        if parsed is not None:
+            catalog.leads[name] = parsed[1]
+            catalog.lead_bodies[name] = _plain(parsed[0].data)
+            catalog.sources[("leads", name)] = parsed[0]
+
+
+def _check_rules(catalog: Catalog) -> None:
+    book = catalog.leads.get("rules")
+    if not isinstance(book, RuleBook):
+        return
+    doc = catalog.sources[("leads", "rules")]
+    for i, rule in enumerate(book.rules):
+        for j, action in enumerate(rule.then):
+            target = getattr(action, "enroll", None)
+            if target is not None and target not in catalog.journeys:
+                catalog.problems.append(
+                    doc.problem(
+                        ("rules", i, "then", j, "enroll"), f"there is no journey {target!r}"
+                    )
+                )
+    if book.rules and NOTICE_TEMPLATE not in catalog.emails.templates:
+        catalog.problems.append(
+            doc.problem(("rules",), f"rules notify by email: add templates/{NOTICE_TEMPLATE}.mjml")
+        )
+
+
 LOADERS: tuple[tuple[str, Callable[[Path, Path, Catalog], None]], ...] = (
     ("forms", _load_form),
     ("journeys", _load_journey),
@@ -180,5 +231,13 @@ def load(root: Path, templates: Path | None = None) -> Catalog:
     templates = templates if templates is not None else root.parent / "templates"
     catalog.emails = emails.load(templates, catalog.problems)
     emails.check_templates(templates, catalog.emails, catalog.contact_fields, catalog.problems)
+    _load_leads(root, catalog)
     _cross_check(catalog)
+    _check_rules(catalog)
+    if "routing" in catalog.leads and HANDOFF_TEMPLATE not in catalog.emails.templates:
+        catalog.problems.append(
+            catalog.sources[("leads", "routing")].problem(
+                (), f"hand-offs email the owner: add templates/{HANDOFF_TEMPLATE}.mjml"
+            )
+        )
     return catalog

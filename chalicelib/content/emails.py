@@ -20,7 +20,9 @@ from chalicelib.messaging import compiler
 from chalicelib.messaging.compiler import CompiledEmail, TemplateProblem
 
 # What every send provides besides the contact: see messaging/sender.py.
-CONTEXT = frozenset({"contact", "subject", "unsubscribe_url", "journey", "step"})
+CONTEXT = frozenset(
+    {"contact", "subject", "unsubscribe_url", "journey", "step", "lead", "owner", "notice"}
+)
 # Contact fields every contact may have, whatever the forms collect.
 CONTACT_FIELDS = frozenset(
     {

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.content.catalog import Catalog
 from chalicelib.journeys import library
+from chalicelib.leads import library as lead_library
 from chalicelib.messaging import templates
 from chalicelib.store.content import ContentStore
 
@@ -21,7 +22,8 @@ def _publish(
 ) -> int:
     version = store.publish(kind, content_id, body)
     if version:
-        report.published.append(f"{kind} {content_id} v{version}")
+        removed = "" if body else " (removed)"
+        report.published.append(f"{kind} {content_id} v{version}{removed}")
         return version
     report.unchanged.append(f"{kind} {content_id}")
     current = store.current_version(kind, content_id)
@@ -43,6 +45,10 @@ def publish(catalog: Catalog, store: ContentStore) -> PublishReport:
     for name, email in sorted(catalog.emails.templates.items()):
         _publish(store, templates.KIND, name, email.to_body(), report)
     store.publish(*templates.SETTINGS, catalog.emails.settings(catalog.consent_topics))
+    for name in lead_library.MODELS:
+        body = catalog.lead_bodies.get(name, {})
+        if store.current_version(lead_library.KIND, name) is not None or body:
+            _publish(store, lead_library.KIND, name, body, report)
     live = {
         journey_id: _publish(store, library.KIND, journey_id, body, report)
         for journey_id, body in sorted(catalog.journey_bodies.items())

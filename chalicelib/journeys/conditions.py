@@ -39,6 +39,19 @@ class Facts(Protocol):
     def events(self, since: datetime | None) -> list[Event]: ...
 
 
+class ContactFacts:
+    """Facts that are a contact only (scoring, routing): event conditions find no events."""
+
+    def __init__(self, contact: Mapping[str, Any]) -> None:
+        self._contact = contact
+
+    def contact(self) -> Mapping[str, Any]:
+        return self._contact
+
+    def events(self, since: datetime | None) -> list[Event]:
+        return []
+
+
 @dataclass(frozen=True)
 class Verdict:
     holds: bool
@@ -46,6 +59,9 @@ class Verdict:
 
 
 def field_value(contact: Mapping[str, Any], name: str) -> Any:
+    if name == "email_domain":
+        email = contact.get("email") or ""
+        return email.rpartition("@")[2].lower() or None
     if name in TOP_LEVEL:
         return contact.get(name)
     props = contact.get("properties") or {}

@@ -14,15 +14,26 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from chalicelib.local import moto_server
+from chalicelib.local import moto_server, webhook_receiver
+from chalicelib.messaging.webhook_signature import new_secret
 
 log = logging.getLogger(__name__)
 SWEEP_EVERY_SECONDS = 30.0
 # AWS ticks every minute; locally a few seconds, so a short wait in a journey shows soon.
 TICK_EVERY_SECONDS = 5.0
+# The sample routing's channels (marketing/routing.yaml) all point at the local receiver.
+CHANNEL_URLS = {
+    "LEADFLOW_CRM_WEBHOOK_URL": "crm",
+    "LEADFLOW_SLACK_INBOUND_URL": "slack",
+    "LEADFLOW_FEISHU_EMEA_URL": "feishu",
+    "LEADFLOW_WECOM_CHINA_URL": "wecom",
+    "LEADFLOW_DINGTALK_CHINA_URL": "dingtalk",
+}
 
 
-def _banner(port: int, endpoint: str, key_file: Path, key: str, forms: list[str]) -> str:
+def _banner(
+    port: int, endpoint: str, key_file: Path, key: str, forms: list[str], hooks: int
+) -> str:
     base = f"http://127.0.0.1:{port}"
     first = "whitepaper" if "whitepaper" in forms else (forms[0] if forms else "?")
     lines = [
@@ -32,6 +43,7 @@ def _banner(port: int, endpoint: str, key_file: Path, key: str, forms: list[str]
         f"  API               {base}",
         *[f"  Landing page      {base}/forms/{form_id}" for form_id in forms],
         f"  Outbox            {base}/outbox  (every email sent; .eml files in .leadflow/outbox/)",
+        f"  Webhooks received http://127.0.0.1:{hooks}/  (the CRM webhook and chat robots)",
         f"  Embedded AWS      {endpoint} (moto)",
         f"  Admin API key     {key}  (saved in {key_file})",
         "",
@@ -43,6 +55,14 @@ def _banner(port: int, endpoint: str, key_file: Path, key: str, forms: list[str]
         ' "utm_source": "newsletter", "utm_medium": "email"}\'',
         f"  curl -s '{base}/contacts?email=ada@example.com' -H \"X-Api-Key: $(cat {key_file})\"",
         f"  then open {base}/outbox: the thank-you email is there within seconds.",
+        "",
+        "A hot lead (senior title, large company, a country we sell to) goes to sales:",
+        f"  curl -s -X POST {base}/forms/{first}/submissions \\",
+        "       -H 'Content-Type: application/json' \\",
+        '       -d \'{"email": "grace@example.com", "first_name": "Grace",'
+        ' "company": "Hopper Labs", "job_title": "VP Engineering",'
+        ' "company_size": "1000+", "country": "US", "consent": true}\'',
+        f"  the owner's email lands in the outbox and the signed webhook at :{hooks}.",
         "",
         "Press Ctrl-C to stop.",
     ]
@@ -102,14 +122,23 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
     state.mkdir(exist_ok=True)
     os.environ.setdefault("LEADFLOW_OUTBOX_DIR", str(state / "outbox"))
     os.environ.setdefault("LEADFLOW_SIGNING_SECRET", _secret(state / "signing-secret"))
+    hooks_port = port + 25
+    hook_secret = os.environ.setdefault("LEADFLOW_CRM_WEBHOOK_SECRET", new_secret())
+    os.environ["LEADFLOW_ALLOW_PRIVATE_WEBHOOKS"] = "1"  # the receiver is on localhost
+    os.environ.setdefault("LEADFLOW_WEBHOOK_MAX_DELAY_SECONDS", "5")
+    for variable, name in CHANNEL_URLS.items():
+        os.environ.setdefault(variable, f"http://127.0.0.1:{hooks_port}/hooks/{name}")
+    os.environ.setdefault("LEADFLOW_DINGTALK_CHINA_SECRET", "SEC" + secrets.token_hex(16))
+    os.environ.setdefault("LEADFLOW_FEISHU_EMEA_SECRET", secrets.token_hex(16))
+    receiver, _ = webhook_receiver.start(hooks_port, hook_secret)
 
     from chalicelib import bootstrap
     from chalicelib.content import catalog, publisher
     from chalicelib.journeys import fanout
     from chalicelib.local import queue_driver
     from chalicelib.local.stream_driver import StreamDriver
-    from chalicelib.messaging import sender
-    from chalicelib.messaging.queues import ADVANCE, SENDS
+    from chalicelib.messaging import courier, sender
+    from chalicelib.messaging.queues import ADVANCE, SENDS, WEBHOOKS
     from chalicelib.pipeline import stream, sweeper
     from chalicelib.store import tables
     from chalicelib.store.models import EventModel
@@ -122,6 +151,7 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
         print(f"marketing/ has problems:\n{content}", file=sys.stderr)
         for problem in content.problems:
             print(f"  {problem}", file=sys.stderr)
+        receiver.shutdown()
         server.stop()
         return 1
     report = publisher.publish(content, svc.content)
@@ -131,7 +161,9 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
     key_file = state / "local-admin-key"
     key_file.write_text(key + "\n")
     key_file.chmod(0o600)
-    (state / "stack.json").write_text(json.dumps({"endpoint": endpoint, "api": port}))
+    (state / "stack.json").write_text(
+        json.dumps({"endpoint": endpoint, "api": port, "webhooks": hooks_port})
+    )
 
     sys.path.insert(0, str(root))
     from app import app
@@ -154,7 +186,7 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
     def tick_loop() -> None:
         while not stop.wait(TICK_EVERY_SECONDS):
             try:
-                svc.journeys.tick()
+                svc.tick()
             except Exception:
                 log.exception("tick failed")
 
@@ -173,13 +205,15 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
             for queue, handler in (
                 (ADVANCE, lambda records: fanout.handle_batch(records, svc.journeys)),
                 (SENDS, lambda records: sender.handle_batch(records, svc.sender)),
+                (WEBHOOKS, lambda records: courier.handle_batch(records, svc.courier)),
             )
         ),
     ]
     for thread in threads:
         thread.start()
     print(
-        _banner(port, endpoint, key_file.relative_to(root), key, sorted(content.forms)), flush=True
+        _banner(port, endpoint, key_file.relative_to(root), key, sorted(content.forms), hooks_port),
+        flush=True,
     )
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -190,6 +224,7 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
     finally:
         stop.set()
         http.shutdown()
+        receiver.shutdown()
         server.stop()
         (state / "stack.json").unlink(missing_ok=True)
     return 0

@@ -1,21 +1,38 @@
 """The registry of pipeline handlers: which parts of the product see which events.
 
 Order matters within an event: stitching first (it may move history onto a contact), then
-journeys; the outbox forwards queued emails and webhooks. Scoring, segments, rules and
-handoff add theirs here.
+scoring (score, reasons, stage), then rules, then journeys, then the hand-off; the outbox
+forwards queued emails and webhooks. Each writes its own effects with ids derived from the
+event, so a retried event changes nothing twice.
 """
 
 from __future__ import annotations
 
 from chalicelib.journeys.runner import JourneyRunner
 from chalicelib.leads import stitch
+from chalicelib.leads.dispatcher import Dispatcher
+from chalicelib.leads.scorekeeper import Scorekeeper
 from chalicelib.messaging.outbox import EMAIL_QUEUED, WEBHOOK_QUEUED, Outbox
 from chalicelib.pipeline.registry import ANY, Registry
+from chalicelib.rules.engine import RuleRunner
 
 
-def registry(journeys: JourneyRunner, outbox: Outbox) -> Registry:
+def registry(
+    journeys: JourneyRunner,
+    outbox: Outbox,
+    scorekeeper: Scorekeeper | None = None,
+    rules: RuleRunner | None = None,
+    dispatcher: Dispatcher | None = None,
+) -> Registry:
+    handlers = (
+        stitch.stitch,
+        *((scorekeeper.on_event,) if scorekeeper else ()),
+        *((rules.on_event,) if rules else ()),
+        journeys.on_event,
+        *((dispatcher.on_event,) if dispatcher else ()),
+    )
     return {
-        ANY: (stitch.stitch, journeys.on_event),
+        ANY: handlers,
         EMAIL_QUEUED: (outbox.forward,),
         WEBHOOK_QUEUED: (outbox.forward,),
     }

@@ -1,0 +1,111 @@
+"""Speed to lead: from a hot lead's form POST to the signed webhook in the CRM's hands.
+
+Runs against the local stack started by `make run` (it reads .leadflow/stack.json for the
+ports): posts N hot leads to the whitepaper form, a few a second, and waits until the local
+webhook receiver has each one's `lead.assigned` webhook. Prints p50 and p99 of the time from
+the start of the POST to the webhook's arrival, both read from this machine's wall clock.
+Target: p99 at most one second. Exit status 1 when the target is missed.
+
+    make run            # in one terminal
+    .venv/bin/python bench/speed_to_lead.py [--n 50] [--rate 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_P99 = 1.0
+HOT = {
+    "first_name": "Grace",
+    "company": "Hopper Labs",
+    "job_title": "VP Engineering",
+    "company_size": "1000+",
+    "country": "US",
+    "consent": True,
+}
+
+
+def _stack() -> tuple[str, str]:
+    state = ROOT / ".leadflow" / "stack.json"
+    if not state.exists():
+        sys.exit("start the local stack first: make run")
+    ports = json.loads(state.read_text())
+    return f"http://127.0.0.1:{ports['api']}", f"http://127.0.0.1:{ports['webhooks']}"
+
+
+def _post(api: str, email: str) -> float:
+    body = json.dumps({**HOT, "email": email}).encode()
+    request = urllib.request.Request(
+        f"{api}/forms/whitepaper/submissions",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    started = time.time()
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        answer.read()
+    return started
+
+
+def _received(hooks: str) -> dict[str, float]:
+    with urllib.request.urlopen(f"{hooks}/received.json", timeout=10) as answer:
+        items = json.loads(answer.read())
+    out = {}
+    for item in items:
+        payload = item.get("payload") or {}
+        if item.get("channel") == "crm" and payload.get("type") == "lead.assigned":
+            out[payload["data"]["lead"]["email"]] = item["received_at"]
+    return out
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=50, help="hot leads to post (default 50)")
+    parser.add_argument("--rate", type=float, default=5.0, help="posts per second (default 5)")
+    args = parser.parse_args()
+    api, hooks = _stack()
+    run = uuid.uuid4().hex[:8]
+    posted: dict[str, float] = {}
+    for i in range(args.n):
+        email = f"speed-{run}-{i}@example.com"
+        posted[email] = _post(api, email)
+        time.sleep(1 / args.rate)
+    deadline = time.time() + 30
+    arrived: dict[str, float] = {}
+    while time.time() < deadline:
+        arrived = {k: v for k, v in _received(hooks).items() if k in posted}
+        if len(arrived) == len(posted):
+            break
+        time.sleep(0.2)
+    latencies = [arrived[e] - posted[e] for e in arrived]
+    missing = len(posted) - len(arrived)
+    if not latencies:
+        print("no webhook arrived within 30 s: is marketing/routing.yaml published?")
+        return 1
+    p50, p99 = statistics.median(latencies), percentile(latencies, 99)
+    print(f"speed to lead, {len(latencies)} hot leads at {args.rate:g}/s (form POST -> webhook)")
+    print(f"  p50   {p50 * 1000:7.0f} ms")
+    print(f"  p99   {p99 * 1000:7.0f} ms")
+    print(f"  max   {max(latencies) * 1000:7.0f} ms")
+    if missing:
+        print(f"  {missing} webhooks did not arrive within 30 s")
+    ok = p99 <= TARGET_P99 and not missing
+    print(f"  {'PASS' if ok else 'FAIL'} p99 <= {TARGET_P99 * 1000:.0f} ms")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

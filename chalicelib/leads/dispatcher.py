@@ -1,0 +1,343 @@
+"""Hand-off against the store: assign a hot lead, recycle it past its SLA, remind about it.
+
+A lead is handed off when it becomes SQL or a journey step asks for it. The dispatcher routes
+it (routing.py), takes the team's next turn from an atomic counter, and commits in one
+transaction: the owner on the contact, the owner's open-lead counter (refused at capacity: the
+next owner is tried), `lead_assigned`, the SLA timer, and the notices (the owner's email, the
+team's channels). A lead nobody accepts within its SLA goes back to the shared pool and is
+routed again, never to the same owner; the manager is told. An accepted lead without a
+follow-up for `follow_up_within` reminds the owner and the manager.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from chalicelib.clock import Clock
+from chalicelib.errors import Busy
+from chalicelib.events import Event
+from chalicelib.leads import notices, ownership, routing, worktime
+from chalicelib.leads.library import LeadLibrary
+from chalicelib.leads.notices import Deliveries
+from chalicelib.leads.ownership import lead_of
+from chalicelib.leads.routing import Owner, Route, Routing
+from chalicelib.messaging.tokens import Signer
+from chalicelib.pipeline.registry import HandlerContext
+from chalicelib.store import counters as counter_keys
+from chalicelib.store.changes import (
+    AlreadyDone,
+    Change,
+    CounterFull,
+    CounterMove,
+    Stale,
+    Timer,
+    commit,
+)
+from chalicelib.store.contacts import ContactStore
+from chalicelib.store.counters import Counters
+from chalicelib.store.events import EventStore
+
+log = logging.getLogger(__name__)
+HANDOFF_REQUESTED = "handoff_requested"
+MAX_ATTEMPTS = 5
+ACCEPT_PURPOSE = "lead"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        library: LeadLibrary,
+        contacts: ContactStore,
+        events: EventStore,
+        counters: Counters,
+        clock: Clock,
+        signer: Signer,
+        public_url: str,
+        event_shards: int,
+        timer_shards: int,
+    ) -> None:
+        self.library = library
+        self.contacts = contacts
+        self.events = events
+        self.counters = counters
+        self.clock = clock
+        self.signer = signer
+        self.public_url = public_url
+        self.event_shards = event_shards
+        self.timer_shards = timer_shards
+
+    # --- the pipeline ------------------------------------------------------------------------
+
+    def on_event(self, event: Event, ctx: HandlerContext) -> Iterable[Event]:
+        routing_ = self.library.routing()
+        if routing_ is None or not event.contact_id.startswith("ct_"):
+            return ()
+        props = event.properties
+        if event.type == "stage_changed" and props.get("to") == "sql":
+            self._settle(event, lambda c: self._assign(routing_, c, event, "became SQL"))
+        elif event.type == HANDOFF_REQUESTED:
+            reason = props.get("reason") or f"journey {props.get('journey')} asked for a hand-off"
+            team = props.get("team")
+            self._settle(event, lambda c: self._assign(routing_, c, event, reason, team=team))
+        elif event.type == ownership.SLA_EXPIRED:
+            self._settle(event, lambda c: self._recycle(routing_, c, event))
+        elif event.type == ownership.FOLLOW_UP_DUE:
+            self._settle(event, lambda c: self._remind(routing_, c, event))
+        return ()
+
+    def _settle(self, event: Event, decide: Any) -> None:
+        """Decide on a fresh read and commit; after a lost race, read again."""
+        for _ in range(MAX_ATTEMPTS):
+            contact = self.contacts.get(event.contact_id)
+            if contact is None:
+                return
+            try:
+                decide(contact)
+            except AlreadyDone:
+                return
+            except Stale:
+                continue
+            return
+        raise Busy(f"contact {event.contact_id} kept changing during a hand-off")
+
+    # --- decisions ---------------------------------------------------------------------------
+
+    def _assign(
+        self,
+        routing_: Routing,
+        contact: dict[str, Any],
+        cause: Event,
+        reason: str,
+        *,
+        team: str | None = None,
+        recycled: dict[str, Any] | None = None,
+    ) -> None:
+        if ownership.is_open(contact) and recycled is None:
+            log.info("%s already belongs to %s", contact["id"], lead_of(contact).get("owner"))
+            return
+        now = self.clock.now()
+        lead = lead_of(contact)
+        exclude = set(lead.get("previous_owners") or ())
+        if recycled is not None:
+            exclude.add(recycled["owner"])
+        route = routing.route(routing_, contact, now, team)
+        turn = self.counters.next(counter_keys.turn_key(route.team.id))
+        for owner in routing.candidates(route.team, turn, now, exclude):
+            change = self._assignment(routing_, contact, cause, route, owner, reason, recycled)
+            try:
+                commit(change, now, self.event_shards, self.timer_shards)
+            except CounterFull:
+                log.info("%s is at capacity; trying the next owner", owner.id)
+                continue
+            return
+        self._to_pool(routing_, contact, cause, route, recycled)
+
+    def _assignment(
+        self,
+        routing_: Routing,
+        contact: dict[str, Any],
+        cause: Event,
+        route: Route,
+        owner: Owner,
+        reason: str,
+        recycled: dict[str, Any] | None,
+    ) -> Change:
+        now = self.clock.now()
+        cid = contact["id"]
+        previous = list(lead_of(contact).get("previous_owners") or ())
+        if recycled is not None:
+            previous.append(recycled["owner"])
+        due = worktime.deadline(now, route.sla, route.team.business_hours)
+        lead = {
+            "status": ownership.ASSIGNED,
+            "owner": owner.id,
+            "owner_name": owner.name,
+            "owner_email": owner.email,
+            "team": route.team.id,
+            "rule": route.rule,
+            "reason": reason,
+            "assigned_at": now.isoformat(),
+            "sla_due_at": due.isoformat(),
+            "previous_owners": previous,
+        }
+        change = Change(cid, int(contact["version"]), set={"lead": lead})
+        change.counters.append(
+            CounterMove(counter_keys.open_leads_key(owner.id), 1, owner.capacity)
+        )
+        facts = {
+            "owner": owner.id,
+            "owner_name": owner.name,
+            "team": route.team.id,
+            "rule": route.rule,
+            "routed_because": route.reason,
+            "reason": reason,
+            "sla_due_at": due.isoformat(),
+            "accept_by": f"{due:%Y-%m-%d %H:%M} UTC",
+        }
+        if recycled is not None:
+            change.counters.append(CounterMove(counter_keys.open_leads_key(recycled["owner"]), -1))
+            change.events.append(
+                ownership.event(cid, cause, "lead_recycled", {**recycled, "to": owner.id}, now)
+            )
+        change.events.append(ownership.event(cid, cause, "lead_assigned", facts, now))
+        change.timers.append(
+            Timer(ownership.SLA_TIMER, ownership.SLA_EXPIRED, due, {"owner": owner.id})
+        )
+        summary = self._summary(contact, owner)
+        out = Deliveries()
+        title = f"New lead for you: {summary['name']}"
+        if summary.get("company"):
+            title += f" ({summary['company']})"
+        title += f", score {summary['score']}"
+        handoff = notices.notice("lead.assigned", title, summary, owner=facts)
+        notices.deliver(
+            out,
+            cid,
+            cause,
+            "handoff",
+            handoff,
+            now,
+            emails=[owner.email],
+            channels=route.team.notify,
+            template=notices.HANDOFF_TEMPLATE,
+            context={"lead": summary, "owner": owner.model_dump(mode="json")},
+        )
+        if recycled is not None and route.team.manager is not None:
+            told = notices.notice(
+                "lead.recycled",
+                f"Recycled: {summary['name']} was not accepted by {recycled['owner_name']} "
+                f"in time; now with {owner.name}",
+                summary,
+                recycled=recycled,
+            )
+            notices.deliver(
+                out, cid, cause, "recycled", told, now, emails=[route.team.manager.email]
+            )
+        change.effects += out.effects
+        change.events += out.events
+        return change
+
+    def _to_pool(
+        self,
+        routing_: Routing,
+        contact: dict[str, Any],
+        cause: Event,
+        route: Route,
+        recycled: dict[str, Any] | None,
+    ) -> None:
+        """Nobody can take the lead now: it waits in the shared pool; the manager is told."""
+        now = self.clock.now()
+        cid = contact["id"]
+        lead = {**lead_of(contact), "status": ownership.POOL, "team": route.team.id}
+        lead.pop("owner", None)
+        if recycled is not None:
+            lead["previous_owners"] = [*lead.get("previous_owners", []), recycled["owner"]]
+        change = Change(cid, int(contact["version"]), set={"lead": lead})
+        why = "every owner is away, at capacity or already had this lead"
+        change.events.append(
+            ownership.event(cid, cause, "lead_unassigned", {"team": route.team.id, "why": why}, now)
+        )
+        if recycled is not None:
+            change.counters.append(CounterMove(counter_keys.open_leads_key(recycled["owner"]), -1))
+        if route.team.manager is not None:
+            summary = self._summary(contact, None)
+            out = Deliveries()
+            told = notices.notice(
+                "lead.unassigned", f"In the shared pool: {summary['name']} ({why})", summary
+            )
+            notices.deliver(out, cid, cause, "pool", told, now, emails=[route.team.manager.email])
+            change.effects += out.effects
+            change.events += out.events
+        commit(change, now, self.event_shards, self.timer_shards)
+
+    def _recycle(self, routing_: Routing, contact: dict[str, Any], cause: Event) -> None:
+        lead = lead_of(contact)
+        owner = cause.properties.get("owner")
+        if lead.get("status") != ownership.ASSIGNED or lead.get("owner") != owner:
+            return  # accepted, closed or reassigned since the timer was set
+        recycled = {
+            "owner": owner,
+            "owner_name": lead.get("owner_name") or owner,
+            "reason": f"not accepted by {lead.get('sla_due_at')}",
+        }
+        self._assign(routing_, contact, cause, "recycled from the shared pool", recycled=recycled)
+
+    def _remind(self, routing_: Routing, contact: dict[str, Any], cause: Event) -> None:
+        lead = lead_of(contact)
+        if lead.get("status") != ownership.ACCEPTED or lead.get("owner") != cause.properties.get(
+            "owner"
+        ):
+            return
+        now = self.clock.now()
+        last = lead.get("last_follow_up_at") or lead.get("accepted_at")
+        quiet_since = datetime.fromisoformat(last) if last else now
+        due = quiet_since + routing_.follow_up_within
+        change = Change(contact["id"], int(contact["version"]))
+        if due > now:  # a follow-up came in after the timer was set
+            change.timers.append(
+                Timer(
+                    ownership.FOLLOW_UP_TIMER,
+                    ownership.FOLLOW_UP_DUE,
+                    due,
+                    {"owner": lead["owner"]},
+                )
+            )
+            commit(change, now, self.event_shards, self.timer_shards)
+            return
+        placed = routing_.owner(str(lead["owner"]))
+        owner = placed[1] if placed else None
+        manager = placed[0].manager if placed else None
+        days = (now - quiet_since).days
+        summary = self._summary(contact, owner)
+        title = f"No follow-up for {days} days: {summary['name']}"
+        change.events.append(
+            ownership.event(
+                contact["id"],
+                cause,
+                "follow_up_reminded",
+                {"owner": lead["owner"], "days": days},
+                now,
+            )
+        )
+        out = Deliveries()
+        emails = [e for e in (lead.get("owner_email"), manager.email if manager else None) if e]
+        reminder = notices.notice("lead.follow_up_due", title, summary, days=days)
+        notices.deliver(
+            out,
+            contact["id"],
+            cause,
+            "reminder",
+            reminder,
+            now,
+            emails=emails,
+            channels=placed[0].notify if placed else (),
+        )
+        change.effects += out.effects
+        change.events += out.events
+        change.timers.append(
+            Timer(
+                ownership.FOLLOW_UP_TIMER,
+                ownership.FOLLOW_UP_DUE,
+                now + routing_.follow_up_within,
+                {"owner": lead["owner"]},
+            )
+        )
+        commit(change, now, self.event_shards, self.timer_shards)
+
+    # --- the summary ---------------------------------------------------------------------------
+
+    def accept_url(self, contact_id: str, owner_id: str) -> str:
+        return f"{self.public_url}/accept/{self.signer.sign(ACCEPT_PURPOSE, contact_id, owner_id)}"
+
+    def _summary(self, contact: dict[str, Any], owner: Owner | None) -> dict[str, Any]:
+        timeline = self.events.timeline(contact["id"], limit=50, newest_first=True)
+        link = (
+            self.accept_url(contact["id"], owner.id)
+            if owner is not None
+            else f"{self.public_url}/contacts/{contact['id']}"
+        )
+        return notices.lead_summary(contact, self.library.scoring(), timeline, link)

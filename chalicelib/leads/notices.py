@@ -1,0 +1,212 @@
+"""What sales are told, and the deliveries that tell them (pure).
+
+A notice (a lead assigned, recycled, a follow-up overdue, a rule fired) goes by email through
+the send path and to each channel (webhook, Slack, WeCom, DingTalk, Feishu) through the
+webhook queue. Each delivery is a ledger effect plus a queued event on the lead's timeline,
+committed with the change that causes it, so it happens once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from chalicelib import ids
+from chalicelib.events import Event
+from chalicelib.leads.routing import Channel
+from chalicelib.leads.scoring import Scoring
+from chalicelib.messaging.channels import Notice
+from chalicelib.store.changes import Effect
+
+HANDOFF_TEMPLATE = "lead-handoff"
+NOTICE_TEMPLATE = "team-notice"
+SOURCE = "sales"
+HIGHLIGHTS = {
+    "form_submitted": "submitted {form_id}",
+    "page_viewed": "viewed {url}",
+    "email_clicked": "clicked {url} in an email",
+    "webinar_attended": "attended a webinar",
+    "download": "downloaded {url}",
+}
+MAX_HIGHLIGHTS = 5
+
+
+def display_name(contact: Mapping[str, Any]) -> str:
+    props = contact.get("properties") or {}
+    name = " ".join(str(props[k]) for k in ("first_name", "last_name") if props.get(k))
+    return name or str(contact.get("email") or contact.get("phone") or contact.get("id"))
+
+
+def top_reasons(
+    contact: Mapping[str, Any], scoring: Scoring | None, limit: int = 3
+) -> list[dict[str, Any]]:
+    """The rules that gave the most points, with their labels."""
+    labels = {r.id: r.label or r.id for r in (*scoring.fit, *scoring.engagement)} if scoring else {}
+    reasons = {k: int(v) for k, v in (contact.get("score_reasons") or {}).items() if int(v)}
+    ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return [{"rule": k, "label": labels.get(k, k), "points": v} for k, v in ranked]
+
+
+def highlights(timeline: Iterable[Event]) -> list[str]:
+    """The newest few things the lead did, in words."""
+    out = []
+    for event in sorted(timeline, key=lambda e: e.event_id, reverse=True):
+        pattern = HIGHLIGHTS.get(event.type)
+        if pattern is None:
+            continue
+        props = {k: v for k, v in event.properties.items() if isinstance(v, str | int)}
+        try:
+            text = pattern.format(**props)
+        except KeyError:
+            text = event.type.replace("_", " ")
+        out.append(f"{event.occurred_at:%Y-%m-%d %H:%M} {text}")
+        if len(out) == MAX_HIGHLIGHTS:
+            break
+    return out
+
+
+def attribution(contact: Mapping[str, Any]) -> dict[str, str | None]:
+    out: dict[str, str | None] = {"first_touch": None, "last_touch": None}
+    for which in ("first_touch", "last_touch"):
+        touch = contact.get(which) or {}
+        parts = [
+            str(touch[k]) for k in ("utm_source", "utm_medium", "utm_campaign") if touch.get(k)
+        ]
+        if parts:
+            out[which] = " / ".join(parts)
+    return out
+
+
+def lead_summary(
+    contact: Mapping[str, Any], scoring: Scoring | None, timeline: Iterable[Event], link: str
+) -> dict[str, Any]:
+    """Everything a salesperson needs in one look; also the generic webhook's payload."""
+    props = contact.get("properties") or {}
+    return {
+        "id": contact.get("id"),
+        "name": display_name(contact),
+        "email": contact.get("email"),
+        "phone": contact.get("phone"),
+        "company": props.get("company"),
+        "job_title": props.get("job_title"),
+        "country": props.get("country"),
+        "stage": contact.get("stage"),
+        "score": int(contact.get("score") or 0),
+        "reasons": top_reasons(contact, scoring),
+        "highlights": highlights(timeline),
+        "attribution": attribution(contact),
+        "link": link,
+    }
+
+
+def facts(summary: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    rows = [
+        ("Company", summary.get("company")),
+        ("Title", summary.get("job_title")),
+        ("Email", summary.get("email")),
+        ("Phone", summary.get("phone")),
+        ("Country", summary.get("country")),
+        ("Score", summary.get("score")),
+        ("Source", (summary.get("attribution") or {}).get("first_touch")),
+    ]
+    return tuple((label, str(value)) for label, value in rows if value not in (None, ""))
+
+
+def reason_lines(summary: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(f"{r['points']:+d} {r['label']}" for r in summary.get("reasons") or ())
+
+
+def notice(kind: str, title: str, summary: Mapping[str, Any], **data: Any) -> Notice:
+    return Notice(
+        type=kind,
+        title=title,
+        facts=facts(summary),
+        reasons=reason_lines(summary),
+        link=summary.get("link"),
+        data={"lead": dict(summary), **data},
+    )
+
+
+def notice_body(n: Notice) -> dict[str, Any]:
+    body = asdict(n)
+    body["facts"] = [list(f) for f in n.facts]
+    body["reasons"] = list(n.reasons)
+    return body
+
+
+def notice_from(body: Mapping[str, Any]) -> Notice:
+    return Notice(
+        type=str(body["type"]),
+        title=str(body["title"]),
+        facts=tuple((str(a), str(b)) for a, b in body.get("facts") or ()),
+        reasons=tuple(str(r) for r in body.get("reasons") or ()),
+        link=body.get("link"),
+        data=dict(body.get("data") or {}),
+    )
+
+
+@dataclass
+class Deliveries:
+    """The effects and queued events that deliver notices; merged into a Change."""
+
+    effects: list[Effect] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+def deliver(
+    out: Deliveries,
+    contact_id: str,
+    cause: Event,
+    purpose: str,
+    n: Notice,
+    now: datetime,
+    *,
+    emails: Iterable[str] = (),
+    channels: Iterable[Channel] = (),
+    template: str = NOTICE_TEMPLATE,
+    context: Mapping[str, Any] | None = None,
+) -> None:
+    """Queue `n` to each address and channel, keyed by its cause so it is queued once."""
+    body = notice_body(n)
+    for i, address in enumerate(dict.fromkeys(emails)):
+        key = f"{contact_id}#{cause.event_id}#{purpose}#email{i}"
+        payload = {
+            "template": template,
+            "subject": n.title,
+            "to": address,
+            "transactional": True,
+            "internal": True,
+            "context": {"notice": body, **(context or {})},
+        }
+        out.effects.append(Effect(key, "email", {"to": address, "template": template}))
+        out.events.append(_queued("email_queued", contact_id, key, cause, payload, now))
+    for i, channel in enumerate(channels):
+        key = f"{contact_id}#{cause.event_id}#{purpose}#{channel.kind}{i}"
+        payload = {
+            "channel": channel.model_dump(exclude_none=True),
+            "notice": body,
+            "message_id": "msg_" + ids.derived_event_id(cause.occurred_at, key),
+        }
+        out.effects.append(Effect(key, "webhook", payload))  # kept whole, for a replay
+        out.events.append(_queued("webhook_queued", contact_id, key, cause, payload, now))
+
+
+def _queued(
+    kind: str,
+    contact_id: str,
+    key: str,
+    cause: Event,
+    payload: dict[str, Any],
+    now: datetime,
+) -> Event:
+    return Event(
+        contact_id=contact_id,
+        event_id=ids.effect_event_id(cause.event_id, cause.occurred_at, key, kind),
+        type=kind,
+        occurred_at=now,
+        source=SOURCE,
+        properties={**payload, "ledger": key},
+        caused_by=cause.event_id,
+    )

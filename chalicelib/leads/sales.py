@@ -1,0 +1,305 @@
+"""What salespeople do with a lead: accept it, log follow-ups, disqualify it, open an
+opportunity, win or lose the deal. Each action is one conditional write with its event.
+
+Accepting stops the SLA clock and starts the follow-up one; each follow-up moves it on.
+Closing a lead (disqualified, won, lost) frees a place in the owner's capacity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from chalicelib import ids
+from chalicelib.clock import Clock
+from chalicelib.errors import Busy, FieldError, FormValidationError, LeadflowError, NotFound
+from chalicelib.events import Event
+from chalicelib.journeys.dsl import Stage
+from chalicelib.leads import ownership
+from chalicelib.leads.library import LeadLibrary
+from chalicelib.leads.ownership import lead_of
+from chalicelib.leads.scorekeeper import stage_event
+from chalicelib.store import counters as counter_keys
+from chalicelib.store.changes import Change, CounterMove, Stale, Timer, commit
+from chalicelib.store.contacts import ContactStore
+from chalicelib.store.models import ContactModel
+
+MAX_ATTEMPTS = 5
+FOLLOW_UP_KINDS = ("call", "email", "meeting", "message", "note")
+MAX_TEXT = 2000
+
+
+class LeadStateError(LeadflowError):
+    """The action does not fit where the lead is (accepting a lead nobody was given...)."""
+
+    status = 409
+    code = "conflict"
+
+
+@dataclass(frozen=True)
+class Done:
+    contact_id: str
+    event_id: str
+    lead: dict[str, Any]
+
+
+def _text(body: dict[str, Any], name: str, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise FormValidationError([FieldError(name, "is required")])
+        return None
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise FormValidationError([FieldError(name, f"must be text of at most {MAX_TEXT}")])
+    return value.strip()
+
+
+def _amount(body: dict[str, Any], required: bool) -> Decimal | None:
+    raw = body.get("amount")
+    if raw is None:
+        if required:
+            raise FormValidationError([FieldError("amount", "is required")])
+        return None
+    try:
+        amount = Decimal(str(raw))
+    except InvalidOperation as exc:
+        raise FormValidationError([FieldError("amount", "must be a number")]) from exc
+    if not amount.is_finite() or amount < 0:
+        raise FormValidationError([FieldError("amount", "must be zero or more")])
+    return amount
+
+
+def _currency(body: dict[str, Any]) -> str:
+    value = body.get("currency", "USD")
+    if not isinstance(value, str) or len(value) != 3 or not value.isalpha():
+        raise FormValidationError([FieldError("currency", "must be a three-letter code")])
+    return value.upper()
+
+
+Plan = Callable[[dict[str, Any], dict[str, Any], Event, datetime], Change]
+
+
+class SalesDesk:
+    def __init__(
+        self,
+        library: LeadLibrary,
+        contacts: ContactStore,
+        clock: Clock,
+        event_shards: int,
+        timer_shards: int,
+    ) -> None:
+        self.library = library
+        self.contacts = contacts
+        self.clock = clock
+        self.event_shards = event_shards
+        self.timer_shards = timer_shards
+
+    def act(self, contact_id: str, action: str, body: dict[str, Any]) -> Done:
+        plan = {
+            "accept": self._accept,
+            "follow-ups": self._follow_up,
+            "disqualify": self._disqualify,
+            "opportunity": self._opportunity,
+            "won": self._won,
+            "lost": self._lost,
+            "fields": self._fields,
+        }.get(action)
+        if plan is None:
+            raise NotFound(f"no lead action {action!r}")
+        for _ in range(MAX_ATTEMPTS):
+            contact = self.contacts.get(contact_id)
+            if contact is None:
+                raise NotFound(f"no contact {contact_id!r}")
+            now = self.clock.now()
+            cause = Event(contact_id, ids.event_id(now), action, now, ownership.SOURCE)
+            change = plan(contact, body, cause, now)
+            try:
+                commit(change, now, self.event_shards, self.timer_shards)
+            except Stale:
+                continue
+            lead = change.set.get("lead", lead_of(contact))
+            return Done(contact_id, change.events[0].event_id if change.events else "", lead)
+        raise Busy(f"contact {contact_id} kept changing")
+
+    # --- the actions -------------------------------------------------------------------------
+
+    def _owner_check(self, lead: dict[str, Any], body: dict[str, Any]) -> None:
+        by = body.get("owner")
+        if by is not None and by != lead.get("owner"):
+            raise LeadStateError(f"the lead belongs to {lead.get('owner') or 'nobody'}, not {by}")
+
+    def _follow_up_timer(self, owner: str, now: datetime) -> Timer:
+        routing = self.library.routing()
+        within = routing.follow_up_within if routing else None
+        due = now + within if within else now
+        return Timer(ownership.FOLLOW_UP_TIMER, ownership.FOLLOW_UP_DUE, due, {"owner": owner})
+
+    def _accept(self, contact, body, cause, now) -> Change:
+        lead = lead_of(contact)
+        if lead.get("status") == ownership.ACCEPTED:
+            raise LeadStateError(f"already accepted by {lead.get('owner')}")
+        if lead.get("status") != ownership.ASSIGNED:
+            raise LeadStateError("the lead is not assigned to anyone; nothing to accept")
+        self._owner_check(lead, body)
+        lead.update(status=ownership.ACCEPTED, accepted_at=now.isoformat())
+        change = Change(contact["id"], int(contact["version"]), set={"lead": lead})
+        minutes = None
+        if lead.get("assigned_at"):
+            minutes = round(
+                (now - datetime.fromisoformat(lead["assigned_at"])).total_seconds() / 60
+            )
+        change.events.append(
+            ownership.event(
+                contact["id"],
+                cause,
+                "lead_accepted",
+                {"owner": lead["owner"], "minutes_to_accept": minutes},
+                now,
+            )
+        )
+        change.cancel.append(ownership.SLA_TIMER)
+        change.timers.append(self._follow_up_timer(str(lead["owner"]), now))
+        return change
+
+    def _open_lead(self, contact: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        lead = lead_of(contact)
+        if lead.get("status") not in ownership.OPEN:
+            raise LeadStateError("the lead is not open (assigned or accepted)")
+        self._owner_check(lead, body)
+        return lead
+
+    def _follow_up(self, contact, body, cause, now) -> Change:
+        lead = self._open_lead(contact, body)
+        kind = body.get("kind", "note")
+        if kind not in FOLLOW_UP_KINDS:
+            raise FormValidationError([FieldError("kind", f"one of {', '.join(FOLLOW_UP_KINDS)}")])
+        note = _text(body, "note", required=True)
+        lead["last_follow_up_at"] = now.isoformat()
+        change = Change(contact["id"], int(contact["version"]), set={"lead": lead})
+        if lead["status"] == ownership.ASSIGNED:  # working the lead is accepting it
+            lead.update(status=ownership.ACCEPTED, accepted_at=now.isoformat())
+            change.cancel.append(ownership.SLA_TIMER)
+        props = {"owner": lead.get("owner"), "kind": kind, "note": note}
+        change.events.append(ownership.event(contact["id"], cause, "follow_up_logged", props, now))
+        change.timers.append(self._follow_up_timer(str(lead["owner"]), now))
+        return change
+
+    def _close(
+        self,
+        contact: dict[str, Any],
+        lead: dict[str, Any],
+        status: str,
+        stage: Stage | None,
+        kind: str,
+        props: dict[str, Any],
+        cause: Event,
+        now: datetime,
+    ) -> Change:
+        """End the lead's ownership: free the owner's place, stop its clocks, move the stage."""
+        owner = lead.get("owner")
+        lead.update(status=status, closed_at=now.isoformat())
+        change = Change(contact["id"], int(contact["version"]), set={"lead": lead})
+        change.events.append(ownership.event(contact["id"], cause, kind, props, now))
+        if owner:
+            change.counters.append(CounterMove(counter_keys.open_leads_key(str(owner)), -1))
+        change.cancel += [ownership.SLA_TIMER, ownership.FOLLOW_UP_TIMER]
+        if stage is not None:
+            self._stage(change, contact, stage, cause, now, f"{kind} by {owner or 'sales'}")
+        return change
+
+    @staticmethod
+    def _stage(
+        change: Change, contact: dict[str, Any], stage: Stage, cause: Event, now: datetime, why: str
+    ) -> None:
+        before = contact.get("stage")
+        if before != stage.value:
+            change.set["stage"] = stage.value
+            change.events.append(stage_event(contact["id"], cause, before, stage.value, why, now))
+
+    def _disqualify(self, contact, body, cause, now) -> Change:
+        lead = self._open_lead(contact, body)
+        reason = _text(body, "reason", required=True)
+        props = {"owner": lead.get("owner"), "reason": reason}
+        return self._close(
+            contact,
+            lead,
+            ownership.DISQUALIFIED,
+            Stage.DISQUALIFIED,
+            "lead_disqualified",
+            props,
+            cause,
+            now,
+        )
+
+    def _opportunity(self, contact, body, cause, now) -> Change:
+        lead = self._open_lead(contact, body)
+        amount = _amount(body, required=False)
+        if lead["status"] == ownership.ASSIGNED:
+            lead.update(status=ownership.ACCEPTED, accepted_at=now.isoformat())
+        lead["opportunity"] = {
+            "name": _text(body, "name") or "",
+            "amount": str(amount) if amount is not None else None,
+            "currency": _currency(body),
+            "opened_at": now.isoformat(),
+        }
+        change = Change(contact["id"], int(contact["version"]), set={"lead": lead})
+        if amount is not None:
+            change.actions.append(ContactModel.properties["deal_value"].set(float(amount)))
+        props = {"owner": lead.get("owner"), **lead["opportunity"]}
+        change.events.append(
+            ownership.event(contact["id"], cause, "opportunity_created", props, now)
+        )
+        change.cancel.append(ownership.SLA_TIMER)
+        change.timers.append(self._follow_up_timer(str(lead["owner"]), now))
+        self._stage(change, contact, Stage.OPPORTUNITY, cause, now, "opportunity opened")
+        return change
+
+    def _won(self, contact, body, cause, now) -> Change:
+        lead = self._open_lead(contact, body)
+        amount = _amount(body, required=True)
+        props = {
+            "owner": lead.get("owner"),
+            "amount": float(amount) if amount is not None else 0.0,
+            "currency": _currency(body),
+            "campaign": (contact.get("first_touch") or {}).get("utm_campaign"),
+        }
+        change = self._close(
+            contact, lead, ownership.WON, Stage.CUSTOMER, "deal_won", props, cause, now
+        )
+        change.actions.append(ContactModel.properties["deal_value"].set(props["amount"]))
+        return change
+
+    def _lost(self, contact, body, cause, now) -> Change:
+        lead = self._open_lead(contact, body)
+        props = {"owner": lead.get("owner"), "reason": _text(body, "reason", required=True)}
+        return self._close(contact, lead, ownership.LOST, None, "deal_lost", props, cause, now)
+
+    def _fields(self, contact, body, cause, now) -> Change:
+        """Sales records what it learns (a contract status, a deal value): `contact_updated`
+        with the values before, so rules can react to a field *becoming* something."""
+        fields = body.get("fields")
+        if not isinstance(fields, dict) or not fields:
+            raise FormValidationError([FieldError("fields", "give an object of field: value")])
+        bad = [
+            FieldError(f"fields.{k}", "must be text, a number, true/false or null")
+            for k, v in fields.items()
+            if not isinstance(k, str) or not isinstance(v, str | int | float | bool | type(None))
+        ]
+        if bad:
+            raise FormValidationError(bad)
+        props = contact.get("properties") or {}
+        changed = {k: v for k, v in fields.items() if props.get(k) != v}
+        change = Change(contact["id"], int(contact["version"]))
+        for name, value in changed.items():
+            path = ContactModel.properties[name]
+            change.actions.append(path.remove() if value is None else path.set(value))
+        if changed:
+            before = {k: props.get(k) for k in changed}
+            props_ = {"changes": {"fields": changed}, "before": before, "by": body.get("owner")}
+            change.events.append(
+                ownership.event(contact["id"], cause, "contact_updated", props_, now)
+            )
+        return change

@@ -1,0 +1,166 @@
+"""Scoring against the store: the pipeline handler that keeps score, reasons and stage.
+
+For each event it reads the contact, asks scoring.py what changed, and commits the new score,
+its reasons, the caps' standing, a forward stage move and the decay timer in one transaction
+with the `score_changed` / `stage_changed` events (ids derived from the cause: once only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from chalicelib import ids
+from chalicelib.clock import Clock
+from chalicelib.errors import Busy
+from chalicelib.events import Event
+from chalicelib.leads import scoring as rules
+from chalicelib.leads.library import LeadLibrary
+from chalicelib.leads.scoring import ScoreChange, Scoring
+from chalicelib.pipeline.registry import HandlerContext
+from chalicelib.store.changes import AlreadyDone, Change, Stale, Timer, commit
+from chalicelib.store.contacts import ContactStore
+from chalicelib.store.models import ContactModel
+
+SOURCE = "scoring"
+STAGE_CHANGED = "stage_changed"
+SCORE_CHANGED = "score_changed"
+MAX_ATTEMPTS = 5
+
+
+def stage_event(
+    contact_id: str, cause: Event, before: str | None, after: str, reason: str, now: datetime
+) -> Event:
+    return Event(
+        contact_id=contact_id,
+        event_id=ids.effect_event_id(cause.event_id, cause.occurred_at, STAGE_CHANGED, after),
+        type=STAGE_CHANGED,
+        occurred_at=now,
+        source=SOURCE,
+        properties={"from": before, "to": after, "reason": reason},
+        caused_by=cause.event_id,
+    )
+
+
+class Scorekeeper:
+    def __init__(
+        self,
+        library: LeadLibrary,
+        contacts: ContactStore,
+        clock: Clock,
+        event_shards: int,
+        timer_shards: int,
+    ) -> None:
+        self.library = library
+        self.contacts = contacts
+        self.clock = clock
+        self.event_shards = event_shards
+        self.timer_shards = timer_shards
+
+    def on_event(self, event: Event, ctx: HandlerContext) -> Iterable[Event]:
+        scoring = self.library.scoring()
+        if scoring is None or not event.contact_id.startswith("ct_"):
+            return ()
+        if event.source == SOURCE or not self._may_score(scoring, event):
+            return ()
+        for _ in range(MAX_ATTEMPTS):
+            contact = self.contacts.get(event.contact_id)
+            if contact is None:
+                return ()
+            change = self.decide(scoring, contact, event, self.clock.now())
+            if change is None:
+                return ()
+            try:
+                commit(change, self.clock.now(), self.event_shards, self.timer_shards)
+            except AlreadyDone:
+                return ()
+            except Stale:
+                continue
+            return ()
+        raise Busy(f"contact {event.contact_id} kept changing while scoring")
+
+    @staticmethod
+    def _may_score(scoring: Scoring, event: Event) -> bool:
+        return (
+            event.type in rules.PROFILE_EVENTS
+            or event.type == rules.DECAY_DUE
+            or any(event.type in r.types for r in scoring.engagement)
+        )
+
+    def decide(
+        self, scoring: Scoring, contact: dict[str, Any], event: Event, now: datetime
+    ) -> Change | None:
+        changes: list[ScoreChange] = []
+        if event.type in rules.PROFILE_EVENTS or not contact.get("score_reasons"):
+            changes += rules.fit_changes(scoring, contact, now)
+        caps = None
+        if event.type == rules.DECAY_DUE:
+            decayed = rules.decay_change(scoring, contact)
+            changes += [decayed] if decayed else []
+        else:
+            engaged, caps = rules.engagement_changes(scoring, contact, event)
+            changes += engaged
+        have = rules.reasons(contact)
+        score = int(contact.get("score") or 0)
+        stage = contact.get("stage")
+        change = Change(contact["id"], int(contact["version"]))
+        for c in changes:
+            score += c.points
+            have[c.rule] = have.get(c.rule, 0) + c.points
+            change.actions.append(ContactModel.score_reasons[c.rule].set(have[c.rule]))
+            change.events.append(self._score_event(contact["id"], event, c, score, now))
+        if changes:
+            change.set["score"] = score
+        if caps is not None and caps != (contact.get("score_caps") or {}):
+            change.set["score_caps"] = caps
+        moved = rules.next_stage(scoring, stage, score)
+        if moved is not None:
+            change.set["stage"] = moved[0].value
+            change.events.append(
+                stage_event(contact["id"], event, stage, moved[0].value, moved[1], now)
+            )
+        self._decay_timer(scoring, change, changes, event, have, now)
+        return None if change.empty else change
+
+    @staticmethod
+    def _decay_timer(
+        scoring: Scoring,
+        change: Change,
+        changes: list[ScoreChange],
+        event: Event,
+        have: dict[str, int],
+        now: datetime,
+    ) -> None:
+        if scoring.decay is None:
+            return
+        engaged = any(c.part == "engagement" and c.points > 0 for c in changes)
+        if engaged:
+            change.set["last_engaged_at"] = now
+        remaining = sum(v for k, v in have.items() if k in scoring.engagement_ids())
+        if engaged or (event.type == rules.DECAY_DUE and remaining > 0):
+            start = event.occurred_at if event.type == rules.DECAY_DUE else now
+            change.timers.append(
+                Timer(rules.DECAY_TIMER, rules.DECAY_DUE, start + rules.DECAY_EVERY)
+            )
+
+    @staticmethod
+    def _score_event(
+        contact_id: str, cause: Event, c: ScoreChange, score: int, now: datetime
+    ) -> Event:
+        return Event(
+            contact_id=contact_id,
+            event_id=ids.effect_event_id(cause.event_id, cause.occurred_at, SCORE_CHANGED, c.rule),
+            type=SCORE_CHANGED,
+            occurred_at=now,
+            source=SOURCE,
+            properties={
+                "rule": c.rule,
+                "points": c.points,
+                "reason": c.reason,
+                "part": c.part,
+                "score": score,
+                "cause": cause.type,
+            },
+            caused_by=cause.event_id,
+        )

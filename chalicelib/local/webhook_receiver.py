@@ -1,0 +1,102 @@
+"""`make run`'s stand-in for the CRM and the chat robots: receives the hand-off webhooks.
+
+POST /hooks/NAME records the request (verifying a Standard Webhooks signature when it has the
+secret) and answers as the real services do (`{"errcode":0,"code":0}`); GET / lists what came
+in, newest first, and GET /received.json gives the same as JSON (bench/speed_to_lead.py reads
+it). In memory only, like the rest of the local stack.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+KEEP = 500
+
+
+class Inbox:
+    def __init__(self, secret: str | None) -> None:
+        self.secret = secret
+        self.items: deque[dict[str, Any]] = deque(maxlen=KEEP)
+        self.lock = threading.Lock()
+
+    def record(self, path: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+        verified = None
+        if "webhook-signature" in headers and self.secret:
+            try:
+                Webhook(self.secret).verify(body, headers)
+                verified = True
+            except WebhookVerificationError:
+                verified = False
+        try:
+            payload: Any = json.loads(body)
+        except ValueError:
+            payload = body.decode(errors="replace")
+        item = {
+            "received_at": time.time(),
+            "channel": path.rsplit("/", 1)[-1],
+            "verified": verified,
+            "payload": payload,
+        }
+        with self.lock:
+            self.items.appendleft(item)
+        return item
+
+
+def _page(items: list[dict[str, Any]]) -> str:
+    rows = "".join(
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>".format(
+            time.strftime("%H:%M:%S", time.localtime(i["received_at"])),
+            html.escape(i["channel"]),
+            {True: "signature ok", False: "BAD signature", None: "unsigned"}[i["verified"]],
+            html.escape(json.dumps(i["payload"], ensure_ascii=False, indent=2)[:4000]),
+        )
+        for i in items
+    )
+    return (
+        "<!doctype html><meta charset=utf-8><title>Webhooks received</title>"
+        "<style>body{font:14px system-ui;margin:24px}td{vertical-align:top;padding:6px;"
+        "border-top:1px solid #ddd}pre{margin:0;white-space:pre-wrap}</style>"
+        f"<h1>Webhooks received ({len(items)})</h1><table>{rows}</table>"
+    )
+
+
+def start(port: int, secret: str | None) -> tuple[ThreadingHTTPServer, Inbox]:
+    inbox = Inbox(secret)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(min(length, 1024 * 1024))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            inbox.record(self.path, headers, body)
+            self._answer(200, "application/json", b'{"errcode":0,"errmsg":"ok","code":0}')
+
+        def do_GET(self) -> None:
+            with inbox.lock:
+                items = list(inbox.items)
+            if self.path.startswith("/received.json"):
+                self._answer(200, "application/json", json.dumps(items).encode())
+            else:
+                self._answer(200, "text/html; charset=utf-8", _page(items).encode())
+
+        def _answer(self, status: int, kind: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, name="webhook-receiver", daemon=True).start()
+    return server, inbox

@@ -1,0 +1,1 @@
+"""If/then automation rules (marketing/rules.yaml)."""
