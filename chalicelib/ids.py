@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import uuid
 from datetime import datetime
 
@@ -23,10 +24,27 @@ def _base32(value: int, length: int) -> str:
     return "".join(reversed(chars))
 
 
+_last = [0, 0]  # the millisecond and entropy of this process's last random id
+_lock = threading.Lock()
+_EFFECTS = 1 << 40  # a random id's last 40 bits are zero: room for the ids of its effects
+
+
 def event_id(at: datetime, entropy: bytes | None = None) -> str:
-    """A ULID: 48 bits of milliseconds then 80 bits of entropy, 26 sortable characters."""
+    """A ULID: 48 bits of milliseconds then 80 bits of entropy, 26 sortable characters.
+
+    A random id has 40 random bits and ends in 40 zero bits (eight zeros), which
+    effect_event_id fills in for what the event leads to. Random ids are monotonic within a
+    process (the ULID spec's option): a second id in the same millisecond steps past the last
+    one and its effects, so what a process records keeps its order on the timeline.
+    """
     millis = int(at.timestamp() * 1000)
-    rand = int.from_bytes(entropy[:10] if entropy else os.urandom(10), "big")
+    if entropy:
+        return _base32(millis, 10) + _base32(int.from_bytes(entropy[:10], "big"), 16)
+    with _lock:
+        rand = int.from_bytes(os.urandom(5), "big") * _EFFECTS
+        if millis == _last[0] and _last[1] < 2**80 - _EFFECTS:
+            rand = _last[1] + _EFFECTS
+        _last[:] = [millis, rand]
     return _base32(millis, 10) + _base32(rand, 16)
 
 
@@ -37,14 +55,14 @@ def derived_event_id(at: datetime, *parts: str) -> str:
 
 
 def effect_event_id(cause_id: str, at: datetime, *parts: str) -> str:
-    """A deterministic id for an event a cause led to, sorting right beside the cause.
+    """A deterministic id for an event a cause led to, sorting right after the cause.
 
     It keeps the cause's time and first 40 bits of entropy and ends in a digest of the parts,
-    so the effects of one form post sort together, before those of anything that came later,
-    even when both happened in the same millisecond. Ids that are not ULIDs fall back to `at`.
+    so the effects of one form post sort after it and before anything the process recorded
+    later, even in the same millisecond. Ids that are not ULIDs fall back to `at`.
     """
     digest = hashlib.sha256("\x1f".join((cause_id, *parts)).encode()).digest()
-    suffix = _base32(int.from_bytes(digest[:5], "big"), 8)
+    suffix = _base32(int.from_bytes(digest[:5], "big") | 1, 8)  # never the cause's own id
     if len(cause_id) == 26 and all(c in _CROCKFORD for c in cause_id):
         return cause_id[:18] + suffix
     return event_id(at, digest)[:18] + suffix

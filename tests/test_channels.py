@@ -10,7 +10,9 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
@@ -75,6 +77,38 @@ def test_generic_webhook_verifies_with_standard_webhooks_and_fails_when_tampered
     tampered = request.body.replace(b"85", b"99")
     with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(tampered, request.headers)
+
+
+def test_an_old_timestamp_fails_verification():
+    secret = webhook_signature.new_secret()
+    then = datetime.now(UTC) - timedelta(minutes=10)  # a captured delivery, replayed later
+    request = channels.build("webhook", URLS["webhook"], secret, NOTICE, "msg_1", then)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(secret).verify(request.body, request.headers)
+
+
+def _docs_verifier():
+    """The standard-library verifier docs/webhooks.md gives receivers, run as written."""
+    text = (Path(__file__).parent.parent / "docs" / "webhooks.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    source = next(b for b in blocks if "def verify(" in b)
+    scope: dict[str, Any] = {}
+    exec(compile(source, "docs/webhooks.md", "exec"), scope)
+    return scope["verify"]
+
+
+def test_the_receiver_example_in_the_docs_verifies_and_refuses():
+    verify = _docs_verifier()
+    secret = webhook_signature.new_secret()
+    now = datetime.now(UTC)
+    request = channels.build("webhook", URLS["webhook"], secret, NOTICE, "msg_1", now)
+    assert verify(secret, request.body, request.headers)
+    assert not verify(secret, request.body.replace(b"85", b"99"), request.headers)
+    assert not verify(webhook_signature.new_secret(), request.body, request.headers)
+    old = channels.build(
+        "webhook", URLS["webhook"], secret, NOTICE, "msg_1", now - timedelta(minutes=10)
+    )
+    assert not verify(secret, old.body, old.headers)
 
 
 def test_generic_webhook_without_secret_still_identifies_the_message():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 from hypothesis import assume, given
@@ -24,3 +25,11 @@ def test_effects_of_an_earlier_cause_sort_before_a_later_cause(a: bytes, b: byte
 def test_an_id_that_is_not_a_ulid_falls_back_to_the_time():
     effect = ids.effect_event_id("client-42", AT, "score_changed")
     assert effect[:10] == ids.event_id(AT)[:10] and len(effect) == 26
+
+
+def test_ids_made_in_one_millisecond_keep_their_order_and_their_effects_follow_them():
+    made = [ids.event_id(AT) for _ in range(1000)]
+    assert made == sorted(made) and len(set(made)) == len(made)
+    for cause, later in itertools.pairwise(made):
+        effects = [ids.effect_event_id(cause, AT, "score_changed", str(i)) for i in range(20)]
+        assert all(cause < effect < later for effect in effects)

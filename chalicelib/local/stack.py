@@ -93,7 +93,10 @@ def _verify_senders(svc: Any, content: Any) -> None:
 
 
 def _port_free(port: int) -> bool:
+    """Free to listen on, as our servers do: SO_REUSEADDR, so connections closed by a stack
+    stopped a moment ago (TIME_WAIT) do not count as in use."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -105,9 +108,10 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
     from chalice.config import Config
     from chalice.local import create_local_server
 
-    if not _port_free(port):
+    busy = [p for p in (port, port + 25) if not _port_free(p)]
+    if busy:
         print(
-            f"port {port} is in use: stop what holds it, or run `make run PORT={port + 1}`",
+            f"port {busy[0]} is in use: stop what holds it, or run `make run PORT={port + 1}`",
             file=sys.stderr,
         )
         return 1

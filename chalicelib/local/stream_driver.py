@@ -3,15 +3,17 @@
 Honours ReportBatchItemFailures like Lambda does: a failed record is retried from its
 sequence number, up to `max_retries`, then skipped (it stays pending for the sweeper).
 
-Each poll asks for a fresh iterator after the last sequence number read instead of following
-NextShardIterator: moto's iterators hold on to the shard object, which moto replaces when it
-rolls back a cancelled transaction, so a followed iterator would stop seeing new records.
+It follows each shard's NextShardIterator, as Lambda's poller does, and asks for a fresh
+iterator only after a failure or an error; shards are listed again every few seconds. (This
+relies on moto_dynamodb keeping the table, and so its stream shard, in place when a
+transaction is cancelled; moto alone replaces it.)
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +21,7 @@ import boto3
 
 log = logging.getLogger(__name__)
 BatchHandler = Callable[[dict[str, Any]], dict[str, Any]]
+DISCOVER_EVERY = 5.0  # seconds
 
 
 class StreamDriver:
@@ -32,7 +35,9 @@ class StreamDriver:
         table = boto3.client("dynamodb").describe_table(TableName=table_name)["Table"]
         self.stream_arn = table["LatestStreamArn"]
         self._positions: dict[str, tuple[str, str | None]] = {}
+        self._iterators: dict[str, str] = {}
         self._retries: dict[str, int] = {}
+        self._discovered_at: float | None = None
 
     def _iterator(self, shard_id: str, kind: str, sequence: str | None = None) -> str:
         kwargs: dict[str, Any] = {
@@ -45,6 +50,10 @@ class StreamDriver:
         return self.streams.get_shard_iterator(**kwargs)["ShardIterator"]
 
     def _discover(self) -> None:
+        now = time.monotonic()
+        if self._discovered_at is not None and now - self._discovered_at < DISCOVER_EVERY:
+            return
+        self._discovered_at = now
         shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
         for shard in shards["Shards"]:
             self._positions.setdefault(shard["ShardId"], ("TRIM_HORIZON", None))
@@ -54,19 +63,25 @@ class StreamDriver:
         self._discover()
         handled = 0
         for shard_id, (kind, sequence) in list(self._positions.items()):
-            iterator = self._iterator(shard_id, kind, sequence)
+            iterator = self._iterators.pop(shard_id, None) or self._iterator(
+                shard_id, kind, sequence
+            )
             page = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
             records = page.get("Records", [])
             if not records:
+                if page.get("NextShardIterator"):
+                    self._iterators[shard_id] = page["NextShardIterator"]
                 continue
             handled += len(records)
             result = self.handler({"Records": records}) or {}
             failures = result.get("batchItemFailures") or []
             if failures:
                 self._positions[shard_id] = self._after_failure(failures[0]["itemIdentifier"])
-            else:
-                last = records[-1]["dynamodb"]["SequenceNumber"]
-                self._positions[shard_id] = ("AFTER_SEQUENCE_NUMBER", last)
+                continue  # the next poll starts again at the failed record
+            last = records[-1]["dynamodb"]["SequenceNumber"]
+            self._positions[shard_id] = ("AFTER_SEQUENCE_NUMBER", last)
+            if page.get("NextShardIterator"):
+                self._iterators[shard_id] = page["NextShardIterator"]
         return handled
 
     def _after_failure(self, sequence: str) -> tuple[str, str]:
@@ -85,4 +100,5 @@ class StreamDriver:
                     stop.wait(interval)
             except Exception:
                 log.exception("stream driver poll failed")
+                self._iterators.clear()  # start again from the last position handled
                 stop.wait(1.0)
