@@ -43,6 +43,7 @@ from chalicelib.store.events import EventStore
 from chalicelib.store.ledger import Ledger
 from chalicelib.store.subscriptions import SubscriptionStore
 from chalicelib.store.timers import FireReport, TimerStore
+from chalicelib.store.writer import ContactWriter
 
 
 @dataclass
@@ -98,8 +99,8 @@ def build(
         JourneyLibrary(content), enrollments, contacts, clock, queues, settings.tick_inline_limit
     )
     signer = Signer(settings.signing_secret)
-    shards = (settings.pending_shards, settings.due_shards)
     leads = LeadLibrary(content)
+    writer = ContactWriter(contacts, clock, settings.pending_shards, settings.due_shards)
     dispatcher = Dispatcher(
         library=leads,
         contacts=contacts,
@@ -108,15 +109,15 @@ def build(
         clock=clock,
         signer=signer,
         public_url=settings.public_url,
-        event_shards=shards[0],
-        timer_shards=shards[1],
+        event_shards=settings.pending_shards,
+        timer_shards=settings.due_shards,
     )
     if registry is None:
         registry = handlers.registry(
             journeys,
             Outbox(queues),
-            Scorekeeper(leads, contacts, clock, *shards),
-            RuleRunner(leads, contacts, clock, *shards),
+            Scorekeeper(leads, writer),
+            RuleRunner(leads, writer),
             dispatcher,
         )
     processor = Processor(registry, events, contacts, clock)
@@ -160,7 +161,7 @@ def build(
         Verifier(settings.feedback_topics),
         TimerStore(settings.due_shards, settings.pending_shards),
         leads,
-        SalesDesk(leads, contacts, clock, *shards),
+        SalesDesk(leads, writer),
         dispatcher,
         Courier(
             clock=clock,

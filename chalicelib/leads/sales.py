@@ -14,8 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from chalicelib import ids
-from chalicelib.clock import Clock
-from chalicelib.errors import Busy, FieldError, FormValidationError, LeadflowError, NotFound
+from chalicelib.errors import FieldError, FormValidationError, LeadflowError, NotFound
 from chalicelib.events import Event
 from chalicelib.journeys.dsl import Stage
 from chalicelib.leads import ownership
@@ -23,11 +22,10 @@ from chalicelib.leads.library import LeadLibrary
 from chalicelib.leads.ownership import lead_of
 from chalicelib.leads.scorekeeper import stage_event
 from chalicelib.store import counters as counter_keys
-from chalicelib.store.changes import Change, CounterMove, Stale, Timer, commit
-from chalicelib.store.contacts import ContactStore
+from chalicelib.store.changes import Change, CounterMove, Timer
 from chalicelib.store.models import ContactModel
+from chalicelib.store.writer import ContactWriter
 
-MAX_ATTEMPTS = 5
 FOLLOW_UP_KINDS = ("call", "email", "meeting", "message", "note")
 MAX_TEXT = 2000
 
@@ -83,19 +81,9 @@ Plan = Callable[[dict[str, Any], dict[str, Any], Event, datetime], Change]
 
 
 class SalesDesk:
-    def __init__(
-        self,
-        library: LeadLibrary,
-        contacts: ContactStore,
-        clock: Clock,
-        event_shards: int,
-        timer_shards: int,
-    ) -> None:
+    def __init__(self, library: LeadLibrary, writer: ContactWriter) -> None:
         self.library = library
-        self.contacts = contacts
-        self.clock = clock
-        self.event_shards = event_shards
-        self.timer_shards = timer_shards
+        self.writer = writer
 
     def act(self, contact_id: str, action: str, body: dict[str, Any]) -> Done:
         plan = {
@@ -109,20 +97,17 @@ class SalesDesk:
         }.get(action)
         if plan is None:
             raise NotFound(f"no lead action {action!r}")
-        for _ in range(MAX_ATTEMPTS):
-            contact = self.contacts.get(contact_id)
-            if contact is None:
-                raise NotFound(f"no contact {contact_id!r}")
-            now = self.clock.now()
+        read: dict[str, Any] = {}
+
+        def decide(contact: dict[str, Any], now: datetime) -> Change:
+            read["contact"] = contact
             cause = Event(contact_id, ids.event_id(now), action, now, ownership.SOURCE)
-            change = plan(contact, body, cause, now)
-            try:
-                commit(change, now, self.event_shards, self.timer_shards)
-            except Stale:
-                continue
-            lead = change.set.get("lead", lead_of(contact))
-            return Done(contact_id, change.events[0].event_id if change.events else "", lead)
-        raise Busy(f"contact {contact_id} kept changing")
+            return plan(contact, body, cause, now)
+
+        change = self.writer.write(contact_id, decide, must_exist=True)
+        assert change is not None  # a sales action is a fresh cause: never already done
+        lead = change.set.get("lead", lead_of(read["contact"]))
+        return Done(contact_id, change.events[0].event_id if change.events else "", lead)
 
     # --- the actions -------------------------------------------------------------------------
 

@@ -12,21 +12,18 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import ids
-from chalicelib.clock import Clock
-from chalicelib.errors import Busy
 from chalicelib.events import Event
 from chalicelib.leads import scoring as rules
 from chalicelib.leads.library import LeadLibrary
 from chalicelib.leads.scoring import ScoreChange, Scoring
 from chalicelib.pipeline.registry import HandlerContext
-from chalicelib.store.changes import AlreadyDone, Change, Stale, Timer, commit
-from chalicelib.store.contacts import ContactStore
+from chalicelib.store.changes import Change, Timer
 from chalicelib.store.models import ContactModel
+from chalicelib.store.writer import ContactWriter
 
 SOURCE = "scoring"
 STAGE_CHANGED = "stage_changed"
 SCORE_CHANGED = "score_changed"
-MAX_ATTEMPTS = 5
 
 
 def stage_event(
@@ -44,19 +41,9 @@ def stage_event(
 
 
 class Scorekeeper:
-    def __init__(
-        self,
-        library: LeadLibrary,
-        contacts: ContactStore,
-        clock: Clock,
-        event_shards: int,
-        timer_shards: int,
-    ) -> None:
+    def __init__(self, library: LeadLibrary, writer: ContactWriter) -> None:
         self.library = library
-        self.contacts = contacts
-        self.clock = clock
-        self.event_shards = event_shards
-        self.timer_shards = timer_shards
+        self.writer = writer
 
     def on_event(self, event: Event, ctx: HandlerContext) -> Iterable[Event]:
         scoring = self.library.scoring()
@@ -64,21 +51,10 @@ class Scorekeeper:
             return ()
         if event.source == SOURCE or not self._may_score(scoring, event):
             return ()
-        for _ in range(MAX_ATTEMPTS):
-            contact = self.contacts.get(event.contact_id)
-            if contact is None:
-                return ()
-            change = self.decide(scoring, contact, event, self.clock.now())
-            if change is None:
-                return ()
-            try:
-                commit(change, self.clock.now(), self.event_shards, self.timer_shards)
-            except AlreadyDone:
-                return ()
-            except Stale:
-                continue
-            return ()
-        raise Busy(f"contact {event.contact_id} kept changing while scoring")
+        self.writer.write(
+            event.contact_id, lambda contact, now: self.decide(scoring, contact, event, now)
+        )
+        return ()
 
     @staticmethod
     def _may_score(scoring: Scoring, event: Event) -> bool:

@@ -15,8 +15,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from chalicelib.clock import Clock
-from chalicelib.errors import Busy
 from chalicelib.events import FORM_SUBMITTED, Event
 from chalicelib.journeys.conditions import ContactFacts, evaluate, where_matches
 from chalicelib.journeys.engine import ENROLLMENT_REQUESTED
@@ -38,15 +36,14 @@ from chalicelib.rules.dsl import (
     TagAction,
     UntagAction,
 )
-from chalicelib.store.changes import AlreadyDone, Change, Stale, Timer, commit
-from chalicelib.store.contacts import ContactStore
+from chalicelib.store.changes import Change, Timer
 from chalicelib.store.models import ContactModel
+from chalicelib.store.writer import ContactWriter
 
 SOURCE = "rules"
 RULE_DUE = "rule_due"
 RULE_FIRED = "rule_fired"
 CONTACT_UPDATED = "contact_updated"
-MAX_ATTEMPTS = 5
 ACTIVITY = frozenset({FORM_SUBMITTED, "page_viewed", "email_opened", "email_clicked"})
 FOLLOW_UPS = frozenset({"lead_accepted", "follow_up_logged", "opportunity_created", "deal_won"})
 
@@ -96,19 +93,9 @@ def _rearmed(rule: Rule, event: Event) -> datetime | None:
 
 
 class RuleRunner:
-    def __init__(
-        self,
-        library: LeadLibrary,
-        contacts: ContactStore,
-        clock: Clock,
-        event_shards: int,
-        timer_shards: int,
-    ) -> None:
+    def __init__(self, library: LeadLibrary, writer: ContactWriter) -> None:
         self.library = library
-        self.contacts = contacts
-        self.clock = clock
-        self.event_shards = event_shards
-        self.timer_shards = timer_shards
+        self.writer = writer
 
     def on_event(self, event: Event, ctx: HandlerContext) -> Iterable[Event]:
         book = self.library.rules()
@@ -120,21 +107,11 @@ class RuleRunner:
         timers = [(r, at) for r in book.rules if (at := _rearmed(r, event)) is not None]
         if not firing and not timers:
             return ()
-        for _ in range(MAX_ATTEMPTS):
-            contact = self.contacts.get(event.contact_id)
-            if contact is None:
-                return ()
-            change = self.decide(book, contact, event, firing, timers)
-            if change.empty:
-                return ()
-            try:
-                commit(change, self.clock.now(), self.event_shards, self.timer_shards)
-            except AlreadyDone:
-                return ()
-            except Stale:
-                continue
-            return ()
-        raise Busy(f"contact {event.contact_id} kept changing while rules ran")
+        self.writer.write(
+            event.contact_id,
+            lambda contact, now: self.decide(book, contact, event, firing, timers, now),
+        )
+        return ()
 
     def decide(
         self,
@@ -143,8 +120,8 @@ class RuleRunner:
         event: Event,
         firing: list[Rule],
         timers: list[tuple[Rule, datetime]],
+        now: datetime,
     ) -> Change:
-        now = self.clock.now()
         change = Change(contact["id"], int(contact["version"]))
         facts = ContactFacts(contact)
         for rule in firing:
