@@ -27,6 +27,11 @@ from chalicelib.store.enrollments import EnrollmentStore, JourneyFull, Stale, fr
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 4
+# Records of notices to sales' tools: nothing the contact did and no change to them, so no
+# journey is moved by one, and skipping them saves the pipeline a read per delivery.
+SALES_DELIVERIES = frozenset(
+    {"webhook_queued", "webhook_delivered", "webhook_failed", "webhook_skipped"}
+)
 ADVANCE_BATCH = 100
 Decide = Callable[[CompiledJourney, Enrollment, StoreFacts], Outcome | None]
 
@@ -69,7 +74,7 @@ class JourneyRunner:
         Writes its own transactions (their ids derive from the event), so a re-run after a
         crash finds them done; it returns no events for the processor to add.
         """
-        if not event.contact_id.startswith("ct_"):
+        if not event.contact_id.startswith("ct_") or event.type in SALES_DELIVERIES:
             return ()
         facts = self.facts(event.contact_id)
         existing = self.enrollments.for_contact(event.contact_id)

@@ -121,6 +121,15 @@ def _apply(backend: DynamoDBBackend, op_type: str, op: dict[str, Any], key: dict
         )
 
 
+def _original(
+    backend: DynamoDBBackend, op_type: str, table_name: str, key: dict[str, Any]
+) -> tuple[str, dict[str, Any], Item | None]:
+    """The item as it is before a write. A Put or Delete replaces the item object, so the old
+    one can be kept as it is; an Update changes it in place, so it is copied."""
+    item = backend.get_item(table_name, key)
+    return table_name, key, copy.deepcopy(item) if op_type == "Update" else item
+
+
 def _restore(
     backend: DynamoDBBackend,
     before: list[tuple[str, dict[str, Any], Item | None]],
@@ -169,10 +178,7 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
         if any(code is not None for code, _, _ in errors):
             raise TransactionCanceledException(errors)
         writes = [(t, o, k) for t, o, k in ops if t != "ConditionCheck"]
-        before = [
-            (o["TableName"], k, copy.deepcopy(self.get_item(o["TableName"], k)))
-            for _, o, k in writes
-        ]
+        before = [_original(self, t, o["TableName"], k) for t, o, k in writes]
         streams = {o["TableName"] for _, o, _ in writes}
         lengths = {
             name: len(shard.items)

@@ -114,12 +114,14 @@ def _quick_dispatch() -> None:
 def serve(port: int, parent: int | None) -> None:
     """Serve moto (fixed) until the parent process is gone."""
     from moto.server import ThreadedMotoServer
+    from werkzeug.serving import WSGIRequestHandler
 
     from chalicelib.local import moto_dynamodb
 
     moto_dynamodb.install()
     _quick_dispatch()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    WSGIRequestHandler.protocol_version = "HTTP/1.1"  # keep-alive: no connection per call
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     stop = threading.Event()
