@@ -111,8 +111,6 @@ class Scorekeeper:
         if scoring.decay is None:
             return
         engaged = any(c.part == "engagement" and c.points > 0 for c in changes)
-        if engaged:
-            change.set["last_engaged_at"] = now
         remaining = sum(v for k, v in have.items() if k in scoring.engagement_ids())
         if engaged or (event.type == rules.DECAY_DUE and remaining > 0):
             start = event.occurred_at if event.type == rules.DECAY_DUE else now

@@ -14,7 +14,6 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Busy
 from chalicelib.events import Event
@@ -132,12 +131,10 @@ def commit(change: Change, now: datetime, event_shards: int, timer_shards: int) 
         )
         items.append(("save", entry, {"condition": LedgerModel.key.does_not_exist()}))
     try:
-        with TransactWrite(connection=tables.connection()) as tx:
-            for op, target, kwargs in items:
-                getattr(tx, op)(target, **kwargs)
+        tables.transact(items)
     except TransactWriteError as exc:
         reasons = exc.cancellation_reasons or []
-        failed = [i for i, r in enumerate(reasons) if tables.condition_failed(r)]
+        failed = tables.failed_conditions(exc)
         if any(i < contact_at for i in failed):
             raise AlreadyDone(change.events[0].event_id) from exc
         if contact_at in failed:

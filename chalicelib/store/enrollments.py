@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Busy
 from chalicelib.journeys.engine import ContactUpdate, Outcome, SendHistory
@@ -178,12 +177,10 @@ class EnrollmentStore:
             slot_index = len(items)
             items.append(_slot(e.journey_id, outcome.slot, max_active))
         try:
-            with TransactWrite(connection=tables.connection()) as tx:
-                for op, target, kwargs in items:
-                    getattr(tx, op)(target, **kwargs)
+            tables.transact(items)
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
-            failed = [i for i, r in enumerate(reasons) if tables.condition_failed(r)]
+            failed = tables.failed_conditions(exc)
             if slot_index is not None and failed == [slot_index]:
                 raise JourneyFull(e.journey_id) from exc
             if reasons and (failed or tables.conflicted(reasons)):

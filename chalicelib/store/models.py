@@ -54,7 +54,6 @@ class ContactModel(Model):
     # Scoring: rule -> points (they add up to `score`), and each capped rule's current period.
     score_reasons = MapAttribute(default=dict)
     score_caps = MapAttribute(default=dict)
-    last_engaged_at = UTCDateTimeAttribute(null=True)
     # Sales: who owns the lead now, since when, and what they did with it.
     lead = MapAttribute(null=True)
 

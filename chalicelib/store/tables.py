@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pynamodb.attributes import TTLAttribute
 from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import Settings
 from chalicelib.store.models import MODELS
@@ -67,6 +70,21 @@ def _enable_ttl(model: type[Model]) -> None:
 def condition_failed(reason: object) -> bool:
     """A transaction cancellation reason saying that item's condition did not hold."""
     return getattr(reason, "code", None) == "ConditionalCheckFailed"
+
+
+Write = tuple[str, Any, dict[str, Any]]  # ("save" | "update" | "delete" | ..., model, kwargs)
+
+
+def transact(items: Iterable[Write]) -> None:
+    """Write the items as one TransactWriteItems: all of them, or none."""
+    with TransactWrite(connection=connection()) as tx:
+        for op, target, kwargs in items:
+            getattr(tx, op)(target, **kwargs)
+
+
+def failed_conditions(exc: TransactWriteError) -> list[int]:
+    """The positions of the items whose condition cancelled the transaction."""
+    return [i for i, r in enumerate(exc.cancellation_reasons or []) if condition_failed(r)]
 
 
 def conflicted(reasons: list) -> bool:
