@@ -3,11 +3,13 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+AWS_VENV := .venv-aws
+AWS_STAMP := $(AWS_VENV)/.installed
 PORT ?= 8000
 
 .PHONY: install run test lint bench package clean
 
-install: $(STAMP)
+install: $(STAMP) $(AWS_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3"; exit 1; }
@@ -16,8 +18,14 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
+# The embedded AWS (ministack) pins its own botocore: it gets a virtual environment of its own.
+$(AWS_STAMP): requirements-aws.txt
+	@test -x $(AWS_VENV)/bin/python || $(PYTHON) -m venv $(AWS_VENV)
+	$(AWS_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-aws.txt
+	@touch $(AWS_STAMP)
+
 run: install
-	$(BIN)/leadflow run --port $(PORT)
+	$(BIN)/leadflow run --port $(PORT) $(if $(FRESH),--fresh)
 
 lint: install
 	$(BIN)/ruff check .
@@ -34,4 +42,4 @@ package: install
 	$(BIN)/python -m infra.package build/package --stage $(or $(STAGE),dev)
 
 clean:
-	rm -rf $(VENV) build .leadflow .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(AWS_VENV) build .leadflow .pytest_cache .ruff_cache

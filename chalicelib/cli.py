@@ -16,7 +16,7 @@ def _use_local_stack(root: Path) -> None:
     state = root / ".leadflow" / "stack.json"
     if not state.exists():
         sys.exit("no local stack is running (start it with `make run`)")
-    from chalicelib.local.moto_server import FAKE_CREDENTIALS
+    from chalicelib.local.emulator import FAKE_CREDENTIALS
 
     os.environ.update(FAKE_CREDENTIALS)
     os.environ.setdefault("LEADFLOW_STAGE", "local")
@@ -26,7 +26,7 @@ def _use_local_stack(root: Path) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from chalicelib.local import stack
 
-    return stack.run(Path.cwd(), port=args.port, moto_port=args.moto_port)
+    return stack.run(Path.cwd(), port=args.port, aws_port=args.aws_port, fresh=args.fresh)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -168,7 +168,10 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="start the local stack (what `make run` does)")
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
-    run.add_argument("--moto-port", type=int, default=None)
+    run.add_argument("--aws-port", type=int, default=None, help="the embedded AWS's port")
+    run.add_argument(
+        "--fresh", action="store_true", help="forget .leadflow/ (contacts, outbox, keys) first"
+    )
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check marketing content; exit 1 on any problem")
     validate.add_argument("path", nargs="?", default="marketing")

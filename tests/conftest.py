@@ -1,21 +1,19 @@
-"""Shared fixtures: one moto server for the session, fresh tables and a fake clock per test."""
+"""Shared fixtures: one embedded AWS for the session, fresh tables and a fake clock per test."""
 
 from __future__ import annotations
 
 import json
-import logging
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chalicelib.local import moto_server
+from chalicelib.local import emulator
 
 ROOT = Path(__file__).resolve().parent.parent
-logging.getLogger("werkzeug").setLevel(logging.WARNING)
-_server, ENDPOINT = moto_server.start()
+EMULATOR = emulator.start()
+ENDPOINT = EMULATOR.endpoint
 
 from chalice.test import Client  # noqa: E402
 
@@ -30,9 +28,8 @@ from chalicelib.store import tables  # noqa: E402
 from chalicelib.store.models import EventModel  # noqa: E402
 
 
-def _reset_moto() -> None:
-    request = urllib.request.Request(f"{ENDPOINT}/moto-api/reset", method="POST", data=b"")
-    urllib.request.urlopen(request).read()
+def reset_aws() -> None:
+    EMULATOR.reset()
 
 
 def settings(**overrides: Any) -> Settings:
@@ -57,7 +54,7 @@ def clock() -> FakeClock:
 def svc(clock: FakeClock, tmp_path: Path) -> Iterator[bootstrap.Services]:
     """Services on empty tables with the sample marketing/ content published; mail that SES
     accepts is also kept in a per-test outbox folder."""
-    _reset_moto()
+    reset_aws()
     services = bootstrap.build(
         settings(outbox_dir=str(tmp_path / "outbox")),
         clock,
@@ -85,7 +82,7 @@ def admin_key(svc: bootstrap.Services) -> str:
 
 
 class Pipeline:
-    """Drives the real stream consumer over moto's stream, as the local stack does."""
+    """Drives the real stream consumer over the emulator's stream, as the local stack does."""
 
     def __init__(self, services: bootstrap.Services) -> None:
         self.services = services

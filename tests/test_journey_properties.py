@@ -15,7 +15,7 @@ from chalicelib.leads.identity import Identity
 from chalicelib.leads.intake import Intake
 from chalicelib.store import tables
 from chalicelib.store.models import EnrollmentModel, EventModel
-from tests.conftest import Journeys, Pipeline, _reset_moto
+from tests.conftest import Journeys, Pipeline, reset_aws
 from tests.conftest import settings as leadflow_settings
 
 JOURNEY = """
@@ -67,7 +67,7 @@ OPS = st.one_of(
 
 
 def _world(folder: Path) -> tuple[Journeys, str]:
-    _reset_moto()
+    reset_aws()
     clock = FakeClock()
     services = bootstrap.build(leadflow_settings(), clock)
     tables.create_all()

@@ -1,4 +1,9 @@
-"""`make run`: the whole product on one laptop, with moto as AWS and threads as triggers."""
+"""`make run`: the whole product on one laptop, with ministack as AWS and threads as triggers.
+
+Everything lives under `.leadflow/`: the emulator's tables and queues (`aws/`, saved every few
+seconds and on Ctrl-C), the outbox, the signing secret and the admin key, so a restart finds the
+marketer's contacts, journeys and links where they were. `leadflow run --fresh` starts empty.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sys
@@ -14,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from chalicelib.local import moto_server, webhook_receiver
+from chalicelib.local import emulator, webhook_receiver
 from chalicelib.messaging.webhook_signature import new_secret
 
 log = logging.getLogger(__name__)
@@ -38,13 +44,15 @@ def _banner(
     first = "whitepaper" if "whitepaper" in forms else (forms[0] if forms else "?")
     lines = [
         "",
-        "Leadflow is running (state lives in memory: it is gone when you stop).",
+        "Leadflow is running (state is kept in .leadflow/ across restarts;"
+        " `make run FRESH=1` starts empty).",
         "",
         f"  API               {base}",
         *[f"  Landing page      {base}/forms/{form_id}" for form_id in forms],
         f"  Outbox            {base}/outbox  (every email sent; .eml files in .leadflow/outbox/)",
         f"  Webhooks received http://127.0.0.1:{hooks}/  (the CRM webhook and chat robots)",
-        f"  Embedded AWS      {endpoint} (moto)",
+        f"  Embedded AWS      {endpoint} (ministack)",
+        f"  Health            {base}/health",
         f"  Admin API key     {key}  (saved in {key_file})",
         "",
         "Try it:",
@@ -77,8 +85,20 @@ def _secret(path: Path) -> str:
     return path.read_text().strip()
 
 
+def _admin_key(svc: Any, path: Path) -> str:
+    """The local admin key: the one saved beside the state while the store still knows it."""
+    if path.exists():
+        key = path.read_text().strip()
+        if svc.api_keys.role_of(key) == "admin":
+            return key
+    key = svc.api_keys.create("local admin", "admin")
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
 def _verify_senders(svc: Any, content: Any) -> None:
-    """moto, like SES, refuses to send from an unverified domain: verify the ones we use."""
+    """The emulator, like SES, refuses to send from an unverified domain: verify the ones we use."""
     from chalicelib.journeys.dsl import SendEmailStep
     from chalicelib.messaging.mime import domain_of
 
@@ -104,7 +124,7 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
+def run(root: Path, port: int = 8000, aws_port: int | None = None, fresh: bool = False) -> int:
     from chalice.config import Config
     from chalice.local import create_local_server
 
@@ -118,12 +138,16 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     for noisy in ("werkzeug", "botocore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    server, endpoint = moto_server.start(moto_port)
+    state = root / ".leadflow"
+    if fresh and state.exists():
+        shutil.rmtree(state)
+        print("Starting fresh: .leadflow/ removed.", flush=True)
+    state.mkdir(exist_ok=True)
+    aws = emulator.start(aws_port, state / "aws")
+    endpoint = aws.endpoint
     os.environ.setdefault("LEADFLOW_STAGE", "local")
     os.environ["LEADFLOW_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
     os.environ.setdefault("LEADFLOW_SWEEP_GRACE_SECONDS", "10")
-    state = root / ".leadflow"
-    state.mkdir(exist_ok=True)
     os.environ.setdefault("LEADFLOW_OUTBOX_DIR", str(state / "outbox"))
     os.environ.setdefault("LEADFLOW_SIGNING_SECRET", _secret(state / "signing-secret"))
     hooks_port = port + 25
@@ -156,15 +180,13 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
         for problem in content.problems:
             print(f"  {problem}", file=sys.stderr)
         receiver.shutdown()
-        server.stop()
+        aws.stop()
         return 1
     report = publisher.publish(content, svc.content)
     log.info("published: %s", ", ".join(report.published) or "nothing new")
     _verify_senders(svc, content)
-    key = svc.api_keys.create("local admin", "admin")
     key_file = state / "local-admin-key"
-    key_file.write_text(key + "\n")
-    key_file.chmod(0o600)
+    key = _admin_key(svc, key_file)
     (state / "stack.json").write_text(
         json.dumps({"endpoint": endpoint, "api": port, "webhooks": hooks_port})
     )
@@ -195,6 +217,7 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
                 log.exception("tick failed")
 
     threads = [
+        threading.Thread(target=aws.watch, args=(stop,), name="aws-watch", daemon=True),
         threading.Thread(target=http.serve_forever, name="api", daemon=True),
         threading.Thread(target=driver.run, args=(stop,), name="pipeline", daemon=True),
         threading.Thread(target=sweep_loop, name="sweeper", daemon=True),
@@ -229,6 +252,6 @@ def run(root: Path, port: int = 8000, moto_port: int | None = None) -> int:
         stop.set()
         http.shutdown()
         receiver.shutdown()
-        server.stop()
+        aws.stop()
         (state / "stack.json").unlink(missing_ok=True)
     return 0

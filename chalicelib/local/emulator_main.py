@@ -1,0 +1,327 @@
+"""The embedded AWS's own program: ministack on loopback, durable across kill -9.
+
+Run by `emulator.Emulator` with the Python of ministack's virtual environment (`.venv-aws/`,
+which pins its own botocore), so this file imports nothing of Leadflow's.
+
+ministack itself saves state only on a clean shutdown. Here, with `--state`, every request
+that changed something is appended to a journal before its answer leaves, and a snapshot of
+the whole state is taken every `--snapshot-every` seconds (and on shutdown); at start the
+newest complete snapshot is loaded and the journals after it are replayed, in order. So an
+answered write survives a kill -9 of this process: the journal is flushed to the operating
+system before the answer is sent. ministack applies DynamoDB, SQS and SES requests on its
+event loop one at a time, so the journal's order is the order in which they were applied, and
+a snapshot taken on the loop is consistent across tables and queues.
+
+The state folder holds `CURRENT` (the generation number), `gen-N/` (the snapshot, one file per
+service in ministack's own format) and `journal-N.jsonl` (requests applied after it).
+
+    .venv-aws/bin/python chalicelib/local/emulator_main.py --port 4566 --state .leadflow/aws
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import shutil
+import signal
+from pathlib import Path
+from typing import Any
+
+SERVICES = "dynamodb,dynamodbstreams,sqs,ses,sts"
+# Operations that change nothing worth keeping: not journaled. (ReceiveMessage only moves a
+# message's visibility; after a restart the message is simply visible again, as SQS allows.)
+READ_PREFIXES = ("Get", "Describe", "List", "Query", "Scan", "BatchGet", "Receive")
+
+
+def _environment(port: int) -> None:
+    """ministack reads its settings from the environment when it is imported."""
+    os.environ.update(
+        GATEWAY_PORT=str(port),
+        BIND_HOST="127.0.0.1",
+        MINISTACK_REGION="us-east-1",
+        SERVICES=SERVICES,
+        LOG_LEVEL=os.environ.get("LEADFLOW_EMULATOR_LOG", "WARNING"),
+        SFTP_ENABLED="0",
+        IOT_MTLS_ENABLED="0",
+        PERSIST_STATE="0",  # this program loads and saves, see Store
+    )
+
+
+def _operation(method: str, headers: dict[bytes, bytes], body: bytes) -> str:
+    target = headers.get(b"x-amz-target", b"").decode("latin-1")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    if body.startswith(b"Action=") or b"&Action=" in body:
+        return body.split(b"Action=", 1)[1].split(b"&", 1)[0].decode("latin-1")
+    return method
+
+
+def changes_state(method: str, path: str, headers: dict[bytes, bytes], body: bytes) -> bool:
+    if method in ("GET", "HEAD", "OPTIONS") or path.startswith("/_ministack/"):
+        return False
+    return not _operation(method, headers, body).startswith(READ_PREFIXES)
+
+
+class Store:
+    """Generations of snapshot + journal in one folder; see the module docstring."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        current = folder / "CURRENT"
+        self.generation = int(current.read_text()) if current.exists() else 0
+        self.entries = 0
+        self.journal_number = self.generation
+        self._journal: Any = None
+        self._saving = False
+
+    def journals(self) -> list[Path]:
+        """This generation's journal and any later one (a snapshot that never completed)."""
+        found = []
+        for path in self.folder.glob("journal-*.jsonl"):
+            number = int(path.stem.split("-", 1)[1])
+            if number >= self.generation:
+                found.append((number, path))
+        return [path for _, path in sorted(found)]
+
+    def open_journal(self, number: int) -> None:
+        if self._journal is not None:
+            self._journal.close()
+        self.journal_number = number
+        path = self.folder / f"journal-{number}.jsonl"
+        self._journal = open(path, "a", encoding="utf-8")  # noqa: SIM115 (kept open on purpose)
+
+    def append(self, request: dict[str, Any]) -> None:
+        self._journal.write(json.dumps(request, separators=(",", ":")) + "\n")
+        self._journal.flush()  # in the OS's hands: a kill -9 of this process cannot lose it
+        self.entries += 1
+
+    def load(self) -> None:
+        from ministack import app as ministack
+        from ministack.core import persistence
+
+        snapshot = self.folder / f"gen-{self.generation}"
+        if snapshot.is_dir():
+            persistence.PERSIST_STATE, persistence.STATE_DIR = True, str(snapshot)
+            try:
+                ministack._load_persisted_state()
+            finally:
+                persistence.PERSIST_STATE = False
+
+    def capture(self) -> dict[str, Any]:
+        """Every service's state, copied now (on the event loop, so between two requests)."""
+        from ministack import app as ministack
+
+        state = {}
+        for name, get_state in ministack._build_persistence_save_dict().items():
+            with contextlib.suppress(Exception):  # a service that cannot report has nothing
+                value = get_state()
+                if value is not None:
+                    state[name] = value
+        return state
+
+    def snapshot_begin(self) -> tuple[int, dict[str, Any]] | None:
+        """Start a new generation: state up to here goes to its snapshot, later writes to its
+        journal. None when nothing changed or a snapshot is already being written."""
+        if self._saving or self.entries == 0:
+            return None
+        self._saving = True
+        state = self.capture()
+        generation = self.journal_number + 1
+        self.open_journal(generation)
+        self.entries = 0
+        return generation, state
+
+    def snapshot_write(self, generation: int, state: dict[str, Any]) -> None:
+        """Write the snapshot, then switch CURRENT to it, then forget what it replaces."""
+        from ministack.core import persistence
+
+        try:
+            folder = self.folder / f"gen-{generation}"
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            for name, value in state.items():
+                wrapped = {
+                    "__ministack_format__": persistence._state_format_version(name),
+                    "payload": value,
+                }
+                with open(folder / f"{name}.json", "w", encoding="utf-8") as out:
+                    json.dump(wrapped, out, default=persistence._json_default)
+                    out.flush()
+                    os.fsync(out.fileno())
+            current = self.folder / "CURRENT.tmp"
+            current.write_text(str(generation))
+            os.replace(current, self.folder / "CURRENT")
+            old = self.generation
+            self.generation = generation
+            for stale in range(old, generation):
+                shutil.rmtree(self.folder / f"gen-{stale}", ignore_errors=True)
+                (self.folder / f"journal-{stale}.jsonl").unlink(missing_ok=True)
+        finally:
+            self._saving = False
+
+
+def _record(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
+    return {
+        "m": scope["method"],
+        "p": scope["path"],
+        "q": scope.get("query_string", b"").decode("latin-1"),
+        "h": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in scope["headers"]],
+        "b": base64.b64encode(body).decode("ascii"),
+    }
+
+
+class Durable:
+    """ASGI middleware around ministack: journals state-changing requests, replays at start."""
+
+    def __init__(self, app: Any, store: Store | None) -> None:
+        self.app = app
+        self.store = store
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._lifespan(send))
+        elif scope["type"] == "http" and self.store is not None:
+            await self._http(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+    def _lifespan(self, send: Any) -> Any:
+        async def on_send(message: dict[str, Any]) -> None:
+            if message["type"] == "lifespan.startup.complete" and self.store is not None:
+                self.store.load()
+                for journal in self.store.journals():
+                    await self._replay(journal)
+                journals = self.store.journals()
+                last = int(journals[-1].stem.split("-", 1)[1]) if journals else None
+                self.store.open_journal(self.store.generation if last is None else last)
+            if message["type"] == "lifespan.shutdown.complete" and self.store is not None:
+                begun = self.store.snapshot_begin()
+                if begun:
+                    self.store.snapshot_write(*begun)
+            await send(message)
+
+        return on_send
+
+    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        headers = dict(scope["headers"])
+        journaled = changes_state(scope["method"], scope["path"], headers, body)
+        delivered = False
+
+        async def replay_body() -> dict[str, Any]:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def on_send(message: dict[str, Any]) -> None:
+            if journaled and message["type"] == "http.response.start" and message["status"] < 300:
+                assert self.store is not None
+                self.store.append(_record(scope, body))  # before the answer leaves
+            await send(message)
+
+        await self.app(scope, replay_body, on_send)
+
+    async def _replay(self, journal: Path) -> None:
+        with open(journal, encoding="utf-8") as lines:
+            for line in lines:
+                try:
+                    request = json.loads(line)
+                except json.JSONDecodeError:
+                    break  # a line cut short by the kill: its request was never answered
+                await self._apply(request)
+                assert self.store is not None
+                self.store.entries += 1
+
+    async def _apply(self, request: dict[str, Any]) -> None:
+        body = base64.b64decode(request["b"])
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": request["m"],
+            "path": request["p"],
+            "raw_path": request["p"].encode(),
+            "query_string": request["q"].encode("latin-1"),
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in request["h"]],
+            "scheme": "http",
+            "server": ("127.0.0.1", 0),
+            "client": ("127.0.0.1", 0),
+        }
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            return None
+
+        await self.app(scope, receive, send)
+
+
+async def _snapshot_periodically(store: Store, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        begun = store.snapshot_begin()
+        if begun:
+            await asyncio.to_thread(store.snapshot_write, *begun)
+
+
+async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
+    """End with the stack that started us, so a killed stack leaves no server on the port."""
+    while os.getppid() == parent:
+        await asyncio.sleep(1.0)
+    stop.set()
+
+
+async def serve(port: int, store: Store | None, snapshot_every: float, parent: int | None) -> None:
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config
+    from ministack import app as ministack
+
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.keep_alive_timeout = 75
+    config.accesslog = None
+    config.loglevel = "WARNING"
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    tasks = []
+    if store is not None:
+        tasks.append(asyncio.create_task(_snapshot_periodically(store, snapshot_every)))
+    if parent:
+        tasks.append(asyncio.create_task(_watch_parent(parent, stop)))
+    try:
+        await hypercorn_serve(Durable(ministack.app, store), config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--state", type=Path, help="folder to keep state in (none: memory)")
+    parser.add_argument("--snapshot-every", type=float, default=30.0)
+    parser.add_argument("--parent", type=int)
+    args = parser.parse_args()
+    _environment(args.port)
+    store = Store(args.state) if args.state else None
+    asyncio.run(serve(args.port, store, args.snapshot_every, args.parent))
+
+
+if __name__ == "__main__":
+    main()
