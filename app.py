@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import admin, email, forms, http, leads, tracking
+from chalicelib.api import admin, email, forms, health, http, leads, tracking
 from chalicelib.bootstrap import services
 from chalicelib.journeys import fanout
 from chalicelib.messaging import courier, sender
@@ -16,6 +16,17 @@ from chalicelib.pipeline import stream, sweeper
 app = Chalice(app_name="leadflow")
 app.api.binary_types.append("image/gif")
 PUBLIC_BODY = [http.JSON, http.FORM]
+
+
+@app.middleware("http")
+def pages_for_browsers(request, get_response):
+    return http.pages_for_browsers(request, get_response)
+
+
+@app.route("/health", methods=["GET"])
+@http.guarded
+def health_check():
+    return health.report(services())
 
 
 @app.route("/forms/{form_id}/submissions", methods=["POST"], content_types=PUBLIC_BODY)

@@ -26,7 +26,9 @@ def _use_local_stack(root: Path) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from chalicelib.local import stack
 
-    return stack.run(Path.cwd(), port=args.port, aws_port=args.aws_port, fresh=args.fresh)
+    return stack.run(
+        Path.cwd(), port=args.port, aws_port=args.aws_port, fresh=args.fresh, state=args.state
+    )
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -170,8 +172,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
     run.add_argument("--aws-port", type=int, default=None, help="the embedded AWS's port")
     run.add_argument(
-        "--fresh", action="store_true", help="forget .leadflow/ (contacts, outbox, keys) first"
+        "--fresh", action="store_true", help="forget the state (contacts, outbox, keys) first"
     )
+    run.add_argument("--state", type=Path, help="where state is kept (default .leadflow/)")
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check marketing content; exit 1 on any problem")
     validate.add_argument("path", nargs="?", default="marketing")

@@ -16,6 +16,9 @@ class LeadflowError(Exception):
     def body(self) -> dict:
         return {"error": self.code, "message": self.message}
 
+    def headers(self) -> dict[str, str]:
+        return {}
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -76,6 +79,17 @@ class Busy(LeadflowError):
 
     status = 503
     code = "busy"
+    retry_after = 1
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class Unavailable(Busy):
+    """The store could not be reached: nothing was recorded; the client should retry."""
+
+    code = "unavailable"
+    retry_after = 5
 
 
 @dataclass

@@ -69,7 +69,7 @@ def submit(request: Request, form_id: str, svc: Services) -> Response:
             return http.html_response(err.status, page, cors)
         return http.json_response(err.status, err.body(), cors)
     except LeadflowError as err:
-        return http.json_response(err.status, err.body(), cors)
+        return http.error_response(err, cors)
     if html:
         return http.redirect(accepted.redirect, cors)
     body = {

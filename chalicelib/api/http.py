@@ -12,8 +12,15 @@ from urllib.parse import parse_qs
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.errors import LeadflowError, MalformedBody, PayloadTooLarge, UnsupportedMediaType
+from chalicelib.errors import (
+    LeadflowError,
+    MalformedBody,
+    PayloadTooLarge,
+    Unavailable,
+    UnsupportedMediaType,
+)
 from chalicelib.leads.capture import RawValue
+from chalicelib.store import outage
 
 log = logging.getLogger(__name__)
 
@@ -120,17 +127,48 @@ def client_ip(request: Request) -> str | None:
     return identity.get("sourceIp")
 
 
+UNAVAILABLE = Unavailable("Leadflow cannot reach its store right now; nothing was recorded. Retry.")
+
+
+def error_response(err: LeadflowError, headers: dict[str, str] | None = None) -> Response:
+    return json_response(err.status, err.body(), {**(headers or {}), **err.headers()})
+
+
 def guarded(fn: Callable[..., Response]) -> Callable[..., Response]:
-    """Map typed errors to their status with a JSON body; never leak a stack trace."""
+    """Map typed errors to their status with a JSON body; never leak a stack trace. An
+    unreachable store is 503 with Retry-After: the client's retry is safe and will succeed."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
         try:
             return fn(*args, **kwargs)
         except LeadflowError as err:
-            return json_response(err.status, err.body())
-        except Exception:
+            return error_response(err)
+        except Exception as exc:
+            if outage.is_outage(exc):
+                log.warning("%s: the store is unavailable (%s)", fn.__name__, type(exc).__name__)
+                return error_response(UNAVAILABLE)
             log.exception("unhandled error in %s", fn.__name__)
             return json_response(500, {"error": "internal", "message": "Something went wrong."})
 
     return wrapper
+
+
+def wants_page(request: Request) -> bool:
+    """A browser (a form post or a page it navigated to), rather than a program."""
+    accept = (request.headers.get("accept") or "").lower()
+    return wants_html(request) or ("text/html" in accept and JSON not in accept)
+
+
+def pages_for_browsers(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """HTTP middleware: a browser that meets a 503 gets a page that says to come back, with
+    the same status and Retry-After, instead of a JSON body."""
+    response = get_response(request)
+    if response.status_code != 503 or not wants_page(request):
+        return response
+    from chalicelib.api import pages
+
+    retry = (response.headers or {}).get("Retry-After", str(UNAVAILABLE.retry_after))
+    return html_response(
+        503, pages.render("unavailable.html", retry_after=retry), {"Retry-After": retry}
+    )

@@ -56,9 +56,12 @@ def free_port() -> int:
 class Emulator:
     """One ministack process on a fixed port; `state` is where it persists (None: memory)."""
 
-    def __init__(self, port: int, state: Path | None = None) -> None:
+    def __init__(
+        self, port: int, state: Path | None = None, snapshot_every: float = SNAPSHOT_EVERY_SECONDS
+    ) -> None:
         self.port = port
         self.state = state
+        self.snapshot_every = snapshot_every
         self.endpoint = f"http://127.0.0.1:{port}"
         self.restarts = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -66,7 +69,7 @@ class Emulator:
     def start(self) -> None:
         command = [str(python()), str(MAIN), "--port", str(self.port), "--parent", str(os.getpid())]
         if self.state is not None:
-            command += ["--state", str(self.state), "--snapshot-every", str(SNAPSHOT_EVERY_SECONDS)]
+            command += ["--state", str(self.state), "--snapshot-every", str(self.snapshot_every)]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         self._wait_until_up()
 

@@ -7,14 +7,11 @@ the queue and come back after their visibility timeout, as on AWS.
 from __future__ import annotations
 
 import json
-import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from chalicelib.messaging.queues import Queues
 
-log = logging.getLogger(__name__)
 Handler = Callable[[list[dict[str, Any]]], dict[str, Any]]
 
 
@@ -33,12 +30,3 @@ def drain_once(queues: Queues, queue: str, handler: Handler, wait_seconds: int =
         if record["messageId"] not in failed:
             queues.delete(queue, message)
     return len(messages)
-
-
-def run(queues: Queues, queue: str, handler: Handler, stop: threading.Event) -> None:
-    while not stop.is_set():
-        try:
-            drain_once(queues, queue, handler, wait_seconds=1)
-        except Exception:
-            log.exception("queue %s: batch failed", queue)
-            stop.wait(1.0)

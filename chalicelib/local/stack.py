@@ -16,7 +16,6 @@ import signal
 import socket
 import sys
 import threading
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +23,6 @@ from chalicelib.local import emulator, webhook_receiver
 from chalicelib.messaging.webhook_signature import new_secret
 
 log = logging.getLogger(__name__)
-SWEEP_EVERY_SECONDS = 30.0
-# AWS ticks every minute; locally a few seconds, so a short wait in a journey shows soon.
-TICK_EVERY_SECONDS = 5.0
 # The sample routing's channels (marketing/routing.yaml) all point at the local receiver.
 CHANNEL_URLS = {
     "LEADFLOW_CRM_WEBHOOK_URL": "crm",
@@ -112,6 +108,12 @@ def _verify_senders(svc: Any, content: Any) -> None:
     svc.ses.ensure_configuration_set()
 
 
+def _aws_health(aws: emulator.Emulator) -> dict[str, Any]:
+    if not aws.healthy():
+        raise RuntimeError("not answering; the stack restarts it")
+    return {"endpoint": aws.endpoint, "pid": aws.pid, "restarts": aws.restarts}
+
+
 def _port_free(port: int) -> bool:
     """Free to listen on, as our servers do: SO_REUSEADDR, so connections closed by a stack
     stopped a moment ago (TIME_WAIT) do not count as in use."""
@@ -124,7 +126,15 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def run(root: Path, port: int = 8000, aws_port: int | None = None, fresh: bool = False) -> int:
+def run(
+    root: Path,
+    port: int = 8000,
+    aws_port: int | None = None,
+    fresh: bool = False,
+    state: Path | None = None,
+) -> int:
+    """Serve the stack from `root` (app.py, marketing/) with its state in `state`
+    (default `root/.leadflow`) until Ctrl-C."""
     from chalice.config import Config
     from chalice.local import create_local_server
 
@@ -138,10 +148,10 @@ def run(root: Path, port: int = 8000, aws_port: int | None = None, fresh: bool =
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     for noisy in ("werkzeug", "botocore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    state = root / ".leadflow"
+    state = state or root / ".leadflow"
     if fresh and state.exists():
         shutil.rmtree(state)
-        print("Starting fresh: .leadflow/ removed.", flush=True)
+        print(f"Starting fresh: {state} removed.", flush=True)
     state.mkdir(exist_ok=True)
     aws = emulator.start(aws_port, state / "aws")
     endpoint = aws.endpoint
@@ -161,15 +171,10 @@ def run(root: Path, port: int = 8000, aws_port: int | None = None, fresh: bool =
     receiver, _ = webhook_receiver.start(hooks_port, hook_secret)
 
     from chalicelib import bootstrap
+    from chalicelib.api import health
     from chalicelib.content import catalog, publisher
-    from chalicelib.journeys import fanout
-    from chalicelib.local import queue_driver
-    from chalicelib.local.stream_driver import StreamDriver
-    from chalicelib.messaging import courier, sender
-    from chalicelib.messaging.queues import ADVANCE, SENDS, WEBHOOKS
-    from chalicelib.pipeline import stream, sweeper
+    from chalicelib.local import drivers, loop
     from chalicelib.store import tables
-    from chalicelib.store.models import EventModel
 
     svc = bootstrap.services()
     tables.create_all()
@@ -188,7 +193,14 @@ def run(root: Path, port: int = 8000, aws_port: int | None = None, fresh: bool =
     key_file = state / "local-admin-key"
     key = _admin_key(svc, key_file)
     (state / "stack.json").write_text(
-        json.dumps({"endpoint": endpoint, "api": port, "webhooks": hooks_port})
+        json.dumps(
+            {
+                "endpoint": endpoint,
+                "api": port,
+                "webhooks": hooks_port,
+                "outbox": os.environ["LEADFLOW_OUTBOX_DIR"],
+            }
+        )
     )
 
     sys.path.insert(0, str(root))
@@ -196,50 +208,19 @@ def run(root: Path, port: int = 8000, aws_port: int | None = None, fresh: bool =
 
     http = create_local_server(app, Config.create(), "127.0.0.1", port)
     stop = threading.Event()
-    driver = StreamDriver(
-        EventModel.Meta.table_name,
-        lambda batch: stream.handle_batch(batch["Records"], svc.processor),
-    )
-    grace = timedelta(seconds=svc.settings.sweep_grace_seconds)
-
-    def sweep_loop() -> None:
-        while not stop.wait(SWEEP_EVERY_SECONDS):
-            try:
-                sweeper.sweep(svc.processor, grace)
-            except Exception:
-                log.exception("sweep failed")
-
-    def tick_loop() -> None:
-        while not stop.wait(TICK_EVERY_SECONDS):
-            try:
-                svc.tick()
-            except Exception:
-                log.exception("tick failed")
-
+    running = drivers.loops(svc)
+    health.register("embedded_aws", lambda: _aws_health(aws))
+    health.register("drivers", lambda: {lp.name: lp.health() for lp in running})
     threads = [
         threading.Thread(target=aws.watch, args=(stop,), name="aws-watch", daemon=True),
         threading.Thread(target=http.serve_forever, name="api", daemon=True),
-        threading.Thread(target=driver.run, args=(stop,), name="pipeline", daemon=True),
-        threading.Thread(target=sweep_loop, name="sweeper", daemon=True),
-        threading.Thread(target=tick_loop, name="tick", daemon=True),
-        *(
-            threading.Thread(
-                target=queue_driver.run,
-                args=(svc.queues, queue, handler, stop),
-                name=queue,
-                daemon=True,
-            )
-            for queue, handler in (
-                (ADVANCE, lambda records: fanout.handle_batch(records, svc.journeys)),
-                (SENDS, lambda records: sender.handle_batch(records, svc.sender)),
-                (WEBHOOKS, lambda records: courier.handle_batch(records, svc.courier)),
-            )
-        ),
+        *loop.threads(running, stop),
     ]
     for thread in threads:
         thread.start()
+    key_path = Path(os.path.relpath(key_file, root))
     print(
-        _banner(port, endpoint, key_file.relative_to(root), key, sorted(content.forms), hooks_port),
+        _banner(port, endpoint, key_path, key, sorted(content.forms), hooks_port),
         flush=True,
     )
     for signum in (signal.SIGINT, signal.SIGTERM):

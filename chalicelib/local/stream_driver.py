@@ -4,24 +4,28 @@ Honours ReportBatchItemFailures like Lambda does: a failed record is retried fro
 sequence number, up to `max_retries`, then skipped (it stays pending for the sweeper).
 
 It follows each shard's NextShardIterator, as Lambda's poller does, and asks for a fresh
-iterator only after a failure or an error; shards are listed again every few seconds. (This
-relies on moto_dynamodb keeping the table, and so its stream shard, in place when a
-transaction is cancelled; moto alone replaces it.)
+iterator only after a failure or an error; shards are listed again every few seconds. When the
+embedded AWS restarts, its stream starts anew: a position it no longer knows is read from the
+shard's start (records of events written before the restart are found by the sweeper).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 log = logging.getLogger(__name__)
 BatchHandler = Callable[[dict[str, Any]], dict[str, Any]]
 DISCOVER_EVERY = 5.0  # seconds
+# The stream no longer has that position or shard (the emulator restarted): start over.
+LOST_POSITION = frozenset(
+    {"TrimmedDataAccessException", "ExpiredIteratorException", "ResourceNotFoundException"}
+)
 
 
 class StreamDriver:
@@ -31,13 +35,17 @@ class StreamDriver:
         self.handler = handler
         self.batch_size = batch_size
         self.max_retries = max_retries
+        self.table_name = table_name
         self.streams = boto3.client("dynamodbstreams")
-        table = boto3.client("dynamodb").describe_table(TableName=table_name)["Table"]
-        self.stream_arn = table["LatestStreamArn"]
+        self.stream_arn = self._stream_arn()
         self._positions: dict[str, tuple[str, str | None]] = {}
         self._iterators: dict[str, str] = {}
         self._retries: dict[str, int] = {}
         self._discovered_at: float | None = None
+
+    def _stream_arn(self) -> str:
+        table = boto3.client("dynamodb").describe_table(TableName=self.table_name)["Table"]
+        return str(table["LatestStreamArn"])
 
     def _iterator(self, shard_id: str, kind: str, sequence: str | None = None) -> str:
         kwargs: dict[str, Any] = {
@@ -60,6 +68,22 @@ class StreamDriver:
 
     def poll_once(self) -> int:
         """Read every shard once; returns how many records were handed to the handler."""
+        try:
+            return self._poll()
+        except ClientError as exc:
+            self._iterators.clear()
+            if exc.response.get("Error", {}).get("Code") not in LOST_POSITION:
+                raise
+            log.warning("the stream was reset; reading it again from its start")
+            self._positions.clear()
+            self._discovered_at = None
+            self.stream_arn = self._stream_arn()
+            return 0
+        except Exception:
+            self._iterators.clear()  # start again from the last position handled
+            raise
+
+    def _poll(self) -> int:
         self._discover()
         handled = 0
         for shard_id, (kind, sequence) in list(self._positions.items()):
@@ -92,13 +116,3 @@ class StreamDriver:
             self._retries.pop(sequence, None)
             return ("AFTER_SEQUENCE_NUMBER", sequence)
         return ("AT_SEQUENCE_NUMBER", sequence)
-
-    def run(self, stop: threading.Event, interval: float = 0.1) -> None:
-        while not stop.is_set():
-            try:
-                if not self.poll_once():
-                    stop.wait(interval)
-            except Exception:
-                log.exception("stream driver poll failed")
-                self._iterators.clear()  # start again from the last position handled
-                stop.wait(1.0)

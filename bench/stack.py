@@ -1,0 +1,93 @@
+"""The local stack a bench measures: the running one (`make run`), or one it starts itself.
+
+with local_stack() as stack:   # uses .leadflow/stack.json if that stack answers
+    stack.api, stack.webhooks, stack.outbox
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+READY_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Stack:
+    api: str
+    webhooks: str
+    outbox: Path
+    endpoint: str
+
+
+def _read(state: Path) -> Stack | None:
+    info = state / "stack.json"
+    if not info.exists():
+        return None
+    ports = json.loads(info.read_text())
+    stack = Stack(
+        api=f"http://127.0.0.1:{ports['api']}",
+        webhooks=f"http://127.0.0.1:{ports['webhooks']}",
+        outbox=Path(ports["outbox"]),
+        endpoint=ports["endpoint"],
+    )
+    try:
+        with urllib.request.urlopen(f"{stack.api}/health", timeout=5) as answer:
+            answer.read()
+    except OSError:
+        return None
+    return stack
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def local_stack(start: bool | None = None) -> Iterator[Stack]:
+    """The running stack; or, when none runs or `start` is True, a fresh one of our own."""
+    running = None if start else _read(ROOT / ".leadflow")
+    if running is not None:
+        yield running
+        return
+    state = Path(tempfile.mkdtemp(prefix="leadflow-bench-"))
+    port = _free_port()
+    log = open(state.parent / f"{state.name}.log", "wb")  # noqa: SIM115
+    env = {**os.environ, "LEADFLOW_STACK_QUIET": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.cli", "run", "--port", str(port), "--state", str(state)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + READY_SECONDS
+        while (stack := _read(state)) is None:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the local stack did not start; see {log.name}")
+            time.sleep(0.2)
+        yield stack
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        shutil.rmtree(state, ignore_errors=True)
