@@ -74,11 +74,11 @@ class Outbox:
         for path in self.folder.iterdir():
             if path.name in self.seen or path.suffix != ".eml":
                 continue
-            self.seen.add(path.name)
             with open(path, "rb") as message:
                 head = message.read(4096)
             match = TO.search(head)
-            if match:
+            if match:  # else it is still being written: read it on the next scan
+                self.seen.add(path.name)
                 who = match.group(1).decode("utf-8", "replace").strip().lower()
                 written = path.stat().st_mtime
                 self.first[who] = min(written, self.first.get(who, written))

@@ -1,9 +1,13 @@
-"""Settings from the environment: the same code reads moto locally and AWS in the cloud."""
+"""Settings from the environment: the same code reads the emulator locally and AWS in the cloud."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+
+# Connections per AWS client. A Lambda uses one at a time; the local stack's drivers share a
+# client across threads, and a pool smaller than their number discards connections (and warns).
+POOL_CONNECTIONS = 32
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 On AWS the events stream feeds the pipeline Lambda with several batches of one shard at once
 (ParallelizationFactor, in order per contact), each queue feeds several concurrent Lambdas,
-and EventBridge fires the tick and the sweeper. Locally each of those is a `Loop` on a thread;
-the I/O they wait on is the emulator's, in another process, so threads overlap it well.
+and EventBridge fires the tick and the sweeper. Locally each of those is a `Loop` on a thread,
+and the loops run in worker processes of their own (`workers.py`), as Lambdas do: apart from
+the API's process, so that neither waits for the other's turn at the interpreter.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ SWEEP_EVERY_SECONDS = 30.0
 # AWS ticks every minute; locally a few seconds, so a short wait in a journey shows soon.
 TICK_EVERY_SECONDS = 5.0
 STREAM_IDLE_SECONDS = 0.05
-PARALLEL_BATCHES = 4  # per stream shard, in order per contact
+PARALLEL_BATCHES = 10  # per stream shard, in order per contact
 WORKERS = {SENDS: 4, WEBHOOKS: 2, ADVANCE: 2}  # concurrent consumers per queue
 
 Records = list[dict[str, Any]]
@@ -58,14 +59,15 @@ def parallel_by_contact(
     return handle_batch
 
 
-def loops(svc: Services) -> list[Loop]:
-    """Every driver of the local stack, ready to start."""
+def loops(svc: Services, only: frozenset[str] | None = None) -> list[Loop]:
+    """The drivers of the local stack (those whose role is in `only`), ready to start."""
     pool = ThreadPoolExecutor(PARALLEL_BATCHES, thread_name_prefix="pipeline")
     pipeline = StreamDriver(
         EventModel.Meta.table_name,
         parallel_by_contact(
             lambda records: stream.handle_batch(records, svc.processor), pool, PARALLEL_BATCHES
         ),
+        lazy=True,
     )
     grace = timedelta(seconds=svc.settings.sweep_grace_seconds)
     handlers: dict[str, Callable[[Records], dict[str, Any]]] = {
@@ -85,13 +87,14 @@ def loops(svc: Services) -> list[Loop]:
         sweeper.sweep(svc.processor, grace)
         return 0
 
-    return [
-        Loop("pipeline", pipeline.poll_once, STREAM_IDLE_SECONDS),
+    every = [
+        ("pipeline", Loop("pipeline", pipeline.poll_once, STREAM_IDLE_SECONDS)),
         *(
-            Loop(f"{queue}-{n + 1}", consumer(queue), 0.0)
+            (queue, Loop(f"{queue}-{n + 1}", consumer(queue), 0.0))
             for queue, count in WORKERS.items()
             for n in range(count)
         ),
-        Loop("tick", tick, TICK_EVERY_SECONDS),
-        Loop("sweeper", sweep, SWEEP_EVERY_SECONDS),
+        ("tick", Loop("tick", tick, TICK_EVERY_SECONDS)),
+        ("sweeper", Loop("sweeper", sweep, SWEEP_EVERY_SECONDS)),
     ]
+    return [lp for role, lp in every if only is None or role in only]

@@ -157,7 +157,11 @@ def run(
     endpoint = aws.endpoint
     os.environ.setdefault("LEADFLOW_STAGE", "local")
     os.environ["LEADFLOW_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
-    os.environ.setdefault("LEADFLOW_SWEEP_GRACE_SECONDS", "10")
+    # The sweeper takes events the pipeline has not reached after this long; locally sooner
+    # than on AWS (120 s), but never while a burst is merely queued behind others.
+    os.environ.setdefault("LEADFLOW_SWEEP_GRACE_SECONDS", "30")
+    # SES caps an account's send rate (14 a second out of the sandbox); the emulator has none.
+    os.environ.setdefault("LEADFLOW_MAX_SEND_RATE", "1000")
     os.environ.setdefault("LEADFLOW_OUTBOX_DIR", str(state / "outbox"))
     os.environ.setdefault("LEADFLOW_SIGNING_SECRET", _secret(state / "signing-secret"))
     hooks_port = port + 25
@@ -173,7 +177,7 @@ def run(
     from chalicelib import bootstrap
     from chalicelib.api import health
     from chalicelib.content import catalog, publisher
-    from chalicelib.local import drivers, loop
+    from chalicelib.local import drivers, loop, workers
     from chalicelib.store import tables
 
     svc = bootstrap.services()
@@ -208,11 +212,15 @@ def run(
 
     http = create_local_server(app, Config.create(), "127.0.0.1", port)
     stop = threading.Event()
-    running = drivers.loops(svc)
+    running = drivers.loops(svc, frozenset({"tick", "sweeper"}))
+    pool = workers.start_all(state)
     health.register("embedded_aws", lambda: _aws_health(aws))
     health.register("drivers", lambda: {lp.name: lp.health() for lp in running})
+    for worker in pool:
+        health.register(f"worker_{worker.name}", worker.health)
     threads = [
         threading.Thread(target=aws.watch, args=(stop,), name="aws-watch", daemon=True),
+        threading.Thread(target=workers.watch, args=(pool, stop), name="workers", daemon=True),
         threading.Thread(target=http.serve_forever, name="api", daemon=True),
         *loop.threads(running, stop),
     ]
@@ -231,6 +239,8 @@ def run(
         print("\nStopping...", flush=True)
     finally:
         stop.set()
+        for worker in pool:
+            worker.stop()
         http.shutdown()
         receiver.shutdown()
         aws.stop()

@@ -30,14 +30,20 @@ LOST_POSITION = frozenset(
 
 class StreamDriver:
     def __init__(
-        self, table_name: str, handler: BatchHandler, batch_size: int = 100, max_retries: int = 3
+        self,
+        table_name: str,
+        handler: BatchHandler,
+        batch_size: int = 100,
+        max_retries: int = 3,
+        lazy: bool = False,
     ) -> None:
+        """`lazy`: find the stream on the first poll, not now (the emulator may be down)."""
         self.handler = handler
         self.batch_size = batch_size
         self.max_retries = max_retries
         self.table_name = table_name
         self.streams = boto3.client("dynamodbstreams")
-        self.stream_arn = self._stream_arn()
+        self.stream_arn = "" if lazy else self._stream_arn()
         self._positions: dict[str, tuple[str, str | None]] = {}
         self._iterators: dict[str, str] = {}
         self._retries: dict[str, int] = {}
@@ -84,6 +90,8 @@ class StreamDriver:
             raise
 
     def _poll(self) -> int:
+        if not self.stream_arn:
+            self.stream_arn = self._stream_arn()
         self._discover()
         handled = 0
         for shard_id, (kind, sequence) in list(self._positions.items()):

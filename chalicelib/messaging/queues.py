@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
-from chalicelib.config import Settings
+from chalicelib.config import POOL_CONNECTIONS, Settings
 
 SENDS = "sends"
 WEBHOOKS = "webhooks"
@@ -32,7 +33,10 @@ class Queues:
     def __init__(self, settings: Settings) -> None:
         self.prefix = settings.table_prefix
         self.client = boto3.client(
-            "sqs", region_name=settings.region, endpoint_url=settings.endpoint_url
+            "sqs",
+            region_name=settings.region,
+            endpoint_url=settings.endpoint_url,
+            config=Config(max_pool_connections=POOL_CONNECTIONS),
         )
         self._urls: dict[str, str] = {}
 

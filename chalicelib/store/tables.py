@@ -11,7 +11,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.config import Settings
+from chalicelib.config import POOL_CONNECTIONS, Settings
 from chalicelib.store.models import MODELS
 
 _BASE_NAMES = {model: model.Meta.table_name for model in MODELS}
@@ -33,7 +33,9 @@ def connection() -> Connection:
     meta = MODELS[0].Meta
     key = (meta.region, meta.host)
     if key not in _connections:
-        _connections[key] = Connection(region=meta.region, host=meta.host)
+        _connections[key] = Connection(
+            region=meta.region, host=meta.host, max_pool_connections=POOL_CONNECTIONS
+        )
     return _connections[key]
 
 

@@ -1,0 +1,148 @@
+"""The local stack's driver processes: the pipeline and the queue consumers, as Lambdas.
+
+Each worker is a child process running some of `drivers.loops` on threads. It writes its
+loops' health to a small JSON file every second, so the API's `/health` can show it, and it
+ends when its parent does. `Workers.watch` restarts a worker that died.
+
+    python -m chalicelib.local.workers --roles pipeline --status .leadflow/pipeline.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+STATUS_EVERY_SECONDS = 1.0
+STALE_SECONDS = 5.0
+# Which loops run in which process: the pipeline alone (it is the busiest), the queues
+# together. The tick and the sweeper stay in the stack's own process.
+ROLES = {
+    "pipeline": ("pipeline",),
+    "queues": ("sends", "webhooks", "journey-advance"),
+}
+
+
+class Worker:
+    def __init__(self, name: str, roles: tuple[str, ...], status: Path) -> None:
+        self.name = name
+        self.roles = roles
+        self.status = status
+        self.restarts = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.status.unlink(missing_ok=True)
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "chalicelib.local.workers",
+                "--roles",
+                ",".join(self.roles),
+                "--status",
+                str(self.status),
+                "--parent",
+                str(os.getpid()),
+            ]
+        )
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def health(self) -> dict[str, Any]:
+        """The worker's loops as it last reported them; raises when it is silent."""
+        try:
+            report = json.loads(self.status.read_text())
+        except (OSError, ValueError) as exc:
+            raise RuntimeError(f"worker {self.name} has not reported") from exc
+        age = time.time() - report["at"]
+        if age > STALE_SECONDS:
+            raise RuntimeError(f"worker {self.name} silent for {age:.0f} s")
+        if report["down"]:
+            raise RuntimeError("; ".join(report["down"]))
+        return dict(report["loops"])
+
+
+def start_all(state: Path) -> list[Worker]:
+    workers = [Worker(name, roles, state / f"worker-{name}.json") for name, roles in ROLES.items()]
+    for worker in workers:
+        worker.start()
+    return workers
+
+
+def watch(workers: list[Worker], stop: threading.Event, every: float = 1.0) -> None:
+    """Restart any worker that died, until `stop` is set (a thread's target)."""
+    while not stop.wait(every):
+        for worker in workers:
+            if not worker.alive():
+                log.warning("worker %s exited; restarting it", worker.name)
+                worker.start()
+                worker.restarts += 1
+
+
+def _report(loops: list[Any], status: Path) -> None:
+    states: dict[str, Any] = {}
+    down = []
+    for lp in loops:
+        try:
+            states[lp.name] = lp.health()
+        except RuntimeError as exc:
+            down.append(f"{lp.name}: {exc}")
+    tmp = status.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"at": time.time(), "loops": states, "down": down}))
+    os.replace(tmp, status)
+
+
+def serve(roles: frozenset[str], status: Path, parent: int | None) -> None:
+    from chalicelib import bootstrap
+    from chalicelib.local import drivers, loop
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    running = drivers.loops(bootstrap.services(), roles)
+    for thread in loop.threads(running, stop):
+        thread.start()
+    while not stop.wait(STATUS_EVERY_SECONDS):
+        if parent is not None and os.getppid() != parent:
+            break
+        with contextlib.suppress(OSError):
+            _report(running, status)
+    stop.set()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--roles", required=True)
+    parser.add_argument("--status", type=Path, required=True)
+    parser.add_argument("--parent", type=int)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    for noisy in ("botocore", "pynamodb"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    serve(frozenset(args.roles.split(",")), args.status, args.parent)
+
+
+if __name__ == "__main__":
+    main()
