@@ -1,7 +1,8 @@
 """`make bench`: form submissions through the real handler against raw puts on the same backend.
 
-One run, one moto server: the handler's rate is judged as a share of what a bare PynamoDB put
-achieves there, and the DynamoDB calls behind each submission are counted on the wire.
+One run, one embedded AWS (ministack, in a process of its own): the handler's rate is judged
+as a share of what a bare PynamoDB put achieves there, and the DynamoDB calls behind each
+submission are counted on the wire.
 bench/README.md says how to read the numbers.
 """
 
@@ -23,10 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import moto  # noqa: E402
 from chalice.test import Client  # noqa: E402
 
-from bench.backend import Backend, moto_process, moto_thread  # noqa: E402
+from bench.backend import Backend, emulator_process  # noqa: E402
 from bench.results import Results, Setting, report  # noqa: E402
 from bench.timing import Sample  # noqa: E402
 from bench.wire import Call, WireLog  # noqa: E402
@@ -45,16 +45,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--batch",
         type=int,
         default=10,
-        help="fresh tables every BATCH operations, as moto's transactions slow down while "
-        "tables grow (default 10; 0 keeps one set of tables for the whole run)",
+        help="fresh tables every BATCH operations (default 10; 0 keeps one set of tables "
+        "for the whole run)",
     )
     parser.add_argument(
-        "--in-process",
-        action="store_true",
-        help="run moto in this process, as the tests do (its GC and GIL then weigh on the "
-        "handler's numbers)",
+        "--quick", action="store_true", help="a small run that only checks the bench works"
     )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.n, args.batch = 10, 5
     if args.n < 1 or args.batch < 0:
         parser.error("--n must be at least 1 and --batch at least 0")
     return args
@@ -97,7 +96,9 @@ class Template:
         body = self.body
         for n, old in enumerate(self.ids):
             body = body.replace(old, f"{serial}-{n}")
-        return json.loads(body)
+        params = json.loads(body)
+        params.pop("ClientRequestToken", None)  # botocore makes a new one, as for a new request
+        return params
 
 
 class Runner:
@@ -174,8 +175,7 @@ class Runner:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    where = "in this process" if args.in_process else "in a process of its own"
-    with (moto_thread if args.in_process else moto_process)() as endpoint:
+    with emulator_process() as engine:
         os.environ["LEADFLOW_STAGE"] = "bench"
         from app import app  # only now: the environment above is what it must see
 
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         wire = WireLog()
         try:
             with wire.listening(), Client(app, project_dir=str(ROOT)) as client:
-                runner = Runner(Backend(endpoint, services, content), client, wire)
+                runner = Runner(Backend(engine, services, content), client, wire)
                 results = runner.run(args.n, args.batch)
         finally:
             bootstrap.reset(None)
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         n=args.n,
         batch=args.batch,
         title=f"Leadflow capture bench: Python {platform.python_version()}, "
-        f"moto {moto.__version__} {where} at {endpoint}",
+        f"the embedded AWS (ministack) in a process of its own at {engine.endpoint}",
         table_prefix=services.settings.table_prefix,
         form_cache_seconds=services.content.cache_seconds,
     )

@@ -1,4 +1,4 @@
-"""Lead capture through the real HTTP handler, on moto."""
+"""Lead capture through the real HTTP handler, on the embedded AWS."""
 
 from __future__ import annotations
 

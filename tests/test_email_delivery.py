@@ -1,5 +1,5 @@
-"""Email delivery end to end on moto: the send queue's consumer, SES, tracking, unsubscribe,
-suppression and SES feedback, driven by the sample whitepaper journey."""
+"""Email delivery end to end on the embedded AWS: the send queue's consumer, SES, tracking,
+unsubscribe, suppression and SES feedback, driven by the sample whitepaper journey."""
 
 from __future__ import annotations
 

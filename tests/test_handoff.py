@@ -1,4 +1,5 @@
-"""Routing, hand-off, the SLA pool and reminders on the real pipeline (moto), fake clock."""
+"""Routing, hand-off, the SLA pool and reminders on the real pipeline and the embedded AWS,
+with a fake clock."""
 
 from __future__ import annotations
 

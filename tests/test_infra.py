@@ -81,7 +81,9 @@ def test_each_model_has_a_table_with_the_keys_the_local_stack_creates(
     resources: dict[str, Any], model: type[Model]
 ) -> None:
     table = _table(resources, model)
-    schema = model._get_schema()  # what create_table sends to moto for the local stack and tests
+    schema = (
+        model._get_schema()
+    )  # what create_table sends to the emulator for the local stack and tests
     assert set(_keys(table["KeySchema"])) == set(_keys(schema["key_schema"]))
     assert _definitions(table["AttributeDefinitions"]) == _definitions(
         schema["attribute_definitions"]

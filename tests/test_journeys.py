@@ -1,4 +1,5 @@
-"""The journey engine end to end on moto: forms and events in, timed steps by the tick."""
+"""The journey engine end to end on the embedded AWS: forms and events in, timed steps by the
+tick."""
 
 from __future__ import annotations
 

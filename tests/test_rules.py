@@ -1,4 +1,4 @@
-"""If/then rules from the sample marketing/rules.yaml, on the real pipeline (moto)."""
+"""If/then rules from the sample marketing/rules.yaml, on the real pipeline (the embedded AWS)."""
 
 from __future__ import annotations
 

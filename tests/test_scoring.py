@@ -1,4 +1,5 @@
-"""Scoring on the real pipeline (moto): reasons, caps, decay and stages, on a fake clock."""
+"""Scoring on the real pipeline and the embedded AWS: reasons, caps, decay and stages, on a fake
+clock."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""The local stack: moto as the embedded AWS, and drivers that stand in for Lambda triggers."""
+"""The local stack: ministack as the embedded AWS, and drivers that stand in for Lambda triggers."""

@@ -24,6 +24,8 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import functools
+import gc
 import json
 import os
 import shutil
@@ -32,9 +34,25 @@ from pathlib import Path
 from typing import Any
 
 SERVICES = "dynamodb,dynamodbstreams,sqs,ses,sts"
+# DynamoDB keeps stream records for 24 hours; ministack too, in memory, where a busy local stack
+# then grows by gigabytes a day. The drivers read the stream within seconds, and one that fell
+# further behind than this starts again from the stream's start and leaves the rest to the
+# sweeper, so ten minutes is plenty.
+STREAM_RETENTION_SECONDS = 120
+# ministack keeps a copy of every email SES sent, in memory, for its own inspection API; the
+# stack keeps its own outbox on disk, so only the last few are kept.
+SENT_MAIL_KEPT = 100
+FORGET_EVERY_SECONDS = 10.0
+# The tables are millions of small, long-lived objects; a full collection walks them all, so
+# its cost grows with the data and lands on whichever request triggered it. They hold no
+# reference cycles worth collecting: move what has survived into the permanent generation,
+# where the collector no longer walks it (reference counting still frees it).
+FREEZE_EVERY_SECONDS = 10.0
 # Operations that change nothing worth keeping: not journaled. (ReceiveMessage only moves a
 # message's visibility; after a restart the message is simply visible again, as SQS allows.)
 READ_PREFIXES = ("Get", "Describe", "List", "Query", "Scan", "BatchGet", "Receive")
+# Sending an email changes nothing that is kept (see SENT_MAIL_KEPT): replaying one is pointless.
+NOT_KEPT = ("SendEmail", "SendRawEmail", "SendBulkEmail")
 
 
 def _environment(port: int) -> None:
@@ -51,6 +69,43 @@ def _environment(port: int) -> None:
     )
 
 
+def _remember_parsed_expressions() -> None:
+    """ministack parses each condition, key condition and filter expression again on every
+    request, and for every item a query looks at; a third of its DynamoDB time went there.
+    Leadflow sends a few dozen distinct expressions, and these functions depend only on the
+    expression's text: remember their answers. (The token lists are copied on the way out, so
+    a caller that changes one cannot change what is remembered.)"""
+    from ministack.services import dynamodb
+
+    original = dynamodb._tokenize
+    tokenize = functools.lru_cache(maxsize=4096)(lambda expr: tuple(original(expr)))
+    syntax = functools.lru_cache(maxsize=4096)(dynamodb._condition_syntax_error)
+    dynamodb._tokenize = lambda expr: list(tokenize(expr))
+    dynamodb._condition_syntax_error = syntax
+
+
+def _bound_memory() -> None:
+    from ministack.services import dynamodb
+
+    dynamodb._STREAM_RETENTION_SECONDS = STREAM_RETENTION_SECONDS
+
+
+async def _forget_sent_mail() -> None:
+    from ministack.services import ses
+
+    while True:
+        await asyncio.sleep(FORGET_EVERY_SECONDS)
+        for sent in ses._sent_emails._data.values():
+            if isinstance(sent, list) and len(sent) > SENT_MAIL_KEPT:
+                del sent[:-SENT_MAIL_KEPT]
+
+
+async def _freeze_survivors() -> None:
+    while True:
+        await asyncio.sleep(FREEZE_EVERY_SECONDS)
+        gc.freeze()
+
+
 def _operation(method: str, headers: dict[bytes, bytes], body: bytes) -> str:
     target = headers.get(b"x-amz-target", b"").decode("latin-1")
     if target:
@@ -63,7 +118,10 @@ def _operation(method: str, headers: dict[bytes, bytes], body: bytes) -> str:
 def changes_state(method: str, path: str, headers: dict[bytes, bytes], body: bytes) -> bool:
     if method in ("GET", "HEAD", "OPTIONS") or path.startswith("/_ministack/"):
         return False
-    return not _operation(method, headers, body).startswith(READ_PREFIXES)
+    if path.endswith("/outbound-emails") or path.endswith("/outbound-bulk-emails"):
+        return False
+    operation = _operation(method, headers, body)
+    return not operation.startswith(READ_PREFIXES) and operation not in NOT_KEPT
 
 
 class Store:
@@ -286,10 +344,14 @@ async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
 
 
 async def serve(port: int, store: Store | None, snapshot_every: float, parent: int | None) -> None:
+    import emulator_ranges  # beside this file: run as a script, its folder is on the path
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
     from ministack import app as ministack
 
+    _remember_parsed_expressions()
+    _bound_memory()
+    emulator_ranges.install()
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
     config.keep_alive_timeout = 75
@@ -299,7 +361,7 @@ async def serve(port: int, store: Store | None, snapshot_every: float, parent: i
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    tasks = []
+    tasks = [asyncio.create_task(_forget_sent_mail()), asyncio.create_task(_freeze_survivors())]
     if store is not None:
         tasks.append(asyncio.create_task(_snapshot_periodically(store, snapshot_every)))
     if parent:

@@ -1,6 +1,6 @@
 """SQS queues: the send queue, the webhook queue and the journey fan-out queue.
 
-Names derive from the stage like the tables do; the same client talks to moto locally.
+Names derive from the stage like the tables do; the same client talks to the emulator locally.
 """
 
 from __future__ import annotations

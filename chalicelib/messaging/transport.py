@@ -83,7 +83,7 @@ class SesTransport:
             raise
 
     def verify_domain(self, domain: str) -> None:
-        """Local only: moto refuses senders whose identity is not verified."""
+        """Local only: the emulator, like SES, refuses senders whose identity is not verified."""
         self.client.create_email_identity(EmailIdentity=domain)
 
     def ensure_configuration_set(self) -> None:

@@ -40,7 +40,7 @@ def connection() -> Connection:
 
 
 def bind(settings: Settings) -> None:
-    """Point every model at `{prefix}{name}` on the configured endpoint (moto or AWS)."""
+    """Point every model at `{prefix}{name}` on the configured endpoint (the emulator or AWS)."""
     for model in MODELS:
         model.Meta.table_name = settings.table_prefix + _BASE_NAMES[model]
         model.Meta.region = settings.region
