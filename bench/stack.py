@@ -86,7 +86,7 @@ def local_stack(start: bool | None = None) -> Iterator[Stack]:
     finally:
         process.terminate()
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()

@@ -17,7 +17,7 @@ from botocore.exceptions import EndpointConnectionError
 
 from chalicelib.api import health
 from chalicelib.local import emulator
-from chalicelib.local.drivers import parallel_by_contact
+from chalicelib.local.lanes import Lanes
 from chalicelib.local.loop import Loop
 from chalicelib.local.stream_driver import StreamDriver
 from chalicelib.store import outage
@@ -277,28 +277,41 @@ def _record(contact: str, sequence: int) -> dict[str, Any]:
     }
 
 
-def test_parallel_batches_keep_each_contacts_order_and_report_the_earliest_failure():
-    from concurrent.futures import ThreadPoolExecutor
-
-    handled: list[list[tuple[str, int]]] = []
+def test_lanes_keep_each_contacts_order_and_retry_a_failure_in_place():
+    handled: list[tuple[str, int]] = []
+    failures = {7: 2}  # record 7 fails twice, then succeeds
 
     def handle(records: list[dict[str, Any]]) -> dict[str, Any]:
-        group = []
-        for r in records:
-            sequence = int(r["dynamodb"]["SequenceNumber"])
-            if sequence in (7, 12):
-                handled.append(group)
-                return {"batchItemFailures": [{"itemIdentifier": str(sequence)}]}
-            group.append((r["dynamodb"]["Keys"]["contact_id"]["S"], sequence))
-        handled.append(group)
+        (r,) = records
+        sequence = int(r["dynamodb"]["SequenceNumber"])
+        if failures.get(sequence):
+            failures[sequence] -= 1
+            return {"batchItemFailures": [{"itemIdentifier": str(sequence)}]}
+        handled.append((r["dynamodb"]["Keys"]["contact_id"]["S"], sequence))
         return {"batchItemFailures": []}
 
-    batch = {"Records": [_record(f"ct_{i % 5}", i) for i in range(1, 16)]}
-    with ThreadPoolExecutor(4) as pool:
-        answer = parallel_by_contact(handle, pool, 4)(batch)
+    lanes = Lanes(handle, lanes=3)
+    lanes.accept({"Records": [_record(f"ct_{i % 5}", i) for i in range(1, 16)]})
+    while lanes.waiting() or any(lane is not None for lane in lanes._current):
+        for lane in range(3):
+            lanes.work(lane)
 
-    assert answer == {"batchItemFailures": [{"itemIdentifier": "7"}]}
-    for group in handled:
-        for contact in {c for c, _ in group}:
-            sequences = [s for c, s in group if c == contact]
-            assert sequences == sorted(sequences)
+    assert sorted(s for _, s in handled) == list(range(1, 16))
+    for contact in {c for c, _ in handled}:
+        sequences = [s for c, s in handled if c == contact]
+        assert sequences == sorted(sequences)
+
+
+def test_a_lane_gives_a_record_up_to_the_sweeper_after_its_retries():
+    tries = []
+
+    def handle(records: list[dict[str, Any]]) -> dict[str, Any]:
+        tries.append(records[0]["dynamodb"]["SequenceNumber"])
+        return {"batchItemFailures": [{"itemIdentifier": tries[-1]}]}
+
+    lanes = Lanes(handle, lanes=1, max_retries=2)
+    lanes.accept({"Records": [_record("ct_1", 1), _record("ct_1", 2)]})
+    done = [lanes.work(0) for _ in range(6)]
+
+    assert tries == ["1", "1", "1", "2", "2", "2"]  # each tried once and retried twice
+    assert done == [0, 0, 1, 0, 0, 1]

@@ -239,8 +239,7 @@ def run(
         print("\nStopping...", flush=True)
     finally:
         stop.set()
-        for worker in pool:
-            worker.stop()
+        workers.stop_all(pool)
         http.shutdown()
         receiver.shutdown()
         aws.stop()

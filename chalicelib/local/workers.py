@@ -60,12 +60,16 @@ class Worker:
     def alive(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def stop(self) -> None:
-        if self._process is None or self._process.poll() is not None:
+    def terminate(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+
+    def wait(self, seconds: float = 10.0) -> None:
+        """Wait for the worker to end after `terminate`; kill it if it takes longer."""
+        if self._process is None:
             return
-        self._process.terminate()
         try:
-            self._process.wait(timeout=10)
+            self._process.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
@@ -89,6 +93,13 @@ def start_all(state: Path) -> list[Worker]:
     for worker in workers:
         worker.start()
     return workers
+
+
+def stop_all(workers: list[Worker]) -> None:
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.wait()
 
 
 def watch(workers: list[Worker], stop: threading.Event, every: float = 1.0) -> None:
