@@ -57,7 +57,8 @@ def _post(api: str, body: dict[str, object]) -> int:
         return err.code
 
 
-def soak(stack: Stack, minutes: float, rate: float) -> int:
+def soak(stack: Stack, minutes: float, rate: float, every: float = SAMPLE_SECONDS) -> dict:
+    """Post for `minutes`; the emulator's memory samples (minute, MB) and the failed posts."""
     tag = uuid.uuid4().hex[:8]
     start = time.time()
     samples: list[tuple[float, float]] = []
@@ -68,7 +69,7 @@ def soak(stack: Stack, minutes: float, rate: float) -> int:
         if now >= next_sample:
             samples.append(((now - start) / 60, _rss_mb(_emulator_pid(stack))))
             print(f"  minute {samples[-1][0]:5.1f}: emulator {samples[-1][1]:7.1f} MB", flush=True)
-            next_sample += SAMPLE_SECONDS
+            next_sample += every
         body = {"email": f"soak-{tag}-{i}@example.com", "first_name": "Soak", "company": "Soak"}
         body.update({"consent": True, **(HOT if i % 10 == 0 else {})})
         if not 200 <= _post(stack.api, body) < 300:
@@ -76,16 +77,24 @@ def soak(stack: Stack, minutes: float, rate: float) -> int:
         i += 1
         time.sleep(max(0.0, start + i / rate - time.time()))
     samples.append(((time.time() - start) / 60, _rss_mb(_emulator_pid(stack))))
+    return {"posted": i, "failed": bad, "rate": rate, "minutes": minutes, "samples": samples}
+
+
+def report(result: dict) -> bool:
+    samples = result["samples"]
     settled = next((mb for minute, mb in samples if minute >= SETTLE_MINUTES), samples[0][1])
     final = samples[-1][1]
     growth = final / settled - 1
-    ok = growth <= TARGET_GROWTH and not bad
-    print(f"soak: {i} leads at {rate:g}/s over {minutes:g} min; {bad} answers not 2xx")
+    ok = growth <= TARGET_GROWTH and not result["failed"]
+    print(
+        f"soak: {result['posted']} leads at {result['rate']:g}/s over {result['minutes']:g} min;"
+        f" {result['failed']} answers not 2xx"
+    )
     print(
         f"  emulator memory {settled:.0f} MB at minute {SETTLE_MINUTES:g}, {final:.0f} MB at "
         f"the end: {growth:+.1%}   {'PASS' if ok else 'FAIL'} <= {TARGET_GROWTH:+.0%}"
     )
-    return 0 if ok else 1
+    return ok
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", action="store_true", help="start a fresh stack of its own")
     args = parser.parse_args(argv)
     with local_stack(start=args.start) as stack:
-        return soak(stack, args.minutes, args.rate)
+        result = soak(stack, args.minutes, args.rate)
+    return 0 if report(result) else 1
 
 
 if __name__ == "__main__":

@@ -59,16 +59,21 @@ def _free_port() -> int:
 
 
 @contextmanager
-def local_stack(start: bool | None = None) -> Iterator[Stack]:
-    """The running stack; or, when none runs or `start` is True, a fresh one of our own."""
+def local_stack(
+    start: bool | None = None, state: Path | None = None, port: int | None = None
+) -> Iterator[Stack]:
+    """The running stack; or, when none runs or `start` is True, one of our own: fresh, or on
+    `state` (kept afterwards, so a second stack on it finds what the first left)."""
     running = None if start else _read(ROOT / ".leadflow")
     if running is not None:
         yield running
         return
-    state = Path(tempfile.mkdtemp(prefix="leadflow-bench-"))
-    port = _free_port()
-    log = open(state.parent / f"{state.name}.log", "wb")  # noqa: SIM115
-    env = {**os.environ, "LEADFLOW_STACK_QUIET": "1"}
+    keep = state is not None
+    state = state or Path(tempfile.mkdtemp(prefix="leadflow-bench-"))
+    port = port or _free_port()
+    log = open(state.parent / f"{state.name}.log", "ab")  # noqa: SIM115
+    # The stack sets its own AWS endpoint and settings: none of this process's may leak in.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LEADFLOW_"))}
     process = subprocess.Popen(
         [sys.executable, "-m", "chalicelib.cli", "run", "--port", str(port), "--state", str(state)],
         cwd=ROOT,
@@ -90,4 +95,5 @@ def local_stack(start: bool | None = None) -> Iterator[Stack]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
-        shutil.rmtree(state, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(state, ignore_errors=True)

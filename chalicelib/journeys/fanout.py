@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from chalicelib.journeys.runner import JourneyRunner
+from chalicelib.store.outage import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +19,9 @@ def handle_batch(records: Iterable[Mapping[str, Any]], runner: JourneyRunner) ->
     for record in records:
         try:
             report = runner.advance_refs(json.loads(record["body"])["enrollments"])
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                raise  # the store is away: the whole batch comes back, nothing is lost
             log.exception("fan-out message %s failed", record.get("messageId"))
             failures.append({"itemIdentifier": record.get("messageId")})
             continue

@@ -29,6 +29,7 @@ from chalicelib.messaging import channels, ssrf
 from chalicelib.messaging.http_post import Poster
 from chalicelib.messaging.queues import WEBHOOKS, WEBHOOKS_DEAD, Queues
 from chalicelib.store.ledger import Ledger, Status
+from chalicelib.store.outage import is_outage
 
 log = logging.getLogger(__name__)
 SOURCE = "webhooks"
@@ -211,7 +212,9 @@ def handle_batch(records: Iterable[Mapping[str, Any]], courier: Courier) -> dict
     for record in records:
         try:
             courier.deliver(json.loads(record["body"]))
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                raise  # the store is away: the whole batch comes back, nothing is lost
             log.exception("webhook %s crashed; it will be retried", record.get("messageId"))
             failures.append({"itemIdentifier": record.get("messageId")})
     return {"batchItemFailures": failures}

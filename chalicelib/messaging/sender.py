@@ -28,6 +28,7 @@ from chalicelib.messaging.tokens import Signer
 from chalicelib.messaging.transport import Outgoing, Refused, Throttled, Transport
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.ledger import Ledger, Status
+from chalicelib.store.outage import is_outage
 from chalicelib.store.subscriptions import SubscriptionStore
 
 log = logging.getLogger(__name__)
@@ -334,7 +335,9 @@ def handle_batch(records: Iterable[Mapping[str, Any]], sender: Sender) -> dict[s
     for record in records:
         try:
             sender.deliver(json.loads(record["body"]))
-        except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                raise  # the store or SES is away: the whole batch comes back, nothing is lost
             log.exception("send %s failed; it will be retried", record.get("messageId"))
             failures.append({"itemIdentifier": record.get("messageId")})
     return {"batchItemFailures": failures}

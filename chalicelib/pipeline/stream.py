@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib.pipeline.processor import Processor
 from chalicelib.store.models import EventModel
+from chalicelib.store.outage import is_outage
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ def handle_batch(records: list[dict[str, Any]], processor: Processor) -> dict[st
         try:
             processor.process(item)
         except Exception as exc:
+            if is_outage(exc):
+                raise  # not the event's fault: retried from here, and no attempt is counted
             log.exception("processing %s failed", item.event_id)
             processor.fail(item, exc)
             sequence = record["dynamodb"]["SequenceNumber"]
