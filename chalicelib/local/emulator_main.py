@@ -5,7 +5,8 @@ which pins its own botocore), so this file imports nothing of Leadflow's.
 
 ministack itself saves state only on a clean shutdown. Here, with `--state`, every request
 that changed something is appended to a journal before its answer leaves, and a snapshot of
-the whole state is taken every `--snapshot-every` seconds (and on shutdown); at start the
+the whole state is written every `--snapshot-every` seconds by a forked copy of the process
+(and on shutdown by the process itself); at start the
 newest complete snapshot is loaded and the journals after it are replayed, in order. So an
 answered write survives a kill -9 of this process: the journal is flushed to the operating
 system before the answer is sent. ministack applies DynamoDB, SQS and SES requests on its
@@ -135,7 +136,7 @@ class Store:
         self.entries = 0
         self.journal_number = self.generation
         self._journal: Any = None
-        self._saving = False
+        self._child: int | None = None
 
     def journals(self) -> list[Path]:
         """This generation's journal and any later one (a snapshot that never completed)."""
@@ -182,45 +183,64 @@ class Store:
                     state[name] = value
         return state
 
-    def snapshot_begin(self) -> tuple[int, dict[str, Any]] | None:
-        """Start a new generation: state up to here goes to its snapshot, later writes to its
-        journal. None when nothing changed or a snapshot is already being written."""
-        if self._saving or self.entries == 0:
+    def rotate(self) -> int | None:
+        """Start a new generation: what was applied up to here belongs to its snapshot, later
+        writes to its journal. None when nothing changed or a snapshot is still being made."""
+        if self._child is not None or self.entries == 0:
             return None
-        self._saving = True
-        state = self.capture()
         generation = self.journal_number + 1
         self.open_journal(generation)
         self.entries = 0
-        return generation, state
+        return generation
 
-    def snapshot_write(self, generation: int, state: dict[str, Any]) -> None:
-        """Write the snapshot, then switch CURRENT to it, then forget what it replaces."""
+    def snapshot(self, generation: int) -> None:
+        """Write the state as generation `generation`, switch CURRENT to it, and forget what it
+        replaces. Called between two requests, so the state is that of the rotation."""
         from ministack.core import persistence
 
+        folder = self.folder / f"gen-{generation}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        for name, value in self.capture().items():
+            wrapped = {
+                "__ministack_format__": persistence._state_format_version(name),
+                "payload": value,
+            }
+            with open(folder / f"{name}.json", "w", encoding="utf-8") as out:
+                json.dump(wrapped, out, default=persistence._json_default)
+                out.flush()
+                os.fsync(out.fileno())
+        current = self.folder / "CURRENT.tmp"
+        current.write_text(str(generation))
+        os.replace(current, self.folder / "CURRENT")
+        for stale in range(self.generation, generation):
+            shutil.rmtree(self.folder / f"gen-{stale}", ignore_errors=True)
+            (self.folder / f"journal-{stale}.jsonl").unlink(missing_ok=True)
+
+    async def snapshot_in_background(self) -> None:
+        """Snapshot from a forked copy of this process, as Redis does: the fork sees the state
+        as it is now, between two requests, while this process goes on serving, and copies
+        of the tables are made page by page only where they change meanwhile, instead of a
+        full copy on the event loop."""
+        generation = self.rotate()
+        if generation is None:
+            return
+        gc.freeze()  # keep the collector from touching (and so copying) every page
+        pid = os.fork()
+        if pid == 0:  # the copy: write, then leave without running anything of the parent's
+            status = 1
+            try:
+                self.snapshot(generation)
+                status = 0
+            finally:
+                os._exit(status)
+        self._child = pid
         try:
-            folder = self.folder / f"gen-{generation}"
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir()
-            for name, value in state.items():
-                wrapped = {
-                    "__ministack_format__": persistence._state_format_version(name),
-                    "payload": value,
-                }
-                with open(folder / f"{name}.json", "w", encoding="utf-8") as out:
-                    json.dump(wrapped, out, default=persistence._json_default)
-                    out.flush()
-                    os.fsync(out.fileno())
-            current = self.folder / "CURRENT.tmp"
-            current.write_text(str(generation))
-            os.replace(current, self.folder / "CURRENT")
-            old = self.generation
-            self.generation = generation
-            for stale in range(old, generation):
-                shutil.rmtree(self.folder / f"gen-{stale}", ignore_errors=True)
-                (self.folder / f"journal-{stale}.jsonl").unlink(missing_ok=True)
+            _, status = await asyncio.to_thread(os.waitpid, pid, 0)
         finally:
-            self._saving = False
+            self._child = None
+        if status == 0:
+            self.generation = generation  # else CURRENT still names the last good snapshot
 
 
 def _record(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
@@ -258,9 +278,9 @@ class Durable:
                 last = int(journals[-1].stem.split("-", 1)[1]) if journals else None
                 self.store.open_journal(self.store.generation if last is None else last)
             if message["type"] == "lifespan.shutdown.complete" and self.store is not None:
-                begun = self.store.snapshot_begin()
-                if begun:
-                    self.store.snapshot_write(*begun)
+                generation = self.store.rotate()
+                if generation is not None:
+                    self.store.snapshot(generation)
             await send(message)
 
         return on_send
@@ -331,9 +351,7 @@ class Durable:
 async def _snapshot_periodically(store: Store, every: float) -> None:
     while True:
         await asyncio.sleep(every)
-        begun = store.snapshot_begin()
-        if begun:
-            await asyncio.to_thread(store.snapshot_write, *begun)
+        await store.snapshot_in_background()
 
 
 async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
