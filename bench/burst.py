@@ -19,15 +19,13 @@ import re
 import statistics
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.stack import Stack, local_stack
+from bench.stack import Stack, local_stack, submit
 
 TARGET_SETTLE_SECONDS = 15.0
 TARGET_EMAILS_PER_SECOND = 200.0
@@ -41,22 +39,10 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def _post(api: str, email: str) -> tuple[float, int]:
-    body = json.dumps(
-        {"email": email, "first_name": "Burst", "company": "Burst Co", "consent": True}
-    ).encode()
-    request = urllib.request.Request(
-        f"{api}/forms/whitepaper/submissions",
-        data=body,
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
     started = time.perf_counter()
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            answer.read()
-            status = answer.status
-    except urllib.error.HTTPError as err:
-        status = err.code
+    status, _ = submit(
+        api, {"email": email, "first_name": "Burst", "company": "Burst Co", "consent": True}
+    )
     return time.perf_counter() - started, status
 
 

@@ -15,14 +15,13 @@ import argparse
 import json
 import sys
 import time
-import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.stack import Stack, local_stack
+from bench.stack import Stack, local_stack, submit
 
 TARGET_GROWTH = 0.20
 SETTLE_MINUTES = 5.0
@@ -42,21 +41,6 @@ def _emulator_pid(stack: Stack) -> int:
         return int(json.loads(answer.read())["components"]["embedded_aws"]["pid"])
 
 
-def _post(api: str, body: dict[str, object]) -> int:
-    request = urllib.request.Request(
-        f"{api}/forms/whitepaper/submissions",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            answer.read()
-            return answer.status
-    except urllib.error.HTTPError as err:
-        return err.code
-
-
 def soak(stack: Stack, minutes: float, rate: float, every: float = SAMPLE_SECONDS) -> dict:
     """Post for `minutes`; the emulator's memory samples (minute, MB) and the failed posts."""
     tag = uuid.uuid4().hex[:8]
@@ -72,7 +56,7 @@ def soak(stack: Stack, minutes: float, rate: float, every: float = SAMPLE_SECOND
             next_sample += every
         body = {"email": f"soak-{tag}-{i}@example.com", "first_name": "Soak", "company": "Soak"}
         body.update({"consent": True, **(HOT if i % 10 == 0 else {})})
-        if not 200 <= _post(stack.api, body) < 300:
+        if not 200 <= submit(stack.api, body)[0] < 300:
             bad += 1
         i += 1
         time.sleep(max(0.0, start + i / rate - time.time()))
@@ -94,6 +78,18 @@ def report(result: dict) -> bool:
         f"  emulator memory {settled:.0f} MB at minute {SETTLE_MINUTES:g}, {final:.0f} MB at "
         f"the end: {growth:+.1%}   {'PASS' if ok else 'FAIL'} <= {TARGET_GROWTH:+.0%}"
     )
+    # The emulator holds the data in memory, so it grows with every lead stored; a leak shows
+    # as each lead costing more memory later in the run than earlier.
+    per_minute = result["rate"] * 60 / 1000  # thousands of leads a minute
+    first, last = samples[0], samples[-1]
+    if last[0] > SETTLE_MINUTES > first[0] and per_minute:
+        early = (settled - first[1]) / ((SETTLE_MINUTES - first[0]) * per_minute)
+        late = (final - settled) / ((last[0] - SETTLE_MINUTES) * per_minute)
+        verdict = "follows the data" if late <= early * 1.2 else "grows faster than the data"
+        print(
+            f"  memory per 1,000 leads stored: {early:.0f} MB before minute {SETTLE_MINUTES:g},"
+            f" {late:.0f} MB after: {verdict}"
+        )
     return ok
 
 

@@ -13,11 +13,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_SECONDS = 60.0
@@ -50,7 +52,25 @@ def _read(state: Path) -> Stack | None:
     return stack
 
 
-def _free_port() -> int:
+def submit(
+    api: str, fields: dict[str, Any], form: str = "whitepaper"
+) -> tuple[int, dict[str, str]]:
+    """POST a form submission as a website's backend would; the status and the headers."""
+    request = urllib.request.Request(
+        f"{api}/forms/{form}/submissions",
+        data=json.dumps(fields).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            answer.read()
+            return answer.status, dict(answer.headers)
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers)
+
+
+def free_port() -> int:
     import socket
 
     with socket.socket() as sock:
@@ -70,7 +90,7 @@ def local_stack(
         return
     keep = state is not None
     state = state or Path(tempfile.mkdtemp(prefix="leadflow-bench-"))
-    port = port or _free_port()
+    port = port or free_port()
     log = open(state.parent / f"{state.name}.log", "ab")  # noqa: SIM115
     # The stack sets its own AWS endpoint and settings: none of this process's may leak in.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LEADFLOW_"))}

@@ -3,6 +3,7 @@ restart, the API answers 503 with Retry-After while it is down, and the drivers 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -123,8 +124,11 @@ def test_a_journal_line_cut_short_by_a_kill_is_ignored(durable, tmp_path: Path):
         out.write('{"m":"POST","p":"/","q":"","h":[["x-amz-tar')  # the kill came mid-line
 
     durable.start()
+    _put(client, "after")  # appended on a line of its own, not onto the cut one
+    durable.kill()
+    durable.start()
 
-    assert _ids(client) == {"kept"}
+    assert _ids(client) == {"kept", "after"}
 
 
 def test_the_watch_restarts_a_killed_emulator_on_the_same_endpoint(durable):
@@ -183,17 +187,25 @@ def test_is_outage_sees_an_unreachable_endpoint_through_a_wrapping_error():
     assert not outage.is_outage(ValueError("a bug"))
 
 
-@pytest.fixture
-def down(svc, client):
-    """The store unreachable: services pointed at a port where nothing listens."""
+@contextlib.contextmanager
+def _store_down(svc):
+    """The store unreachable: the models pointed at a port where nothing listens."""
     from chalicelib.store import tables
 
     dead = svc.settings.__class__(
         **{**svc.settings.__dict__, "endpoint_url": f"http://127.0.0.1:{emulator.free_port()}"}
     )
     tables.bind(dead)
-    yield client
-    tables.bind(svc.settings)
+    try:
+        yield
+    finally:
+        tables.bind(svc.settings)
+
+
+@pytest.fixture
+def down(svc, client):
+    with _store_down(svc):
+        yield client
 
 
 def test_a_post_while_the_store_is_down_answers_503_with_retry_after(down):
@@ -204,17 +216,39 @@ def test_a_post_while_the_store_is_down_answers_503_with_retry_after(down):
     assert json.loads(answer.body)["error"] == "unavailable"
 
 
-def test_a_browser_posting_while_the_store_is_down_gets_a_page_not_json(down):
+def test_a_browser_posting_while_the_store_is_down_gets_a_page_back_to_the_form(down):
     answer = down.http.post(
         "/forms/whitepaper/submissions",
-        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"},
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "text/html",
+            "Referer": "https://www.example.com/playbook",
+        },
         body=urllib.parse.urlencode(lead(consent="on")),
     )
 
     assert answer.status_code == 503
     assert answer.headers["Retry-After"] == "5"
     assert answer.headers["Content-Type"].startswith("text/html")
-    assert b"try again" in answer.body
+    assert b'href="https://www.example.com/playbook"' in answer.body
+    assert b"http-equiv" not in answer.body  # a reload would send the form as a GET
+
+
+def test_a_page_a_browser_opens_while_the_store_is_down_reloads_itself(down):
+    answer = down.http.get("/forms/whitepaper", headers={"Accept": "text/html"})
+
+    assert answer.status_code == 503
+    assert b'<meta http-equiv="refresh" content="5">' in answer.body
+
+
+def test_a_cross_origin_post_while_the_store_is_down_can_read_the_503(svc, client):
+    assert post_json(client, lead()).status_code == 201  # the form is now cached, as it is live
+    with _store_down(svc):
+        answer = post_json(client, lead(email="bob@example.com"), Origin="https://www.example.com")
+
+    assert answer.status_code == 503
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://www.example.com"
+    assert answer.headers["Retry-After"] == "5"
 
 
 def test_health_names_the_component_that_is_down(down):
@@ -315,3 +349,16 @@ def test_a_lane_gives_a_record_up_to_the_sweeper_after_its_retries():
 
     assert tries == ["1", "1", "1", "2", "2", "2"]  # each tried once and retried twice
     assert done == [0, 0, 1, 0, 0, 1]
+
+
+def test_a_lane_counts_a_crash_as_a_try_instead_of_blocking_on_it():
+    def handle(records: list[dict[str, Any]]) -> dict[str, Any]:
+        if records[0]["dynamodb"]["SequenceNumber"] == "1":
+            raise ValueError("a record the pipeline cannot read")
+        return {"batchItemFailures": []}
+
+    lanes = Lanes(handle, lanes=1, max_retries=1)
+    lanes.accept({"Records": [_record("ct_1", 1), _record("ct_1", 2)]})
+
+    assert [lanes.work(0) for _ in range(3)] == [0, 1, 1]  # tried twice, given up, then the next
+    assert lanes.waiting() == 0

@@ -16,25 +16,15 @@ from concurrent.futures import ThreadPoolExecutor
 from email import policy
 from pathlib import Path
 
-from bench.stack import Stack, _free_port, local_stack
+from bench.stack import Stack, free_port, local_stack, submit
 
 LINK = re.compile(r'href="(http://127\.0\.0\.1:\d+/[^"]+)"')
 HOT = {"job_title": "VP Engineering", "company_size": "1000+", "country": "US"}
 
 
 def _post(stack: Stack, address: str, **extra: str) -> tuple[int, dict[str, str]]:
-    body = {"email": address, "first_name": "Ada", "company": "Engines", "consent": True, **extra}
-    request = urllib.request.Request(
-        f"{stack.api}/forms/whitepaper/submissions",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as answer:
-            return answer.status, dict(answer.headers)
-    except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers)
+    body = {"email": address, "first_name": "Ada", "company": "Engines", "consent": True}
+    return submit(stack.api, {**body, **extra})
 
 
 def _get(url: str, key: str | None = None) -> tuple[int, bytes]:
@@ -79,7 +69,7 @@ def _links(outbox: Path) -> set[str]:
 
 
 def test_a_restarted_stack_keeps_contacts_their_journeys_the_key_and_working_links(tmp_path):
-    state, port = tmp_path / "state", _free_port()
+    state, port = tmp_path / "state", free_port()
     names = ["ada@example.com", "grace@example.com", "linus@example.com"]
     with local_stack(start=True, state=state, port=port) as first:
         for address in names:

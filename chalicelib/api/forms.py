@@ -11,6 +11,7 @@ from chalicelib.content.forms import Form
 from chalicelib.errors import FormValidationError, LeadflowError
 from chalicelib.leads import submissions
 from chalicelib.leads.capture import RequestMeta, raw_fields
+from chalicelib.store.outage import is_outage
 
 
 def _cors(request: Request, form: Form) -> dict[str, str]:
@@ -70,6 +71,10 @@ def submit(request: Request, form_id: str, svc: Services) -> Response:
         return http.json_response(err.status, err.body(), cors)
     except LeadflowError as err:
         return http.error_response(err, cors)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        return http.error_response(http.UNAVAILABLE, cors)  # readable by the page's script
     if html:
         return http.redirect(accepted.redirect, cors)
     body = {

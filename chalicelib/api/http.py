@@ -127,7 +127,10 @@ def client_ip(request: Request) -> str | None:
     return identity.get("sourceIp")
 
 
-UNAVAILABLE = Unavailable("Leadflow cannot reach its store right now; nothing was recorded. Retry.")
+UNAVAILABLE = Unavailable(
+    "Leadflow cannot reach its store right now, so this may not have been recorded. Retry;"
+    " with the same Idempotency-Key it is recorded once."
+)
 
 
 def error_response(err: LeadflowError, headers: dict[str, str] | None = None) -> Response:
@@ -169,6 +172,10 @@ def pages_for_browsers(request: Request, get_response: Callable[[Request], Respo
     from chalicelib.api import pages
 
     retry = (response.headers or {}).get("Retry-After", str(UNAVAILABLE.retry_after))
-    return html_response(
-        503, pages.render("unavailable.html", retry_after=retry), {"Retry-After": retry}
+    page = pages.render(
+        "unavailable.html",
+        retry_after=retry,
+        reload=request.method == "GET",  # a form post is not repeated behind the visitor's back
+        back=request.headers.get("referer") or "/",
     )
+    return html_response(503, page, {"Retry-After": retry})

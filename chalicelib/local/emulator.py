@@ -30,7 +30,9 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "leadflow-local",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-READY_SECONDS = 30.0
+# Loading a big snapshot and replaying its journal can take a while; a process that is alive
+# is given this long before it is thought stuck.
+READY_SECONDS = 300.0
 SNAPSHOT_EVERY_SECONDS = 30.0
 
 
@@ -70,7 +72,8 @@ class Emulator:
         command = [str(python()), str(MAIN), "--port", str(self.port), "--parent", str(os.getpid())]
         if self.state is not None:
             command += ["--state", str(self.state), "--snapshot-every", str(self.snapshot_every)]
-        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        # A session of its own: Ctrl-C reaches the stack, which stops the emulator last.
+        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
         self._wait_until_up()
 
     def _wait_until_up(self) -> None:

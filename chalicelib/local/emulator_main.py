@@ -31,6 +31,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +39,15 @@ SERVICES = "dynamodb,dynamodbstreams,sqs,ses,sts"
 # DynamoDB keeps stream records for 24 hours; ministack too, in memory, where a busy local stack
 # then grows by gigabytes a day. The drivers read the stream within seconds, and one that fell
 # further behind than this starts again from the stream's start and leaves the rest to the
-# sweeper, so ten minutes is plenty.
+# sweeper, so two minutes is plenty.
 STREAM_RETENTION_SECONDS = 120
 # ministack keeps a copy of every email SES sent, in memory, for its own inspection API; the
 # stack keeps its own outbox on disk, so only the last few are kept.
 SENT_MAIL_KEPT = 100
 FORGET_EVERY_SECONDS = 10.0
-# The tables are millions of small, long-lived objects; a full collection walks them all, so
-# its cost grows with the data and lands on whichever request triggered it. They hold no
-# reference cycles worth collecting: move what has survived into the permanent generation,
-# where the collector no longer walks it (reference counting still frees it).
-FREEZE_EVERY_SECONDS = 10.0
 # Operations that change nothing worth keeping: not journaled. (ReceiveMessage only moves a
 # message's visibility; after a restart the message is simply visible again, as SQS allows.)
-READ_PREFIXES = ("Get", "Describe", "List", "Query", "Scan", "BatchGet", "Receive")
+READ_PREFIXES = ("Get", "Describe", "List", "Query", "Scan", "BatchGet", "TransactGet", "Receive")
 # Sending an email changes nothing that is kept (see SENT_MAIL_KEPT): replaying one is pointless.
 NOT_KEPT = ("SendEmail", "SendRawEmail", "SendBulkEmail")
 
@@ -99,12 +95,6 @@ async def _forget_sent_mail() -> None:
         for sent in ses._sent_emails._data.values():
             if isinstance(sent, list) and len(sent) > SENT_MAIL_KEPT:
                 del sent[:-SENT_MAIL_KEPT]
-
-
-async def _freeze_survivors() -> None:
-    while True:
-        await asyncio.sleep(FREEZE_EVERY_SECONDS)
-        gc.freeze()
 
 
 def _operation(method: str, headers: dict[bytes, bytes], body: bytes) -> str:
@@ -160,27 +150,35 @@ class Store:
         self.entries += 1
 
     def load(self) -> None:
+        """Load the current snapshot. Unlike ministack's own loader, a file that does not load
+        stops the start: going on empty would make the next snapshot erase the data."""
         from ministack import app as ministack
         from ministack.core import persistence
 
         snapshot = self.folder / f"gen-{self.generation}"
-        if snapshot.is_dir():
-            persistence.PERSIST_STATE, persistence.STATE_DIR = True, str(snapshot)
-            try:
-                ministack._load_persisted_state()
-            finally:
-                persistence.PERSIST_STATE = False
+        if not snapshot.is_dir():
+            return
+        persistence.PERSIST_STATE, persistence.STATE_DIR = True, str(snapshot)
+        try:
+            for state_key, module_name in ministack._state_map.items():
+                data = persistence.load_state(state_key)
+                if data is None and (snapshot / f"{state_key}.json").exists():
+                    raise RuntimeError(f"{snapshot}/{state_key}.json does not load")
+                if data:
+                    ministack._get_module(module_name).load_persisted_state(data)
+        finally:
+            persistence.PERSIST_STATE = False
 
     def capture(self) -> dict[str, Any]:
-        """Every service's state, copied now (on the event loop, so between two requests)."""
+        """Every service's state, as it is now. A service that cannot report fails the snapshot
+        (which then leaves the last one current), rather than being left out of it."""
         from ministack import app as ministack
 
         state = {}
         for name, get_state in ministack._build_persistence_save_dict().items():
-            with contextlib.suppress(Exception):  # a service that cannot report has nothing
-                value = get_state()
-                if value is not None:
-                    state[name] = value
+            value = get_state()
+            if value is not None:
+                state[name] = value
         return state
 
     def rotate(self) -> int | None:
@@ -213,9 +211,13 @@ class Store:
         current = self.folder / "CURRENT.tmp"
         current.write_text(str(generation))
         os.replace(current, self.folder / "CURRENT")
-        for stale in range(self.generation, generation):
-            shutil.rmtree(self.folder / f"gen-{stale}", ignore_errors=True)
-            (self.folder / f"journal-{stale}.jsonl").unlink(missing_ok=True)
+        for path in [*self.folder.glob("gen-*"), *self.folder.glob("journal-*.jsonl")]:
+            if int(path.name.split("-", 1)[1].split(".")[0]) >= generation:
+                continue
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
     async def snapshot_in_background(self) -> None:
         """Snapshot from a forked copy of this process, as Redis does: the fork sees the state
@@ -225,22 +227,43 @@ class Store:
         generation = self.rotate()
         if generation is None:
             return
-        gc.freeze()  # keep the collector from touching (and so copying) every page
-        pid = os.fork()
-        if pid == 0:  # the copy: write, then leave without running anything of the parent's
-            status = 1
-            try:
-                self.snapshot(generation)
-                status = 0
-            finally:
-                os._exit(status)
-        self._child = pid
+        gc.freeze()  # keep the collector from touching (and so copying) every page meanwhile
         try:
-            _, status = await asyncio.to_thread(os.waitpid, pid, 0)
+            pid = os.fork()
+            if pid == 0:  # the copy: write, then leave without running anything of the parent's
+                _become_snapshot_child()
+                status = 1
+                try:
+                    self.snapshot(generation)
+                    status = 0
+                finally:
+                    os._exit(status)
+            self._child = pid
+            try:
+                _, status = await asyncio.to_thread(os.waitpid, pid, 0)
+            finally:
+                self._child = None
         finally:
-            self._child = None
+            gc.unfreeze()
         if status == 0:
-            self.generation = generation  # else CURRENT still names the last good snapshot
+            self.generation = generation
+        else:  # CURRENT still names the last good snapshot; its journals are all kept
+            print(f"emulator: snapshot {generation} failed (status {status})", file=sys.stderr)
+
+
+def _become_snapshot_child() -> None:
+    """In the forked copy: die with the emulator (an orphan must never write CURRENT after a
+    newer process has), and let go of its sockets (the listening one above all, so that a
+    restarted emulator can bind the port)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    keep = {0, 1, 2}
+    for fd in range(3, 1024):
+        if fd not in keep:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def _record(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
@@ -280,7 +303,10 @@ class Durable:
             if message["type"] == "lifespan.shutdown.complete" and self.store is not None:
                 generation = self.store.rotate()
                 if generation is not None:
-                    self.store.snapshot(generation)
+                    from ministack.services import dynamodb
+
+                    with dynamodb._lock:  # in this process the TTL reaper thread still runs
+                        self.store.snapshot(generation)
             await send(message)
 
         return on_send
@@ -313,15 +339,26 @@ class Durable:
         await self.app(scope, replay_body, on_send)
 
     async def _replay(self, journal: Path) -> None:
-        with open(journal, encoding="utf-8") as lines:
-            for line in lines:
+        """Apply a journal's requests in order. Its last line may have been cut short by a kill
+        (that request was never answered): it is cut off the file, so that lines appended
+        after this start begin on a line of their own. A bad line anywhere else stops the
+        start: the journal is damaged, and going on would lose what follows it."""
+        assert self.store is not None
+        lines = journal.read_bytes().split(b"\n")
+        offset = 0  # where the line being read starts
+        for number, line in enumerate(lines):
+            if line:
                 try:
                     request = json.loads(line)
                 except json.JSONDecodeError:
-                    break  # a line cut short by the kill: its request was never answered
+                    if any(lines[number + 1 :]):
+                        raise RuntimeError(f"{journal}:{number + 1} is damaged") from None
+                    with open(journal, "r+b") as out:
+                        out.truncate(offset)
+                    return
                 await self._apply(request)
-                assert self.store is not None
                 self.store.entries += 1
+            offset += len(line) + 1
 
     async def _apply(self, request: dict[str, Any]) -> None:
         body = base64.b64decode(request["b"])
@@ -351,7 +388,10 @@ class Durable:
 async def _snapshot_periodically(store: Store, every: float) -> None:
     while True:
         await asyncio.sleep(every)
-        await store.snapshot_in_background()
+        try:
+            await store.snapshot_in_background()
+        except Exception as exc:  # keep snapshotting; the journal holds everything meanwhile
+            print(f"emulator: snapshot failed: {exc!r}", file=sys.stderr)
 
 
 async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
@@ -379,7 +419,7 @@ async def serve(port: int, store: Store | None, snapshot_every: float, parent: i
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    tasks = [asyncio.create_task(_forget_sent_mail()), asyncio.create_task(_freeze_survivors())]
+    tasks = [asyncio.create_task(_forget_sent_mail())]
     if store is not None:
         tasks.append(asyncio.create_task(_snapshot_periodically(store, snapshot_every)))
     if parent:

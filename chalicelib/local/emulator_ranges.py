@@ -42,12 +42,19 @@ class Partition(dict):  # type: ignore[type-arg]
         super().__init__()
         self._sorted: list[tuple[Any, Any]] = []  # (sort value, base key), by sort value
         self._values: dict[Any, Any] = {}
+        self._mixed = False
 
     def add(self, key: Any, value: Any) -> None:
         self.pop(key, None)
         self[key] = None
+        if self._mixed:
+            return
+        try:
+            bisect.insort(self._sorted, (value, key), key=_first)
+        except TypeError:  # values of two types (a write ministack let through): read it whole
+            self._mixed = True
+            return
         self._values[key] = value
-        bisect.insort(self._sorted, (value, key), key=_first)
 
     def pop(self, key: Any, default: Any = None) -> Any:
         if key not in self._values:
@@ -62,7 +69,7 @@ class Partition(dict):  # type: ignore[type-arg]
 
     def __iter__(self) -> Iterator[Any]:
         bounds = _bounds.get()
-        if bounds is None:
+        if bounds is None or self._mixed:
             return iter(list(super().__iter__()))
         low, low_in, high, high_in = bounds
         try:

@@ -17,6 +17,8 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.store.outage import is_outage
+
 log = logging.getLogger(__name__)
 Record = dict[str, Any]
 TAKE_SECONDS = 0.2
@@ -60,7 +62,13 @@ class Lanes:
             except queue.Empty:
                 return 0
             self._current[lane], self._tries[lane] = record, 0
-        answer = self.handle([record])  # an outage raises: the record stays current
+        try:
+            answer = self.handle([record])
+        except Exception as exc:
+            if is_outage(exc):
+                raise  # the Loop waits for the store; the record stays current
+            log.exception("stream record %s failed", record["dynamodb"].get("SequenceNumber"))
+            answer = {"batchItemFailures": [{"itemIdentifier": "?"}]}
         if answer.get("batchItemFailures"):
             self._tries[lane] += 1
             if self._tries[lane] <= self.max_retries:

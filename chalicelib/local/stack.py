@@ -218,9 +218,12 @@ def run(
     health.register("drivers", lambda: {lp.name: lp.health() for lp in running})
     for worker in pool:
         health.register(f"worker_{worker.name}", worker.health)
-    threads = [
+    watchers = [
         threading.Thread(target=aws.watch, args=(stop,), name="aws-watch", daemon=True),
         threading.Thread(target=workers.watch, args=(pool, stop), name="workers", daemon=True),
+    ]
+    threads = [
+        *watchers,
         threading.Thread(target=http.serve_forever, name="api", daemon=True),
         *loop.threads(running, stop),
     ]
@@ -239,6 +242,8 @@ def run(
         print("\nStopping...", flush=True)
     finally:
         stop.set()
+        for watcher in watchers:  # no restart of what is being stopped
+            watcher.join(timeout=5)
         workers.stop_all(pool)
         http.shutdown()
         receiver.shutdown()

@@ -68,6 +68,9 @@ class StreamDriver:
         if self._discovered_at is not None and now - self._discovered_at < DISCOVER_EVERY:
             return
         self._discovered_at = now
+        # Iterators hold positions that mean nothing to an emulator restarted meanwhile; asked
+        # for again from our sequence numbers, a lost position shows (TrimmedDataAccess).
+        self._iterators.clear()
         shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
         for shard in shards["Shards"]:
             self._positions.setdefault(shard["ShardId"], ("TRIM_HORIZON", None))

@@ -25,6 +25,7 @@ from typing import Any
 log = logging.getLogger(__name__)
 STATUS_EVERY_SECONDS = 1.0
 STALE_SECONDS = 5.0
+FINISH_SECONDS = 10.0
 # Which loops run in which process: the pipeline alone (it is the busiest), the queues
 # together. The tick and the sweeper stay in the stack's own process.
 ROLES = {
@@ -54,7 +55,8 @@ class Worker:
                 str(self.status),
                 "--parent",
                 str(os.getpid()),
-            ]
+            ],
+            start_new_session=True,  # Ctrl-C reaches the stack, which stops us in order
         )
 
     def alive(self) -> bool:
@@ -64,7 +66,7 @@ class Worker:
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
 
-    def wait(self, seconds: float = 10.0) -> None:
+    def wait(self, seconds: float = 30.0) -> None:
         """Wait for the worker to end after `terminate`; kill it if it takes longer."""
         if self._process is None:
             return
@@ -133,7 +135,8 @@ def serve(roles: frozenset[str], status: Path, parent: int | None) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     running = drivers.loops(bootstrap.services(), roles)
-    for thread in loop.threads(running, stop):
+    threads = loop.threads(running, stop)
+    for thread in threads:
         thread.start()
     while not stop.wait(STATUS_EVERY_SECONDS):
         if parent is not None and os.getppid() != parent:
@@ -141,6 +144,8 @@ def serve(roles: frozenset[str], status: Path, parent: int | None) -> None:
         with contextlib.suppress(OSError):
             _report(running, status)
     stop.set()
+    for thread in threads:  # let each loop finish the message or event in hand
+        thread.join(timeout=FINISH_SECONDS)
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """Whether an error means the store could not be reached or is overloaded: retry later.
 
 Such errors are not the caller's fault and not a bug; the API answers them with 503 and
-Retry-After, and the background drivers wait them out quietly. Nothing was written, or the
-write was conditional and idempotent, so a retry is safe.
+Retry-After, and the background drivers wait them out quietly. The write may or may not have
+happened (a connection can drop after the store applied it); every write is conditional or
+keyed, so a retry, with the same Idempotency-Key from an API client, is safe.
 """
 
 from __future__ import annotations
@@ -35,5 +36,5 @@ def is_outage(error: BaseException) -> bool:
             return True
         if isinstance(current, ClientError):
             return current.response.get("Error", {}).get("Code") in TRANSIENT_CODES
-        current = getattr(current, "cause", None) or current.__cause__ or current.__context__
+        current = getattr(current, "cause", None) or current.__cause__  # what it wraps
     return False
