@@ -35,7 +35,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 # Every bench but the half-hour soak (bench/soak.py); each exits 1 when it misses a target.
-BENCHES := capture tick render burst speed_to_lead
+BENCHES := capture tick render sender burst speed_to_lead
 bench: install
 	@status=0; for b in $(BENCHES); do $(BIN)/python bench/$$b.py || status=1; done; exit $$status
 

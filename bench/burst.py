@@ -3,9 +3,10 @@
 Posts N new leads to the whitepaper form at concurrency C, then waits until every one has
 its first journey email (the thank-you) in the outbox: the contact was stored, its event
 processed, the journey entered, the email rendered and sent. Prints posts a second, the POST
-latency, the seconds from the last post until the last contact's email, and the sender's
-rate (emails a second while it was busy). Targets: every contact's email within 15 s of the
-last post; the sender at least 200 emails a second. Exit status 1 when a target is missed.
+latency, the seconds from the last post until the last contact's email, and the emails sent a
+second meanwhile (paced by the pipeline that queues them; bench/sender.py measures the sender
+alone). Target: every contact's email within 15 s of the last post. Exit status 1 when it is
+missed.
 
     make run                                   # in one terminal, or let the bench start one
     .venv/bin/python bench/burst.py [--n 1000] [--concurrency 8] [--start]
@@ -28,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.stack import Stack, local_stack, submit
 
 TARGET_SETTLE_SECONDS = 15.0
-TARGET_EMAILS_PER_SECOND = 200.0
 WAIT_SECONDS = 300.0
 TO = re.compile(rb"^To: *(.+?)\r?$", re.MULTILINE | re.IGNORECASE)
 
@@ -112,17 +112,13 @@ def report(figures: dict[str, float]) -> bool:
     settled = figures["settled_after_last_post_s"]
     rate = figures["emails_per_second"]
     settled_ok = figures["emailed"] == n and settled <= TARGET_SETTLE_SECONDS
-    rate_ok = rate >= TARGET_EMAILS_PER_SECOND
     verdict = {True: "PASS", False: "FAIL"}
     print(
         f"  all emailed after    {settled:8.1f} s after the last post"
         f"   {verdict[settled_ok]} <= {TARGET_SETTLE_SECONDS:g} s"
     )
-    print(
-        f"  sender               {rate:8.1f} emails a second"
-        f"   {verdict[rate_ok]} >= {TARGET_EMAILS_PER_SECOND:g}"
-    )
-    return settled_ok and rate_ok and figures["accepted"] == n
+    print(f"  emails sent          {rate:8.1f} a second, as the pipeline queued them")
+    return settled_ok and figures["accepted"] == n
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,6 +44,11 @@ def test_the_tick_bench_reads_only_what_is_due():
     assert "PASS  the worker advanced every enrollment it was given (20 of 20, 0 failed)" in out
 
 
+def test_the_sender_bench_sends_every_queued_email():
+    out = _run("sender.py", "--quick")
+    assert "sent to the outbox         20" in out
+
+
 def test_the_render_bench_renders_personalised_emails():
     out = _run("render.py", "--seconds", "0.2")
     assert "personalised emails per second" in out
