@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from chalicelib.local import emulator, webhook_receiver
+from chalicelib.local import emulator, webhook_receiver, workers
 from chalicelib.messaging.webhook_signature import new_secret
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ def run(
         )
         return 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    for noisy in ("werkzeug", "botocore"):
+    for noisy in workers.NOISY:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     state = state or root / ".leadflow"
     if fresh and state.exists():
@@ -177,7 +177,7 @@ def run(
     from chalicelib import bootstrap
     from chalicelib.api import health
     from chalicelib.content import catalog, publisher
-    from chalicelib.local import drivers, loop, workers
+    from chalicelib.local import drivers, loop
     from chalicelib.store import tables
 
     svc = bootstrap.services()

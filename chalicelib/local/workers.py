@@ -25,6 +25,9 @@ from typing import Any
 log = logging.getLogger(__name__)
 STATUS_EVERY_SECONDS = 1.0
 STALE_SECONDS = 5.0
+# Libraries that log a line per request or per state change at INFO: a burst would bury what
+# matters (an outage, a failure) under thousands of them.
+NOISY = ("werkzeug", "botocore", "pynamodb", "transitions")
 FINISH_SECONDS = 10.0
 # Which loops run in which process: the pipeline alone (it is the busiest), the queues
 # together. The tick and the sweeper stay in the stack's own process.
@@ -155,7 +158,7 @@ def main() -> None:
     parser.add_argument("--parent", type=int)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    for noisy in ("botocore", "pynamodb"):
+    for noisy in NOISY:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     serve(frozenset(args.roles.split(",")), args.status, args.parent)
 
