@@ -38,11 +38,11 @@ def _posted_and_queued(n: int, outbox: Path) -> tuple[object, float]:
     from app import app
     from chalicelib import bootstrap
     from chalicelib.config import Settings
-    from chalicelib.content import catalog, publisher
+    from chalicelib.content import catalog
+    from chalicelib.local.provision import provision
     from chalicelib.local.stream_driver import StreamDriver
     from chalicelib.messaging.queues import SENDS
     from chalicelib.pipeline import stream
-    from chalicelib.store import tables
     from chalicelib.store.models import EventModel
 
     settings = Settings.from_env(
@@ -55,11 +55,7 @@ def _posted_and_queued(n: int, outbox: Path) -> tuple[object, float]:
         }
     )
     svc = bootstrap.build(settings)
-    tables.create_all()
-    svc.queues.create_all()
-    svc.ses.verify_domain("example.com")
-    svc.ses.ensure_configuration_set()
-    publisher.publish(catalog.load(ROOT / "marketing"), svc.content)
+    provision(svc, catalog.load(ROOT / "marketing"))
     bootstrap.reset(svc)
     started = time.perf_counter()
     with Client(app, project_dir=str(ROOT)) as client:

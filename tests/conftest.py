@@ -22,9 +22,9 @@ from chalicelib import bootstrap  # noqa: E402
 from chalicelib.clock import FakeClock  # noqa: E402
 from chalicelib.config import Settings  # noqa: E402
 from chalicelib.content import catalog, publisher  # noqa: E402
+from chalicelib.local.provision import provision  # noqa: E402
 from chalicelib.local.stream_driver import StreamDriver  # noqa: E402
 from chalicelib.pipeline import stream  # noqa: E402
-from chalicelib.store import tables  # noqa: E402
 from chalicelib.store.models import EventModel  # noqa: E402
 
 
@@ -60,11 +60,7 @@ def svc(clock: FakeClock, tmp_path: Path) -> Iterator[bootstrap.Services]:
         clock,
         sleep=lambda s: clock.advance(seconds=s),
     )
-    tables.create_all()
-    services.queues.create_all()
-    services.ses.verify_domain("example.com")
-    services.ses.ensure_configuration_set()
-    publisher.publish(catalog.load(ROOT / "marketing"), services.content)
+    provision(services, catalog.load(ROOT / "marketing"))
     bootstrap.reset(services)
     yield services
     bootstrap.reset(None)

@@ -93,21 +93,6 @@ def _admin_key(svc: Any, path: Path) -> str:
     return key
 
 
-def _verify_senders(svc: Any, content: Any) -> None:
-    """The emulator, like SES, refuses to send from an unverified domain: verify the ones we use."""
-    from chalicelib.journeys.dsl import SendEmailStep
-    from chalicelib.messaging.mime import domain_of
-
-    senders = {str(content.emails.brand.get("from") or "")}
-    for journey in content.journeys.values():
-        senders |= {
-            step.send_email.from_ or "" for step in journey.steps if isinstance(step, SendEmailStep)
-        }
-    for domain in sorted({domain_of(s) for s in senders if s}):
-        svc.ses.verify_domain(domain)
-    svc.ses.ensure_configuration_set()
-
-
 def _aws_health(aws: emulator.Emulator) -> dict[str, Any]:
     if not aws.healthy():
         raise RuntimeError("not answering; the stack restarts it")
@@ -177,13 +162,11 @@ def run(
 
     from chalicelib import bootstrap
     from chalicelib.api import health
-    from chalicelib.content import catalog, publisher
+    from chalicelib.content import catalog
     from chalicelib.local import drivers, loop
-    from chalicelib.store import tables
+    from chalicelib.local.provision import provision
 
     svc = bootstrap.services()
-    tables.create_all()
-    svc.queues.create_all()
     content = catalog.load(root / "marketing")
     if content.problems:
         print(f"marketing/ has problems:\n{content}", file=sys.stderr)
@@ -192,9 +175,8 @@ def run(
         receiver.shutdown()
         aws.stop()
         return 1
-    report = publisher.publish(content, svc.content)
+    report = provision(svc, content)
     log.info("published: %s", ", ".join(report.published) or "nothing new")
-    _verify_senders(svc, content)
     key_file = state / "local-admin-key"
     key = _admin_key(svc, key_file)
     (state / "stack.json").write_text(
