@@ -6,12 +6,12 @@ which pins its own botocore), so this file imports nothing of Leadflow's.
 ministack itself saves state only on a clean shutdown. Here, with `--state`, every request
 that changed something is appended to a journal before its answer leaves, and a snapshot of
 the whole state is written every `--snapshot-every` seconds by a forked copy of the process
-(and on shutdown by the process itself); at start the
-newest complete snapshot is loaded and the journals after it are replayed, in order. So an
-answered write survives a kill -9 of this process: the journal is flushed to the operating
-system before the answer is sent. ministack applies DynamoDB, SQS and SES requests on its
-event loop one at a time, so the journal's order is the order in which they were applied, and
-a snapshot taken on the loop is consistent across tables and queues.
+(and on shutdown by the process itself); at start the newest complete snapshot is loaded and
+the journals after it are replayed, in order. So an answered write survives a kill -9 of this
+process: the journal is flushed to the operating system before the answer is sent. ministack
+applies DynamoDB, SQS and SES requests on its event loop one at a time, so the journal's order
+is the order in which they were applied, and a snapshot forked from the loop is consistent
+across tables and queues.
 
 The state folder holds `CURRENT` (the generation number), `gen-N/` (the snapshot, one file per
 service in ministack's own format) and `journal-N.jsonl` (requests applied after it).
@@ -62,7 +62,7 @@ def _environment(port: int) -> None:
         LOG_LEVEL=os.environ.get("LEADFLOW_EMULATOR_LOG", "WARNING"),
         SFTP_ENABLED="0",
         IOT_MTLS_ENABLED="0",
-        PERSIST_STATE="0",  # this program loads and saves, see Store
+        PERSIST_STATE="0",  # this program loads and saves, see StateFolder
     )
 
 
@@ -115,7 +115,7 @@ def changes_state(method: str, path: str, headers: dict[bytes, bytes], body: byt
     return not operation.startswith(READ_PREFIXES) and operation not in NOT_KEPT
 
 
-class Store:
+class StateFolder:
     """Generations of snapshot + journal in one folder; see the module docstring."""
 
     def __init__(self, folder: Path) -> None:
@@ -279,7 +279,7 @@ def _record(scope: dict[str, Any], body: bytes) -> dict[str, Any]:
 class Durable:
     """ASGI middleware around ministack: journals state-changing requests, replays at start."""
 
-    def __init__(self, app: Any, store: Store | None) -> None:
+    def __init__(self, app: Any, store: StateFolder | None) -> None:
         self.app = app
         self.store = store
 
@@ -385,7 +385,7 @@ class Durable:
         await self.app(scope, receive, send)
 
 
-async def _snapshot_periodically(store: Store, every: float) -> None:
+async def _snapshot_periodically(store: StateFolder, every: float) -> None:
     while True:
         await asyncio.sleep(every)
         try:
@@ -401,7 +401,9 @@ async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
     stop.set()
 
 
-async def serve(port: int, store: Store | None, snapshot_every: float, parent: int | None) -> None:
+async def serve(
+    port: int, store: StateFolder | None, snapshot_every: float, parent: int | None
+) -> None:
     import emulator_ranges  # beside this file: run as a script, its folder is on the path
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
@@ -439,7 +441,7 @@ def main() -> None:
     parser.add_argument("--parent", type=int)
     args = parser.parse_args()
     _environment(args.port)
-    store = Store(args.state) if args.state else None
+    store = StateFolder(args.state) if args.state else None
     asyncio.run(serve(args.port, store, args.snapshot_every, args.parent))
 
 
