@@ -185,6 +185,7 @@ def _simulate(*args: str) -> str:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
+    assert "failed" not in done.stderr, done.stderr  # a normal run reports no failed event
     return done.stdout
 
 

@@ -161,7 +161,12 @@ class Simulation:
         from chalicelib.store import tables
 
         settings = Settings.from_env(
-            {"LEADFLOW_TABLE_PREFIX": "simulate-", "AWS_REGION": "us-east-1"}
+            {
+                "LEADFLOW_TABLE_PREFIX": "simulate-",
+                "AWS_REGION": "us-east-1",
+                # Emails are rendered with signed links; nothing leaves the simulation.
+                "LEADFLOW_SIGNING_SECRET": "simulation-only-not-a-secret",
+            }
         )
         svc = bootstrap.build(settings, self.clock)
         tables.create_all()
