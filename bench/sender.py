@@ -4,7 +4,7 @@ In a burst the sender only ever waits for the pipeline, so its own pace does not
 new leads are posted through the real handler and their events processed by the real
 pipeline, in this process, until N thank-you emails wait on the sends queue; then the queue
 is drained by the sender, with as many consumers as the local stack's queue worker runs
-(`drivers.WORKERS`), each the same `queue_driver.drain_once` + `sender.handle_batch` that
+(`drivers.CONSUMERS`), each the same `queue_driver.drain_once` + `sender.handle_batch` that
 worker loops on, against the embedded AWS in a process of its own. Prints emails a second and
 checks every one reached the outbox. Target: at least 200 a second.
 
@@ -96,7 +96,7 @@ def drain(svc: object, consumers: int) -> float:
 
 
 def measure(n: int) -> dict[str, float]:
-    from chalicelib.local.drivers import WORKERS
+    from chalicelib.local.drivers import CONSUMERS
     from chalicelib.messaging.queues import SENDS
 
     engine = emulator.start()
@@ -104,11 +104,11 @@ def measure(n: int) -> dict[str, float]:
         with tempfile.TemporaryDirectory() as folder:
             outbox = Path(folder) / "outbox"
             svc, setup = _posted_and_queued(n, outbox)
-            seconds = drain(svc, WORKERS[SENDS])
+            seconds = drain(svc, CONSUMERS[SENDS])
             sent = len(list(outbox.glob("*.eml")))
     finally:
         engine.kill()
-    return {"n": n, "sent": sent, "seconds": seconds, "setup": setup, "consumers": WORKERS[SENDS]}
+    return {"n": n, "sent": sent, "seconds": seconds, "setup": setup, "consumers": CONSUMERS[SENDS]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,7 +31,7 @@ SWEEP_EVERY_SECONDS = 30.0
 TICK_EVERY_SECONDS = 5.0
 STREAM_IDLE_SECONDS = 0.05
 LANES = 10  # contacts processed at once from the stream, each in order (lanes.py)
-WORKERS = {SENDS: 4, WEBHOOKS: 2, ADVANCE: 2}  # concurrent consumers per queue
+CONSUMERS = {SENDS: 4, WEBHOOKS: 2, ADVANCE: 2}  # concurrent consumers per queue
 
 Records = list[dict[str, Any]]
 
@@ -63,7 +63,7 @@ def loops(svc: Services, only: frozenset[str] | None = None) -> list[Loop]:
         *(("pipeline", Loop(f"lane-{n + 1}", partial(lanes.work, n), 0.0)) for n in range(LANES)),
         *(
             (queue, Loop(f"{queue}-{n + 1}", consumer(queue), 0.0))
-            for queue, count in WORKERS.items()
+            for queue, count in CONSUMERS.items()
             for n in range(count)
         ),
         ("tick", Loop("tick", tick, TICK_EVERY_SECONDS)),
