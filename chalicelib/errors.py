@@ -86,7 +86,7 @@ class Busy(LeadflowError):
 
 
 class Unavailable(Busy):
-    """The store could not be reached: nothing was recorded; the client should retry."""
+    """The store could not be reached, so the request may not have been recorded: retry."""
 
     code = "unavailable"
     retry_after = 5

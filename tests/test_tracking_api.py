@@ -86,3 +86,26 @@ def test_api_keys_are_stored_only_as_hashes(svc, admin_key):
 
     assert admin_key not in json.dumps(stored.attribute_values, default=str)
     assert svc.api_keys.role_of(admin_key) == "admin"
+
+
+def _event_nested(depth: int) -> str:
+    """A page view whose properties are objects within objects, `depth` deep."""
+    properties = '{"p": ' * depth + "1" + "}" * depth
+    return '{"type": "page_viewed", "visitor_id": "v_nested_1", "properties": ' + properties + "}"
+
+
+def test_properties_nested_deeper_than_dynamodb_allows_are_refused_by_name(client, svc):
+    body = _event_nested(40)
+    answer = client.http.post("/events", headers={"Content-Type": "application/json"}, body=body)
+
+    assert answer.status_code == 422
+    assert json.loads(answer.body)["fields"][0]["field"] == "properties"
+    assert all_events() == []
+
+
+def test_json_nested_past_the_parser_is_a_malformed_body_not_a_500(client, svc):
+    body = _event_nested(5000)
+    answer = client.http.post("/events", headers={"Content-Type": "application/json"}, body=body)
+
+    assert answer.status_code == 400
+    assert json.loads(answer.body)["error"] == "malformed_body"

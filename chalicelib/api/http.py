@@ -67,6 +67,8 @@ def json_object(request: Request, max_bytes: int) -> dict[str, Any]:
         raise MalformedBody(
             f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from exc
+    except RecursionError as exc:
+        raise MalformedBody("the JSON is nested too deeply") from exc
     if not isinstance(data, dict):
         raise MalformedBody("the body must be a JSON object")
     return data

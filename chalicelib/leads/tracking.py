@@ -50,6 +50,8 @@ SYSTEM_EVENTS = frozenset(
 )
 SYSTEM_PREFIXES = ("email_", "journey_", "handoff_")
 MAX_PROPERTIES = 50
+# DynamoDB refuses an item nested more than 32 levels deep; the event and its map take some.
+MAX_PROPERTY_DEPTH = 8
 MAX_SKEW = timedelta(minutes=5)
 
 
@@ -91,6 +93,8 @@ def _check(
         props = {}
     elif len(props) > MAX_PROPERTIES:
         errors.append(FieldError("properties", f"at most {MAX_PROPERTIES} properties"))
+    elif _depth(props) > MAX_PROPERTY_DEPTH:
+        errors.append(FieldError("properties", f"nested more than {MAX_PROPERTY_DEPTH} levels"))
     occurred = now
     if body.get("occurred_at"):
         try:
@@ -174,3 +178,12 @@ def _track_visitor(
     )
     fresh = events.append(event)
     return Tracked(event_id, partition, owner is None, replayed=not fresh)
+
+
+def _depth(value: Any) -> int:
+    """How many objects and lists deep `value` goes (a scalar is 0)."""
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
