@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chalicelib.local import emulator
+
 ROOT = Path(__file__).resolve().parent.parent
 READY_SECONDS = 60.0
 
@@ -70,14 +72,6 @@ def submit(
         return err.code, dict(err.headers)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def local_stack(
     start: bool | None = None, state: Path | None = None, port: int | None = None
@@ -90,7 +84,7 @@ def local_stack(
         return
     keep = state is not None
     state = state or Path(tempfile.mkdtemp(prefix="leadflow-bench-"))
-    port = port or free_port()
+    port = port or emulator.free_port()
     log = open(state.parent / f"{state.name}.log", "ab")  # noqa: SIM115
     # The stack sets its own AWS endpoint and settings: none of this process's may leak in.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LEADFLOW_"))}

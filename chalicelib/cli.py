@@ -16,11 +16,10 @@ def _use_local_stack(root: Path) -> None:
     state = root / ".leadflow" / "stack.json"
     if not state.exists():
         sys.exit("no local stack is running (start it with `make run`)")
-    from chalicelib.local.emulator import FAKE_CREDENTIALS
+    from chalicelib.local.emulator import point_clients_at
 
-    os.environ.update(FAKE_CREDENTIALS)
     os.environ.setdefault("LEADFLOW_STAGE", "local")
-    os.environ["AWS_ENDPOINT_URL"] = json.loads(state.read_text())["endpoint"]
+    point_clients_at(json.loads(state.read_text())["endpoint"])
 
 
 def cmd_run(args: argparse.Namespace) -> int:

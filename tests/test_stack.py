@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from email import policy
 from pathlib import Path
 
-from bench.stack import Stack, free_port, local_stack, submit
+from bench.stack import Stack, local_stack, submit
+from chalicelib.local.emulator import free_port
 
 LINK = re.compile(r'href="(http://127\.0\.0\.1:\d+/[^"]+)"')
 HOT = {"job_title": "VP Engineering", "company_size": "1000+", "country": "US"}

@@ -110,7 +110,7 @@ class Emulator:
             response.read()
 
     def stop(self) -> None:
-        """Stop cleanly: ministack saves its state on the way out."""
+        """Stop cleanly: with a state folder, the emulator writes a last snapshot on the way out."""
         if self._process is None:
             return
         self._process.terminate()

@@ -115,6 +115,11 @@ def changes_state(method: str, path: str, headers: dict[bytes, bytes], body: byt
     return not operation.startswith(READ_PREFIXES) and operation not in NOT_KEPT
 
 
+def _number(path: Path) -> int:
+    """The generation a `gen-N` folder or `journal-N.jsonl` file belongs to."""
+    return int(path.name.split("-", 1)[1].split(".")[0])
+
+
 class StateFolder:
     """Generations of snapshot + journal in one folder; see the module docstring."""
 
@@ -130,12 +135,13 @@ class StateFolder:
 
     def journals(self) -> list[Path]:
         """This generation's journal and any later one (a snapshot that never completed)."""
-        found = []
-        for path in self.folder.glob("journal-*.jsonl"):
-            number = int(path.stem.split("-", 1)[1])
-            if number >= self.generation:
-                found.append((number, path))
-        return [path for _, path in sorted(found)]
+        found = [p for p in self.folder.glob("journal-*.jsonl") if _number(p) >= self.generation]
+        return sorted(found, key=_number)
+
+    def resume_journal(self) -> None:
+        """After replay: go on appending to the newest journal (or start this generation's)."""
+        journals = self.journals()
+        self.open_journal(_number(journals[-1]) if journals else self.generation)
 
     def open_journal(self, number: int) -> None:
         if self._journal is not None:
@@ -212,7 +218,7 @@ class StateFolder:
         current.write_text(str(generation))
         os.replace(current, self.folder / "CURRENT")
         for path in [*self.folder.glob("gen-*"), *self.folder.glob("journal-*.jsonl")]:
-            if int(path.name.split("-", 1)[1].split(".")[0]) >= generation:
+            if _number(path) >= generation:
                 continue
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
@@ -297,9 +303,7 @@ class Durable:
                 self.store.load()
                 for journal in self.store.journals():
                     await self._replay(journal)
-                journals = self.store.journals()
-                last = int(journals[-1].stem.split("-", 1)[1]) if journals else None
-                self.store.open_journal(self.store.generation if last is None else last)
+                self.store.resume_journal()
             if message["type"] == "lifespan.shutdown.complete" and self.store is not None:
                 generation = self.store.rotate()
                 if generation is not None:

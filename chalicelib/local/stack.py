@@ -1,8 +1,9 @@
 """`make run`: the whole product on one laptop, with ministack as AWS and threads as triggers.
 
-Everything lives under `.leadflow/`: the emulator's tables and queues (`aws/`, saved every few
-seconds and on Ctrl-C), the outbox, the signing secret and the admin key, so a restart finds the
-marketer's contacts, journeys and links where they were. `leadflow run --fresh` starts empty.
+Everything lives under `.leadflow/`: the emulator's tables and queues (`aws/`: every answered
+write journaled, a snapshot every 30 s and on Ctrl-C), the outbox, the signing secret and the
+admin key, so a restart finds the marketer's contacts, journeys and links where they were.
+`leadflow run --fresh` starts empty.
 """
 
 from __future__ import annotations
