@@ -17,7 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 
 from chalicelib.api import health
-from chalicelib.local import emulator
+from chalicelib.local import emulator, supervisor
 from chalicelib.local.lanes import Lanes
 from chalicelib.local.loop import Loop
 from chalicelib.local.stream_driver import StreamDriver
@@ -131,12 +131,14 @@ def test_a_journal_line_cut_short_by_a_kill_is_ignored(durable, tmp_path: Path):
     assert _ids(client) == {"kept", "after"}
 
 
-def test_the_watch_restarts_a_killed_emulator_on_the_same_endpoint(durable):
+def test_the_supervisor_restarts_a_killed_emulator_on_the_same_endpoint(durable):
     client = _dynamodb(durable.endpoint)
     _create_table(client)
     _put(client, "ct_1")
     stop = threading.Event()
-    watcher = threading.Thread(target=durable.watch, args=(stop, 0.05), daemon=True)
+    watcher = threading.Thread(
+        target=supervisor.supervise, args=([durable], stop, 0.05), daemon=True
+    )
     watcher.start()
     try:
         durable.kill()

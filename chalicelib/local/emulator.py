@@ -4,8 +4,8 @@ ministack pins its own botocore, so it lives in a virtual environment of its own
 (`.venv-aws/`, made by `make install`) and runs `emulator_main.py` with that Python. It serves
 DynamoDB (with streams), SQS and SES on one loopback port. With a state folder every answered
 write is journaled before its answer leaves (emulator_main.py), so nothing acknowledged is lost
-even to a kill -9; `watch` restarts it on the same port if it dies, so clients that keep the
-endpoint simply find it back.
+even to a kill -9; `supervisor.supervise` restarts it on the same port if it dies, so clients
+that keep the endpoint simply find it back.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import logging
 import os
 import socket
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -65,6 +64,7 @@ class Emulator:
         self.state = state
         self.snapshot_every = snapshot_every
         self.endpoint = f"http://127.0.0.1:{port}"
+        self.name = f"the embedded AWS on {self.endpoint}"
         self.restarts = 0
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -123,21 +123,6 @@ class Emulator:
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-
-    def watch(self, stop: threading.Event, every: float = 0.5) -> None:
-        """Restart the emulator whenever it dies, until `stop` is set (a thread's target)."""
-        while not stop.wait(every):
-            if self.alive():
-                continue
-            code = self._process.returncode if self._process else None
-            log.warning("the embedded AWS exited (status %s); restarting it", code)
-            try:
-                self.start()
-            except Exception:
-                log.exception("the embedded AWS did not come back; trying again")
-                continue
-            self.restarts += 1
-            log.warning("the embedded AWS is back on %s", self.endpoint)
 
 
 def point_clients_at(endpoint: str) -> None:

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from chalicelib.local import emulator, webhook_receiver, workers
+from chalicelib.local import emulator, supervisor, webhook_receiver, workers
 from chalicelib.messaging.webhook_signature import new_secret
 
 log = logging.getLogger(__name__)
@@ -201,13 +201,12 @@ def run(
     health.register("embedded_aws", lambda: _aws_health(aws))
     health.register("drivers", lambda: {lp.name: lp.health() for lp in running})
     for worker in pool:
-        health.register(f"worker_{worker.name}", worker.health)
-    watchers = [
-        threading.Thread(target=aws.watch, args=(stop,), name="aws-watch", daemon=True),
-        threading.Thread(target=workers.watch, args=(pool, stop), name="workers", daemon=True),
-    ]
+        health.register(f"worker_{worker.role}", worker.health)
+    watcher = threading.Thread(
+        target=supervisor.supervise, args=([aws, *pool], stop), name="supervisor", daemon=True
+    )
     threads = [
-        *watchers,
+        watcher,
         threading.Thread(target=http.serve_forever, name="api", daemon=True),
         *loop.threads(running, stop),
     ]
@@ -226,8 +225,7 @@ def run(
         print("\nStopping...", flush=True)
     finally:
         stop.set()
-        for watcher in watchers:  # no restart of what is being stopped
-            watcher.join(timeout=5)
+        watcher.join(timeout=5)  # no restart of what is being stopped
         workers.stop_all(pool)
         http.shutdown()
         receiver.shutdown()

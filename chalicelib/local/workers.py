@@ -2,7 +2,7 @@
 
 Each worker is a child process running some of `drivers.loops` on threads. It writes its
 loops' health to a small JSON file every second, so the API's `/health` can show it, and it
-ends when its parent does. `Workers.watch` restarts a worker that died.
+ends when its parent does; `supervisor.supervise` restarts a worker that died.
 
     python -m chalicelib.local.workers --roles pipeline --status .leadflow/pipeline.json
 """
@@ -39,7 +39,8 @@ ROLES = {
 
 class Worker:
     def __init__(self, name: str, roles: tuple[str, ...], status: Path) -> None:
-        self.name = name
+        self.role = name
+        self.name = f"the {name} worker"
         self.roles = roles
         self.status = status
         self.restarts = 0
@@ -84,10 +85,10 @@ class Worker:
         try:
             report = json.loads(self.status.read_text())
         except (OSError, ValueError) as exc:
-            raise RuntimeError(f"worker {self.name} has not reported") from exc
+            raise RuntimeError(f"{self.name} has not reported") from exc
         age = time.time() - report["at"]
         if age > STALE_SECONDS:
-            raise RuntimeError(f"worker {self.name} silent for {age:.0f} s")
+            raise RuntimeError(f"{self.name} silent for {age:.0f} s")
         if report["down"]:
             raise RuntimeError("; ".join(report["down"]))
         return dict(report["loops"])
@@ -105,16 +106,6 @@ def stop_all(workers: list[Worker]) -> None:
         worker.terminate()
     for worker in workers:
         worker.wait()
-
-
-def watch(workers: list[Worker], stop: threading.Event, every: float = 1.0) -> None:
-    """Restart any worker that died, until `stop` is set (a thread's target)."""
-    while not stop.wait(every):
-        for worker in workers:
-            if not worker.alive():
-                log.warning("worker %s exited; restarting it", worker.name)
-                worker.start()
-                worker.restarts += 1
 
 
 def _report(loops: list[Any], status: Path) -> None:
