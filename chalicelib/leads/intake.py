@@ -51,25 +51,40 @@ def new_contact(contact_id: str, intake: Intake) -> dict[str, Any]:
     }
 
 
-def merged_contact(current: dict[str, Any], intake: Intake) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ProfileMerge:
+    """What one intake changes on an existing contact, as per-attribute writes that commute:
+    posts of one person racing each other all land, none has to win the contact's version."""
+
+    latest: dict[str, Any]
+    """Attributes where the latest intake wins (phone, last touch, updated_at)."""
+    first: dict[str, Any]
+    """Attributes set only when still missing (email, first touch)."""
+    properties: dict[str, Any]
+    """Profile fields, latest wins field by field."""
+    consents: dict[str, Any]
+    """Topic -> consent record granted by this intake; other topics are untouched."""
+    visitor_id: str | None
+    submissions: int
+
+
+def profile_merge(intake: Intake) -> ProfileMerge:
     """Latest value wins for profile fields; first touch and consents already given stay."""
     ident = intake.identity
-    visitors = set(current.get("visitor_ids") or ())
-    if ident.visitor_id:
-        visitors.add(ident.visitor_id)
-    return {
-        **current,
-        "email": current.get("email") or ident.email,
-        "phone": ident.phone or current.get("phone"),
-        "properties": {**(current.get("properties") or {}), **intake.profile},
-        "first_touch": current.get("first_touch") or intake.touch,
-        "last_touch": intake.touch or current.get("last_touch"),
-        "consents": _consents(current.get("consents") or {}, intake.consent),
-        "visitor_ids": visitors or None,
-        "updated_at": intake.occurred_at,
-        "submissions": int(current.get("submissions") or 0) + (1 if intake.is_submission else 0),
-        "version": int(current.get("version") or 0) + 1,
-    }
+    latest: dict[str, Any] = {"updated_at": intake.occurred_at}
+    if ident.phone:
+        latest["phone"] = ident.phone
+    if intake.touch:
+        latest["last_touch"] = intake.touch
+    first = {k: v for k, v in (("email", ident.email), ("first_touch", intake.touch)) if v}
+    return ProfileMerge(
+        latest=latest,
+        first=first,
+        properties=dict(intake.profile),
+        consents=_consents({}, intake.consent),
+        visitor_id=ident.visitor_id,
+        submissions=1 if intake.is_submission else 0,
+    )
 
 
 def _consents(current: dict[str, Any], grant: dict[str, Any] | None) -> dict[str, Any]:

@@ -1,13 +1,16 @@
 """Contacts: race-free upsert of a person and the event about them in one transaction.
 
 No read happens before the write. The first attempt assumes a new contact at the id derived
-from the identity; a writer that loses a condition learns the current item from the
-cancellation (ReturnValuesOnConditionCheckFailure) and tries again with it. A new lead costs
-one DynamoDB call, a returning one two, an idempotent retry one.
+from the identity; a writer that loses that condition learns from the cancellation that the
+contact exists and tries again with an update. The update changes each attribute on its own
+(latest wins, first stays, counters add), so posts of one person racing each other all land
+instead of fighting over the contact's version. A new lead costs one DynamoDB call, a
+returning one two, an idempotent retry one.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,13 +22,14 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Busy
 from chalicelib.events import Event
-from chalicelib.leads.intake import Intake, merged_contact, new_contact
+from chalicelib.leads.intake import Intake, new_contact, profile_merge
 from chalicelib.store import events as event_rows
 from chalicelib.store import tables
 from chalicelib.store.models import ContactKeyModel, ContactModel, EventModel, IdempotencyModel
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 10
+BACKOFF_SECONDS = 0.01
 _CONTACT_FIELDS = tuple(ContactModel.get_attributes())
 
 
@@ -45,7 +49,7 @@ class WriteConflict(Busy):
 @dataclass
 class _Attempt:
     contact_id: str
-    current: dict[str, Any] | None
+    exists: bool
     claims: list[str]
 
 
@@ -79,7 +83,7 @@ class ContactStore:
 
     def record(self, intake: Intake) -> Recorded:
         """Upsert the contact, claim its keys, append the event: all or nothing."""
-        attempt = _Attempt(intake.identity.derived_contact_id(), None, intake.identity.keys())
+        attempt = _Attempt(intake.identity.derived_contact_id(), False, intake.identity.keys())
         for n in range(MAX_ATTEMPTS):
             items = self._items(intake, attempt)
             try:
@@ -90,10 +94,11 @@ class ContactStore:
                 replay = self._learn(intake, attempt, items, exc)
                 if replay is not None:
                     return replay
-                time.sleep(0.005 * n)
+                # Full jitter: racing writers of one person spread out instead of colliding again.
+                time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**n))
                 continue
             return Recorded(
-                attempt.contact_id, intake.event_id, attempt.current is None, False, intake.response
+                attempt.contact_id, intake.event_id, not attempt.exists, False, intake.response
             )
         raise WriteConflict(f"could not record {intake.event_id} after {MAX_ATTEMPTS} attempts")
 
@@ -104,14 +109,13 @@ class ContactStore:
             claim = ContactKeyModel(key=key, contact_id=cid, created_at=now)
             cond = ContactKeyModel.key.does_not_exist() | (ContactKeyModel.contact_id == cid)
             items.append(("save", claim, {"condition": cond, "return_values": ALL_OLD}))
-        if attempt.current is None:
+        if not attempt.exists:
             contact = _as_model(new_contact(cid, intake))
             cond = ContactModel.id.does_not_exist()
             items.append(("save", contact, {"condition": cond, "return_values": ALL_OLD}))
         elif intake.updates_profile:
-            contact = _as_model(merged_contact(attempt.current, intake))
-            cond = ContactModel.version == attempt.current["version"]
-            items.append(("save", contact, {"condition": cond, "return_values": ALL_OLD}))
+            update = {"actions": _merge_actions(intake), "condition": ContactModel.id.exists()}
+            items.append(("update", ContactModel(cid), update))
         else:
             items.append(
                 (
@@ -150,7 +154,6 @@ class ContactStore:
         if not reasons:
             raise exc
         owners: dict[str, str] = {}
-        current: dict[str, Any] | None = None
         contact_failed = False
         for (_op, model, _), reason in zip(items, reasons, strict=False):
             if reason is None or reason.code in ("None", "TransactionConflict"):
@@ -166,8 +169,6 @@ class ContactStore:
                 owners[model.key] = ContactKeyModel.from_raw_data(reason.raw_item).contact_id
             else:
                 contact_failed = True
-                if reason.raw_item:
-                    current = _as_dict(ContactModel.from_raw_data(reason.raw_item))
         primary = attempt.claims[0] if attempt.claims else None
         if primary in owners:
             self._switch(attempt, owners[primary])
@@ -180,10 +181,29 @@ class ContactStore:
                     return None
             attempt.claims.remove(key)
         if contact_failed:
-            attempt.current = current
+            # A create found the contact there; an update found it gone (erased): flip.
+            attempt.exists = not attempt.exists
         return None
 
     def _switch(self, attempt: _Attempt, owner: str, current: dict[str, Any] | None = None) -> None:
         """The identity already belongs to `owner`: write to that contact instead."""
         attempt.contact_id = owner
-        attempt.current = current if current is not None else self.get(owner)
+        attempt.exists = (current or self.get(owner)) is not None
+
+
+def _merge_actions(intake: Intake) -> list[Any]:
+    """The profile merge as independent update actions (see leads/intake.ProfileMerge)."""
+    merge = profile_merge(intake)
+    c = ContactModel
+    actions: list[Any] = [c.version.add(1)]
+    actions += [getattr(c, name).set(value) for name, value in merge.latest.items()]
+    for name, value in merge.first.items():
+        attribute = getattr(c, name)
+        actions.append(attribute.set(attribute | value))  # if_not_exists
+    actions += [c.properties[k].set(v) for k, v in merge.properties.items()]
+    actions += [c.consents[topic].set(record) for topic, record in merge.consents.items()]
+    if merge.visitor_id:
+        actions.append(c.visitor_ids.add({merge.visitor_id}))
+    if merge.submissions:
+        actions.append(c.submissions.add(merge.submissions))
+    return actions
