@@ -44,6 +44,17 @@ class FormValidationError(LeadflowError):
         }
 
 
+class IdempotencyKeyReused(LeadflowError):
+    """A retry's key came with a different payload: two requests, one key. Replaying the
+    first answer would silently drop the second (IETF Idempotency-Key draft: 422)."""
+
+    status = 422
+    code = "idempotency_key_reused"
+
+    def body(self) -> dict:
+        return {**super().body(), "fields": [{"field": "Idempotency-Key", "message": self.message}]}
+
+
 class MalformedBody(LeadflowError):
     status = 400
     code = "malformed_body"

@@ -82,15 +82,52 @@ def test_second_writer_loses_its_conditional_write_and_joins_the_first_contact(s
 
 def test_retry_with_the_same_idempotency_key_returns_the_first_answer(client, svc):
     first = post_json(client, lead(), **{"Idempotency-Key": "abc-123"})
-    retry = post_json(client, lead(company="Changed"), **{"Idempotency-Key": "abc-123"})
+    retry = post_json(client, lead(), **{"Idempotency-Key": "abc-123"})
 
     assert first.status_code == 201
     assert retry.status_code == 200
     assert retry.json_body["submission_id"] == first.json_body["submission_id"]
     assert retry.headers["Idempotent-Replayed"] == "true"
     assert len(all_events()) == 1
-    assert _contacts()[0].properties.as_dict()["company"] == "Analytical Engines"
     assert len(list(IdempotencyModel.scan())) == 1
+
+
+def test_an_idempotency_key_reused_with_another_body_is_a_422_naming_the_key(client, svc):
+    first = post_json(client, lead(), **{"Idempotency-Key": "abc-123"})
+    other = post_json(client, lead(email="grace@example.com"), **{"Idempotency-Key": "abc-123"})
+
+    assert first.status_code == 201
+    assert other.status_code == 422
+    assert other.json_body["error"] == "idempotency_key_reused"
+    assert other.json_body["fields"][0]["field"] == "Idempotency-Key"
+    assert [c.email for c in _contacts()] == ["ada@example.com"]
+    assert len(all_events()) == 1
+
+
+def test_one_idempotency_key_on_two_forms_or_two_sites_records_both(client, svc):
+    key = {"Idempotency-Key": "order-1"}
+    a = post_json(client, lead(), **key, Origin="https://www.example.com")
+    b = post_json(client, lead(email="bob@example.com"), **key, Origin="https://shop.example.com")
+    c = post_json(client, {"email": "cy@example.com", "consent": True}, form="newsletter", **key)
+
+    assert (a.status_code, b.status_code, c.status_code) == (201, 201, 201)
+    assert len(all_events()) == 3
+
+
+def test_an_event_id_reused_with_other_properties_is_refused(client, svc):
+    first = track(client, type="pricing_viewed", email="ada@example.com", event_id="ev-1")
+    same = track(client, type="pricing_viewed", email="ada@example.com", event_id="ev-1")
+    other = track(
+        client,
+        type="pricing_viewed",
+        email="ada@example.com",
+        event_id="ev-1",
+        properties={"plan": "pro"},
+    )
+
+    assert (first.status_code, same.status_code, other.status_code) == (202, 200, 422)
+    assert other.json_body["error"] == "idempotency_key_reused"
+    assert len(all_events()) == 1
 
 
 def _nothing_stored() -> bool:

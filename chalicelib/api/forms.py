@@ -51,6 +51,7 @@ def submit(request: Request, form_id: str, svc: Services) -> Response:
             user_agent=request.headers.get("user-agent"),
             source_ip=http.client_ip(request),
             idempotency_key=request.headers.get("idempotency-key"),
+            origin=request.headers.get("origin"),
         )
         accepted = submissions.submit(
             form,

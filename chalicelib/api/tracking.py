@@ -30,6 +30,7 @@ def track(request: Request, svc: Services) -> Response:
     result = tracking.track(
         body,
         request.headers.get("referer"),
+        origin=request.headers.get("origin"),
         clock=svc.clock,
         contacts=svc.contacts,
         events=svc.events,

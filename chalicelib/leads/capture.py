@@ -19,6 +19,7 @@ from chalicelib.leads.identity import (
     VISITOR_ID_RULE,
     Identity,
 )
+from chalicelib.leads.intake import idempotency_scope, payload_fingerprint
 
 RawValue = str | list[str]
 _TRUE = {"on", "true", "1", "yes", "y", "checked"}
@@ -32,6 +33,7 @@ class RequestMeta:
     user_agent: str | None = None
     source_ip: str | None = None
     idempotency_key: str | None = None
+    origin: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class Submission:
     occurred_at: datetime
     consent: dict[str, Any] | None = None
     idempotency_key: str | None = None
+    """Scoped to the form and the posting site (leads/intake.idempotency_scope)."""
+    fingerprint: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
 
 
@@ -200,7 +204,8 @@ def capture(
         event_id=event_id,
         occurred_at=now,
         consent=consent,
-        idempotency_key=key,
+        idempotency_key=f"{idempotency_scope('form', form.id, meta.origin)}:{key}" if key else None,
+        fingerprint=payload_fingerprint(fields) if key else None,
         context={k: v for k, v in (("user_agent", meta.user_agent), ("ip", meta.source_ip)) if v},
     )
 

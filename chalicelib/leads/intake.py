@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalicelib.leads.identity import Identity
 
@@ -24,11 +28,26 @@ class Intake:
     consent: dict[str, Any] | None = None
     is_submission: bool = False
     idempotency_key: str | None = None
+    fingerprint: str | None = None
+    """Of the request's payload: a key reused with another payload is refused, not replayed."""
     response: dict[str, Any] = field(default_factory=dict)
 
     @property
     def updates_profile(self) -> bool:
         return bool(self.profile or self.consent or self.is_submission)
+
+
+def payload_fingerprint(payload: Mapping[str, Any]) -> str:
+    """A digest of what the client sent, independent of key order."""
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def idempotency_scope(kind: str, owner: str, origin: str | None) -> str:
+    """Where a client's key is unique: per form (or /events) and per site that posted it, so
+    two forms or two sites that happen to pick the same key never share an answer."""
+    site = (urlsplit(origin).hostname or "") if origin else ""
+    return f"{kind}:{owner}:{site or '-'}"
 
 
 def new_contact(contact_id: str, intake: Intake) -> dict[str, Any]:

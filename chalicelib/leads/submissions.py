@@ -61,9 +61,8 @@ def to_intake(sub: Submission, redirect: str) -> Intake:
         profile=sub.properties,
         consent=sub.consent,
         is_submission=True,
-        idempotency_key=f"form:{sub.form_id}:{sub.idempotency_key}"
-        if sub.idempotency_key
-        else None,
+        idempotency_key=sub.idempotency_key,
+        fingerprint=sub.fingerprint,
         response={"status": "accepted", "submission_id": sub.event_id, "redirect": redirect},
     )
 

@@ -20,7 +20,7 @@ from chalicelib.leads.identity import (
     Identity,
     visitor_partition,
 )
-from chalicelib.leads.intake import Intake
+from chalicelib.leads.intake import Intake, idempotency_scope, payload_fingerprint
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.events import EventStore
 
@@ -116,6 +116,7 @@ def track(
     body: dict[str, Any],
     referer: str | None,
     *,
+    origin: str | None = None,
     clock: Clock,
     contacts: ContactStore,
     events: EventStore,
@@ -145,7 +146,8 @@ def track(
             source="api:events",
             event_properties=properties,
             touch=touch,
-            idempotency_key=f"event:{key}" if key else None,
+            idempotency_key=f"{idempotency_scope('events', name, origin)}:{key}" if key else None,
+            fingerprint=payload_fingerprint(body) if key else None,
             response={"event_id": event_id},
         )
     )

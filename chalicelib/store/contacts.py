@@ -20,7 +20,7 @@ from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.errors import Busy
+from chalicelib.errors import Busy, IdempotencyKeyReused
 from chalicelib.events import Event
 from chalicelib.leads.intake import Intake, new_contact, profile_merge
 from chalicelib.store import events as event_rows
@@ -139,6 +139,7 @@ class ContactStore:
             record = IdempotencyModel(
                 key=intake.idempotency_key,
                 response={**intake.response, "contact_id": cid},
+                fingerprint=intake.fingerprint,
                 created_at=now,
                 expires_at=now + IDEMPOTENCY_TTL,
             )
@@ -153,18 +154,19 @@ class ContactStore:
         reasons = exc.cancellation_reasons or []
         if not reasons:
             raise exc
+        failed = [
+            (model, reason)
+            for (_op, model, _), reason in zip(items, reasons, strict=False)
+            if reason is not None and reason.code not in ("None", "TransactionConflict")
+        ]
+        for model, reason in failed:  # a retry first: its event is naturally there already
+            if isinstance(model, IdempotencyModel) and reason.code == "ConditionalCheckFailed":
+                return _replay(intake, IdempotencyModel.from_raw_data(reason.raw_item))
         owners: dict[str, str] = {}
         contact_failed = False
-        for (_op, model, _), reason in zip(items, reasons, strict=False):
-            if reason is None or reason.code in ("None", "TransactionConflict"):
-                continue
+        for model, reason in failed:
             if reason.code != "ConditionalCheckFailed" or isinstance(model, EventModel):
                 raise exc
-            if isinstance(model, IdempotencyModel):
-                stored = IdempotencyModel.from_raw_data(reason.raw_item).response.as_dict()
-                return Recorded(
-                    stored.get("contact_id", ""), stored.get("event_id", ""), False, True, stored
-                )
             if isinstance(model, ContactKeyModel):
                 owners[model.key] = ContactKeyModel.from_raw_data(reason.raw_item).contact_id
             else:
@@ -189,6 +191,16 @@ class ContactStore:
         """The identity already belongs to `owner`: write to that contact instead."""
         attempt.contact_id = owner
         attempt.exists = (current or self.get(owner)) is not None
+
+
+def _replay(intake: Intake, first: IdempotencyModel) -> Recorded:
+    """The first answer to this key, unless the key now comes with another payload."""
+    if first.fingerprint and intake.fingerprint != first.fingerprint:
+        raise IdempotencyKeyReused(
+            "this key was already used with a different request; use a new key for a new request"
+        )
+    stored = first.response.as_dict()
+    return Recorded(stored.get("contact_id", ""), stored.get("event_id", ""), False, True, stored)
 
 
 def _merge_actions(intake: Intake) -> list[Any]:

@@ -115,6 +115,7 @@ class IdempotencyModel(Model):
 
     key = UnicodeAttribute(hash_key=True)
     response = MapAttribute()
+    fingerprint = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
 
