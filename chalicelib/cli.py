@@ -160,7 +160,12 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
     if args.local:
         _use_local_stack(Path.cwd())
-    print(bootstrap.services().api_keys.create(args.name, args.role))
+    try:
+        key = bootstrap.services().api_keys.create(args.name, args.role, args.owner)
+    except ValueError as exc:
+        print(f"leadflow keys create: {exc}", file=sys.stderr)
+        return 2
+    print(key)
     return 0
 
 
@@ -219,6 +224,9 @@ def parser() -> argparse.ArgumentParser:
     create = keys.add_parser("create", help="create a key and print it once")
     create.add_argument("--name", required=True)
     create.add_argument("--role", default="admin", choices=["admin", "sales", "viewer"])
+    create.add_argument(
+        "--owner", help="for a sales key: the owner id (routing.yaml) whose leads it works"
+    )
     create.add_argument("--local", action="store_true")
     create.set_defaults(func=cmd_keys_create)
     return p

@@ -12,20 +12,22 @@ from chalicelib.api import http
 from chalicelib.bootstrap import Services
 from chalicelib.errors import FieldError, Forbidden, FormValidationError, NotFound, Unauthorized
 from chalicelib.leads import normalise
+from chalicelib.leads.ownership import lead_of
+from chalicelib.store.api_keys import Caller
 
 READERS = ("admin", "sales", "viewer")
 
 
-def authorize(request: Request, svc: Services, roles: tuple[str, ...] = READERS) -> str:
+def authorize(request: Request, svc: Services, roles: tuple[str, ...] = READERS) -> Caller:
     key = request.headers.get("x-api-key")
     if not key:
         raise Unauthorized("send an admin API key in the X-Api-Key header")
-    role = svc.api_keys.role_of(key)
-    if role is None:
+    caller = svc.api_keys.caller_of(key)
+    if caller is None:
         raise Unauthorized("unknown API key")
-    if role not in roles:
-        raise Forbidden(f"the {role} role may not do this")
-    return role
+    if caller.role not in roles:
+        raise Forbidden(f"the {caller.role} role may not do this")
+    return caller
 
 
 def _jsonable(value: Any) -> Any:
@@ -40,10 +42,17 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _view(svc: Services, contact_id: str, limit: int) -> dict[str, Any]:
+def visible_contact(svc: Services, caller: Caller, contact_id: str) -> dict[str, Any]:
+    """The contact, if this caller may see it; otherwise the same 404 as for no contact, so a
+    sales key learns nothing about other owners' leads."""
     contact = svc.contacts.get(contact_id)
-    if contact is None:
+    if contact is None or not caller.sees(lead_of(contact).get("owner")):
         raise NotFound(f"no contact {contact_id!r}")
+    return contact
+
+
+def _view(svc: Services, caller: Caller, contact_id: str, limit: int) -> dict[str, Any]:
+    contact = visible_contact(svc, caller, contact_id)
     timeline = [asdict(e) for e in svc.events.timeline(contact_id, limit=limit)]
     attribution = {
         "first_touch": contact.pop("first_touch", None),
@@ -81,12 +90,12 @@ def _limit(request: Request) -> int:
 
 
 def get_contact(request: Request, contact_id: str, svc: Services) -> Response:
-    authorize(request, svc)
-    return http.json_response(200, _view(svc, contact_id, _limit(request)))
+    caller = authorize(request, svc)
+    return http.json_response(200, _view(svc, caller, contact_id, _limit(request)))
 
 
 def find_contacts(request: Request, svc: Services) -> Response:
-    authorize(request, svc)
+    caller = authorize(request, svc)
     params = request.query_params or {}
     try:
         if params.get("email"):
@@ -99,5 +108,8 @@ def find_contacts(request: Request, svc: Services) -> Response:
         field = "email" if params.get("email") else "phone"
         raise FormValidationError([FieldError(field, str(exc))]) from exc
     contact_id = svc.contacts.find_by_key(key)
-    found = [_view(svc, contact_id, _limit(request))] if contact_id else []
+    try:
+        found = [_view(svc, caller, contact_id, _limit(request))] if contact_id else []
+    except NotFound:
+        found = []
     return http.json_response(200, {"contacts": found})

@@ -9,7 +9,7 @@ from chalice import Response
 from chalice.app import Request
 
 from chalicelib.api import http, pages
-from chalicelib.api.admin import authorize
+from chalicelib.api.admin import authorize, visible_contact
 from chalicelib.bootstrap import Services
 from chalicelib.errors import FieldError, FormValidationError, NotFound
 from chalicelib.leads.dispatcher import ACCEPT_PURPOSE
@@ -23,9 +23,9 @@ NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referre
 
 
 def act(request: Request, contact_id: str, action: str, svc: Services) -> Response:
-    authorize(request, svc, SALES)
+    caller = authorize(request, svc, SALES)
     body = http.json_object(request, svc.settings.max_body_bytes) if request.raw_body else {}
-    done = svc.sales.act(contact_id, action, body)
+    done = svc.sales.act(contact_id, action, body, caller.owner)
     return http.json_response(
         200, {"contact_id": done.contact_id, "event_id": done.event_id, "lead": done.lead}
     )
@@ -69,13 +69,18 @@ def accept(token: str, svc: Services) -> Response:
 
 
 def delivery(request: Request, svc: Services) -> Response:
-    authorize(request, svc, SALES)
+    caller = authorize(request, svc, SALES)
     key = (request.query_params or {}).get("key")
     if not key:
         raise FormValidationError([FieldError("key", "give ?key= (a delivery's ledger key)")])
     entry = svc.courier.ledger.get(key)
     if entry is None:
         raise NotFound(f"no delivery {key!r}")
+    if caller.role == "sales":
+        try:
+            visible_contact(svc, caller, entry.contact_id or "")
+        except NotFound:
+            raise NotFound(f"no delivery {key!r}") from None
     body: dict[str, Any] = {
         "key": entry.key,
         "kind": entry.kind,

@@ -30,6 +30,11 @@ FOLLOW_UP_KINDS = ("call", "email", "meeting", "message", "note")
 MAX_TEXT = 2000
 
 
+# Who the contact is; changed only by the person (a form) or a merge, never by a field edit.
+IDENTITY = frozenset({"id", "email", "phone", "visitor_id", "visitor_ids"})
+IDENTITY_RULE = "identifies the contact and cannot be edited as a field"
+
+
 class LeadStateError(LeadflowError):
     """The action does not fit where the lead is (accepting a lead nobody was given...)."""
 
@@ -85,7 +90,11 @@ class SalesDesk:
         self.library = library
         self.writer = writer
 
-    def act(self, contact_id: str, action: str, body: dict[str, Any]) -> Done:
+    def act(
+        self, contact_id: str, action: str, body: dict[str, Any], acting_owner: str | None = None
+    ) -> Done:
+        """Run a sales action. `acting_owner` is set for a sales key: it may act only on leads
+        it owns, and anything else is "no such contact" (404), which leaks nothing."""
         plan = {
             "accept": self._accept,
             "follow-ups": self._follow_up,
@@ -98,8 +107,12 @@ class SalesDesk:
         if plan is None:
             raise NotFound(f"no lead action {action!r}")
         read: dict[str, Any] = {}
+        if acting_owner is not None:
+            body = {**body, "owner": acting_owner}
 
         def decide(contact: dict[str, Any], now: datetime) -> Change:
+            if acting_owner is not None and lead_of(contact).get("owner") != acting_owner:
+                raise NotFound(f"no contact {contact_id!r}")
             read["contact"] = contact
             cause = Event(contact_id, ids.event_id(now), action, now, ownership.SOURCE)
             return plan(contact, body, cause, now)
@@ -275,6 +288,9 @@ class SalesDesk:
         ]
         if bad:
             raise FormValidationError(bad)
+        identity = [FieldError(f"fields.{k}", IDENTITY_RULE) for k in fields if k in IDENTITY]
+        if identity:
+            raise FormValidationError(identity)
         props = contact.get("properties") or {}
         changed = {k: v for k, v in fields.items() if props.get(k) != v}
         change = Change(contact["id"], int(contact["version"]))

@@ -129,6 +129,7 @@ class ApiKeyModel(Model):
     key_hash = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
     role = UnicodeAttribute()
+    owner = UnicodeAttribute(null=True)  # a sales key's owner id (routing.yaml): its leads only
     prefix = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
 
