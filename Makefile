@@ -7,7 +7,7 @@ AWS_VENV := .venv-aws
 AWS_STAMP := $(AWS_VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install run test lint bench package clean
+.PHONY: install run test lint fuzz bench package clean
 
 install: $(STAMP) $(AWS_STAMP)
 
@@ -33,6 +33,10 @@ lint: install
 
 test: lint
 	$(BIN)/python -m pytest
+
+# The API against docs/openapi.yaml with more examples than make test's quick run.
+fuzz: install
+	LEADFLOW_FUZZ_EXAMPLES=$(or $(EXAMPLES),100) $(BIN)/python -m pytest tests/test_api_contract.py -q
 
 # Every bench but the half-hour soak (bench/soak.py); each exits 1 when it misses a target.
 BENCHES := capture tick render sender burst speed_to_lead

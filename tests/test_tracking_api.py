@@ -109,3 +109,20 @@ def test_json_nested_past_the_parser_is_a_malformed_body_not_a_500(client, svc):
 
     assert answer.status_code == 400
     assert json.loads(answer.body)["error"] == "malformed_body"
+
+
+def test_fields_of_the_wrong_type_or_empty_are_refused_by_name(client, svc):
+    cases = {
+        "event_id": {"event_id": {}},
+        "properties": {"properties": None},
+        "occurred_at": {"occurred_at": ""},
+        "visitor_id": {"visitor_id": ""},
+        "email": {"email": 42},
+    }
+    for field, extra in cases.items():
+        body = {"type": "pricing_viewed", "email": "ada@example.com", **extra}
+        answer = track(client, **body)
+
+        assert answer.status_code == 422, (field, answer.body)
+        assert field in {f["field"] for f in answer.json_body["fields"]}
+    assert all_events() == []

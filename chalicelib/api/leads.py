@@ -97,9 +97,11 @@ def replay(request: Request, svc: Services) -> Response:
     """Replay one dead delivery (`{"key": ...}`) or everything in the dead-letter queue."""
     authorize(request, svc, ("admin",))
     body = http.json_object(request, svc.settings.max_body_bytes) if request.raw_body else {}
-    key = body.get("key")
-    if key is None:
+    if "key" not in body:
         return http.json_response(200, svc.courier.replay_dead_letters())
-    if not isinstance(key, str) or not svc.courier.replay(key):
+    key = body["key"]
+    if not isinstance(key, str) or not key:
+        raise FormValidationError([FieldError("key", "must be a delivery's ledger key (text)")])
+    if not svc.courier.replay(key):
         raise LeadStateError(f"{key!r} is not a failed delivery")
     return http.json_response(200, {"replayed": 1, "skipped": 0})

@@ -49,6 +49,18 @@ SYSTEM_EVENTS = frozenset(
     }
 )
 SYSTEM_PREFIXES = ("email_", "journey_", "handoff_")
+# Fields a tracker sends as strings; anything else (a number, an object, null) is refused.
+TEXT_FIELDS = (
+    "type",
+    "event",
+    "email",
+    "phone",
+    "visitor_id",
+    "page_url",
+    "referrer",
+    "occurred_at",
+    "event_id",
+)
 MAX_PROPERTIES = 50
 # DynamoDB refuses an item nested more than 32 levels deep; the event and its map take some.
 MAX_PROPERTY_DEPTH = 8
@@ -66,7 +78,12 @@ class Tracked:
 def _check(
     body: dict[str, Any], now: datetime, region: str
 ) -> tuple[str, Identity, dict, datetime, str | None]:
-    errors: list[FieldError] = []
+    errors: list[FieldError] = [
+        FieldError(key, "must be text")
+        for key in TEXT_FIELDS
+        if key in body and not isinstance(body[key], str)
+    ]
+    body = {k: v for k, v in body.items() if k not in TEXT_FIELDS or isinstance(v, str)}
     name = str(body.get("type") or body.get("event") or "")
     if not _NAME.match(name):
         errors.append(FieldError("type", "must be a snake_case event name like page_viewed"))
@@ -74,20 +91,20 @@ def _check(
         errors.append(FieldError("type", f"{name} is recorded by Leadflow itself"))
     email = phone = visitor = None
     try:
-        email = normalise.email(str(body["email"])) if body.get("email") else None
+        email = normalise.email(str(body["email"])) if "email" in body else None
     except normalise.InvalidValue as exc:
         errors.append(FieldError("email", str(exc)))
     try:
         phone = normalise.phone(str(body["phone"]), region) if body.get("phone") else None
     except normalise.InvalidValue as exc:
         errors.append(FieldError("phone", str(exc)))
-    if body.get("visitor_id"):
+    if "visitor_id" in body:
         visitor = str(body["visitor_id"])
         if not VISITOR_ID.match(visitor):
             errors.append(FieldError("visitor_id", VISITOR_ID_RULE))
     if not (email or phone or visitor) and not errors:
         errors.append(FieldError("visitor_id", "an email, a phone or a visitor_id is required"))
-    props = body.get("properties") or {}
+    props = body.get("properties", {})
     if not isinstance(props, dict):
         errors.append(FieldError("properties", "must be an object"))
         props = {}
@@ -96,7 +113,7 @@ def _check(
     elif _depth(props) > MAX_PROPERTY_DEPTH:
         errors.append(FieldError("properties", f"nested more than {MAX_PROPERTY_DEPTH} levels"))
     occurred = now
-    if body.get("occurred_at"):
+    if "occurred_at" in body:
         try:
             occurred = datetime.fromisoformat(str(body["occurred_at"]).replace("Z", "+00:00"))
             occurred = occurred if occurred.tzinfo else occurred.replace(tzinfo=UTC)

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from chalicelib.local import emulator, supervisor, webhook_receiver, workers
+from chalicelib.local import api_server, emulator, supervisor, webhook_receiver, workers
 from chalicelib.messaging.webhook_signature import new_secret
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,6 @@ def run(
     """Serve the stack from `root` (app.py, marketing/) with its state in `state`
     (default `root/.leadflow`) until Ctrl-C."""
     from chalice.config import Config
-    from chalice.local import create_local_server
 
     busy = [p for p in (port, port + 25) if not _port_free(p)]
     if busy:
@@ -194,7 +193,7 @@ def run(
     sys.path.insert(0, str(root))
     from app import app
 
-    http = create_local_server(app, Config.create(), "127.0.0.1", port)
+    http = api_server.create(app, Config.create(), port)
     stop = threading.Event()
     running = drivers.loops(svc, frozenset({"tick", "sweeper"}))
     pool = workers.start_all(state)
