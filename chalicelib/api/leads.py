@@ -3,6 +3,7 @@ admin view and replay of webhook deliveries."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from chalice import Response
@@ -13,7 +14,9 @@ from chalicelib.api.admin import authorize, visible_contact
 from chalicelib.bootstrap import Services
 from chalicelib.errors import FieldError, FormValidationError, NotFound
 from chalicelib.leads.dispatcher import ACCEPT_PURPOSE
+from chalicelib.leads import notices
 from chalicelib.leads.ownership import lead_of
+from chalicelib.leads.routing import Locale
 from chalicelib.leads.sales import LeadStateError
 from chalicelib.messaging.tokens import BadToken
 from chalicelib.store import tables
@@ -45,6 +48,9 @@ def accept_page(token: str, svc: Services, message: str = "", status: int = 200)
     if contact is None:
         raise NotFound("this lead no longer exists")
     lead = lead_of(contact)
+    routing = svc.leads.routing()
+    locale = routing.locale(owner) if routing else Locale()
+    due = lead.get("sla_due_at")
     page = {
         "props": contact.get("properties") or {},
         "email": contact.get("email"),
@@ -52,11 +58,53 @@ def accept_page(token: str, svc: Services, message: str = "", status: int = 200)
         "score": int(contact.get("score") or 0),
         "stage": contact.get("stage"),
         "lead": lead,
+        "accept_by": locale.time(datetime.fromisoformat(due)) if due else None,
+        "reasons": notices.top_reasons(contact, svc.leads.scoring()),
+        "highlights": notices.highlights(svc.events.timeline(contact_id, limit=50)),
         "yours": lead.get("owner") == owner,
         "can_accept": lead.get("owner") == owner and lead.get("status") == "assigned",
     }
-    html = pages.render("accept.html", page=page, message=message)
+    words = ACCEPT_WORDS.get(locale.language, ACCEPT_WORDS["en"])
+    html = pages.render("accept.html", page=page, message=message, t=words, lang=locale.language)
     return http.html_response(status, html, NO_STORE)
+
+
+# What the accept page says, in the owner's language (routing.yaml: team or owner language).
+ACCEPT_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "email": "Email",
+        "phone": "Phone",
+        "score": "Score",
+        "owner": "Owner",
+        "accept_by": "Accept by",
+        "accept": "Accept the lead",
+        "why": "Why it is hot",
+        "did": "What they did",
+        "nothing": "Nothing tracked yet.",
+        "no_reasons": "No scoring reasons recorded.",
+        "not_yours": "This lead is no longer yours (it went back to the shared pool and was"
+        " reassigned).",
+        "accepted": "Accepted: the lead is yours.",
+        "nobody": "nobody",
+        "no_stage": "no stage",
+    },
+    "zh-CN": {
+        "email": "邮箱",
+        "phone": "电话",
+        "score": "评分",
+        "owner": "负责人",
+        "accept_by": "请在此前接受",
+        "accept": "接受线索",
+        "why": "为什么是热线索",
+        "did": "最近的行为",
+        "nothing": "暂无行为记录。",
+        "no_reasons": "暂无评分原因。",
+        "not_yours": "这条线索已不再属于您（已退回公海并重新分配）。",
+        "accepted": "已接受：这条线索归您跟进。",
+        "nobody": "无",
+        "no_stage": "无阶段",
+    },
+}
 
 
 def accept(token: str, svc: Services) -> Response:
@@ -65,7 +113,9 @@ def accept(token: str, svc: Services) -> Response:
         svc.sales.act(contact_id, "accept", {"owner": owner})
     except LeadStateError as exc:
         return accept_page(token, svc, exc.message, 409)
-    return accept_page(token, svc, "Accepted: the lead is yours. 已接受")
+    routing = svc.leads.routing()
+    language = (routing.locale(owner) if routing else Locale()).language
+    return accept_page(token, svc, ACCEPT_WORDS.get(language, ACCEPT_WORDS["en"])["accepted"])
 
 
 def delivery(request: Request, svc: Services) -> Response:

@@ -40,6 +40,19 @@ class Away(Strict):
         return self.from_ <= day <= self.to
 
 
+def _zone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+    return value
+
+
+Language = Literal["en", "zh-CN"]
+
+
 class Owner(Strict):
     id: Id
     name: str
@@ -47,6 +60,15 @@ class Owner(Strict):
     weight: int = Field(1, ge=0)
     capacity: int | None = Field(None, gt=0)
     out_of_office: list[Away] = Field(default_factory=list)
+    timezone: str | None = None
+    """Where the owner works, if not where the team's business hours are."""
+    language: Language | None = None
+    """What sales pages and emails speak to this owner, if not the team's language."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return _zone(value)
 
     def away_on(self, day: date) -> bool:
         return any(a.covers(day) for a in self.out_of_office)
@@ -76,12 +98,8 @@ class BusinessHours(Strict):
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
-        return value
+    def _known_zone(cls, value: str | None) -> str | None:
+        return _zone(value)
 
     @model_validator(mode="after")
     def _some_time(self) -> BusinessHours:
@@ -98,6 +116,7 @@ class Team(Strict):
     notify: list[Channel] = Field(default_factory=list)
     sla: Duration | None = None
     business_hours: BusinessHours | None = None
+    language: Language = "en"
 
     def slots(self) -> list[Owner]:
         """One round of turns: each owner as often as its weight, interleaved smoothly
@@ -156,6 +175,27 @@ class Routing(Strict):
             if found is not None:
                 return team, found
         return None
+
+    def locale(self, owner_id: str) -> Locale:
+        """The time zone and language an owner reads in: the owner's own, else the team's."""
+        found = self.owner(owner_id)
+        if found is None:
+            return Locale()
+        team, owner = found
+        hours = team.business_hours
+        zone = owner.timezone or (hours.timezone if hours else "UTC")
+        return Locale(zone, owner.language or team.language)
+
+
+@dataclass(frozen=True)
+class Locale:
+    timezone: str = "UTC"
+    language: str = "en"
+
+    def time(self, at: datetime) -> str:
+        """`2026-12-01 17:00 CET`: a moment as the owner reads it on their own clock."""
+        local = at.astimezone(ZoneInfo(self.timezone))
+        return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,73 @@
+"""The owner's accept page: the lead's reasons and what it did, on the owner's clock and in
+the owner's language."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from chalicelib.leads.dispatcher import ACCEPT_PURPOSE
+from tests.conftest import Journeys, lead, post_json
+from tests.test_handoff import SCORING
+
+ROUTING = """
+sla: 2h
+fallback: inbound
+rules:
+  - {if: {field: country, in: [CN]}, team: china}
+teams:
+  - id: inbound
+    business_hours: {timezone: America/New_York}
+    members:
+      - {id: ada, name: Ada Park, email: ada.park@example.com}
+  - id: china
+    language: zh-CN
+    business_hours: {timezone: Asia/Shanghai}
+    members:
+      - {id: zhang-wei, name: 张伟, email: zhang.wei@example.com}
+"""
+
+
+@pytest.fixture
+def routed(journeys: Journeys, tmp_path, svc) -> Journeys:
+    folder = tmp_path / "marketing"
+    folder.mkdir()
+    (folder / "scoring.yaml").write_text(SCORING)
+    (folder / "routing.yaml").write_text(ROUTING)
+    journeys.publish(folder)
+    return journeys
+
+
+def _page(client, routed: Journeys, **fields) -> tuple[str, str]:
+    assert post_json(client, lead(job_title="VP Sales", **fields)).status_code == 201
+    routed.settle()
+    svc = routed.svc
+    cid = svc.contacts.find_by_key(f"email:{fields.get('email', 'ada@example.com')}")
+    owner = svc.contacts.get(cid)["lead"]["owner"]
+    token = svc.dispatcher.signer.sign(ACCEPT_PURPOSE, cid, owner)
+    page = client.http.get(f"/accept/{token}")
+    assert page.status_code == 200
+    return page.body.decode(), token
+
+
+def test_the_accept_page_shows_reasons_highlights_and_the_deadline_on_the_owners_clock(
+    client, routed, clock
+):
+    html, _ = _page(client, routed)
+
+    assert "Why it is hot" in html and "+50 Senior title" in html
+    assert "submitted whitepaper" in html
+    deadline = re.search(r"<dt>Accept by</dt><dd>([^<]+)</dd>", html).group(1)
+    assert deadline.endswith((" EST", " EDT")) and "UTC" not in deadline
+
+
+def test_a_chinese_team_reads_its_accept_page_in_chinese(client, routed):
+    html, token = _page(client, routed, email="li@example.cn", country="CN")
+
+    assert 'lang="zh-CN"' in html and "为什么是热线索" in html and "接受线索" in html
+    assert re.search(r"请在此前接受</dt><dd>[^<]+ CST</dd>", html)
+    accepted = client.http.post(
+        f"/accept/{token}", body=b"", headers={"Content-Type": "text/plain"}
+    )
+    assert "已接受" in accepted.body.decode()
