@@ -344,3 +344,31 @@ def test_unknown_kind_raises(call: str):
         else:
             channels.accepted("teams", 200, b"")
     assert all(kind in str(caught.value) for kind in KINDS)
+
+
+@pytest.mark.parametrize(
+    ("kind", "secret", "verdict"),
+    [
+        ("feishu", "feishu-secret", "signature ok"),
+        ("dingtalk", "SECdingtalk", "signature ok"),
+        ("webhook", "whsec_" + base64.b64encode(b"k" * 24).decode(), "signature ok"),
+        ("slack", None, "unsigned"),
+    ],
+)
+def test_the_local_receiver_checks_each_channels_own_signature(kind, secret, verdict):
+    from chalicelib.local.webhook_receiver import SIGNATURE, Inbox
+
+    now = datetime.now(UTC)  # Standard Webhooks refuses a timestamp 5 minutes off the clock
+    request = channels.build(kind, f"http://127.0.0.1/hooks/{kind}", secret, NOTICE, "m1", now)
+    url = urlsplit(request.url)
+    path = f"{url.path}?{url.query}" if url.query else url.path
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    inbox = Inbox({kind: secret} if secret else {})
+
+    genuine = inbox.record(path, headers, request.body)
+    other = "whsec_" + base64.b64encode(b"x" * 24).decode() if kind == "webhook" else "other"
+    forged = Inbox({kind: other} if secret else {}).record(path, headers, request.body)
+
+    assert SIGNATURE[genuine["verified"]] == verdict
+    if secret:
+        assert SIGNATURE[forged["verified"]] == "BAD signature"

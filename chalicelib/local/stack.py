@@ -156,9 +156,12 @@ def run(
     os.environ.setdefault("LEADFLOW_WEBHOOK_MAX_DELAY_SECONDS", "5")
     for variable, name in CHANNEL_URLS.items():
         os.environ.setdefault(variable, f"http://127.0.0.1:{hooks_port}/hooks/{name}")
-    os.environ.setdefault("LEADFLOW_DINGTALK_CHINA_SECRET", "SEC" + secrets.token_hex(16))
-    os.environ.setdefault("LEADFLOW_FEISHU_EMEA_SECRET", secrets.token_hex(16))
-    receiver, _ = webhook_receiver.start(hooks_port, hook_secret)
+    dingtalk = "SEC" + secrets.token_hex(16)
+    dingtalk = os.environ.setdefault("LEADFLOW_DINGTALK_CHINA_SECRET", dingtalk)
+    feishu = os.environ.setdefault("LEADFLOW_FEISHU_EMEA_SECRET", secrets.token_hex(16))
+    receiver, _ = webhook_receiver.start(
+        hooks_port, {"crm": hook_secret, "dingtalk": dingtalk, "feishu": feishu}
+    )
 
     from chalicelib import bootstrap
     from chalicelib.api import health

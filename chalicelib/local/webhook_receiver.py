@@ -1,13 +1,15 @@
 """`make run`'s stand-in for the CRM and the chat robots: receives the hand-off webhooks.
 
-POST /hooks/NAME records the request (verifying a Standard Webhooks signature when it has the
-secret) and answers as the real services do (`{"errcode":0,"code":0}`); GET / lists what came
-in, newest first, and GET /received.json gives the same as JSON (bench/speed_to_lead.py reads
-it). In memory only, like the rest of the local stack.
+POST /hooks/NAME records the request, checking its signature the way that service would
+(Standard Webhooks for the CRM, Feishu's `sign` in the body, DingTalk's in the URL; Slack and
+WeCom robots sign nothing, their URL is the secret), and answers as the real services do
+(`{"errcode":0,"code":0}`); GET / lists what came in, newest first, and GET /received.json
+gives the same as JSON (bench/speed_to_lead.py reads it). In memory only.
 """
 
 from __future__ import annotations
 
+import hmac
 import html
 import json
 import threading
@@ -15,33 +17,37 @@ import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from chalicelib.messaging.channels import dingtalk_sign, feishu_sign
 
 KEEP = 500
 
 
+SIGNATURE = {True: "signature ok", False: "BAD signature", None: "unsigned"}
+
+
 class Inbox:
-    def __init__(self, secret: str | None) -> None:
-        self.secret = secret
+    def __init__(self, secrets: dict[str, str]) -> None:
+        """`secrets`: channel name (the last part of /hooks/NAME) -> the secret it signs with."""
+        self.secrets = secrets
         self.items: deque[dict[str, Any]] = deque(maxlen=KEEP)
         self.lock = threading.Lock()
 
     def record(self, path: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
-        verified = None
-        if "webhook-signature" in headers and self.secret:
-            try:
-                Webhook(self.secret).verify(body, headers)
-                verified = True
-            except WebhookVerificationError:
-                verified = False
+        url = urlsplit(path)
+        channel = url.path.rsplit("/", 1)[-1]
         try:
             payload: Any = json.loads(body)
         except ValueError:
             payload = body.decode(errors="replace")
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        verified = _verified(self.secrets.get(channel), headers, body, payload, query)
         item = {
             "received_at": time.time(),
-            "channel": path.rsplit("/", 1)[-1],
+            "channel": channel,
             "verified": verified,
             "payload": payload,
         }
@@ -50,12 +56,33 @@ class Inbox:
         return item
 
 
+def _verified(
+    secret: str | None, headers: dict[str, str], body: bytes, payload: Any, query: dict[str, str]
+) -> bool | None:
+    """True or False for a signed request (by the scheme it carries), None for an unsigned one."""
+    if "webhook-signature" in headers:
+        if not secret:
+            return False
+        try:
+            Webhook(secret).verify(body, headers)
+        except WebhookVerificationError:
+            return False
+        return True
+    if isinstance(payload, dict) and "sign" in payload:  # Feishu: in the body, seconds
+        expected = feishu_sign(secret, int(payload.get("timestamp", 0))) if secret else ""
+        return bool(secret) and hmac.compare_digest(expected, str(payload["sign"]))
+    if "sign" in query:  # DingTalk: in the URL, milliseconds
+        expected = dingtalk_sign(secret, int(query.get("timestamp", 0))) if secret else ""
+        return bool(secret) and hmac.compare_digest(expected, query["sign"])
+    return None
+
+
 def _page(items: list[dict[str, Any]]) -> str:
     rows = "".join(
         "<tr><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>".format(
             time.strftime("%H:%M:%S", time.localtime(i["received_at"])),
             html.escape(i["channel"]),
-            {True: "signature ok", False: "BAD signature", None: "unsigned"}[i["verified"]],
+            SIGNATURE[i["verified"]],
             html.escape(json.dumps(i["payload"], ensure_ascii=False, indent=2)[:4000]),
         )
         for i in items
@@ -68,8 +95,8 @@ def _page(items: list[dict[str, Any]]) -> str:
     )
 
 
-def start(port: int, secret: str | None) -> tuple[ThreadingHTTPServer, Inbox]:
-    inbox = Inbox(secret)
+def start(port: int, secrets: dict[str, str]) -> tuple[ThreadingHTTPServer, Inbox]:
+    inbox = Inbox(secrets)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:

@@ -151,14 +151,19 @@ def _dingtalk(notice: Notice) -> dict[str, Any]:
     return {"msgtype": "markdown", "markdown": {"title": notice.title, "text": text}}
 
 
+def dingtalk_sign(secret: str, millis: int) -> str:
+    """DingTalk's `sign`: HMAC-SHA256 of "timestamp\\nsecret" keyed by the secret, base64."""
+    mac = hmac.new(secret.encode(), f"{millis}\n{secret}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(mac).decode()
+
+
 def _dingtalk_url(url: str, secret: str | None, at: datetime) -> str:
     """The robot's URL, with DingTalk's `timestamp` and `sign` when the robot has a secret."""
     if not secret:
         return url
     millis = _millis(at)
-    mac = hmac.new(secret.encode(), f"{millis}\n{secret}".encode(), hashlib.sha256).digest()
     joiner = "" if url.endswith(("?", "&")) else "&" if "?" in url else "?"
-    return f"{url}{joiner}timestamp={millis}&sign={quote_plus(base64.b64encode(mac).decode())}"
+    return f"{url}{joiner}timestamp={millis}&sign={quote_plus(dingtalk_sign(secret, millis))}"
 
 
 def _feishu(notice: Notice) -> dict[str, Any]:
@@ -177,13 +182,18 @@ def _feishu(notice: Notice) -> dict[str, Any]:
     return {"msg_type": "interactive", "card": {"header": header, "elements": elements}}
 
 
+def feishu_sign(secret: str, seconds: int) -> str:
+    """Feishu's `sign`: HMAC-SHA256 keyed by "timestamp\\nsecret" over nothing, base64."""
+    mac = hmac.new(f"{seconds}\n{secret}".encode(), b"", hashlib.sha256).digest()
+    return base64.b64encode(mac).decode()
+
+
 def _feishu_signature(secret: str | None, at: datetime) -> dict[str, str]:
     """Feishu's `timestamp` and `sign` fields when the robot has a secret."""
     if not secret:
         return {}
     seconds = _millis(at) // 1000
-    mac = hmac.new(f"{seconds}\n{secret}".encode(), b"", hashlib.sha256).digest()
-    return {"timestamp": str(seconds), "sign": base64.b64encode(mac).decode()}
+    return {"timestamp": str(seconds), "sign": feishu_sign(secret, seconds)}
 
 
 def _chat(url: str, message: dict[str, Any]) -> Request:
