@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -11,9 +11,10 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
+from chalicelib.errors import Busy
 from chalicelib.events import Event
 from chalicelib.store import tables
-from chalicelib.store.models import EventModel
+from chalicelib.store.models import CounterModel, EventModel
 
 MAX_EMITTED_PER_TX = 90
 
@@ -66,6 +67,31 @@ class EventStore:
                 return False
             raise
         return True
+
+    def append_counted(self, counter: str, make: Callable[[bool], Event]) -> bool:
+        """Count one more of something and append its event, atomically; `make(first)` builds
+        the event, told whether this is the first the counter ever counted. True if it was.
+
+        The first-ness is decided by a condition on the counter inside the transaction, so
+        two racing requests cannot both be first, and neither event can be lost."""
+        first = True
+        for _ in range(5):
+            count = [CounterModel.value.add(1)]
+            condition = CounterModel.key.does_not_exist() if first else None
+            try:
+                with TransactWrite(connection=tables.connection()) as tx:
+                    tx.save(to_model(make(first), self.shards), condition=new_item_condition())
+                    tx.update(CounterModel(counter), actions=count, condition=condition)
+            except TransactWriteError as exc:
+                reasons = exc.cancellation_reasons or []  # puts first, then updates
+                if first and reasons and tables.condition_failed(reasons[-1]):
+                    first = False
+                    continue
+                if tables.conflicted(reasons):
+                    continue
+                raise
+            return first
+        raise Busy(f"counter {counter} kept changing")
 
     def get(self, contact_id: str, event_id: str) -> EventModel | None:
         try:
