@@ -19,6 +19,7 @@ from chalicelib.leads.routing import Channel
 from chalicelib.leads.scoring import Scoring
 from chalicelib.messaging.channels import Notice
 from chalicelib.store.changes import Effect
+from chalicelib.timeline import in_order
 
 HANDOFF_TEMPLATE = "lead-handoff"
 NOTICE_TEMPLATE = "team-notice"
@@ -52,7 +53,7 @@ def top_reasons(
 def highlights(timeline: Iterable[Event]) -> list[str]:
     """The newest few things the lead did, in words."""
     out = []
-    for event in sorted(timeline, key=lambda e: e.event_id, reverse=True):
+    for event in in_order(timeline, newest_first=True):
         pattern = HIGHLIGHTS.get(event.type)
         if pattern is None:
             continue

@@ -10,7 +10,7 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import ids
+from chalicelib import ids, timeline
 from chalicelib.errors import Busy
 from chalicelib.events import Event
 from chalicelib.store import tables
@@ -100,8 +100,10 @@ class EventStore:
             return None
 
     def timeline(self, contact_id: str, limit: int = 200, newest_first: bool = True) -> list[Event]:
+        """The newest (or oldest) `limit` events by id, listed in the order they happened
+        (timeline.py): ids sort by their cause's time, so only the listing is re-sorted."""
         items = EventModel.query(contact_id, scan_index_forward=not newest_first, limit=limit)
-        return [from_model(item) for item in items]
+        return timeline.in_order((from_model(item) for item in items), newest_first)
 
     def pending_before(self, shard: str, before: datetime, limit: int) -> Iterator[EventModel]:
         """Unprocessed events older than `before`, oldest first, from the sparse index."""
