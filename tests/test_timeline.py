@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -82,3 +83,21 @@ def test_time_order_puts_causes_first_and_is_the_same_for_any_read_order(
         cause = next((c for c in events if c.event_id == e.caused_by), None)
         if cause is not None and cause.occurred_at == e.occurred_at:
             assert position[cause.event_id] < position[e.event_id]
+
+
+def test_the_score_changes_of_one_event_come_before_the_stage_they_reach(svc):
+    """Written in one transaction at one instant, they still read in cause order."""
+    from chalicelib import ids
+    from chalicelib.leads.scorekeeper import Scorekeeper
+
+    scoring = svc.leads.scoring()
+    keeper = Scorekeeper(svc.leads, svc.sales.writer)
+    contact = {"id": "ct_1", "version": 1, "email": "ada@bigcorp.example", "properties": {}}
+    contact["properties"] = {"job_title": "VP Sales", "company_size": "1000+", "country": "US"}
+    for _ in range(20):  # ids are random: any order they happen to give must not matter
+        posted = Event("ct_1", ids.event_id(T0), "form_submitted", T0, "form")
+        posted = replace(posted, properties={"form_id": "whitepaper"})
+        change = keeper.decide(scoring, contact, posted, T0)
+        kinds = [e.type for e in in_order([posted, *change.events])]
+        assert kinds[0] == "form_submitted" and kinds[-1] == "stage_changed"
+        assert kinds.count("score_changed") == 4
