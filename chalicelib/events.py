@@ -7,7 +7,9 @@ from datetime import datetime
 from typing import Any
 
 FORM_SUBMITTED = "form_submitted"
-UNSUBSCRIBED = "unsubscribed"
+UNSUBSCRIBED = "unsubscribed"  # from all marketing email: journeys end on it
+TOPIC_UNSUBSCRIBED = "topic_unsubscribed"  # from one topic only (property `topic`)
+SUBSCRIBED = "subscribed"
 # The consent topic that stands for every marketing email (see messaging/eligibility.py).
 ALL_TOPICS = "*"
 

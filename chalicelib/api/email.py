@@ -13,12 +13,12 @@ from chalicelib.api import http, pages
 from chalicelib.bootstrap import Services
 from chalicelib.errors import Forbidden, MalformedBody, NotFound
 from chalicelib.messaging.mailbox import Mailbox
+from chalicelib.messaging.mime import ONE_CLICK
 from chalicelib.messaging.sns import Unverified
 
 # The smallest transparent GIF: what an open pixel answers with.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
-ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 def click(token: str, svc: Services) -> Response:

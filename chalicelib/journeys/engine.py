@@ -132,6 +132,29 @@ def triggered_by(journey: CompiledJourney, event: Event) -> bool:
     return event.type == trigger.event and where_matches(trigger.where, event.properties, None)
 
 
+WHO = ("email", "phone")
+WHO_FIELDS = ("first_name", "last_name", "name", "company")
+
+
+def _webhook(
+    journey: CompiledJourney, step: WebhookStep, contact_id: str, facts: Facts
+) -> dict[str, Any]:
+    """What a webhook step hands the courier: where, the author's payload, and whom and which
+    step it is about (kept whole in the ledger, so a replay posts the same)."""
+    contact = facts.contact()
+    props = contact.get("properties") or {}
+    who = {"id": contact_id}
+    who |= {k: contact[k] for k in WHO if contact.get(k)}
+    who |= {k: props[k] for k in WHO_FIELDS if isinstance(props.get(k), str) and props[k]}
+    return {
+        "url": step.webhook.url,
+        "payload": step.webhook.payload,
+        "journey": journey.id,
+        "step": step.id,
+        "contact": who,
+    }
+
+
 class Engine:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
@@ -309,7 +332,7 @@ class Engine:
                 payload = step.handoff.model_dump(exclude_none=True)
                 self._effect(journey, out, step, "handoff", "handoff_requested", payload)
             case WebhookStep():
-                payload = {"url": step.webhook.url, "payload": step.webhook.payload}
+                payload = _webhook(journey, step, e.contact_id, facts)
                 self._effect(journey, out, step, "webhook", "webhook_queued", payload)
             case EnrollStep():
                 payload = {"target_journey": step.enroll}

@@ -19,6 +19,7 @@ from chalicelib.leads.routing import Channel
 from chalicelib.leads.scoring import Scoring
 from chalicelib.messaging.channels import Notice
 from chalicelib.store.changes import Effect
+from chalicelib.timeline import in_order
 
 HANDOFF_TEMPLATE = "lead-handoff"
 NOTICE_TEMPLATE = "team-notice"
@@ -31,6 +32,21 @@ HIGHLIGHTS = {
     "download": "downloaded {url}",
 }
 MAX_HIGHLIGHTS = 5
+OTHER_REASONS = "other"
+# The parts of a touch (leads/attribution.py) a salesperson's tools are given.
+TOUCH_KEYS = (
+    "source",
+    "medium",
+    "campaign",
+    "term",
+    "content",
+    "channel",
+    "referrer",
+    "landing_page",
+    "click_id",
+    "form_id",
+    "at",
+)
 
 
 def display_name(contact: Mapping[str, Any]) -> str:
@@ -42,17 +58,24 @@ def display_name(contact: Mapping[str, Any]) -> str:
 def top_reasons(
     contact: Mapping[str, Any], scoring: Scoring | None, limit: int = 3
 ) -> list[dict[str, Any]]:
-    """The rules that gave the most points, with their labels."""
+    """The rules that moved the score most (either way), with their labels, and the rest as
+    one `other` line: the lines add up to the score, so none of it is unexplained."""
     labels = {r.id: r.label or r.id for r in (*scoring.fit, *scoring.engagement)} if scoring else {}
     reasons = {k: int(v) for k, v in (contact.get("score_reasons") or {}).items() if int(v)}
-    ranked = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-    return [{"rule": k, "label": labels.get(k, k), "points": v} for k, v in ranked]
+    ranked = sorted(reasons.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
+    top = [{"rule": k, "label": labels.get(k, k), "points": v} for k, v in ranked[:limit]]
+    rest = ranked[limit:]
+    if rest:
+        rules = "rule" if len(rest) == 1 else "rules"
+        label = f"from {len(rest)} other {rules}"
+        top.append({"rule": OTHER_REASONS, "label": label, "points": sum(v for _, v in rest)})
+    return top
 
 
 def highlights(timeline: Iterable[Event]) -> list[str]:
     """The newest few things the lead did, in words."""
     out = []
-    for event in sorted(timeline, key=lambda e: e.event_id, reverse=True):
+    for event in in_order(timeline, newest_first=True):
         pattern = HIGHLIGHTS.get(event.type)
         if pattern is None:
             continue
@@ -67,16 +90,21 @@ def highlights(timeline: Iterable[Event]) -> list[str]:
     return out
 
 
-def attribution(contact: Mapping[str, Any]) -> dict[str, str | None]:
-    out: dict[str, str | None] = {"first_touch": None, "last_touch": None}
-    for which in ("first_touch", "last_touch"):
-        touch = contact.get(which) or {}
-        parts = [
-            str(touch[k]) for k in ("utm_source", "utm_medium", "utm_campaign") if touch.get(k)
-        ]
-        if parts:
-            out[which] = " / ".join(parts)
-    return out
+def touch_summary(touch: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What sales and a CRM need of a touch (attribution.py's names), or None if none."""
+    if not touch:
+        return None
+    return {k: touch[k] for k in TOUCH_KEYS if touch.get(k) is not None} or None
+
+
+def touch_text(touch: Mapping[str, Any] | None) -> str | None:
+    """`google / cpc / spring-sale`: source, medium and campaign, as a person reads them."""
+    parts = [str(touch[k]) for k in ("source", "medium", "campaign") if touch and touch.get(k)]
+    return " / ".join(parts) or None
+
+
+def attribution(contact: Mapping[str, Any]) -> dict[str, dict[str, Any] | None]:
+    return {which: touch_summary(contact.get(which)) for which in ("first_touch", "last_touch")}
 
 
 def lead_summary(
@@ -102,6 +130,8 @@ def lead_summary(
 
 
 def facts(summary: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    touches = summary.get("attribution") or {}
+    first, last = touch_text(touches.get("first_touch")), touch_text(touches.get("last_touch"))
     rows = [
         ("Company", summary.get("company")),
         ("Title", summary.get("job_title")),
@@ -109,7 +139,8 @@ def facts(summary: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
         ("Phone", summary.get("phone")),
         ("Country", summary.get("country")),
         ("Score", summary.get("score")),
-        ("Source", (summary.get("attribution") or {}).get("first_touch")),
+        ("First touch", first),
+        ("Last touch", last if last != first else None),
     ]
     return tuple((label, str(value)) for label, value in rows if value not in (None, ""))
 

@@ -262,7 +262,7 @@ class SalesDesk:
             "owner": lead.get("owner"),
             "amount": float(amount) if amount is not None else 0.0,
             "currency": _currency(body),
-            "campaign": (contact.get("first_touch") or {}).get("utm_campaign"),
+            "campaign": (contact.get("first_touch") or {}).get("campaign"),
         }
         change = self._close(
             contact, lead, ownership.WON, Stage.CUSTOMER, "deal_won", props, cause, now

@@ -8,6 +8,7 @@ with the `score_changed` / `stage_changed` events (ids derived from the cause: o
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -93,9 +94,10 @@ class Scorekeeper:
         moved = rules.next_stage(scoring, stage, score)
         if moved is not None:
             change.set["stage"] = moved[0].value
-            change.events.append(
-                stage_event(contact["id"], event, stage, moved[0].value, moved[1], now)
-            )
+            moved_by = stage_event(contact["id"], event, stage, moved[0].value, moved[1], now)
+            if changes:  # the score change that reached the stage: the timeline lists it first
+                moved_by = replace(moved_by, caused_by=change.events[-1].event_id)
+            change.events.append(moved_by)
         self._decay_timer(scoring, change, changes, event, have, now)
         return None if change.empty else change
 

@@ -30,6 +30,8 @@ SYSTEM_EVENTS = frozenset(
         "form_submitted",
         "identified",
         "unsubscribed",
+        "topic_unsubscribed",
+        "subscribed",
         "score_changed",
         "stage_changed",
         "segment_entered",

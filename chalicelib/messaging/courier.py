@@ -6,7 +6,8 @@ notice for the channel (channels.py) and posts it to the checked address. Every 
 logged on the entry. A failure is tried again on SCHEDULE (about a day in all: the message
 goes back to the queue with the time it may run, hopping at most 15 minutes per delay, as SQS
 allows); then the delivery is settled failed and its message goes to the dead-letter queue,
-from where an admin can replay it.
+from where an admin can replay it. Whatever goes wrong in an attempt after the claim (a
+malformed request, a bug) is such a failure too, so no delivery is left claimed for ever.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib import ids
@@ -26,6 +27,7 @@ from chalicelib.events import Event
 from chalicelib.leads import notices
 from chalicelib.leads.routing import Channel
 from chalicelib.messaging import channels, ssrf
+from chalicelib.messaging.channels import ChannelKind, Notice
 from chalicelib.messaging.http_post import Poster
 from chalicelib.messaging.queues import WEBHOOKS, WEBHOOKS_DEAD, Queues
 from chalicelib.store.ledger import Ledger, Status
@@ -38,6 +40,9 @@ SCHEDULE = tuple(
     timedelta(seconds=s) for s in (30, 120, 600, 1800, 3600, 7200, 14400, 28800, 28800)
 )
 MAX_DELAY_SECONDS = 900
+JOURNEY_WEBHOOK = "journey.webhook"  # the `type` a journey's webhook step posts
+JOURNEY_SECRET = "LEADFLOW_JOURNEY_WEBHOOK_SECRET"  # signs journeys' webhooks when set
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,34 @@ def resolve(channel: Mapping[str, Any], env: Mapping[str, str]) -> Resolved:
         raise NotConfigured(f"{spec.url_env} is not set, so this {spec.kind} channel is off")
     secret = env.get(spec.secret_env) if spec.secret_env else None
     return Resolved(spec.kind, url, secret)
+
+
+def message_id(key: str) -> str:
+    """The webhook-id of a delivery: the same on every retry and replay of it."""
+    return "msg_" + ids.derived_event_id(EPOCH, key)
+
+
+def parts(request: Mapping[str, Any]) -> tuple[Mapping[str, Any], Notice, str]:
+    """The channel, notice and webhook-id of a queued delivery: a notice for sales
+    (leads/notices.py), or a journey's webhook step (its URL and the author's payload)."""
+    key = str(request["ledger"])
+    if "channel" in request:
+        notice = notices.notice_from(request["notice"])
+        return request["channel"], notice, str(request.get("message_id") or message_id(key))
+    journey, step = request.get("journey"), request.get("step")
+    data = {
+        "journey": journey,
+        "step": step,
+        "contact": request.get("contact") or {"id": request.get("contact_id")},
+        "payload": request.get("payload") or {},
+    }
+    notice = Notice(type=JOURNEY_WEBHOOK, title=f"Journey {journey}, step {step}", data=data)
+    channel = {
+        "kind": ChannelKind.WEBHOOK.value,
+        "url": request["url"],
+        "secret_env": JOURNEY_SECRET,
+    }
+    return channel, notice, message_id(key)
 
 
 class Courier:
@@ -93,23 +126,39 @@ class Courier:
         claim = self.ledger.claim(key, now, LEASE, reclaim_expired=True)
         if not claim.granted:
             log.info("webhook %s: already %s", key, claim.status)
+            if claim.status == Status.SENDING:
+                # Another worker holds it. Come back when its lease is over: if that worker
+                # died, this copy takes over, so the delivery is never left sending.
+                self._requeue(request, now + LEASE)
+                return "in_flight"
             return "duplicate"
         try:
-            target = resolve(request["channel"], self.env)
+            return self._attempt_delivery(request, key, claim.attempts, now)
+        except Exception as exc:
+            if is_outage(exc):
+                raise  # nothing can be recorded; the lease runs out and a copy takes over
+            log.exception("webhook %s attempt %d crashed", key, claim.attempts)
+            problem = f"crashed: {type(exc).__name__}: {exc}"[:300]
+            return self._failed(request, key, claim.attempts, self._attempt(now, None, problem, 0))
+
+    def _attempt_delivery(
+        self, request: Mapping[str, Any], key: str, attempts: int, now: datetime
+    ) -> str:
+        """One attempt on a claimed delivery: whatever goes wrong here is a failed attempt."""
+        channel, notice, message_id = parts(request)
+        try:
+            target = resolve(channel, self.env)
         except NotConfigured as exc:
             attempt = self._attempt(now, None, str(exc), 0.0)
-            self._settle(request, Status.SKIPPED, "webhook_skipped", attempt, claim.attempts)
+            self._settle(request, Status.SKIPPED, "webhook_skipped", attempt, attempts)
             return "skipped"
         try:
             checked = self._check(target.url)
         except ssrf.UnsafeUrl as exc:
             attempt = self._attempt(now, None, f"refused: {exc}", 0.0)
-            self._settle(request, Status.FAILED, "webhook_failed", attempt, claim.attempts)
+            self._settle(request, Status.FAILED, "webhook_failed", attempt, attempts)
             return "refused"
-        notice = notices.notice_from(request["notice"])
-        built = channels.build(
-            target.kind, target.url, target.secret, notice, str(request["message_id"]), now
-        )
+        built = channels.build(target.kind, target.url, target.secret, notice, message_id, now)
         started = time.monotonic()
         try:
             answer = self.poster.post(replace(checked, url=built.url), built.headers, built.body)
@@ -119,15 +168,21 @@ class Courier:
             problem, status = f"{type(exc).__name__}: {exc}"[:300], None
         attempt = self._attempt(now, status, problem, time.monotonic() - started)
         if problem is None:
-            self._settle(request, Status.SENT, "webhook_delivered", attempt, claim.attempts)
+            self._settle(request, Status.SENT, "webhook_delivered", attempt, attempts)
             return "delivered"
-        if claim.attempts > len(SCHEDULE):
-            self._settle(request, Status.FAILED, "webhook_failed", attempt, claim.attempts)
+        return self._failed(request, key, attempts, attempt)
+
+    def _failed(
+        self, request: Mapping[str, Any], key: str, attempts: int, attempt: dict[str, Any]
+    ) -> str:
+        """A failed attempt: try again on SCHEDULE, then settle failed and dead-letter it."""
+        if attempts > len(SCHEDULE):
+            self._settle(request, Status.FAILED, "webhook_failed", attempt, attempts)
             self.queues.send(WEBHOOKS_DEAD, dict(request))
             return "dead"
         self.ledger.retry_later(key, attempt)
-        self._requeue(request, now + SCHEDULE[claim.attempts - 1])
-        log.warning("webhook %s attempt %d failed: %s", key, claim.attempts, problem)
+        self._requeue(request, self.clock.now() + SCHEDULE[attempts - 1])
+        log.warning("webhook %s attempt %d failed: %s", key, attempts, attempt.get("error"))
         return "retrying"
 
     def _check(self, url: str) -> ssrf.Target:

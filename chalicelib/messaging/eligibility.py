@@ -38,6 +38,13 @@ def subscribed(consents: dict[str, Any], topic: str | None) -> bool | None:
     return None if record is None else bool(record.get("granted"))
 
 
+def receives(consents: dict[str, Any], topic: str, consent_topics: frozenset[str]) -> bool:
+    """Whether marketing email on `topic` may go to the contact, as far as consent goes: what
+    they last said for it (or for everything), else yes unless forms ask consent for it."""
+    said = subscribed(consents, topic)
+    return said if said is not None else topic not in consent_topics
+
+
 def valid_address(address: str | None) -> bool:
     if not address:
         return False

@@ -4,6 +4,10 @@ A click token names the contact, the email_sent event and the link's position. T
 from that event's recorded links, so a token (even a genuine one) can only lead to a URL
 that was in the email that person was sent. The events carry the send's journey and step,
 so `wait_for: email_clicked where step: ...` and branches see them.
+
+Every open and click is kept, but only the first open of an email and the first click of
+each of its links carry `unique: true`: mail programs fetch images again and people click
+twice, and scoring and reports count people's interest, not fetches.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from chalicelib.clock import Clock
 from chalicelib.errors import LeadflowError
 from chalicelib.events import Event
 from chalicelib.messaging.tokens import BadToken, Signer
+from chalicelib.store import counters
 from chalicelib.store import events as event_rows
 from chalicelib.store.events import EventStore
 
@@ -51,20 +56,25 @@ class Engagement:
             raise InvalidToken(f"this {purpose} link names no email that was sent")
         return fields, event_rows.from_model(item).properties
 
-    def _record(self, contact_id: str, sent_id: str, kind: str, sent: dict, extra: dict) -> None:
+    def _record(
+        self, contact_id: str, sent_id: str, kind: str, sent: dict, extra: dict, counter: str
+    ) -> None:
         now = self.clock.now()
+        event_id = ids.event_id(now)
         props = {k: sent[k] for k in _CARRIED if sent.get(k) is not None}
-        self.events.append(
-            Event(
+
+        def event(first: bool) -> Event:
+            return Event(
                 contact_id=contact_id,
-                event_id=ids.event_id(now),
+                event_id=event_id,
                 type=kind,
                 occurred_at=now,
                 source=SOURCE,
-                properties={**props, "email": sent_id, **extra},
+                properties={**props, "email": sent_id, **extra, "unique": first},
                 caused_by=sent_id,
             )
-        )
+
+        self.events.append_counted(counter, event)
 
     def click(self, token: str) -> str:
         """Record the click and return where it goes: a URL that was in the email sent."""
@@ -73,9 +83,10 @@ class Engagement:
         if not position.isdigit() or int(position) >= len(links):
             raise InvalidToken("this click link names no link of the email that was sent")
         url = str(links[int(position)])
-        self._record(contact_id, sent_id, "email_clicked", sent, {"url": url})
+        counter = counters.clicks_key(sent_id, int(position))
+        self._record(contact_id, sent_id, "email_clicked", sent, {"url": url}, counter)
         return url
 
     def open(self, token: str) -> None:
         (contact_id, sent_id), sent = self._sent("open", token, 2)
-        self._record(contact_id, sent_id, "email_opened", sent, {})
+        self._record(contact_id, sent_id, "email_opened", sent, {}, counters.opens_key(sent_id))

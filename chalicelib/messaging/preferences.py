@@ -1,10 +1,13 @@
 """Unsubscribe and the preference centre: RFC 8058 one-click, everything, or per topic.
 
 The link in each email (and its List-Unsubscribe header) carries a signed token naming the
-contact and the email. A one-click POST unsubscribes from all marketing email at once; the
-page shows the same choice plus one switch per topic. Each change is written to the contact
-together with its event in one transaction, so the very next send already sees it, and the
-`unsubscribed` event takes the contact out of its journeys.
+contact and the email. A one-click POST, or "unsubscribe from everything" on the page, stops
+all marketing email and writes `unsubscribed`, which takes the contact out of its journeys.
+The page's switches show what the contact really receives (a topic forms ask consent for is
+off until consent is given) and change one topic at a time: turning one off writes
+`topic_unsubscribed` for that topic only, so journeys go on and only that topic's email
+stops. Each change is written to the contact together with its events in one transaction,
+so the very next send already sees it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from chalicelib import ids
 from chalicelib.clock import Clock
 from chalicelib.errors import FieldError, FormValidationError, NotFound
-from chalicelib.events import ALL_TOPICS, UNSUBSCRIBED, Event
+from chalicelib.events import ALL_TOPICS, SUBSCRIBED, TOPIC_UNSUBSCRIBED, UNSUBSCRIBED, Event
 from chalicelib.messaging import eligibility
 from chalicelib.messaging.engagement import link_fields
 from chalicelib.messaging.templates import TemplateLibrary
@@ -22,7 +25,6 @@ from chalicelib.messaging.tokens import Signer
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.subscriptions import SubscriptionStore
 
-SUBSCRIBED = "subscribed"
 SOURCE = "email"
 
 
@@ -75,7 +77,7 @@ class Preferences:
         consents = contact.get("consents") or {}
         settings = self.templates.settings()
         topics = [
-            Topic(topic, label, eligibility.subscribed(consents, topic) is not False)
+            Topic(topic, label, eligibility.receives(consents, topic, settings.consent_topics))
             for topic, label in sorted(settings.topics.items())
         ]
         everything = all(t.subscribed for t in topics)
@@ -90,24 +92,20 @@ class Preferences:
         return True
 
     def choose(self, token: str, keep: set[str], source: str = "preference_centre") -> None:
-        """Keep exactly the topics in `keep`; an empty choice is an unsubscribe from all."""
+        """Receive exactly the topics in `keep`: each topic whose switch changed is changed,
+        on its own; the others, and the rest of the contact's consents, stay as they are."""
         contact, sent_id = self._who(token)
-        known = set(self.templates.settings().topics)
+        settings = self.templates.settings()
+        known = set(settings.topics)
         unknown = keep - known
         if unknown:
             message = f"unknown topics: {', '.join(sorted(unknown))}"
             raise FormValidationError([FieldError("topics", message)])
-        if not keep:
-            self._change(contact["id"], sent_id, {ALL_TOPICS: False}, source)
-            return
         consents = contact.get("consents") or {}
-        # After an unsubscribe from everything, each topic gets its own record again (a later
-        # record for a topic outranks the older `*`), so topics left off stay off.
-        was_off = eligibility.subscribed(consents, None) is False
         changes = {
             topic: topic in keep
-            for topic in known
-            if was_off or (eligibility.subscribed(consents, topic) is not False) != (topic in keep)
+            for topic in sorted(known)
+            if eligibility.receives(consents, topic, settings.consent_topics) != (topic in keep)
         }
         if changes:
             self._change(contact["id"], sent_id, changes, source)
@@ -116,19 +114,30 @@ class Preferences:
         now = self.clock.now()
         at = now.isoformat()
         records = {t: {"granted": on, "at": at, "source": source} for t, on in changes.items()}
-        off = sorted(t for t, on in changes.items() if not on)
-        on = sorted(t for t, on in changes.items() if on)
-        event = Event(
-            contact_id=contact_id,
-            event_id=ids.event_id(now),
-            type=UNSUBSCRIBED if off else SUBSCRIBED,
-            occurred_at=now,
-            source=SOURCE,
-            properties={
-                "topics": off or on,
-                "resubscribed": on,
-                "source": source,
-                "email": sent_id,
-            },
+        context = {"source": source, "email": sent_id}
+        events = []
+        on = sorted(t for t, wanted in changes.items() if wanted)
+        if on:
+            events.append((SUBSCRIBED, {"topics": on, **context}))
+        for topic in sorted(t for t, wanted in changes.items() if not wanted):
+            if topic == ALL_TOPICS:
+                events.append((UNSUBSCRIBED, {"topics": [ALL_TOPICS], **context}))
+            else:
+                events.append((TOPIC_UNSUBSCRIBED, {"topic": topic, **context}))
+        first = ids.event_id(now)
+        self.subscriptions.change_consents(
+            contact_id,
+            records,
+            [
+                Event(
+                    contact_id=contact_id,
+                    event_id=first if i == 0 else ids.effect_event_id(first, now, kind, str(i)),
+                    type=kind,
+                    occurred_at=now,
+                    source=SOURCE,
+                    properties=properties,
+                    caused_by=None if i == 0 else first,
+                )
+                for i, (kind, properties) in enumerate(events)
+            ],
         )
-        self.subscriptions.change_consents(contact_id, records, event)

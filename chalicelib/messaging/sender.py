@@ -268,20 +268,18 @@ class Sender:
         sender = request.get("from") or settings.sender
         if not sender:
             raise Refused("no sender: set `from` in templates/brand.yaml or on the step")
-        headers: dict[str, str] = {}
+        targets: list[str] = []
         if not request.get("transactional") and not request.get("internal"):
-            targets = [f"<{self.urls.unsubscribe(unsubscribe_token)}>"]
+            targets.append(self.urls.unsubscribe(unsubscribe_token))
             if settings.unsubscribe_mailto:
                 subject_line = quote(f"unsubscribe {unsubscribe_token}")
-                targets.append(f"<mailto:{settings.unsubscribe_mailto}?subject={subject_line}>")
-            headers["List-Unsubscribe"] = ", ".join(targets)
-            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+                targets.append(f"mailto:{settings.unsubscribe_mailto}?subject={subject_line}")
         return mime.Envelope(
             sender=str(sender),
             recipient=address,
             subject=subject,
             reply_to=request.get("reply_to") or settings.reply_to,
-            headers=headers,
+            unsubscribe=tuple(targets),
         )
 
     def _send(self, mail: Outgoing) -> str:

@@ -2,8 +2,9 @@
 
 A token is `payload.signature`, both base64url: the payload is a purpose and a few fields
 joined by a unit separator; the signature is HMAC-SHA256 over purpose and payload with the
-deployment's secret. Anyone can read a token, nobody can forge or alter one, and a token made
-for one purpose (an open) is refused for another (an unsubscribe).
+deployment's secret. Anyone can read a token, nobody can forge or alter one (not even by
+spelling the same bytes another way), and a token made for one purpose (an open) is refused
+for another (an unsubscribe).
 """
 
 from __future__ import annotations
@@ -25,10 +26,16 @@ def _b64(raw: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
+    """Decode the one canonical spelling only: no padding, no stray characters, unused bits
+    zero. The decoder alone accepts many spellings of the same bytes, so a link would stay
+    valid however it was altered."""
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
         raise BadToken("not a token") from exc
+    if _b64(raw) != text:
+        raise BadToken("not a token")
+    return raw
 
 
 class Signer:

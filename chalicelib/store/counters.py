@@ -1,4 +1,5 @@
-"""Atomic counters: the round-robin turn of a team, an owner's open leads."""
+"""Atomic counters: the round-robin turn of a team, an owner's open leads, an email's opens
+and each of its links' clicks."""
 
 from __future__ import annotations
 
@@ -13,6 +14,14 @@ def turn_key(team: str) -> str:
 
 def open_leads_key(owner: str) -> str:
     return f"owner#{owner}#open"
+
+
+def opens_key(sent_id: str) -> str:
+    return f"email#{sent_id}#opens"
+
+
+def clicks_key(sent_id: str, link: int) -> str:
+    return f"email#{sent_id}#link{link}#clicks"
 
 
 class Counters:

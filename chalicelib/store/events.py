@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import ids
+from chalicelib import ids, timeline
+from chalicelib.errors import Busy
 from chalicelib.events import Event
 from chalicelib.store import tables
-from chalicelib.store.models import EventModel
+from chalicelib.store.models import CounterModel, EventModel
 
 MAX_EMITTED_PER_TX = 90
 
@@ -67,6 +68,31 @@ class EventStore:
             raise
         return True
 
+    def append_counted(self, counter: str, make: Callable[[bool], Event]) -> bool:
+        """Count one more of something and append its event, atomically; `make(first)` builds
+        the event, told whether this is the first the counter ever counted. True if it was.
+
+        The first-ness is decided by a condition on the counter inside the transaction, so
+        two racing requests cannot both be first, and neither event can be lost."""
+        first = True
+        for _ in range(5):
+            count = [CounterModel.value.add(1)]
+            condition = CounterModel.key.does_not_exist() if first else None
+            try:
+                with TransactWrite(connection=tables.connection()) as tx:
+                    tx.save(to_model(make(first), self.shards), condition=new_item_condition())
+                    tx.update(CounterModel(counter), actions=count, condition=condition)
+            except TransactWriteError as exc:
+                reasons = exc.cancellation_reasons or []  # puts first, then updates
+                if first and reasons and tables.condition_failed(reasons[-1]):
+                    first = False
+                    continue
+                if tables.conflicted(reasons):
+                    continue
+                raise
+            return first
+        raise Busy(f"counter {counter} kept changing")
+
     def get(self, contact_id: str, event_id: str) -> EventModel | None:
         try:
             return EventModel.get(contact_id, event_id, consistent_read=True)
@@ -74,8 +100,10 @@ class EventStore:
             return None
 
     def timeline(self, contact_id: str, limit: int = 200, newest_first: bool = True) -> list[Event]:
+        """The newest (or oldest) `limit` events by id, listed in the order they happened
+        (timeline.py): ids sort by their cause's time, so only the listing is re-sorted."""
         items = EventModel.query(contact_id, scan_index_forward=not newest_first, limit=limit)
-        return [from_model(item) for item in items]
+        return timeline.in_order((from_model(item) for item in items), newest_first)
 
     def pending_before(self, shard: str, before: datetime, limit: int) -> Iterator[EventModel]:
         """Unprocessed events older than `before`, oldest first, from the sparse index."""

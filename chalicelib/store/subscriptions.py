@@ -1,7 +1,8 @@
-"""Who may be mailed: suppressed addresses, and consent changes written with their event."""
+"""Who may be mailed: suppressed addresses, and consent changes written with their events."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -45,30 +46,33 @@ class SubscriptionStore:
             raise
         return True
 
-    def change_consents(self, contact_id: str, changes: dict[str, Any], event: Event) -> bool:
-        """Set consent records by topic and append the event that says so, atomically.
+    def change_consents(
+        self, contact_id: str, changes: dict[str, Any], events: Sequence[Event]
+    ) -> bool:
+        """Set consent records by topic and append the events that say so, atomically.
 
-        Returns False when the event was already recorded (a repeated click on the same
+        Returns False when an event was already recorded (a repeated click on the same
         unsubscribe link); raises NotFound when there is no such contact.
         """
         actions = [ContactModel.version.add(1)]
         actions += [ContactModel.consents[topic].set(record) for topic, record in changes.items()]
         try:
             with TransactWrite(connection=tables.connection()) as tx:
+                for event in events:
+                    tx.save(
+                        event_rows.to_model(event, self.event_shards),
+                        condition=event_rows.new_item_condition(),
+                    )
                 tx.update(
                     ContactModel(contact_id),
                     actions=actions,
                     condition=ContactModel.id.exists(),
                 )
-                tx.save(
-                    event_rows.to_model(event, self.event_shards),
-                    condition=event_rows.new_item_condition(),
-                )
         except TransactWriteError as exc:
-            reasons = exc.cancellation_reasons or []
-            if reasons and tables.condition_failed(reasons[0]):
+            reasons = exc.cancellation_reasons or []  # the events (puts), then the contact
+            if reasons and tables.condition_failed(reasons[-1]):
                 raise NotFound(f"no contact {contact_id}") from exc
-            if len(reasons) > 1 and tables.condition_failed(reasons[1]):
+            if any(tables.condition_failed(r) for r in reasons[:-1]):
                 return False
             raise
         return True

@@ -1,0 +1,139 @@
+"""Opens and clicks as people make them: every fetch kept, the first per email and link marked
+unique and scored once; link tokens accepted only in the exact form they were signed."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chalicelib.messaging.mailbox import Mailbox
+from chalicelib.messaging.tokens import BadToken, Signer
+from tests.conftest import lead, post_json
+
+ORIGIN = "https://leads.example.com"
+IMAGE = {"Accept": "image/webp,image/apng,image/*,*/*;q=0.8"}  # what mail programs send
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@pytest.fixture
+def ada(client, svc, journeys) -> str:
+    """Ada downloads the playbook; the thank-you email (two tracked links) is delivered."""
+    assert post_json(client, lead()).status_code == 201
+    journeys.settle()
+    assert journeys.deliver() == 1
+    journeys.settle()
+    return svc.contacts.find_by_key("email:ada@example.com")
+
+
+def _html(svc) -> str:
+    """The newest email's HTML."""
+    return Mailbox.part(svc.mailbox.read(svc.mailbox.names()[0]), "html")
+
+
+def _tracked(svc, route: str) -> list[str]:
+    paths = re.findall(rf'"{re.escape(ORIGIN)}(/t/{route}/[^"]+)"', _html(svc))
+    return list(dict.fromkeys(paths))
+
+
+def _events(svc, cid: str, kind: str) -> list:
+    return [e for e in svc.events.timeline(cid, limit=500, newest_first=False) if e.type == kind]
+
+
+def test_five_clicks_of_one_link_are_all_kept_and_only_the_first_is_unique(
+    client, svc, journeys, ada
+):
+    [download] = _tracked(svc, "c")
+    for _ in range(5):
+        assert client.http.get(download).status_code == 302
+    journeys.later(days=3)  # the case study: another email, another link
+    assert journeys.deliver() == 1
+    [case_study] = _tracked(svc, "c")
+    assert client.http.get(case_study).status_code == 302
+    journeys.settle()
+    clicks = _events(svc, ada, "email_clicked")
+    assert len(clicks) == 6
+    by_email: dict[str, list[bool]] = {}
+    for click in clicks:
+        by_email.setdefault(click.properties["email"], []).append(click.properties["unique"])
+    assert sorted(by_email.values(), key=len) == [[True], [True, False, False, False, False]]
+    # Scoring counts people's interest: once per email and link, not once per fetch.
+    assert svc.contacts.get(ada)["score_reasons"]["email-click"] == 10
+
+
+def test_an_email_opened_three_times_scores_one_open(client, svc, journeys, ada):
+    [pixel] = _tracked(svc, "o")
+    for _ in range(3):
+        assert client.http.get(pixel, headers=IMAGE).status_code == 200
+    journeys.settle()
+    opens = _events(svc, ada, "email_opened")
+    assert [o.properties["unique"] for o in opens] == [True, False, False]
+    assert svc.contacts.get(ada)["score_reasons"]["email-open"] == 1
+
+
+def test_two_racing_first_clicks_make_exactly_one_unique(svc, ada):
+    [sent] = _events(svc, ada, "email_sent")
+    token = svc.sender.signer.sign("click", ada, sent.event_id, "0")
+    start = Barrier(8)
+
+    def click(_: int) -> str:
+        start.wait()
+        return svc.engagement.click(token)
+
+    with ThreadPoolExecutor(8) as pool:
+        assert len(set(pool.map(click, range(8)))) == 1
+    clicks = _events(svc, ada, "email_clicked")
+    assert len(clicks) == 8
+    assert [c.properties["unique"] for c in clicks].count(True) == 1
+
+
+# --- canonical tokens --------------------------------------------------------------------------
+
+SIGNER = Signer("test-secret-0123456789abcdef")
+
+
+def _respellings(part: str) -> list[str]:
+    """Other base64url spellings that decode to the same bytes as `part`."""
+    out = [part + "=" * n for n in (1, 2)]
+    out += [part[:i] + junk + part[i:] for junk in ("=", "\n", " ", "!") for i in (0, len(part))]
+    unused = len(part) * 6 - len(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))) * 8
+    if unused:
+        last = ALPHABET.index(part[-1])
+        for bit in range(unused):
+            out.append(part[:-1] + ALPHABET[last ^ (1 << bit)])
+    return out
+
+
+@given(
+    purpose=st.sampled_from(["click", "open", "unsubscribe"]),
+    fields=st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=4),
+)
+def test_a_token_spelled_any_other_way_is_refused(purpose, fields):
+    fields = [f.replace("\x1f", "") or "x" for f in fields]
+    fields = [f.encode("utf-8", "replace").decode() for f in fields]
+    token = SIGNER.sign(purpose, *fields)
+    assert SIGNER.verify(purpose, token) == fields
+    payload, signature = token.split(".")
+    variants = [f"{p}.{signature}" for p in _respellings(payload)]
+    variants += [f"{payload}.{s}" for s in _respellings(signature)]
+    for variant in variants:
+        assert variant != token
+        with pytest.raises(BadToken):
+            SIGNER.verify(purpose, variant)
+
+
+def test_a_respelled_click_link_is_refused_and_records_nothing(client, svc, ada):
+    link = _tracked(svc, "c")[0]
+    payload, signature = link.removeprefix("/t/c/").split(".")
+    respelled = [s for s in _respellings(signature) if s.strip() == s and " " not in s]
+    for signature_ in respelled:
+        answer = client.http.get(f"/t/c/{payload}.{signature_}")
+        assert answer.status_code == 400, signature_
+        assert json.loads(answer.body)["error"] == "invalid_token"
+    assert _events(svc, ada, "email_clicked") == []
