@@ -12,6 +12,7 @@ from urllib.parse import parse_qs
 from chalice import Response
 from chalice.app import Request
 
+from chalicelib import payload
 from chalicelib.errors import (
     LeadflowError,
     MalformedBody,
@@ -61,14 +62,7 @@ def json_object(request: Request, max_bytes: int) -> dict[str, Any]:
     if kind not in (JSON, TEXT):
         raise UnsupportedMediaType(f"send {JSON}, not {kind or 'no content type'}")
     text = _decode(_raw(request, max_bytes), charset)
-    try:
-        data = json.loads(text) if text.strip() else None
-    except json.JSONDecodeError as exc:
-        raise MalformedBody(
-            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from exc
-    except RecursionError as exc:
-        raise MalformedBody("the JSON is nested too deeply") from exc
+    data = payload.loads(text) if text.strip() else None
     if not isinstance(data, dict):
         raise MalformedBody("the body must be a JSON object")
     return data
@@ -93,6 +87,7 @@ def form_fields(request: Request, max_bytes: int) -> dict[str, Any]:
         out: dict[str, RawValue] = {}
         for key, values in parsed.items():
             out[key] = values[0] if len(values) == 1 else values
+        payload.check(out)
         return out
     if kind == JSON:
         return json_object(request, max_bytes)

@@ -1,0 +1,167 @@
+"""Input Leadflow cannot store or show is refused where it is parsed: a 4xx that names the
+field, never a 500, and nothing stored. Runs every public route over HTTP on the embedded AWS."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+
+from chalicelib.store.models import ContactKeyModel, ContactModel
+from tests.conftest import all_events, lead, post_json, track
+
+# One of each kind of character that is not storable text: NUL, a bell, an escape, DEL, a C1
+# control (NEL), and both halves of a surrogate pair standing alone.
+NOT_TEXT = ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\ud800", "\udfff"]
+NOT_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e400", "1e200", "1e-200", "9" * 45]
+
+
+def _nothing_stored() -> bool:
+    return not list(ContactModel.scan()) and not all_events() and not list(ContactKeyModel.scan())
+
+
+def _json(body: dict) -> str:
+    """JSON as a client may send it: lone surrogates travel as `\\ud800` escapes."""
+    return json.dumps(body)
+
+
+def _fields(answer) -> dict[str, str]:
+    assert answer.status_code == 422, answer.body
+    return {f["field"]: f["message"] for f in json.loads(answer.body)["fields"]}
+
+
+@pytest.mark.parametrize("char", NOT_TEXT, ids=lambda c: f"U+{ord(c):04X}")
+def test_a_form_field_that_is_not_text_is_refused_naming_the_field(client, svc, char):
+    answer = post_json(client, _json(lead(first_name=f"Ada{char}")))
+
+    assert list(_fields(answer)) == ["first_name"]
+    assert _nothing_stored()
+
+
+@pytest.mark.parametrize("char", NOT_TEXT[:5], ids=lambda c: f"U+{ord(c):04X}")
+def test_a_control_character_in_a_urlencoded_form_is_refused_naming_the_field(client, svc, char):
+    body = "&".join(f"{k}={quote(str(v))}" for k, v in lead(company=f"Acme{char}").items())
+    answer = client.http.post(
+        "/forms/whitepaper/submissions",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+        },
+        body=body,
+    )
+
+    assert list(_fields(answer)) == ["company"]
+    assert _nothing_stored()
+
+
+def test_a_browser_posting_a_control_character_gets_the_error_page_naming_the_field(client, svc):
+    body = "&".join(f"{k}={quote(str(v))}" for k, v in lead(last_name="Love\x00lace").items())
+    answer = client.http.post(
+        "/forms/whitepaper/submissions",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body=body,
+    )
+
+    assert answer.status_code == 422
+    assert "last_name" in answer.body.decode()
+    assert _nothing_stored()
+
+
+def test_tabs_and_line_breaks_are_text_and_a_name_keeps_them_as_one_space(client, svc):
+    answer = post_json(client, lead(first_name="Ada\tAugusta\r\nKing"))
+
+    assert answer.status_code == 201, answer.body
+    (contact,) = ContactModel.scan()
+    assert contact.properties.as_dict()["first_name"] == "Ada Augusta King"
+
+
+@pytest.mark.parametrize("char", NOT_TEXT, ids=lambda c: f"U+{ord(c):04X}")
+def test_an_event_property_that_is_not_text_is_refused_naming_the_property(client, svc, char):
+    value = track(client, type="page_viewed", email="ada@example.com", properties={"p": char})
+    name = track(client, type="page_viewed", email="ada@example.com", properties={f"a{char}": 1})
+    listed = track(
+        client, type="page_viewed", email="ada@example.com", properties={"l": ["", char]}
+    )
+
+    assert list(_fields(value)) == ["properties.p"]
+    assert list(_fields(name)) == [f"properties.a\\u{ord(char):04x}"]
+    assert list(_fields(listed)) == ["properties.l[1]"]
+    assert _nothing_stored()
+
+
+@pytest.mark.parametrize("number", NOT_NUMBERS)
+def test_an_event_property_that_is_not_a_storable_number_is_refused_naming_it(client, svc, number):
+    body = '{"type": "page_viewed", "email": "ada@example.com", "properties": {"n": %s}}'
+    answer = client.http.post(
+        "/events", headers={"Content-Type": "application/json"}, body=body % number
+    )
+
+    assert list(_fields(answer)) == ["properties.n"]
+    assert _nothing_stored()
+
+
+def test_numbers_dynamodb_stores_are_accepted(client, svc):
+    body = '{"type": "page_viewed", "email": "ada@example.com", "properties": {"n": [%s]}}'
+    edges = ", ".join(["0", "-0.0", "1e-130", "9.99e125", "-" + "9" * 38])
+    answer = client.http.post(
+        "/events", headers={"Content-Type": "application/json"}, body=body % edges
+    )
+
+    assert answer.status_code == 202, answer.body
+    (event,) = all_events()
+    assert len(event.properties.as_dict()["n"]) == 5
+
+
+def test_a_sales_note_that_is_not_text_is_refused_naming_the_field(client, svc, admin_key):
+    post_json(client, lead())
+    contact_id = svc.contacts.find_by_key("email:ada@example.com")
+    before = len(svc.events.timeline(contact_id, limit=500))
+    answer = client.http.post(
+        f"/leads/{contact_id}/follow-ups",
+        headers={"X-Api-Key": admin_key, "Content-Type": "application/json"},
+        body=_json({"kind": "call", "note": "left a message\x00"}),
+    )
+
+    assert list(_fields(answer)) == ["note"]
+    assert len(svc.events.timeline(contact_id, limit=500)) == before
+
+
+def test_a_preference_choice_that_is_not_text_is_refused_naming_the_field(client, svc):
+    post_json(client, lead())
+    contact_id = svc.contacts.find_by_key("email:ada@example.com")
+    token = svc.preferences.signer.sign("unsubscribe", contact_id, "01KE6P4YM0AFZTXVWJ00000000")
+    before = svc.contacts.get(contact_id)["consents"]
+    answer = client.http.post(
+        f"/unsubscribe/{token}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body="action=save%00&topics=newsletter",
+    )
+
+    assert list(_fields(answer)) == ["action"]
+    assert svc.contacts.get(contact_id)["consents"] == before
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [33, 10_000])
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/forms/whitepaper/submissions", "application/json"),
+        ("/events", "application/json"),
+    ],
+)
+def test_json_nested_deeper_than_dynamodb_stores_is_a_400_on_every_public_body(
+    client, svc, path, content_type, depth
+):
+    answer = client.http.post(path, headers={"Content-Type": content_type}, body=_nested(depth))
+
+    assert answer.status_code == 400, answer.body
+    assert json.loads(answer.body) == {
+        "error": "malformed_body",
+        "message": "the JSON is nested more than 32 levels",
+    }
+    assert _nothing_stored()
