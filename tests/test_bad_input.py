@@ -3,13 +3,20 @@ field, never a 500, and nothing stored. Runs every public route over HTTP on the
 
 from __future__ import annotations
 
+import base64
 import json
 from urllib.parse import quote
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 
+from chalicelib.messaging import sns
 from chalicelib.store.models import ContactKeyModel, ContactModel
 from tests.conftest import all_events, lead, post_json, track
+from tests.test_email_delivery import TOPIC, _bounce, _signed_notification, sns_key
+
+__all__ = ["sns_key"]  # a fixture, used by name
 
 # One of each kind of character that is not storable text: NUL, a bell, an escape, DEL, a C1
 # control (NEL), and both halves of a surrogate pair standing alone.
@@ -152,6 +159,7 @@ def _nested(depth: int) -> str:
     [
         ("/forms/whitepaper/submissions", "application/json"),
         ("/events", "application/json"),
+        ("/ses/notifications", "text/plain; charset=UTF-8"),
     ],
 )
 def test_json_nested_deeper_than_dynamodb_stores_is_a_400_on_every_public_body(
@@ -165,3 +173,50 @@ def test_json_nested_deeper_than_dynamodb_stores_is_a_400_on_every_public_body(
         "message": "the JSON is nested more than 32 levels",
     }
     assert _nothing_stored()
+
+
+def _sns(client, body: bytes | str):
+    return client.http.post(
+        "/ses/notifications", headers={"Content-Type": "text/plain; charset=UTF-8"}, body=body
+    )
+
+
+def test_an_sns_post_that_is_not_utf8_is_a_400(client, svc):
+    answer = _sns(client, b'{"Type": "Notification", "Message": "\xff\xfe"}')
+
+    assert answer.status_code == 400
+    assert json.loads(answer.body)["error"] == "malformed_body"
+
+
+def test_an_sns_post_larger_than_any_sns_message_is_refused_before_it_is_read(client, svc):
+    message = {"Type": "Notification", "TopicArn": TOPIC, "Message": "x" * (600 * 1024)}
+    answer = _sns(client, json.dumps(message))
+
+    assert answer.status_code == 413
+    assert json.loads(answer.body)["error"] == "payload_too_large"
+
+
+def test_a_genuine_sns_message_of_the_largest_size_is_read(client, svc, sns_key):
+    bounce = _bounce("ada@example.com")
+    bounce["mail"]["headers"] = [{"name": "X-Pad", "value": "x" * (250 * 1024)}]
+    answer = _sns(client, json.dumps(_signed_notification(bounce, sns_key)))
+
+    assert answer.status_code == 200, answer.body
+    assert svc.subscriptions.suppression("ada@example.com") == "hard_bounce"
+
+
+@pytest.mark.parametrize(
+    "inner", ["{not json", "[" * 40 + "]" * 40, '["a bounce"]'], ids=["malformed", "deep", "array"]
+)
+def test_a_signed_notification_that_carries_no_readable_notice_is_a_400(
+    client, svc, sns_key, inner
+):
+    message = _signed_notification({}, sns_key)
+    message = {**message, "Message": inner}
+    signature = sns_key.sign(sns.string_to_sign(message), padding.PKCS1v15(), hashes.SHA256())
+    message["Signature"] = base64.b64encode(signature).decode()
+
+    answer = _sns(client, json.dumps(message))
+
+    assert answer.status_code == 400, answer.body
+    assert json.loads(answer.body)["error"] == "malformed_body"
