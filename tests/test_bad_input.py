@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from chalicelib.api import email as email_routes
 from chalicelib.messaging import sns
 from chalicelib.store.models import ContactKeyModel, ContactModel
 from tests.conftest import all_events, lead, post_json, track
@@ -220,3 +221,24 @@ def test_a_signed_notification_that_carries_no_readable_notice_is_a_400(
 
     assert answer.status_code == 400, answer.body
     assert json.loads(answer.body)["error"] == "malformed_body"
+
+
+@pytest.mark.parametrize("accept", [None, "application/json", "text/html", "*/*"])
+def test_the_open_pixel_is_always_the_gif_and_a_bad_token_records_nothing(client, svc, accept):
+    post_json(client, lead())
+    contact_id = svc.contacts.find_by_key("email:ada@example.com")
+    signer = svc.engagement.signer
+    tokens = [
+        "x.gif",
+        "not-a-token",
+        signer.sign("open", contact_id, "01KE6P4YM0AFZTXVWJ00000000") + ".gif",  # no such email
+        signer.sign("click", contact_id, "01KE6P4YM0AFZTXVWJ00000000", "0") + ".gif",
+    ]
+    before = len(all_events())
+    for token in tokens:
+        answer = client.http.get(f"/t/o/{token}", headers={"Accept": accept} if accept else {})
+
+        assert answer.status_code == 200, (token, answer.body)
+        assert answer.headers["Content-Type"] == "image/gif"
+        assert answer.body == email_routes.PIXEL
+    assert len(all_events()) == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 
 from chalice import Response
 from chalice.app import Request
@@ -10,10 +11,14 @@ from chalice.app import Request
 from chalicelib import payload
 from chalicelib.api import http, pages
 from chalicelib.bootstrap import Services
-from chalicelib.errors import Forbidden, MalformedBody, NotFound
+from chalicelib.errors import Forbidden, LeadflowError, MalformedBody, NotFound
 from chalicelib.messaging.mailbox import Mailbox
 from chalicelib.messaging.sns import Unverified
+from chalicelib.store.outage import is_outage
 
+log = logging.getLogger(__name__)
+
+PIXEL_ROUTE = "/t/o/{token}"
 # The smallest transparent GIF: what an open pixel answers with.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
@@ -28,7 +33,17 @@ def click(token: str, svc: Services) -> Response:
 
 
 def open_pixel(token: str, svc: Services) -> Response:
-    svc.engagement.open(token.removesuffix(".gif"))
+    """Always the GIF: a mail program shows whatever comes back as an image, so an error body
+    would only be a broken image. A bad token records nothing; a failure is logged."""
+    try:
+        svc.engagement.open(token.removesuffix(".gif"))
+    except LeadflowError:
+        pass
+    except Exception as exc:
+        if is_outage(exc):
+            log.warning("open not recorded: the store is unavailable (%s)", type(exc).__name__)
+        else:
+            log.exception("open not recorded")
     return Response(body=PIXEL, status_code=200, headers={"Content-Type": "image/gif", **NO_STORE})
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import parse_qs
 
 from chalice import Response
-from chalice.app import Request
+from chalice.app import CaseInsensitiveMapping, Request
 
 from chalicelib import payload
 from chalicelib.errors import (
@@ -176,3 +176,14 @@ def pages_for_browsers(request: Request, get_response: Callable[[Request], Respo
         back=request.headers.get("referer") or "/",
     )
     return html_response(503, page, {"Retry-After": retry})
+
+
+def images_whatever_accepted(
+    request: Request, get_response: Callable[[Request], Response], routes: Collection[str]
+) -> Response:
+    """HTTP middleware: these routes answer with their image whatever the request's Accept.
+    Chalice, like API Gateway, refuses a binary answer of a type the request did not list,
+    and mail programs fetch images with anything from `image/*` to no Accept at all."""
+    if request.path in routes:
+        request.headers = CaseInsensitiveMapping({**request.headers, "accept": "*/*"})
+    return get_response(request)
