@@ -242,3 +242,102 @@ def test_the_open_pixel_is_always_the_gif_and_a_bad_token_records_nothing(client
         assert answer.headers["Content-Type"] == "image/gif"
         assert answer.body == email_routes.PIXEL
     assert len(all_events()) == before
+
+
+HOT = {"job_title": "VP Marketing", "company_size": "201-1000", "country": "US"}
+
+
+@pytest.fixture
+def open_lead(client, journeys) -> str:
+    """A hot lead the sample routing has assigned to a salesperson."""
+    assert post_json(client, lead(**HOT)).status_code == 201
+    journeys.settle()
+    contact_id = journeys.svc.contacts.find_by_key("email:ada@example.com")
+    assert journeys.svc.contacts.get(contact_id)["lead"]["status"] == "assigned"
+    return contact_id
+
+
+def _act(client, key: str, contact_id: str, action: str, body: str):
+    return client.http.post(
+        f"/leads/{contact_id}/{action}",
+        headers={"X-Api-Key": key, "Content-Type": "application/json"},
+        body=body,
+    )
+
+
+def _strict_json(answer) -> dict:
+    """Parse as JSON is defined: NaN and Infinity are not JSON."""
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in a JSON answer")
+
+    return json.loads(answer.body, parse_constant=refuse)
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["1e999999", '"1e999999"', "NaN", '"NaN"', "-5", "1e12", '"0.00001"', "true", '"lots"'],
+)
+@pytest.mark.parametrize("action", ["opportunity", "won"])
+def test_an_amount_that_is_not_bounded_money_is_refused_naming_it(
+    client, svc, admin_key, open_lead, action, amount
+):
+    before = svc.contacts.get(open_lead)
+    answer = _act(client, admin_key, open_lead, action, '{"amount": ' + amount + "}")
+
+    assert list(_fields(answer)) == ["amount"]
+    assert svc.contacts.get(open_lead)["lead"] == before["lead"]
+    view = _strict_json(client.http.get(f"/contacts/{open_lead}", headers={"X-Api-Key": admin_key}))
+    assert "deal_value" not in view["contact"]["properties"]
+
+
+@pytest.mark.parametrize("currency", ['"€€€"', '"ÄÖÜ"', '"EURO"', "12"])
+def test_a_currency_that_is_not_a_three_letter_code_is_refused(
+    client, svc, admin_key, open_lead, currency
+):
+    answer = _act(
+        client, admin_key, open_lead, "opportunity", '{"amount": 10, "currency": ' + currency + "}"
+    )
+
+    assert list(_fields(answer)) == ["currency"]
+
+
+def test_money_within_bounds_is_kept_as_entered_with_its_currency(
+    client, svc, admin_key, open_lead
+):
+    body = '{"name": "Pilot", "amount": "12500.50", "currency": "eur"}'
+    answer = _act(client, admin_key, open_lead, "opportunity", body)
+
+    assert answer.status_code == 200, answer.body
+    opportunity = answer.json_body["lead"]["opportunity"]
+    assert (opportunity["amount"], opportunity["currency"]) == ("12500.50", "EUR")
+    view = _strict_json(client.http.get(f"/contacts/{open_lead}", headers={"X-Api-Key": admin_key}))
+    assert view["contact"]["properties"]["deal_value"] == 12500.5
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ('{"a": Infinity}', "fields.a"),
+        ('{"a": NaN}', "fields.a"),
+        ('{"a": 1e400}', "fields.a"),
+        ('{"a": -1e200}', "fields.a"),
+        ('{"": 1}', 'fields.""'),
+        ('{"a.b[0]": 1}', "fields.a.b[0]"),
+        ('{"Contract": "signed"}', "fields.Contract"),
+        ('{"email": "eve@example.com"}', "fields.email"),
+        ('{"score": 100}', "fields.score"),
+        ('{"a": {"b": 1}}', "fields.a"),
+        (json.dumps({"a": "x" * 2001}), "fields.a"),
+    ],
+)
+def test_a_field_sales_cannot_write_is_refused_naming_it(
+    client, svc, admin_key, open_lead, fields, named
+):
+    before = svc.contacts.get(open_lead)
+    answer = _act(client, admin_key, open_lead, "fields", '{"fields": ' + fields + "}")
+
+    assert list(_fields(answer)) == [named]
+    after = svc.contacts.get(open_lead)
+    assert (after["properties"], after["email"]) == (before["properties"], before["email"])
+    assert "contact_updated" not in [e.type for e in svc.events.timeline(open_lead, limit=500)]
