@@ -341,3 +341,35 @@ def test_a_field_sales_cannot_write_is_refused_naming_it(
     after = svc.contacts.get(open_lead)
     assert (after["properties"], after["email"]) == (before["properties"], before["email"])
     assert "contact_updated" not in [e.type for e in svc.events.timeline(open_lead, limit=500)]
+
+
+@pytest.mark.parametrize(
+    "typed", ["ａｄａ@ｅｘａｍｐｌｅ.ｃｏｍ", "ＡＤＡ＠ＥＸＡＭＰＬＥ．ＣＯＭ", "ada@example.com"]
+)
+def test_an_email_typed_in_another_unicode_form_is_the_same_contact(client, svc, admin_key, typed):
+    assert post_json(client, lead()).status_code == 201
+    again = post_json(client, lead(email=typed, first_name="Ａｄａ"))
+    tracked = track(client, type="page_viewed", email=typed)
+    found = client.http.get(f"/contacts?email={quote(typed)}", headers={"X-Api-Key": admin_key})
+
+    assert (again.status_code, tracked.status_code) == (201, 202), (again.body, tracked.body)
+    (contact,) = ContactModel.scan()
+    assert contact.email == "ada@example.com"
+    assert contact.properties.as_dict()["first_name"] == "Ada"
+    assert [c["contact"]["id"] for c in found.json_body["contacts"]] == [contact.id]
+    assert {k.key for k in ContactKeyModel.scan()} == {"email:ada@example.com"}
+
+
+def test_a_phone_typed_in_fullwidth_digits_is_the_same_number(client, svc):
+    answer = post_json(client, lead(phone="＋８６ １３８ ００１３ ８０００"))
+
+    assert answer.status_code == 201, answer.body
+    (contact,) = ContactModel.scan()
+    assert contact.phone == "+8613800138000"
+
+
+def test_fullwidth_markup_is_refused_like_markup(client, svc):
+    answer = post_json(client, lead(company="＜script＞alert(1)＜/script＞"))
+
+    assert _fields(answer) == {"company": "must not contain HTML or script markup"}
+    assert _nothing_stored()

@@ -22,6 +22,17 @@ from chalicelib.leads.identity import (
 
 RawValue = str | list[str]
 _TRUE = {"on", "true", "1", "yes", "y", "checked"}
+# Typed values get one spelling per look (NFKC); options, hidden values and prose keep theirs.
+_TYPED = frozenset(
+    {
+        FieldType.TEXT,
+        FieldType.EMAIL,
+        FieldType.PHONE,
+        FieldType.NUMBER,
+        FieldType.COUNTRY,
+        FieldType.URL,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,10 @@ def _check_field(spec: FormField, raw: RawValue | None, region: str) -> Any:
         text = spec.default
     if not text.strip():
         return None
+    if spec.type in _TYPED:  # before the checks, so they see what is stored
+        text = normalise.compatible(text)
+    elif spec.type is FieldType.TEXTAREA:
+        text = normalise.composed(text)
     if len(text) > spec.limit:
         raise ValueError(f"is longer than {spec.limit} characters")
     if normalise.has_markup(text):
