@@ -4,8 +4,10 @@ field, never a 500, and nothing stored. Runs every public route over HTTP on the
 from __future__ import annotations
 
 import base64
+import html
 import json
-from urllib.parse import quote
+import re
+from urllib.parse import quote, urlencode
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -16,6 +18,7 @@ from chalicelib.messaging import sns
 from chalicelib.store.models import ContactKeyModel, ContactModel
 from tests.conftest import all_events, lead, post_json, track
 from tests.test_email_delivery import TOPIC, _bounce, _signed_notification, sns_key
+from tests.test_local_engine import _store_down
 
 __all__ = ["sns_key"]  # a fixture, used by name
 
@@ -373,3 +376,52 @@ def test_fullwidth_markup_is_refused_like_markup(client, svc):
 
     assert _fields(answer) == {"company": "must not contain HTML or script markup"}
     assert _nothing_stored()
+
+
+NOT_WEB_LINKS = [
+    "javascript:alert(document.cookie)",
+    "JavaScript:alert(1)",
+    " javascript:alert(1)",
+    "java\tscript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "//evil.example/phish",
+    "/forms/whitepaper",
+    "https:alert(1)",
+]
+
+
+def _back(page: bytes) -> str:
+    return html.unescape(re.search(rb'<a href="([^"]*)">', page).group(1).decode())
+
+
+def _browser_post(client, referer: str, body: dict):
+    return client.http.post(
+        "/forms/whitepaper/submissions",
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Referer": referer},
+        body=urlencode(body),
+    )
+
+
+@pytest.mark.parametrize("referer", NOT_WEB_LINKS)
+def test_the_form_error_page_links_back_only_to_a_web_page(client, svc, referer):
+    answer = _browser_post(client, referer, lead(email="nope"))
+
+    assert answer.status_code == 422
+    assert _back(answer.body) == "/forms/whitepaper"
+
+
+def test_the_form_error_page_links_back_to_the_page_the_form_was_on(client, svc):
+    page = "https://www.example.com/playbook?utm_source=google&utm_medium=cpc"
+    answer = _browser_post(client, page, lead(email="nope"))
+
+    assert _back(answer.body) == page
+
+
+@pytest.mark.parametrize("referer", NOT_WEB_LINKS[:3])
+def test_the_come_back_later_page_links_back_only_to_a_web_page(svc, client, referer):
+    with _store_down(svc):
+        answer = _browser_post(client, referer, lead(consent="on"))
+
+    assert answer.status_code == 503
+    assert _back(answer.body) == "/"

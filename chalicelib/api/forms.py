@@ -65,7 +65,7 @@ def submit(request: Request, form_id: str, svc: Services) -> Response:
             page = pages.render(
                 "errors.html",
                 fields=err.fields,
-                back=request.headers.get("referer") or f"/forms/{form.id}",
+                back=http.back_link(request, f"/forms/{form.id}"),
             )
             return http.html_response(err.status, page, cors)
         return http.json_response(err.status, err.body(), cors)

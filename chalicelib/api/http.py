@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Callable, Collection
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from chalice import Response
 from chalice.app import CaseInsensitiveMapping, Request
@@ -119,6 +119,15 @@ def redirect(location: str, headers: dict[str, str] | None = None) -> Response:
     return Response(body="", status_code=303, headers={"Location": location, **(headers or {})})
 
 
+def back_link(request: Request, fallback: str) -> str:
+    """Where a page's "back" link goes: the Referer when it is an http(s) URL, else
+    `fallback`. The Referer is whatever the client sent, and a `javascript:` link runs."""
+    referer = (request.headers.get("referer") or "").strip()
+    parts = urlsplit(referer)
+    web = parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+    return referer if web and payload.text_fault(referer, name=True) is None else fallback
+
+
 def client_ip(request: Request) -> str | None:
     identity = (request.context or {}).get("identity") or {}
     return identity.get("sourceIp")
@@ -173,7 +182,7 @@ def pages_for_browsers(request: Request, get_response: Callable[[Request], Respo
         "unavailable.html",
         retry_after=retry,
         reload=request.method == "GET",  # a form post is not repeated behind the visitor's back
-        back=request.headers.get("referer") or "/",
+        back=back_link(request, "/"),
     )
     return html_response(503, page, {"Retry-After": retry})
 
