@@ -425,3 +425,41 @@ def test_the_come_back_later_page_links_back_only_to_a_web_page(svc, client, ref
 
     assert answer.status_code == 503
     assert _back(answer.body) == "/"
+
+
+def test_a_url_that_does_not_parse_costs_no_lead_and_no_500(client, svc):
+    posted = post_json(
+        client, lead(landing_page="http://[oops/x?utm_source=a"), Referer="http://[::1"
+    )
+    tracked = track(client, type="page_viewed", email="ada@example.com", page_url="https://[x")
+
+    assert (posted.status_code, tracked.status_code) == (201, 202), (posted.body, tracked.body)
+    (contact,) = ContactModel.scan()
+    assert contact.first_touch.as_dict()["landing_page"] == "http://[oops/x?utm_source=a"
+
+
+def test_what_a_url_decodes_to_is_kept_only_when_it_is_text(client, svc):
+    page = "https://www.example.com/p?utm_source=goo%00gle&utm_medium=cpc&utm_campaign=%C2%85"
+    assert (
+        post_json(
+            client, lead(utm_source=None, utm_medium=None, utm_campaign=None, landing_page=page)
+        ).status_code
+        == 201
+    )
+
+    (contact,) = ContactModel.scan()
+    touch = contact.first_touch.as_dict()
+    assert (touch["medium"], touch["source"]) == ("cpc", "(direct)")
+    assert touch.get("campaign") != "\x85"
+
+
+def test_a_browser_header_that_is_not_text_is_dropped_and_the_lead_kept(client, svc):
+    answer = post_json(
+        client, lead(), **{"User-Agent": "Mozilla/5.0\x85", "Referer": "https://x.example/\x00"}
+    )
+
+    assert answer.status_code == 201, answer.body
+    (event,) = [e for e in all_events() if e.type == "form_submitted"]
+    properties = event.properties.as_dict()
+    assert "user_agent" not in properties
+    assert "\x00" not in json.dumps(event.touch.as_dict())

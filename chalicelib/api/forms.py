@@ -47,8 +47,8 @@ def submit(request: Request, form_id: str, svc: Services) -> Response:
     try:
         fields = raw_fields(http.form_fields(request, svc.settings.max_body_bytes))
         meta = RequestMeta(
-            referer=request.headers.get("referer"),
-            user_agent=request.headers.get("user-agent"),
+            referer=http.kept_header(request, "referer"),
+            user_agent=http.kept_header(request, "user-agent"),
             source_ip=http.client_ip(request),
             idempotency_key=request.headers.get("idempotency-key"),
         )

@@ -119,6 +119,13 @@ def redirect(location: str, headers: dict[str, str] | None = None) -> Response:
     return Response(body="", status_code=303, headers={"Location": location, **(headers or {})})
 
 
+def kept_header(request: Request, name: str) -> str | None:
+    """A header Leadflow stores (Referer, User-Agent), or None when it is not text. It is the
+    browser's metadata, not what the visitor typed: dropping it beats refusing the lead."""
+    value = request.headers.get(name)
+    return value if value is not None and payload.text_fault(value) is None else None
+
+
 def back_link(request: Request, fallback: str) -> str:
     """Where a page's "back" link goes: the Referer when it is an http(s) URL, else
     `fallback`. The Referer is whatever the client sent, and a `javascript:` link runs."""

@@ -29,7 +29,7 @@ def track(request: Request, svc: Services) -> Response:
     body = http.json_object(request, svc.settings.max_body_bytes)
     result = tracking.track(
         body,
-        request.headers.get("referer"),
+        http.kept_header(request, "referer"),
         clock=svc.clock,
         contacts=svc.contacts,
         events=svc.events,
