@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib import ids
+from chalicelib import ids, payload
 from chalicelib.content.forms import FieldType, Form, FormField
 from chalicelib.errors import FieldError, FormValidationError
 from chalicelib.leads import attribution, normalise
@@ -22,6 +22,7 @@ from chalicelib.leads.identity import (
 
 RawValue = str | list[str]
 _TRUE = {"on", "true", "1", "yes", "y", "checked"}
+_EXACT = 2.0**53
 # Typed values get one spelling per look (NFKC); options, hidden values and prose keep theirs.
 _TYPED = frozenset(
     {
@@ -151,13 +152,15 @@ def _number(text: str, spec: FormField) -> int | float:
         number = float(text.strip().replace(",", ""))
     except ValueError as exc:
         raise ValueError("is not a number") from exc
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ValueError("is not a number")
+    if payload.number_fault(number):
+        raise ValueError(payload.NUMBER_RULE)
     if spec.min is not None and number < spec.min:
         raise ValueError(f"must be at least {spec.min:g}")
     if spec.max is not None and number > spec.max:
         raise ValueError(f"must be at most {spec.max:g}")
-    return int(number) if number.is_integer() else number
+    # A whole number becomes an int only while a float holds it exactly; beyond, the float's
+    # own digits are what was meant (and an int of 1e45 would be 46 digits, past DynamoDB's 38).
+    return int(number) if number.is_integer() and abs(number) <= _EXACT else number
 
 
 def capture(
