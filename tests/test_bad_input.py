@@ -25,7 +25,7 @@ from tests.conftest import all_events, lead, post_json, track
 from tests.test_email_delivery import TOPIC, _bounce, _signed_notification, sns_key
 from tests.test_local_engine import _store_down
 
-__all__ = ["sns_key"]  # a fixture, used by name
+__all__ = ["sns_key"]  # the SNS signing-key fixture, which pytest finds by name here
 
 # One of each kind of character that is not storable text: NUL, a bell, an escape, DEL, a C1
 # control (NEL), and both halves of a surrogate pair standing alone.
