@@ -23,6 +23,11 @@ def pages_for_browsers(request, get_response):
     return http.pages_for_browsers(request, get_response)
 
 
+@app.middleware("http")
+def images_whatever_accepted(request, get_response):
+    return http.images_whatever_accepted(request, get_response, {email.PIXEL_ROUTE})
+
+
 @app.route("/health", methods=["GET"])
 @http.guarded
 def health_check():
@@ -71,7 +76,7 @@ def email_click(token: str):
     return email.click(token, services())
 
 
-@app.route("/t/o/{token}", methods=["GET"])
+@app.route(email.PIXEL_ROUTE, methods=["GET"])
 @http.guarded
 def email_open(token: str):
     return email.open_pixel(token, services())

@@ -36,6 +36,9 @@ SENDER_FUNCTION = "Sender"
 """Chalice's logical id for `@app.lambda_function(name="sender")`: the send queue's consumer."""
 SENDS_MAPPING = "SendsEventSource"
 API_FUNCTION = "APIHandler"
+API = "RestAPI"
+"""Chalice's logical id for the API Gateway REST API."""
+BINARY_TYPES = "x-amazon-apigateway-binary-media-types"
 WEBHOOKS_FUNCTION = "Webhooks"
 """Chalice's logical id for `@app.lambda_function(name="webhooks")`: the webhook courier."""
 WEBHOOKS_MAPPING = "WebhooksEventSource"
@@ -86,6 +89,12 @@ def render(stage: str) -> dict[str, Any]:
     resources[SENDS_MAPPING] = sends_mapping()
     resources[WEBHOOKS_MAPPING] = queue_mapping(WEBHOOKS, WEBHOOKS_FUNCTION)
     resources.update(email_resources(stage))
+    # API Gateway turns a base64 answer into bytes only when the request's first Accept type
+    # is a binary media type, and mail programs fetch the open pixel with anything from
+    # image/webp to no Accept at all. With every type binary the GIF is always bytes; answers
+    # that are not base64 (JSON, HTML) pass through as they are, and request bodies reach
+    # Chalice base64 encoded, which it decodes.
+    resources[API] = {"Properties": {"DefinitionBody": {BINARY_TYPES: ["*/*"]}}}
     outputs["SesConfigurationSetName"] = {"Value": {"Ref": "SesConfigurationSet"}}
     outputs["SesFeedbackTopicArn"] = {"Value": {"Ref": "SesFeedbackTopic"}}
     return {"Resources": resources, "Outputs": outputs}

@@ -303,3 +303,12 @@ def test_packaged_template_passes_cfn_lint(sam: Path) -> None:
     assert unexpected == []
     # Exit codes are bit flags: 2 error, 4 warning, 8 informational; anything else is a crash.
     assert result.returncode in (0, 4, 8, 12), result.stderr
+
+
+def test_the_api_returns_binary_answers_whatever_the_client_accepts(
+    resources: dict[str, Any],
+) -> None:
+    """The open pixel is bytes even for a mail program whose Accept lists no image type."""
+    body = resources[template.API]["Properties"]["DefinitionBody"]
+    assert body[template.BINARY_TYPES] == ["*/*"]
+    assert body["paths"]["/t/o/{token}"]["get"]  # still Chalice's API, with its routes

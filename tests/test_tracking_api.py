@@ -95,7 +95,7 @@ def _event_nested(depth: int) -> str:
 
 
 def test_properties_nested_deeper_than_dynamodb_allows_are_refused_by_name(client, svc):
-    body = _event_nested(40)
+    body = _event_nested(20)
     answer = client.http.post("/events", headers={"Content-Type": "application/json"}, body=body)
 
     assert answer.status_code == 422

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import base64
-import json
-from typing import Any
+import logging
 
 from chalice import Response
 from chalice.app import Request
 
+from chalicelib import payload
 from chalicelib.api import http, pages
 from chalicelib.bootstrap import Services
-from chalicelib.errors import Forbidden, MalformedBody, NotFound
+from chalicelib.errors import Forbidden, LeadflowError, MalformedBody, NotFound
 from chalicelib.messaging.mailbox import Mailbox
 from chalicelib.messaging.mime import ONE_CLICK
 from chalicelib.messaging.sns import Unverified
+from chalicelib.store.outage import is_outage
 
+log = logging.getLogger(__name__)
+
+PIXEL_ROUTE = "/t/o/{token}"
 # The smallest transparent GIF: what an open pixel answers with.
 PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
+# An SNS message is at most 256 KiB, and its envelope escapes the JSON it carries once more.
+SNS_MAX_BYTES = 2 * 256 * 1024 + 16 * 1024
 
 
 def click(token: str, svc: Services) -> Response:
@@ -27,7 +33,17 @@ def click(token: str, svc: Services) -> Response:
 
 
 def open_pixel(token: str, svc: Services) -> Response:
-    svc.engagement.open(token.removesuffix(".gif"))
+    """Always the GIF: a mail program shows whatever comes back as an image, so an error body
+    would only be a broken image. A bad token records nothing; a failure is logged."""
+    try:
+        svc.engagement.open(token.removesuffix(".gif"))
+    except LeadflowError:
+        pass
+    except Exception as exc:
+        if is_outage(exc):
+            log.warning("open not recorded: the store is unavailable (%s)", type(exc).__name__)
+        else:
+            log.exception("open not recorded")
     return Response(body=PIXEL, status_code=200, headers={"Content-Type": "image/gif", **NO_STORE})
 
 
@@ -65,13 +81,9 @@ def unsubscribe(request: Request, token: str, svc: Services) -> Response:
 
 
 def ses_notification(request: Request, svc: Services) -> Response:
-    """SES bounces and complaints, delivered by SNS (which posts JSON as text/plain)."""
-    try:
-        message: dict[str, Any] = json.loads(request.raw_body or b"")
-    except json.JSONDecodeError as exc:
-        raise MalformedBody(f"not an SNS message: {exc.msg}") from exc
-    if not isinstance(message, dict):
-        raise MalformedBody("not an SNS message")
+    """SES bounces and complaints, delivered by SNS (which posts JSON as text/plain). The
+    body is bounded and parsed like any other before the signature is checked."""
+    message = http.json_object(request, SNS_MAX_BYTES)
     try:
         svc.sns.verify(message)
         if message.get("Type") == "SubscriptionConfirmation":
@@ -81,7 +93,10 @@ def ses_notification(request: Request, svc: Services) -> Response:
         raise Forbidden(str(exc)) from exc
     if message.get("Type") != "Notification":
         return http.json_response(200, {"status": "ignored"})
-    notices = svc.feedback.apply(str(message.get("Message", "{}")))
+    notification = payload.loads(str(message.get("Message") or "{}"))
+    if not isinstance(notification, dict):
+        raise MalformedBody("the SNS message does not carry an SES notification")
+    notices = svc.feedback.apply(notification)
     return http.json_response(200, {"status": "recorded", "recipients": len(notices)})
 
 

@@ -47,11 +47,11 @@ def submit(request: Request, form_id: str, svc: Services) -> Response:
     try:
         fields = raw_fields(http.form_fields(request, svc.settings.max_body_bytes))
         meta = RequestMeta(
-            referer=request.headers.get("referer"),
-            user_agent=request.headers.get("user-agent"),
+            referer=http.kept_header(request, "referer"),
+            user_agent=http.kept_header(request, "user-agent"),
             source_ip=http.client_ip(request),
             idempotency_key=request.headers.get("idempotency-key"),
-            origin=request.headers.get("origin"),
+            origin=http.kept_header(request, "origin"),
         )
         accepted = submissions.submit(
             form,
@@ -66,7 +66,7 @@ def submit(request: Request, form_id: str, svc: Services) -> Response:
             page = pages.render(
                 "errors.html",
                 fields=err.fields,
-                back=request.headers.get("referer") or f"/forms/{form.id}",
+                back=http.back_link(request, f"/forms/{form.id}"),
             )
             return http.html_response(err.status, page, cors)
         return http.json_response(err.status, err.body(), cors)

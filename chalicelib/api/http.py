@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from chalice import Response
-from chalice.app import Request
+from chalice.app import CaseInsensitiveMapping, Request
 
+from chalicelib import payload
 from chalicelib.errors import (
     LeadflowError,
     MalformedBody,
@@ -61,14 +62,7 @@ def json_object(request: Request, max_bytes: int) -> dict[str, Any]:
     if kind not in (JSON, TEXT):
         raise UnsupportedMediaType(f"send {JSON}, not {kind or 'no content type'}")
     text = _decode(_raw(request, max_bytes), charset)
-    try:
-        data = json.loads(text) if text.strip() else None
-    except json.JSONDecodeError as exc:
-        raise MalformedBody(
-            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from exc
-    except RecursionError as exc:
-        raise MalformedBody("the JSON is nested too deeply") from exc
+    data = payload.loads(text) if text.strip() else None
     if not isinstance(data, dict):
         raise MalformedBody("the body must be a JSON object")
     return data
@@ -93,6 +87,7 @@ def form_fields(request: Request, max_bytes: int) -> dict[str, Any]:
         out: dict[str, RawValue] = {}
         for key, values in parsed.items():
             out[key] = values[0] if len(values) == 1 else values
+        payload.check(out)
         return out
     if kind == JSON:
         return json_object(request, max_bytes)
@@ -122,6 +117,22 @@ def html_response(status: int, html: str, headers: dict[str, str] | None = None)
 
 def redirect(location: str, headers: dict[str, str] | None = None) -> Response:
     return Response(body="", status_code=303, headers={"Location": location, **(headers or {})})
+
+
+def kept_header(request: Request, name: str) -> str | None:
+    """A header Leadflow stores (Referer, User-Agent), or None when it is not text. It is the
+    browser's metadata, not what the visitor typed: dropping it beats refusing the lead."""
+    value = request.headers.get(name)
+    return value if value is not None and payload.text_fault(value) is None else None
+
+
+def back_link(request: Request, fallback: str) -> str:
+    """Where a page's "back" link goes: the Referer when it is an http(s) URL, else
+    `fallback`. The Referer is whatever the client sent, and a `javascript:` link runs."""
+    referer = (request.headers.get("referer") or "").strip()
+    parts = urlsplit(referer)
+    web = parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+    return referer if web and payload.text_fault(referer, name=True) is None else fallback
 
 
 def client_ip(request: Request) -> str | None:
@@ -178,6 +189,17 @@ def pages_for_browsers(request: Request, get_response: Callable[[Request], Respo
         "unavailable.html",
         retry_after=retry,
         reload=request.method == "GET",  # a form post is not repeated behind the visitor's back
-        back=request.headers.get("referer") or "/",
+        back=back_link(request, "/"),
     )
     return html_response(503, page, {"Retry-After": retry})
+
+
+def images_whatever_accepted(
+    request: Request, get_response: Callable[[Request], Response], routes: Collection[str]
+) -> Response:
+    """HTTP middleware: these routes answer with their image whatever the request's Accept.
+    Chalice, like API Gateway, refuses a binary answer of a type the request did not list,
+    and mail programs fetch images with anything from `image/*` to no Accept at all."""
+    if request.path in routes:
+        request.headers = CaseInsensitiveMapping({**request.headers, "accept": "*/*"})
+    return get_response(request)

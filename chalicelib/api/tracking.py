@@ -29,8 +29,8 @@ def track(request: Request, svc: Services) -> Response:
     body = http.json_object(request, svc.settings.max_body_bytes)
     result = tracking.track(
         body,
-        request.headers.get("referer"),
-        origin=request.headers.get("origin"),
+        http.kept_header(request, "referer"),
+        origin=http.kept_header(request, "origin"),
         clock=svc.clock,
         contacts=svc.contacts,
         events=svc.events,

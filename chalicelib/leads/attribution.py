@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
+
+from chalicelib import payload
 
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 CLICK_IDS = {
@@ -53,16 +55,27 @@ _PAID_MEDIUMS = {"cpc", "ppc", "paid", "paidsearch", "paid_search", "sem", "cpm"
 
 
 def _clean(value: Any, limit: int = 500) -> str | None:
+    """Text worth keeping: what a URL's query decodes to may be a NUL or a control."""
     if value is None:
         return None
     text = str(value).strip()
-    return text[:limit] or None
+    return text[:limit] if text and payload.text_fault(text) is None else None
+
+
+def _split(url: str) -> SplitResult | None:
+    """The URL's parts, or None for one that does not parse (`http://[oops`): attribution
+    is what can be read from a visit, never a reason to lose the lead."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
 
 
 def _host(url: str | None) -> str | None:
     if not url:
         return None
-    host = urlsplit(url if "//" in url else f"//{url}").hostname
+    parts = _split(url if "//" in url else f"//{url}")
+    host = parts.hostname if parts else None
     return host.lower() if host else None
 
 
@@ -110,7 +123,8 @@ def touch(
 ) -> dict[str, Any]:
     """Build the attribution of one interaction from submitted fields and the Referer header."""
     landing = _clean(fields.get("landing_page") or fields.get("page_url") or referer_header, 2000)
-    query = {k: v[-1] for k, v in parse_qs(urlsplit(landing).query).items()} if landing else {}
+    parts = _split(landing) if landing else None
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()} if parts else {}
 
     def pick(name: str) -> str | None:
         return _clean(fields.get(name)) or _clean(query.get(name))

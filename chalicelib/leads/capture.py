@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from chalicelib import ids
+from chalicelib import ids, payload
 from chalicelib.content.forms import FieldType, Form, FormField
 from chalicelib.errors import FieldError, FormValidationError
 from chalicelib.leads import attribution, normalise
@@ -23,6 +23,18 @@ from chalicelib.leads.intake import idempotency_scope, payload_fingerprint
 
 RawValue = str | list[str]
 _TRUE = {"on", "true", "1", "yes", "y", "checked"}
+_EXACT = 2.0**53
+# Typed values get one spelling per look (NFKC); options, hidden values and prose keep theirs.
+_TYPED = frozenset(
+    {
+        FieldType.TEXT,
+        FieldType.EMAIL,
+        FieldType.PHONE,
+        FieldType.NUMBER,
+        FieldType.COUNTRY,
+        FieldType.URL,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,10 @@ def _check_field(spec: FormField, raw: RawValue | None, region: str) -> Any:
         text = spec.default
     if not text.strip():
         return None
+    if spec.type in _TYPED:  # before the checks, so they see what is stored
+        text = normalise.compatible(text)
+    elif spec.type is FieldType.TEXTAREA:
+        text = normalise.composed(text)
     if len(text) > spec.limit:
         raise ValueError(f"is longer than {spec.limit} characters")
     if normalise.has_markup(text):
@@ -140,13 +156,15 @@ def _number(text: str, spec: FormField) -> int | float:
         number = float(text.strip().replace(",", ""))
     except ValueError as exc:
         raise ValueError("is not a number") from exc
-    if number != number or number in (float("inf"), float("-inf")):
-        raise ValueError("is not a number")
+    if payload.number_fault(number):
+        raise ValueError(payload.NUMBER_RULE)
     if spec.min is not None and number < spec.min:
         raise ValueError(f"must be at least {spec.min:g}")
     if spec.max is not None and number > spec.max:
         raise ValueError(f"must be at most {spec.max:g}")
-    return int(number) if number.is_integer() else number
+    # A whole number becomes an int only while a float holds it exactly; beyond, the float's
+    # own digits are what was meant (and an int of 1e45 would be 46 digits, past DynamoDB's 38).
+    return int(number) if number.is_integer() and abs(number) <= _EXACT else number
 
 
 def capture(

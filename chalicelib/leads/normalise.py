@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -16,10 +17,22 @@ class InvalidValue(ValueError):
     """The value cannot be normalised; the message is safe to show the person who typed it."""
 
 
+def compatible(value: str) -> str:
+    """NFKC: one spelling for what looks the same, so `ａｄａ＠example.com` typed on a
+    full-width keyboard is ada@example.com, and `＜script＞` is markup like `<script>`."""
+    return unicodedata.normalize("NFKC", value)
+
+
+def composed(value: str) -> str:
+    """NFC: one encoding of each character, keeping what was typed (for free prose)."""
+    return unicodedata.normalize("NFC", value)
+
+
 def email(value: str) -> str:
-    """Lower-cased, syntax-checked (no DNS lookup: capture must not wait on the network)."""
+    """NFKC, lower-cased, syntax-checked (no DNS lookup: capture must not wait on the
+    network). The form compared and deduplicated is this one."""
     try:
-        result = validate_email(value.strip(), check_deliverability=False)
+        result = validate_email(compatible(value).strip(), check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidValue(str(exc)) from exc
     return result.normalized.lower()
@@ -28,7 +41,7 @@ def email(value: str) -> str:
 def phone(value: str, region: str) -> str:
     """E.164, reading numbers without a country code as local to `region`."""
     try:
-        number = phonenumbers.parse(value, region)
+        number = phonenumbers.parse(compatible(value), region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidValue("is not a phone number") from exc
     if not phonenumbers.is_valid_number(number):
@@ -46,7 +59,7 @@ def has_markup(value: str) -> bool:
 
 
 def country(value: str) -> str:
-    code = value.strip().upper()
+    code = compatible(value).strip().upper()
     if code not in COUNTRIES:
         raise InvalidValue("is not an ISO 3166 two-letter country code")
     return code

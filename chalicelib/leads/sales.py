@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from chalicelib import ids
 from chalicelib.errors import FieldError, FormValidationError, LeadflowError, NotFound
 from chalicelib.events import Event
 from chalicelib.journeys.dsl import Stage
-from chalicelib.leads import ownership
+from chalicelib.leads import fields as contact_fields
+from chalicelib.leads import money, ownership
 from chalicelib.leads.library import LeadLibrary
 from chalicelib.leads.ownership import lead_of
 from chalicelib.leads.scorekeeper import stage_event
@@ -28,11 +29,6 @@ from chalicelib.store.writer import ContactWriter
 
 FOLLOW_UP_KINDS = ("call", "email", "meeting", "message", "note")
 MAX_TEXT = 2000
-
-
-# Who the contact is; changed only by the person (a form) or a merge, never by a field edit.
-IDENTITY = frozenset({"id", "email", "phone", "visitor_id", "visitor_ids"})
-IDENTITY_RULE = "identifies the contact and cannot be edited as a field"
 
 
 class LeadStateError(LeadflowError):
@@ -66,20 +62,11 @@ def _amount(body: dict[str, Any], required: bool) -> Decimal | None:
         if required:
             raise FormValidationError([FieldError("amount", "is required")])
         return None
-    try:
-        amount = Decimal(str(raw))
-    except InvalidOperation as exc:
-        raise FormValidationError([FieldError("amount", "must be a number")]) from exc
-    if not amount.is_finite() or amount < 0:
-        raise FormValidationError([FieldError("amount", "must be zero or more")])
-    return amount
+    return money.amount(raw)
 
 
 def _currency(body: dict[str, Any]) -> str:
-    value = body.get("currency", "USD")
-    if not isinstance(value, str) or len(value) != 3 or not value.isalpha():
-        raise FormValidationError([FieldError("currency", "must be a three-letter code")])
-    return value.upper()
+    return money.currency(body.get("currency"))
 
 
 Plan = Callable[[dict[str, Any], dict[str, Any], Event, datetime], Change]
@@ -278,19 +265,7 @@ class SalesDesk:
     def _fields(self, contact, body, cause, now) -> Change:
         """Sales records what it learns (a contract status, a deal value): `contact_updated`
         with the values before, so rules can react to a field *becoming* something."""
-        fields = body.get("fields")
-        if not isinstance(fields, dict) or not fields:
-            raise FormValidationError([FieldError("fields", "give an object of field: value")])
-        bad = [
-            FieldError(f"fields.{k}", "must be text, a number, true/false or null")
-            for k, v in fields.items()
-            if not isinstance(k, str) or not isinstance(v, str | int | float | bool | type(None))
-        ]
-        if bad:
-            raise FormValidationError(bad)
-        identity = [FieldError(f"fields.{k}", IDENTITY_RULE) for k in fields if k in IDENTITY]
-        if identity:
-            raise FormValidationError(identity)
+        fields = contact_fields.check(body.get("fields"))
         props = contact.get("properties") or {}
         changed = {k: v for k, v in fields.items() if props.get(k) != v}
         change = Change(contact["id"], int(contact["version"]))

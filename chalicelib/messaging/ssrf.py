@@ -2,7 +2,9 @@
 
 https only, and every address the host resolves to must be public: loopback, private,
 link-local (169.254.169.254 is the instance metadata service), multicast, reserved and
-unspecified ranges are refused, IPv4-mapped IPv6 included. The check runs after DNS
+unspecified ranges are refused. An IPv6 address that carries an IPv4 address (mapped,
+IPv4-compatible, SIIT-translated, NAT64, 6to4, Teredo) reaches that IPv4 address through a
+translator or tunnel, so it is public only if what it carries is too. The check runs after DNS
 resolution, and the caller connects to the addresses returned here, so a name cannot
 resolve to a public address for the check and a private one for the request. Local
 development may allow private targets and plain http explicitly.
@@ -40,10 +42,32 @@ def _resolve(host: str, port: int) -> list[str]:
     return sorted({info[4][0] for info in infos})
 
 
+# IPv6 prefixes whose last 32 bits are an IPv4 address: IPv4-compatible (::a.b.c.d, RFC 4291),
+# SIIT-translated (::ffff:0:a.b.c.d, RFC 2765) and NAT64's well-known prefix (RFC 6052).
+_CARRY_LAST_32 = tuple(
+    ipaddress.IPv6Network(n) for n in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96")
+)
+
+# NAT64 for local use (RFC 8215): not globally reachable, and where the IPv4 address sits
+# depends on a prefix length only that network knows. Older Pythons call it global.
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def _carried(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to through a translator or a tunnel."""
+    out = [ip.sixtofour, *(ip.teredo or ())]
+    if any(ip in net for net in _CARRY_LAST_32):
+        out.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return [v4 for v4 in out if v4 is not None]
+
+
 def _public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is that IPv4 address itself
+            return _public(str(ip.ipv4_mapped))
+        if ip in _LOCAL_NAT64 or not all(_public(str(v4)) for v4 in _carried(ip)):
+            return False
     return ip.is_global and not ip.is_multicast
 
 
