@@ -11,7 +11,14 @@ from chalice.app import Request
 from chalicelib import payload
 from chalicelib.api import http, pages
 from chalicelib.bootstrap import Services
-from chalicelib.errors import Forbidden, LeadflowError, MalformedBody, NotFound
+from chalicelib.errors import (
+    FieldError,
+    Forbidden,
+    FormValidationError,
+    LeadflowError,
+    MalformedBody,
+    NotFound,
+)
 from chalicelib.messaging.mailbox import Mailbox
 from chalicelib.messaging.mime import ONE_CLICK
 from chalicelib.messaging.sns import Unverified
@@ -69,8 +76,13 @@ def unsubscribe(request: Request, token: str, svc: Services) -> Response:
         if not http.wants_html(request):
             return http.json_response(200, {"status": "unsubscribed"}, NO_STORE)
         return preferences_page(token, svc, "You are unsubscribed from all marketing email.")
-    fields = http.form_fields(request, svc.settings.max_body_bytes)
-    action = str(fields.get("action") or "save")
+    fields = http.only(
+        http.form_fields(request, svc.settings.max_body_bytes),
+        ("List-Unsubscribe", "action", "topics"),
+    )
+    action = fields.get("action", "save")
+    if action not in ("save", "all"):
+        raise FormValidationError([FieldError("action", "must be save or all")])
     if action == "all":
         svc.preferences.unsubscribe_all(token, "preference_centre")
         return preferences_page(token, svc, "You are unsubscribed from all marketing email.")

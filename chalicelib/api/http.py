@@ -14,6 +14,8 @@ from chalice.app import CaseInsensitiveMapping, Request
 
 from chalicelib import payload
 from chalicelib.errors import (
+    FieldError,
+    FormValidationError,
     LeadflowError,
     MalformedBody,
     PayloadTooLarge,
@@ -66,6 +68,16 @@ def json_object(request: Request, max_bytes: int) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise MalformedBody("the body must be a JSON object")
     return data
+
+
+def only(fields: dict[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
+    """Refuse fields a route does not read, by name: a typo (`ammount`) is an error, not a
+    silently ignored value."""
+    unknown = [name for name in fields if name not in known]
+    if unknown:
+        rule = f"is not a field here (known: {', '.join(known)})"
+        raise FormValidationError([FieldError(payload.shown(str(n)), rule) for n in unknown])
+    return fields
 
 
 def form_fields(request: Request, max_bytes: int) -> dict[str, Any]:

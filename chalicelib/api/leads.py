@@ -22,12 +22,15 @@ from chalicelib.messaging.tokens import BadToken
 from chalicelib.store import tables
 
 SALES = ("admin", "sales")
+# What a sales action's body may say (each action reads the ones it needs; docs/routing.md).
+ACTION_FIELDS = ("owner", "kind", "note", "reason", "name", "amount", "currency", "fields")
 NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
 
 
 def act(request: Request, contact_id: str, action: str, svc: Services) -> Response:
     caller = authorize(request, svc, SALES)
     body = http.json_object(request, svc.settings.max_body_bytes) if request.raw_body else {}
+    http.only(body, ACTION_FIELDS)
     done = svc.sales.act(contact_id, action, body, caller.owner)
     return http.json_response(
         200, {"contact_id": done.contact_id, "event_id": done.event_id, "lead": done.lead}
@@ -147,6 +150,7 @@ def replay(request: Request, svc: Services) -> Response:
     """Replay one dead delivery (`{"key": ...}`) or everything in the dead-letter queue."""
     authorize(request, svc, ("admin",))
     body = http.json_object(request, svc.settings.max_body_bytes) if request.raw_body else {}
+    http.only(body, ("key",))
     if "key" not in body:
         return http.json_response(200, svc.courier.replay_dead_letters())
     key = body["key"]
