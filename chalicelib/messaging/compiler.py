@@ -87,6 +87,7 @@ def compile_template(root: Path, name: str, brand: dict[str, Any] | None = None)
     """Assemble layout and partials, compile MJML to HTML, derive the text part."""
     import mjml
 
+    _check_syntax(root, name)
     mjml_source = assemble(root, name, brand)
     try:
         html = mjml.mjml2html(mjml_source)
@@ -98,6 +99,44 @@ def compile_template(root: Path, name: str, brand: dict[str, Any] | None = None)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(name, f"template syntax: {exc.message}") from exc
     return CompiledEmail(name, links.instrument(html), plaintext.from_html(html))
+
+
+def _check_syntax(root: Path, name: str) -> None:
+    """The per-recipient Jinja of the file as written, so a mistake is named with its line
+    (once compiled, lines are MJML's, not the author's)."""
+    source = (root / f"{name}{TEMPLATE_SUFFIX}").read_text(encoding="utf-8")
+    env = SandboxedEnvironment()
+    try:
+        env.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        unclosed = _unclosed(env, source) if "end of template" in str(exc.message) else None
+        if unclosed is not None:
+            tag, line = unclosed
+            message = f"{{% {tag} %}} is never closed: add {{% end{tag} %}}"
+            raise TemplateProblem(name, f"template syntax: {message}", line) from exc
+        raise TemplateProblem(name, f"template syntax: {exc.message}", exc.lineno) from exc
+
+
+_BLOCKS = frozenset({"if", "for", "macro", "call", "filter", "with", "autoescape"})
+
+
+def _unclosed(env: jinja2.Environment, source: str) -> tuple[str, int] | None:
+    """The innermost block tag left open, and its line (Jinja names the end of the file)."""
+    opened: list[tuple[str, int]] = []
+    after_begin = False
+    try:
+        for line, kind, value in env.lex(source):
+            if kind == "whitespace":
+                continue
+            if after_begin and kind == "name":
+                if value in _BLOCKS:
+                    opened.append((value, line))
+                elif value.startswith("end") and opened and opened[-1][0] == value[3:]:
+                    opened.pop()
+            after_begin = kind == "block_begin"
+    except jinja2.TemplateSyntaxError:
+        return None
+    return opened[-1] if opened else None
 
 
 def variables(source: str) -> set[str]:
