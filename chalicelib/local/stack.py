@@ -69,6 +69,8 @@ def _banner(
         ' "company_size": "1000+", "country": "US", "consent": true}\'',
         f"  the owner's email lands in the outbox and the signed webhook at :{hooks}.",
         "",
+        "Change marketing/ or templates/, then: ./leadflow validate && ./leadflow publish --local",
+        "",
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)
