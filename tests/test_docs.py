@@ -357,3 +357,21 @@ def test_the_documented_commands_print_what_the_docs_show(doc, runner, svc, tmp_
 
     assert not wrong, "\n\n".join(wrong)
 
+
+def test_deployment_names_every_function_and_every_resource_infra_creates():
+    from app import app
+    from infra import template
+
+    text = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    intro = text.split("\n\n")[1]
+    functions = ["APIHandler"] + [
+        f.name.capitalize() for f in [*app.pure_lambda_functions, *app.event_sources]
+    ]
+    resources = template.render("dev")["Resources"]
+
+    assert [f for f in functions if f"`{f}`" not in intro] == []
+    assert [
+        r
+        for r in resources
+        if f"`{r}`" not in text and not (r.endswith("DeadLetters") and "`*DeadLetters`" in text)
+    ] == []
