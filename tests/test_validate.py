@@ -210,3 +210,20 @@ def test_a_consent_topic_brand_yaml_lacks_is_named_with_its_line(tmp_path, capsy
 
 def _line_of(path: Path, needle: str) -> int:
     return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_a_missing_layout_or_brand_value_is_named_with_its_line_and_in_the_authors_terms(
+    tmp_path, capsys
+):
+    root = _copy_samples(tmp_path)
+    templates = tmp_path / "templates"
+    _edit(templates / "win-back.mjml", "layouts/base.mjml", "layouts/bsae.mjml")
+    _edit(templates / "demo-offer.mjml", "[[ brand.muted ]]", "[[ brand.mutted ]]")
+
+    lines = _validate(root, capsys)
+
+    assert lines == [
+        f"templates/demo-offer.mjml:{_line_of(templates / 'demo-offer.mjml', 'brand.mutted')}:"
+        " [[ brand.mutted ]]: brand.yaml has no mutted",
+        "templates/win-back.mjml:1: no such template or partial: layouts/bsae.mjml",
+    ]

@@ -10,6 +10,7 @@ refuse a name that no contact field or send context provides.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,9 +79,24 @@ def assemble(root: Path, name: str, brand: dict[str, Any] | None = None) -> str:
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(name, f"template syntax: {exc.message}", exc.lineno) from exc
     except jinja2.TemplateNotFound as exc:
-        raise TemplateProblem(name, f"no such template or partial: {exc.name}") from exc
+        line = _line_naming(root, name, str(exc.name))
+        raise TemplateProblem(name, f"no such template or partial: {exc.name}", line) from exc
     except jinja2.UndefinedError as exc:
-        raise TemplateProblem(name, f"build-time value missing: {exc.message}") from exc
+        missing = re.search(r"has no attribute '([^']+)'", str(exc.message))
+        if missing is None:
+            raise TemplateProblem(name, f"build-time value missing: {exc.message}") from exc
+        key = missing.group(1)
+        line = _line_naming(root, name, f"brand.{key}")
+        raise TemplateProblem(name, f"[[ brand.{key} ]]: brand.yaml has no {key}", line) from exc
+
+
+def _line_naming(root: Path, name: str, needle: str) -> int | None:
+    """The first line of the template's own file that mentions `needle` (Jinja gives none)."""
+    path = root / f"{name}{TEMPLATE_SUFFIX}"
+    if not path.exists():
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next((n for n, line in enumerate(lines, 1) if needle in line), None)
 
 
 def compile_template(root: Path, name: str, brand: dict[str, Any] | None = None) -> CompiledEmail:
