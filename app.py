@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import admin, email, forms, health, http, leads, tracking
+from chalicelib.api import admin, email, forms, health, http, index, leads, tracking
 from chalicelib.bootstrap import services
 from chalicelib.journeys import fanout
 from chalicelib.messaging import courier, sender
@@ -26,6 +26,12 @@ def pages_for_browsers(request, get_response):
 @app.middleware("http")
 def images_whatever_accepted(request, get_response):
     return http.images_whatever_accepted(request, get_response, {email.PIXEL_ROUTE})
+
+
+@app.route("/", methods=["GET"])
+@http.guarded
+def index_page():
+    return index.page(app.current_request, services())
 
 
 @app.route("/health", methods=["GET"])

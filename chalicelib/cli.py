@@ -82,6 +82,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except LookupError as exc:
         print(exc, file=sys.stderr)
         return 1
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(render(result), end="")
     return 0
 
@@ -232,9 +234,58 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _aws_trouble(exc: BaseException, local: bool) -> str | None:
+    """What to do when AWS could not be used at all, in one line; None for anything else."""
+    from botocore.exceptions import (
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+    )
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, NoCredentialsError | PartialCredentialsError):
+            return (
+                "no AWS credentials. For the local stack, start `make run` and add --local; "
+                "for AWS, set AWS_PROFILE or AWS_ACCESS_KEY_ID (docs/deployment.md)"
+            )
+        if isinstance(current, NoRegionError):
+            return "no AWS region: set AWS_REGION (docs/deployment.md)"
+        if isinstance(current, EndpointConnectionError):
+            if local:
+                return "the local stack does not answer: is `make run` still running?"
+            where = current.kwargs.get("endpoint_url")
+            return f"cannot reach {where}: check the network, AWS_REGION and AWS_ENDPOINT_URL"
+        if isinstance(current, ClientError):
+            code = current.response.get("Error", {}).get("Code", "")
+            if code == "ResourceNotFoundException":
+                stage = os.environ.get("LEADFLOW_STAGE", "dev")
+                return (
+                    f"stage {stage!r} has no Leadflow tables in this account and region: deploy "
+                    "it first (docs/deployment.md), or add --local for the `make run` stack"
+                )
+            if code in ("UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken"):
+                return f"AWS refused the credentials ({code}): check AWS_PROFILE or the keys"
+            return None
+        current = getattr(current, "cause", None) or current.__cause__ or current.__context__
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as exc:
+        trouble = _aws_trouble(exc, getattr(args, "local", False))
+        if trouble is None:
+            raise
+        command = [args.command, getattr(args, "keys", None), getattr(args, "journeys", None)]
+        print(f"leadflow {' '.join(filter(None, command))}: {trouble}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from pynamodb.attributes import Attribute, TTLAttribute
 from pynamodb.indexes import GlobalSecondaryIndex, Index
 from pynamodb.models import Model
 
+from chalicelib.api.http import NO_ROUTE
 from chalicelib.config import Settings
 from chalicelib.messaging.queues import ADVANCE, QUEUES, SENDS, WEBHOOKS, WEBHOOKS_DEAD
 from chalicelib.store.models import MODELS, EventModel
@@ -36,8 +37,9 @@ SENDER_FUNCTION = "Sender"
 """Chalice's logical id for `@app.lambda_function(name="sender")`: the send queue's consumer."""
 SENDS_MAPPING = "SendsEventSource"
 API_FUNCTION = "APIHandler"
-API = "RestAPI"
-"""Chalice's logical id for the API Gateway REST API."""
+REST_API = "RestAPI"
+"""Chalice's logical id for the REST API the routes make."""
+NO_ROUTE_RESPONSE = "NoRouteResponse"
 BINARY_TYPES = "x-amazon-apigateway-binary-media-types"
 WEBHOOKS_FUNCTION = "Webhooks"
 """Chalice's logical id for `@app.lambda_function(name="webhooks")`: the webhook courier."""
@@ -94,10 +96,25 @@ def render(stage: str) -> dict[str, Any]:
     # image/webp to no Accept at all. With every type binary the GIF is always bytes; answers
     # that are not base64 (JSON, HTML) pass through as they are, and request bodies reach
     # Chalice base64 encoded, which it decodes.
-    resources[API] = {"Properties": {"DefinitionBody": {BINARY_TYPES: ["*/*"]}}}
+    resources[REST_API] = {"Properties": {"DefinitionBody": {BINARY_TYPES: ["*/*"]}}}
+    resources[NO_ROUTE_RESPONSE] = no_route_response()
     outputs["SesConfigurationSetName"] = {"Value": {"Ref": "SesConfigurationSet"}}
     outputs["SesFeedbackTopicArn"] = {"Value": {"Ref": "SesFeedbackTopic"}}
     return {"Resources": resources, "Outputs": outputs}
+
+
+def no_route_response() -> Resource:
+    """A path no route serves: 404 with our error body, not API Gateway's bare 403 "Missing
+    Authentication Token" (the local stack's gateway answers the same, local/gateway.py)."""
+    return {
+        "Type": "AWS::ApiGateway::GatewayResponse",
+        "Properties": {
+            "RestApiId": {"Ref": REST_API},
+            "ResponseType": "MISSING_AUTHENTICATION_TOKEN",
+            "StatusCode": "404",
+            "ResponseTemplates": {"application/json": json.dumps(NO_ROUTE.body())},
+        },
+    }
 
 
 def sends_mapping() -> Resource:

@@ -52,7 +52,7 @@ def test_a_bad_field_type_is_reported_with_file_line_and_field(tmp_path, capsys)
 
     err = capsys.readouterr().err
     assert code == 1
-    assert "marketing/forms/demo.yaml:6: fields[1].type: Input should be 'text'" in err
+    assert "marketing/forms/demo.yaml:6: fields[1].type: should be 'text'" in err
 
 
 def test_a_misspelt_setting_is_named(tmp_path):

@@ -309,6 +309,6 @@ def test_the_api_returns_binary_answers_whatever_the_client_accepts(
     resources: dict[str, Any],
 ) -> None:
     """The open pixel is bytes even for a mail program whose Accept lists no image type."""
-    body = resources[template.API]["Properties"]["DefinitionBody"]
+    body = resources[template.REST_API]["Properties"]["DefinitionBody"]
     assert body[template.BINARY_TYPES] == ["*/*"]
     assert body["paths"]["/t/o/{token}"]["get"]  # still Chalice's API, with its routes

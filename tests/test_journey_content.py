@@ -81,14 +81,14 @@ def test_the_json_schema_refuses_a_step_without_an_action():
               - id: first
                 wait: 3 days
             """,
-            "journeys/test.yaml:5: steps[0].wait.for: '3 days' is not a duration",
+            "journeys/test.yaml:5: steps[0].wait: '3 days' is not a duration",
         ),
         (
             """\
               - id: first
                 send_email: {subject: Hello}
             """,
-            "journeys/test.yaml:5: steps[0].send_email.template: Field required",
+            "journeys/test.yaml:5: steps[0].send_email.template: is required",
         ),
         (
             """\
@@ -141,7 +141,7 @@ def test_the_json_schema_refuses_a_step_without_an_action():
                     - when: {field: country, equal: CN}
                       goto: first
             """,
-            "steps[0].branch.cases[0].when.field.equal: is not a known setting",
+            "steps[0].branch.cases[0].when.equal: is not a known setting",
         ),
     ],
 )

@@ -18,6 +18,7 @@ from chalicelib.errors import (
     FormValidationError,
     LeadflowError,
     MalformedBody,
+    NotFound,
     PayloadTooLarge,
     Unavailable,
     UnsupportedMediaType,
@@ -156,6 +157,11 @@ UNAVAILABLE = Unavailable(
     "Leadflow cannot reach its store right now, so this may not have been recorded. Retry;"
     " with the same Idempotency-Key it is recorded once."
 )
+
+
+# What a path no route serves answers: API Gateway's response for it (infra/template.py) and
+# the local stack's gateway (local/gateway.py) both send this body with 404.
+NO_ROUTE = NotFound("there is no such route; docs/api.md lists the routes")
 
 
 def error_response(err: LeadflowError, headers: dict[str, str] | None = None) -> Response:

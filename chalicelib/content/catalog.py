@@ -1,4 +1,9 @@
-"""Reading marketing/: every content file parsed and validated, with all problems at once."""
+"""Reading marketing/: every content file parsed and validated, with all problems at once.
+
+One run reports everything: a journey the schema refuses is still checked against its own steps
+and the other files (see salvage.py), and a reference to a file that has problems of its own is
+not reported again as missing.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.content import emails
+from chalicelib.content import emails, salvage, wording
 from chalicelib.content.emails import EmailContent
 from chalicelib.content.forms import Form
 from chalicelib.content.source import Loc, SourceDoc, load_yaml
@@ -34,6 +39,13 @@ class Catalog:
     # scoring.yaml, routing.yaml, rules.yaml: parsed, and their bodies to publish.
     leads: dict[str, BaseModel] = field(default_factory=dict)
     lead_bodies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Every form and journey file by id, valid or not, for references between files.
+    form_ids: set[str] = field(default_factory=set)
+    journey_ids: set[str] = field(default_factory=set)
+    # Journeys to check against the other files: valid, or salvaged with what was left out.
+    checked: dict[str, tuple[Journey, SourceDoc, list[Loc]]] = field(default_factory=dict)
+    # The field names a form with problems declares, so templates reading them are not blamed.
+    refused_form_fields: set[str] = field(default_factory=set)
 
     @property
     def consent_topics(self) -> set[str]:
@@ -42,9 +54,9 @@ class Catalog:
     @property
     def contact_fields(self) -> set[str]:
         """Every contact field something here can set: forms, journey updates, the basics."""
-        found = set(emails.CONTACT_FIELDS)
+        found = set(emails.CONTACT_FIELDS) | self.refused_form_fields
         found |= {f.name for form in self.forms.values() for f in form.fields}
-        for journey in self.journeys.values():
+        for journey, _, _ in self.checked.values():
             for step in journey.steps:
                 if isinstance(step, UpdateStep) and step.update.fields:
                     found |= set(step.update.fields)
@@ -55,29 +67,14 @@ class Catalog:
             raise ContentError(self.problems)
 
 
-def _tidy(loc: tuple[Any, ...]) -> Loc:
-    """Drop the discriminator tags pydantic repeats (steps.0.wait.wait -> steps.0.wait)."""
-    out: list[Any] = []
-    for part in loc:
-        if not out or out[-1] != part:
-            out.append(part)
-    return tuple(out)
+def _schema_problems(doc: SourceDoc, exc: ValidationError) -> list[ContentProblem]:
+    return [
+        doc.problem(loc, message) for loc, message in wording.complaints(doc.data, exc.errors())
+    ]
 
 
-def _pydantic_problems(doc: SourceDoc, exc: ValidationError) -> list[ContentProblem]:
-    problems = []
-    for err in exc.errors():
-        loc = _tidy(tuple(err["loc"]))
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "is not a known setting (check the spelling)"
-        problems.append(doc.problem(loc, message))
-    return problems
-
-
-def _parse(
-    path: Path, root: Path, catalog: Catalog, model: type[BaseModel], what: str
-) -> tuple[SourceDoc, Any] | None:
+def _read(path: Path, root: Path, catalog: Catalog, what: str) -> SourceDoc | None:
+    """The file's YAML as a mapping with its id (the file name), or None with the problem."""
     display = str(path.relative_to(root.parent)) if path.is_relative_to(root.parent) else str(path)
     try:
         doc = load_yaml(path, display)
@@ -91,81 +88,117 @@ def _parse(
         catalog.problems.append(doc.problem(("id",), f"the {what} id is its file name; remove id"))
         return None
     doc.data = {"id": path.stem, **doc.data}
+    return doc
+
+
+def _parse(
+    path: Path, root: Path, catalog: Catalog, model: type[BaseModel], what: str
+) -> tuple[SourceDoc, Any] | None:
+    doc = _read(path, root, catalog, what)
+    if doc is None:
+        return None
     try:
         return doc, model.model_validate(doc.data)
     except ValidationError as exc:
-        catalog.problems.extend(_pydantic_problems(doc, exc))
+        catalog.problems.extend(_schema_problems(doc, exc))
         return None
 
 
 def _load_form(path: Path, root: Path, catalog: Catalog) -> None:
-    parsed = _parse(path, root, catalog, Form, "form")
-    if parsed is not None:
-        catalog.forms[parsed[1].id] = parsed[1]
+    catalog.form_ids.add(path.stem)
+    doc = _read(path, root, catalog, "form")
+    if doc is None:
+        return
+    try:
+        form = Form.model_validate(doc.data)
+    except ValidationError as exc:
+        catalog.problems.extend(_schema_problems(doc, exc))
+        fields = doc.data.get("fields")
+        for item in fields if isinstance(fields, list) else ():
+            if isinstance(item, dict) and isinstance(item.get("name"), str):
+                catalog.refused_form_fields.add(item["name"])
+        return
+    catalog.forms[form.id] = form
+    catalog.sources[("form", form.id)] = doc
 
 
 def _load_journey(path: Path, root: Path, catalog: Catalog) -> None:
-    parsed = _parse(path, root, catalog, Journey, "journey")
-    if parsed is None:
+    catalog.journey_ids.add(path.stem)
+    doc = _read(path, root, catalog, "journey")
+    if doc is None:
         return
-    doc, journey = parsed
-    found = checks.problems(journey)
+    unsure: list[Loc] = []
+    try:
+        journey: Journey | None = Journey.model_validate(doc.data)
+    except ValidationError as exc:
+        refused = wording.complaints(doc.data, exc.errors())
+        catalog.problems.extend(doc.problem(loc, message) for loc, message in refused)
+        salvaged = salvage.salvage(doc.data, [loc for loc, _ in refused])
+        journey, unsure = salvaged.journey, salvaged.unsure
+    if journey is None:
+        return
+    found = [
+        (loc, message)
+        for loc, message in checks.problems(journey, unsure)
+        if salvage.trusted(loc, unsure)
+    ]
     catalog.problems.extend(doc.problem(loc, message) for loc, message in found)
-    if not found:
+    catalog.checked[journey.id] = (journey, doc, unsure)
+    if not unsure and not found:
         catalog.journeys[journey.id] = journey
         catalog.journey_bodies[journey.id] = doc.data
         catalog.sources[("journey", journey.id)] = doc
 
 
 def _cross_check(catalog: Catalog) -> None:
-    for journey_id, journey in catalog.journeys.items():
-        doc = catalog.sources[("journey", journey_id)]
+    for journey, doc, unsure in catalog.checked.values():
+        found: list[tuple[Loc, str]] = []
         for loc, target in checks.enroll_targets(journey):
-            if target not in catalog.journeys:
-                catalog.problems.append(doc.problem(loc, f"there is no journey {target!r}"))
+            if target not in catalog.journey_ids:
+                found.append((loc, f"there is no journey {target!r}"))
         trigger = journey.trigger
         form = trigger.where.get("form_id") if trigger.event == "form_submitted" else None
-        if isinstance(form, str) and form not in catalog.forms:
-            catalog.problems.append(
-                doc.problem(("trigger", "where", "form_id"), f"there is no form {form!r}")
-            )
-        _check_sends(catalog, journey, doc)
+        if isinstance(form, str) and form not in catalog.form_ids:
+            found.append((("trigger", "where", "form_id"), f"there is no form {form!r}"))
+        found += _check_sends(catalog, journey)
+        catalog.problems.extend(
+            doc.problem(loc, message) for loc, message in found if salvage.trusted(loc, unsure)
+        )
     topics = catalog.emails.topics
     for form_id, form in catalog.forms.items():
-        for topic in form.consent.topics if form.consent else ():
+        doc = catalog.sources[("form", form_id)]
+        for i, topic in enumerate(form.consent.topics if form.consent else ()):
             if topic not in topics:
                 catalog.problems.append(
-                    ContentProblem(
-                        f"forms/{form_id}.yaml",
-                        None,
-                        "consent.topics",
+                    doc.problem(
+                        ("consent", "topics", i),
                         f"topic {topic!r} is not listed under topics in templates/brand.yaml",
                     )
                 )
 
 
-def _check_sends(catalog: Catalog, journey: Journey, doc: SourceDoc) -> None:
+def _check_sends(catalog: Catalog, journey: Journey) -> list[tuple[Loc, str]]:
     fields = catalog.contact_fields
+    found: list[tuple[Loc, str]] = []
     for i, step in enumerate(journey.steps):
         if not isinstance(step, SendEmailStep):
             continue
         spec, loc = step.send_email, ("steps", i, "send_email")
-        if spec.template not in catalog.emails.templates:
-            catalog.problems.append(
-                doc.problem(
-                    (*loc, "template"), f"there is no template templates/{spec.template}.mjml"
-                )
+        if not catalog.emails.exists(spec.template):
+            found.append(
+                ((*loc, "template"), f"there is no template templates/{spec.template}.mjml")
             )
         problem = emails.check_subject(spec.subject, fields)
         if problem:
-            catalog.problems.append(doc.problem((*loc, "subject"), problem))
+            found.append(((*loc, "subject"), problem))
         if spec.topic and spec.topic not in catalog.emails.topics:
-            catalog.problems.append(
-                doc.problem(
+            found.append(
+                (
                     (*loc, "topic"),
                     f"topic {spec.topic!r} is not listed under topics in templates/brand.yaml",
                 )
             )
+    return found
 
 
 def _plain(value: Any) -> Any:
@@ -200,13 +233,13 @@ def _check_rules(catalog: Catalog) -> None:
     for i, rule in enumerate(book.rules):
         for j, action in enumerate(rule.then):
             target = getattr(action, "enroll", None)
-            if target is not None and target not in catalog.journeys:
+            if target is not None and target not in catalog.journey_ids:
                 catalog.problems.append(
                     doc.problem(
                         ("rules", i, "then", j, "enroll"), f"there is no journey {target!r}"
                     )
                 )
-    if book.rules and NOTICE_TEMPLATE not in catalog.emails.templates:
+    if book.rules and not catalog.emails.exists(NOTICE_TEMPLATE):
         catalog.problems.append(
             doc.problem(("rules",), f"rules notify by email: add templates/{NOTICE_TEMPLATE}.mjml")
         )
@@ -234,10 +267,11 @@ def load(root: Path, templates: Path | None = None) -> Catalog:
     _load_leads(root, catalog)
     _cross_check(catalog)
     _check_rules(catalog)
-    if "routing" in catalog.leads and HANDOFF_TEMPLATE not in catalog.emails.templates:
+    if "routing" in catalog.leads and not catalog.emails.exists(HANDOFF_TEMPLATE):
         catalog.problems.append(
             catalog.sources[("leads", "routing")].problem(
                 (), f"hand-offs email the owner: add templates/{HANDOFF_TEMPLATE}.mjml"
             )
         )
+    catalog.problems.sort(key=lambda p: (p.path, p.line or 0))
     return catalog

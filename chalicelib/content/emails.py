@@ -53,6 +53,11 @@ class EmailContent:
     templates: dict[str, CompiledEmail] = field(default_factory=dict)
     brand: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    # Templates that exist but did not compile: their own problem is reported once.
+    broken: set[str] = field(default_factory=set)
+
+    def exists(self, name: str) -> bool:
+        return name in self.templates or name in self.broken
 
     @property
     def topics(self) -> dict[str, str]:
@@ -98,6 +103,7 @@ def load(root: Path, problems: list[ContentProblem]) -> EmailContent:
             content.templates[name] = compiler.compile_template(root, name, content.brand)
         except TemplateProblem as exc:
             problems.append(ContentProblem(_where(root, name), exc.line, "", exc.detail))
+            content.broken.add(name)
             continue
         content.sources[name] = (root / f"{name}{compiler.TEMPLATE_SUFFIX}").read_text("utf-8")
     return content

@@ -3,7 +3,7 @@ reachable, no loop runs without a wait, and `step:` filters name steps that exis
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from chalicelib.journeys.dsl import (
     AllCondition,
@@ -22,25 +22,29 @@ from chalicelib.journeys.graph import TERMINAL, edges
 Loc = tuple[str | int, ...]
 
 
-def problems(journey: Journey) -> list[tuple[Loc, str]]:
+def problems(journey: Journey, unsure: Collection[Loc] = ()) -> list[tuple[Loc, str]]:
+    """Every problem between the steps. `unsure` names parts of the file the schema refused
+    (and that were left out of `journey`): nothing is concluded from their absence."""
     found: list[tuple[Loc, str]] = []
     ids: dict[str, int] = {}
     for i, step in enumerate(journey.steps):
         if step.id in ids:
             found.append((("steps", i, "id"), f"step id {step.id!r} is used twice"))
         ids.setdefault(step.id, i)
-    if found:
-        return found
-    found += _targets(journey, ids)
-    if found:
-        return found
-    found += _step_filters(journey, ids)
-    found += _reachability(journey, ids)
-    found += _instant_loops(journey, ids)
+    # Steps the schema refused stand in as pauses: what kind they are is not known.
+    unknown = {journey.steps[int(loc[1])].id for loc in unsure if loc[:1] == ("steps",)}
+    found += _targets(journey, ids, unsure)
+    found += _step_filters(journey, ids, unknown)
+    # With a step that goes nowhere or is not read whole, the graph's findings are echoes.
+    if not found and not unknown:
+        found += _reachability(journey, ids)
+        found += _instant_loops(journey, ids)
     return found
 
 
-def _targets(journey: Journey, ids: dict[str, int]) -> list[tuple[Loc, str]]:
+def _targets(
+    journey: Journey, ids: dict[str, int], unsure: Collection[Loc]
+) -> list[tuple[Loc, str]]:
     found = []
     for i, step in enumerate(journey.steps):
         refs: list[tuple[Loc, str | None]] = [(("steps", i, "next"), step.next)]
@@ -49,7 +53,8 @@ def _targets(journey: Journey, ids: dict[str, int]) -> list[tuple[Loc, str]]:
                 (("steps", i, "wait_for", "on_event"), step.wait_for.on_event),
                 (("steps", i, "wait_for", "on_timeout"), step.wait_for.on_timeout),
             ]
-            if step.wait_for.on_timeout and step.wait_for.timeout is None:
+            timeout_refused = ("steps", i, "wait_for", "timeout") in unsure
+            if step.wait_for.on_timeout and step.wait_for.timeout is None and not timeout_refused:
                 found.append((("steps", i, "wait_for", "on_timeout"), "on_timeout needs a timeout"))
         if isinstance(step, BranchStep):
             for c, case in enumerate(step.branch.cases):
@@ -87,7 +92,9 @@ def _conditions(journey: Journey) -> Iterator[tuple[Loc, Condition]]:
                 yield from walk(("steps", i, "branch", "cases", c, "when"), case.when)
 
 
-def _step_filters(journey: Journey, ids: dict[str, int]) -> list[tuple[Loc, str]]:
+def _step_filters(
+    journey: Journey, ids: dict[str, int], unknown: set[str]
+) -> list[tuple[Loc, str]]:
     filters: list[tuple[Loc, object]] = []
     for i, step in enumerate(journey.steps):
         if isinstance(step, WaitForStep) and "step" in step.wait_for.where:
@@ -100,6 +107,8 @@ def _step_filters(journey: Journey, ids: dict[str, int]) -> list[tuple[Loc, str]
         for name in value if isinstance(value, list) else [value]:
             if name not in ids:
                 found.append((loc, f"step {name!r} is not a step of this journey"))
+            elif name in unknown:
+                continue
             elif not isinstance(journey.steps[ids[str(name)]], SendEmailStep):
                 found.append((loc, f"step {name!r} sends no email, so it has no opens or clicks"))
     return found

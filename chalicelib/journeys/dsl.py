@@ -183,16 +183,20 @@ class NotCondition(Strict):
 
 def tagged_union(classes: dict[type[BaseModel], str], what: str, needs: str) -> Any:
     """A union told apart by which one key the mapping has (its tag), so an error speaks of
-    the step's or condition's own fields instead of every member that failed to match."""
+    the step's or condition's own fields instead of every member that failed to match. The
+    tag pydantic puts in an error's path reads `wait step`, never a key an author writes."""
     kinds = tuple(classes.values())
+
+    def label(key: str | None) -> str | None:
+        return f"{key} {what}" if key else None
 
     def kind(value: Any) -> str | None:
         if isinstance(value, dict):
             present = [k for k in kinds if k in value]
-            return present[0] if len(present) == 1 else None
-        return classes.get(type(value))
+            return label(present[0]) if len(present) == 1 else None
+        return label(classes.get(type(value)))
 
-    members = tuple(Annotated[cls, Tag(tag)] for cls, tag in classes.items())
+    members = tuple(Annotated[cls, Tag(f"{tag} {what}")] for cls, tag in classes.items())
     return Annotated[
         Union[members],  # noqa: UP007 (built from a tuple)
         Discriminator(
@@ -433,6 +437,12 @@ class Trigger(Strict):
 def _reentry(value: Any) -> Any:
     if value in ("never", "always") or not isinstance(value, str):
         return value
+    try:
+        durations.parse(value)
+    except ValueError as exc:
+        if "not a duration" not in str(exc):
+            raise
+        raise ValueError(f"{value!r} is not never, always or a period like 30d") from exc
     return {"after": value}
 
 

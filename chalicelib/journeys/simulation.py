@@ -7,9 +7,10 @@ through the same processor, and time-based steps through the same tick. Only AWS
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,6 +47,7 @@ class Scripted:
     after: timedelta
     type: str
     properties: dict[str, Any]
+    text: str = ""
 
     @classmethod
     def parse(cls, text: str) -> Scripted:
@@ -61,7 +63,7 @@ class Scripted:
             if not sep or not key:
                 raise ScriptError(f"--event {text!r}: {pair!r} is not key=value")
             props[key] = value
-        return cls(durations.parse(match["after"]), match["type"], props)
+        return cls(durations.parse(match["after"]), match["type"], props, text.strip())
 
 
 @dataclass
@@ -83,6 +85,77 @@ class Result:
     lines: list[Line] = field(default_factory=list)
     entered: bool = False
     note: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+# What Leadflow itself records about a contact, whether or not content reads it.
+RECORDED = frozenset(
+    {
+        "form_submitted",
+        "page_viewed",
+        "unsubscribed",
+        "deal_won",
+        "deal_lost",
+        "email_sent",
+        "email_delivered",
+        "email_opened",
+        "email_clicked",
+        "email_bounced",
+        "email_complained",
+        "lead_assigned",
+        "lead_accepted",
+        "lead_recycled",
+        "segment_entered",
+        "segment_left",
+        "score_changed",
+        "stage_changed",
+    }
+)
+
+
+def _events_named(body: Any) -> Iterator[str]:
+    """Every event name a content file mentions (`event:` keys, a name or a list)."""
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if key == "event":
+                yield from [value] if isinstance(value, str) else value or ()
+            else:
+                yield from _events_named(value)
+    elif isinstance(body, list):
+        for item in body:
+            yield from _events_named(item)
+
+
+def script_warnings(
+    journey: Any, bodies: Iterable[dict[str, Any]], script: list[Scripted]
+) -> list[str]:
+    """What a scripted event names that exists nowhere: it would change nothing, silently."""
+    from chalicelib.journeys.dsl import SendEmailStep
+
+    known = set(RECORDED)
+    for body in bodies:
+        known.update(n for n in _events_named(body) if isinstance(n, str))
+    steps = {step.id: step for step in journey.steps}
+    found = []
+    for scripted in script:
+        text = f"--event {scripted.text!r}"
+        if scripted.type not in known:
+            close = difflib.get_close_matches(scripted.type, sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            found.append(
+                f"{text}: no journey, scoring or rule reads {scripted.type}, and Leadflow does not "
+                f"record it{hint}"
+            )
+        step = scripted.properties.get("step")
+        if step is None:
+            continue
+        if step not in steps:
+            close = difflib.get_close_matches(str(step), sorted(steps), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            found.append(f"{text}: journey {journey.id} has no step {step!r}{hint}")
+        elif scripted.type.startswith("email_") and not isinstance(steps[step], SendEmailStep):
+            found.append(f"{text}: step {step!r} sends no email, so nothing matches this")
+    return found
 
 
 def _subject(source: str, profile: dict[str, Any]) -> str:
@@ -185,6 +258,8 @@ class Simulation:
         profile = svc.contacts.get(contact_id) or {}
         zone = (profile.get("properties") or {}).get("timezone") or journey.timezone
         result = Result(journey_id, version, contact_id, zone, start, end)
+        bodies = [*content.journey_bodies.values(), *content.lead_bodies.values()]
+        result.warnings = script_warnings(journey, bodies, script)
         queue = sorted(script, key=lambda s: s.after)
         for _ in self._steps(svc, queue, start, end, journey_id, contact_id):
             pass

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from chalicelib.local import api_server, emulator, supervisor, webhook_receiver, workers
+from chalicelib.local import emulator, gateway, supervisor, webhook_receiver, workers
 from chalicelib.messaging.webhook_signature import new_secret
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def _banner(
         "Leadflow is running (state is kept in .leadflow/ across restarts;"
         " `make run FRESH=1` starts empty).",
         "",
-        f"  API               {base}",
+        f"  Start here        {base}/  (every page below, in your browser)",
         *[f"  Landing page      {base}/forms/{form_id}" for form_id in forms],
         f"  Outbox            {base}/outbox  (every email sent; .eml files in .leadflow/outbox/)",
         f"  Webhooks received http://127.0.0.1:{hooks}/  (the CRM webhook and chat robots)",
@@ -68,6 +68,8 @@ def _banner(
         ' "company": "Hopper Labs", "job_title": "VP Engineering",'
         ' "company_size": "1000+", "country": "US", "consent": true}\'',
         f"  the owner's email lands in the outbox and the signed webhook at :{hooks}.",
+        "",
+        "Change marketing/ or templates/, then: ./leadflow validate && ./leadflow publish --local",
         "",
         "Press Ctrl-C to stop.",
     ]
@@ -121,8 +123,6 @@ def run(
 ) -> int:
     """Serve the stack from `root` (app.py, marketing/) with its state in `state`
     (default `root/.leadflow`) until Ctrl-C."""
-    from chalice.config import Config
-
     busy = [p for p in (port, port + 25) if not _port_free(p)]
     if busy:
         print(
@@ -164,7 +164,7 @@ def run(
     )
 
     from chalicelib import bootstrap
-    from chalicelib.api import health
+    from chalicelib.api import health, index
     from chalicelib.content import catalog
     from chalicelib.local import drivers, loop
     from chalicelib.local.provision import provision
@@ -196,11 +196,20 @@ def run(
     sys.path.insert(0, str(root))
     from app import app
 
-    http = api_server.create(app, Config.create(), port)
+    http = gateway.server(app, "127.0.0.1", port)
     stop = threading.Event()
     running = drivers.loops(svc, frozenset({"tick", "sweeper"}))
     pool = workers.start_all(state)
     health.register("embedded_aws", lambda: _aws_health(aws))
+    for form_id in sorted(content.forms):
+        index.register(index.Link(f"Landing page: {form_id}", f"/forms/{form_id}"))
+    index.register(
+        index.Link(
+            "Webhooks received",
+            f"http://127.0.0.1:{hooks_port}/",
+            "the CRM webhook and chat robots, as the local receiver got them",
+        )
+    )
     health.register("drivers", lambda: {lp.name: lp.health() for lp in running})
     for worker in pool:
         health.register(f"worker_{worker.role}", worker.health)

@@ -10,6 +10,7 @@ refuse a name that no contact field or send context provides.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,15 +79,31 @@ def assemble(root: Path, name: str, brand: dict[str, Any] | None = None) -> str:
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(name, f"template syntax: {exc.message}", exc.lineno) from exc
     except jinja2.TemplateNotFound as exc:
-        raise TemplateProblem(name, f"no such template or partial: {exc.name}") from exc
+        line = _line_naming(root, name, str(exc.name))
+        raise TemplateProblem(name, f"no such template or partial: {exc.name}", line) from exc
     except jinja2.UndefinedError as exc:
-        raise TemplateProblem(name, f"build-time value missing: {exc.message}") from exc
+        missing = re.search(r"has no attribute '([^']+)'", str(exc.message))
+        if missing is None:
+            raise TemplateProblem(name, f"build-time value missing: {exc.message}") from exc
+        key = missing.group(1)
+        line = _line_naming(root, name, f"brand.{key}")
+        raise TemplateProblem(name, f"[[ brand.{key} ]]: brand.yaml has no {key}", line) from exc
+
+
+def _line_naming(root: Path, name: str, needle: str) -> int | None:
+    """The first line of the template's own file that mentions `needle` (Jinja gives none)."""
+    path = root / f"{name}{TEMPLATE_SUFFIX}"
+    if not path.exists():
+        return None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next((n for n, line in enumerate(lines, 1) if needle in line), None)
 
 
 def compile_template(root: Path, name: str, brand: dict[str, Any] | None = None) -> CompiledEmail:
     """Assemble layout and partials, compile MJML to HTML, derive the text part."""
     import mjml
 
+    _check_syntax(root, name)
     mjml_source = assemble(root, name, brand)
     try:
         html = mjml.mjml2html(mjml_source)
@@ -98,6 +115,44 @@ def compile_template(root: Path, name: str, brand: dict[str, Any] | None = None)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateProblem(name, f"template syntax: {exc.message}") from exc
     return CompiledEmail(name, links.instrument(html), plaintext.from_html(html))
+
+
+def _check_syntax(root: Path, name: str) -> None:
+    """The per-recipient Jinja of the file as written, so a mistake is named with its line
+    (once compiled, lines are MJML's, not the author's)."""
+    source = (root / f"{name}{TEMPLATE_SUFFIX}").read_text(encoding="utf-8")
+    env = SandboxedEnvironment()
+    try:
+        env.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        unclosed = _unclosed(env, source) if "end of template" in str(exc.message) else None
+        if unclosed is not None:
+            tag, line = unclosed
+            message = f"{{% {tag} %}} is never closed: add {{% end{tag} %}}"
+            raise TemplateProblem(name, f"template syntax: {message}", line) from exc
+        raise TemplateProblem(name, f"template syntax: {exc.message}", exc.lineno) from exc
+
+
+_BLOCKS = frozenset({"if", "for", "macro", "call", "filter", "with", "autoescape"})
+
+
+def _unclosed(env: jinja2.Environment, source: str) -> tuple[str, int] | None:
+    """The innermost block tag left open, and its line (Jinja names the end of the file)."""
+    opened: list[tuple[str, int]] = []
+    after_begin = False
+    try:
+        for line, kind, value in env.lex(source):
+            if kind == "whitespace":
+                continue
+            if after_begin and kind == "name":
+                if value in _BLOCKS:
+                    opened.append((value, line))
+                elif value.startswith("end") and opened and opened[-1][0] == value[3:]:
+                    opened.pop()
+            after_begin = kind == "block_begin"
+    except jinja2.TemplateSyntaxError:
+        return None
+    return opened[-1] if opened else None
 
 
 def variables(source: str) -> set[str]:

@@ -1,8 +1,10 @@
-"""The local API server: Chalice's development server, made to read requests as API Gateway
-does.
+"""The API as API Gateway serves it, on this machine: Chalice's local server, made to answer
+as the gateway infra/ configures does.
 
-- Every HTTP method reaches the app: Python's base handler answers methods it has no `do_` for
-  (TRACE, QUERY, ...) with a 501 page; routed through the app, they get a 405 JSON answer.
+- A path no route serves answers 404 JSON, as the gateway response in infra/ makes it on AWS
+  (Chalice's server answers 403 "Missing Authentication Token", as a bare gateway would).
+- Every HTTP method reaches the app: Python's base handler answers methods it has no `do_`
+  for (TRACE, QUERY, ...) with a 501 page; routed through the app they get a 405 JSON answer.
 - A chunked body (Transfer-Encoding: chunked) is read: Chalice reads only Content-Length, so
   the chunks stayed on the connection and the next request on it read "0" as its request line.
 """
@@ -12,14 +14,36 @@ from __future__ import annotations
 import json
 from typing import Any, BinaryIO
 
-from chalice.app import Chalice
+from chalice import Chalice
 from chalice.config import Config
-from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
+from chalice.local import (
+    ChaliceRequestHandler,
+    CustomLocalChalice,
+    ForbiddenError,
+    LocalChalice,
+    LocalDevServer,
+    LocalGatewayException,
+)
+
+from chalicelib.api.http import NO_ROUTE
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's limit
 
 
-class RequestHandler(ChaliceRequestHandler):
+class _BadChunks(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+class _Handler(ChaliceRequestHandler):
+    def _send_error_response(self, error: LocalGatewayException) -> None:
+        if isinstance(error, ForbiddenError) and b"Missing Authentication Token" in error.body:
+            body = json.dumps(NO_ROUTE.body()).encode()
+            self._send_http_response(404, {"Content-Type": "application/json"}, body)
+            return
+        super()._send_error_response(error)
+
     def _parse_payload(self) -> tuple[dict[str, Any], bytes | None]:
         if "chunked" not in (self.headers.get("transfer-encoding") or "").lower():
             return super()._parse_payload()
@@ -34,22 +58,12 @@ class RequestHandler(ChaliceRequestHandler):
         except _BadChunks as exc:
             self.close_connection = True
             body = json.dumps({"error": exc.code, "message": str(exc)}).encode()
-            self.send_response(exc.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self._send_http_response(exc.status, {"Content-Type": "application/json"}, body)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("do_"):
             return self._generic_handle
         raise AttributeError(name)
-
-
-class _BadChunks(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code = status, code
 
 
 def _read_chunks(stream: BinaryIO) -> bytes:
@@ -72,8 +86,9 @@ def _read_chunks(stream: BinaryIO) -> bytes:
     return bytes(body)
 
 
-def create(app: Chalice, config: Config, port: int) -> LocalDevServer:
-    """What chalice.local.create_local_server does, with our handler."""
-    CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
-    app.__class__ = CustomLocalChalice
-    return LocalDevServer(app, config, "127.0.0.1", port, handler_cls=RequestHandler)
+def server(app: Chalice, host: str, port: int) -> LocalDevServer:
+    """A server for `app` on host:port; call serve_forever() on it (and shutdown() to stop)."""
+    if not isinstance(app, LocalChalice):  # what chalice.local.create_local_server does
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+    return LocalDevServer(app, Config.create(), host, port, handler_cls=_Handler)
