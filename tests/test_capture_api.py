@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import urlencode
 
 from chalicelib.store.models import ContactKeyModel, ContactModel, IdempotencyModel
@@ -198,8 +199,47 @@ def test_html_callers_get_a_readable_error_page(client, svc):
     )
 
     assert response.status_code == 422
-    assert "Please check the form" in response.body.decode()
+    assert "Please check the highlighted fields" in response.body.decode()
     assert _nothing_stored()
+
+
+def _browser(client, body: dict, form: str = "whitepaper"):
+    return client.http.post(
+        f"/forms/{form}/submissions",
+        body=urlencode(body, doseq=True),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    ).body.decode()
+
+
+def test_a_refused_browser_post_shows_the_form_again_with_what_was_typed(client, svc):
+    page = _browser(
+        client,
+        {
+            "email": "nope",
+            "first_name": "Bob <b>",
+            "company": "B Corp",
+            "company_size": "51-200",
+            "consent": "true",
+            "utm_source": "google",
+            "visitor_id": "v_12345678",
+        },
+    )
+
+    assert re.search(r'<input id="f-email"[^>]*value="nope"[^>]*aria-invalid="true"', page, re.S)
+    assert re.search(r'id="e-email">Work email: [^<]+<', page)
+    assert 'value="Bob &lt;b&gt;"' in page  # kept, and escaped
+    assert 'value="B Corp"' in page and "<option selected>51-200</option>" in page
+    assert re.search(r'name="consent" value="true"\s+checked', page)
+    assert '<input type="hidden" name="utm_source" value="google">' in page
+    assert 'id="lf-visitor" value="v_12345678"' in page
+
+
+def test_a_chinese_form_says_what_is_wrong_in_chinese(client, svc):
+    page = _browser(client, {"email": "", "phone": "123", "consent": "true"}, form="newsletter")
+
+    assert "请检查标出的内容后重新提交" in page
+    assert 'id="e-email">此项必填<' in page
+    assert 'id="e-phone">手机号格式不正确<' in page
 
 
 def test_the_honeypot_answers_success_and_stores_nothing(client, svc):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.api import http, pages
+from chalicelib.api import form_errors, http, pages
 from chalicelib.bootstrap import Services
 from chalicelib.content.forms import Form
 from chalicelib.errors import FormValidationError, LeadflowError
 from chalicelib.leads import submissions
+from chalicelib.leads.attribution import TOUCH_FIELDS
 from chalicelib.leads.capture import RequestMeta, raw_fields
 from chalicelib.store.outage import is_outage
 
@@ -44,6 +47,7 @@ def submit(request: Request, form_id: str, svc: Services) -> Response:
     form = submissions.load_form(svc.content, form_id)
     cors = _cors(request, form)
     html = http.wants_html(request)
+    fields: dict[str, Any] = {}
     try:
         fields = raw_fields(http.form_fields(request, svc.settings.max_body_bytes))
         meta = RequestMeta(
@@ -63,9 +67,11 @@ def submit(request: Request, form_id: str, svc: Services) -> Response:
         )
     except FormValidationError as err:
         if html:
-            page = pages.render(
-                "errors.html",
-                fields=err.fields,
+            page = _form_page(
+                form,
+                svc,
+                values=_kept(fields),
+                errors=form_errors.messages(form, err.fields),
                 back=http.back_link(request, f"/forms/{form.id}"),
             )
             return http.html_response(err.status, page, cors)
@@ -92,17 +98,38 @@ def submit(request: Request, form_id: str, svc: Services) -> Response:
 
 def page(form_id: str, svc: Services) -> Response:
     form = submissions.load_form(svc.content, form_id)
+    return http.html_response(200, _form_page(form, svc))
+
+
+def _form_page(
+    form: Form,
+    svc: Services,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    back: str | None = None,
+) -> str:
+    """The hosted form; after a refused post, again with what was typed kept and each
+    message beside its field, so the visitor fixes one thing instead of retyping all."""
     base = svc.settings.public_url
-    return http.html_response(
-        200,
-        pages.render(
-            "form.html",
-            form=form,
-            lang=form.language,
-            action=f"{base}/forms/{form.id}/submissions",
-            events_url=f"{base}/events",
-        ),
+    language = "zh-CN" if form.language.startswith("zh") else "en"
+    return pages.render(
+        "form.html",
+        form=form,
+        lang=form.language,
+        action=f"{base}/forms/{form.id}/submissions",
+        events_url=f"{base}/events",
+        values=values or {},
+        errors=errors or {},
+        summary=form_errors.SUMMARY[language],
+        back=back,
+        back_label=form_errors.BACK[language],
+        carried=[k for k in (*TOUCH_FIELDS, "visitor_id") if (values or {}).get(k)],
     )
+
+
+def _kept(fields: dict[str, Any]) -> dict[str, Any]:
+    """What the visitor sent, as the page shows it again (lists stay lists: multiselects)."""
+    return {k: v if isinstance(v, list) else str(v) for k, v in fields.items()}
 
 
 def thank_you(form_id: str, svc: Services) -> Response:
