@@ -71,3 +71,19 @@ def test_a_chinese_team_reads_its_accept_page_in_chinese(client, routed):
         f"/accept/{token}", body=b"", headers={"Content-Type": "text/plain"}
     )
     assert "已接受" in accepted.body.decode()
+
+
+def test_the_hand_off_email_speaks_the_owners_language_on_the_owners_clock(client, routed):
+    from tests.test_handoff import outbox
+
+    _page(client, routed, email="li@example.cn", country="CN")
+    _page(client, routed, email="ada@example.com")
+    routed.deliver()
+    mails = {m.recipient: m for m in outbox(routed.svc)}
+
+    chinese, english = mails["zhang.wei@example.com"], mails["ada.park@example.com"]
+    assert chinese.subject.startswith("新线索：") and "接受线索" in chinese.html
+    assert re.search(r"请在 \d{4}-\d\d-\d\d \d\d:\d\d CST 前接受", chinese.html)
+    assert english.subject.startswith("New lead for you: ") and "Accept the lead" in english.html
+    assert re.search(r"Accept by \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T", english.html)
+    assert not re.search(r"[\u4e00-\u9fff]", english.html)

@@ -152,6 +152,7 @@ class Dispatcher:
         if recycled is not None:
             previous.append(recycled["owner"])
         due = worktime.deadline(now, route.sla, route.team.business_hours)
+        locale = routing_.locale(owner.id)
         lead = {
             "status": ownership.ASSIGNED,
             "owner": owner.id,
@@ -176,7 +177,7 @@ class Dispatcher:
             "routed_because": route.reason,
             "reason": reason,
             "sla_due_at": due.isoformat(),
-            "accept_by": f"{due:%Y-%m-%d %H:%M} UTC",
+            "accept_by": locale.time(due),
         }
         if recycled is not None:
             change.counters.append(CounterMove(counter_keys.open_leads_key(recycled["owner"]), -1))
@@ -189,10 +190,7 @@ class Dispatcher:
         )
         summary = self._summary(contact, owner)
         out = Deliveries()
-        title = f"New lead for you: {summary['name']}"
-        if summary.get("company"):
-            title += f" ({summary['company']})"
-        title += f", score {summary['score']}"
+        title = handoff_title(summary, locale.language)
         handoff = notices.notice("lead.assigned", title, summary, owner=facts)
         notices.deliver(
             out,
@@ -204,7 +202,10 @@ class Dispatcher:
             emails=[owner.email],
             channels=route.team.notify,
             template=notices.HANDOFF_TEMPLATE,
-            context={"lead": summary, "owner": owner.model_dump(mode="json")},
+            context={
+                "lead": summary,
+                "owner": {**owner.model_dump(mode="json"), "language": locale.language},
+            },
         )
         if recycled is not None and route.team.manager is not None:
             told = notices.notice(
@@ -341,3 +342,11 @@ class Dispatcher:
             else f"{self.public_url}/contacts/{contact['id']}"
         )
         return notices.lead_summary(contact, self.library.scoring(), timeline, link)
+
+
+def handoff_title(summary: dict[str, Any], language: str) -> str:
+    """The hand-off's subject (and chat title), in the owner's language."""
+    name, company, score = summary["name"], summary.get("company"), summary["score"]
+    if language == "zh-CN":
+        return f"新线索：{name}" + (f"（{company}）" if company else "") + f"，评分 {score}"
+    return f"New lead for you: {name}" + (f" ({company})" if company else "") + f", score {score}"
