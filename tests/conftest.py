@@ -248,3 +248,15 @@ class Journeys:
 @pytest.fixture
 def journeys(svc: bootstrap.Services, pipeline: Pipeline, clock: FakeClock) -> Journeys:
     return Journeys(svc, pipeline, clock)
+
+
+@pytest.fixture
+def ada(client, svc: bootstrap.Services, journeys: Journeys) -> str:
+    """Ada downloads the playbook; the thank-you email (two tracked links) is delivered."""
+    assert post_json(client, lead()).status_code == 201
+    journeys.settle()
+    assert journeys.deliver() == 1
+    journeys.settle()
+    contact_id = svc.contacts.find_by_key("email:ada@example.com")
+    assert contact_id is not None
+    return contact_id

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.leads.dispatcher import ACCEPT_PURPOSE
 from tests.conftest import Journeys, lead, post_json
-from tests.test_handoff import SCORING
+from tests.test_handoff import publish_sales
 
 ROUTING = """
 sla: 2h
@@ -31,12 +31,7 @@ teams:
 
 @pytest.fixture
 def routed(journeys: Journeys, tmp_path, svc) -> Journeys:
-    folder = tmp_path / "marketing"
-    folder.mkdir()
-    (folder / "scoring.yaml").write_text(SCORING)
-    (folder / "routing.yaml").write_text(ROUTING)
-    journeys.publish(folder)
-    return journeys
+    return publish_sales(journeys, tmp_path / "marketing", ROUTING)
 
 
 def _page(client, routed: Journeys, **fields) -> tuple[str, str]:

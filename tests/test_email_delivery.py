@@ -50,16 +50,6 @@ def _href(html: str, text: str) -> str:
     return match.group(1)
 
 
-@pytest.fixture
-def ada(client, svc, journeys) -> str:
-    """Ada downloads the playbook; the thank-you email is delivered."""
-    assert post_json(client, lead()).status_code == 201
-    journeys.settle()
-    assert journeys.deliver() == 1
-    journeys.settle()
-    return _contact_id(svc)
-
-
 def test_the_thank_you_email_is_rendered_sent_and_kept_in_the_outbox(svc, ada):
     [message] = _messages(svc)
     assert message["To"] == "ada@example.com"

@@ -15,21 +15,10 @@ from hypothesis import strategies as st
 
 from chalicelib.messaging.mailbox import Mailbox
 from chalicelib.messaging.tokens import BadToken, Signer
-from tests.conftest import lead, post_json
 
 ORIGIN = "https://leads.example.com"
 IMAGE = {"Accept": "image/webp,image/apng,image/*,*/*;q=0.8"}  # what mail programs send
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-
-@pytest.fixture
-def ada(client, svc, journeys) -> str:
-    """Ada downloads the playbook; the thank-you email (two tracked links) is delivered."""
-    assert post_json(client, lead()).status_code == 201
-    journeys.settle()
-    assert journeys.deliver() == 1
-    journeys.settle()
-    return svc.contacts.find_by_key("email:ada@example.com")
 
 
 def _html(svc) -> str:

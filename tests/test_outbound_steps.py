@@ -30,6 +30,7 @@ from chalicelib.messaging.http_post import Answer
 from chalicelib.messaging.queues import WEBHOOKS, WEBHOOKS_DEAD
 from chalicelib.store.models import ContactModel
 from tests.conftest import ROOT, Journeys
+from tests.test_handoff import drain_webhooks
 
 SAMPLES = ROOT / "marketing"
 OUTBOUND = ("send_email", "webhook", "handoff")
@@ -88,26 +89,13 @@ def _courier(svc, network: Network, resolver=lambda host, port: PUBLIC) -> Couri
     )
 
 
-def _drain_webhooks(svc, courier: Courier) -> list[str]:
-    """Deliver what is due now: the outcomes, but for messages that must wait."""
-    outcomes: list[str] = []
-    while messages := svc.queues.receive(WEBHOOKS):
-        results = [courier.deliver(m.body) for m in messages]
-        for message in messages:
-            svc.queues.delete(WEBHOOKS, message)
-        outcomes += [r for r in results if r not in ("waiting", "in_flight")]
-        if all(r in ("waiting", "in_flight") for r in results):
-            break
-    return outcomes
-
-
 def _run(journeys: Journeys, courier: Courier, cid: str) -> None:
     """Process, send and post everything, half a day at a time (quiet hours and send days
     pass), until something was queued and all of it is settled."""
     for _ in range(20):
         journeys.settle()
         journeys.deliver()
-        _drain_webhooks(journeys.svc, courier)
+        drain_webhooks(journeys.svc, courier)
         journeys.settle()
         queued = [e for e in _timeline(journeys.svc, cid) if e.type.endswith("_queued")]
         if queued and all(_settled(journeys.svc, e) for e in queued):
@@ -256,14 +244,14 @@ def test_a_crashing_attempt_is_retried_then_dead_lettered_then_replayed(
     courier = _courier(svc, network, resolver=network.resolve)
     svc.courier = courier  # the replay route uses it too
     journeys.event(cid, "deal_won", amount=12000)  # onboarding: its notify-cs webhook
-    outcomes = _drain_webhooks(svc, courier)
+    outcomes = drain_webhooks(svc, courier)
     assert outcomes == ["retrying"]
     [queued] = [e for e in _timeline(svc, cid) if e.type == "webhook_queued"]
     key = queued.properties["ledger"]
     assert svc.courier.ledger.get(key).status == "retry"  # not "sending"
     for step in courier_mod.SCHEDULE:
         clock.advance(step)
-        outcomes += _drain_webhooks(svc, courier)
+        outcomes += drain_webhooks(svc, courier)
     assert outcomes[-1] == "dead"
     entry = svc.courier.ledger.get(key)
     assert entry.status == "failed" and len(entry.attempt_log) == len(courier_mod.SCHEDULE) + 1
@@ -278,7 +266,7 @@ def test_a_crashing_attempt_is_retried_then_dead_lettered_then_replayed(
         body=json.dumps({"key": key}),
     )
     assert answer.status_code == 200, answer.body
-    assert _drain_webhooks(svc, courier) == ["delivered"]
+    assert drain_webhooks(svc, courier) == ["delivered"]
     assert svc.courier.ledger.get(key).status == "sent"
     assert network.posts[0][1]["data"]["payload"] == {"event": "new_customer"}
 
@@ -296,5 +284,5 @@ def test_a_copy_that_finds_the_delivery_in_flight_comes_back_after_the_lease(
     assert courier.ledger.claim(message.body["ledger"], clock.now(), courier_mod.LEASE).granted
     assert courier.deliver(message.body) == "in_flight"
     clock.advance(courier_mod.LEASE + timedelta(seconds=1))
-    assert _drain_webhooks(svc, courier) == ["delivered"]
+    assert drain_webhooks(svc, courier) == ["delivered"]
     assert [url for url, _ in network.posts] == ["https://hooks.example.com/leadflow/new-customer"]
