@@ -229,7 +229,7 @@ def test_a_refused_browser_post_shows_the_form_again_with_what_was_typed(client,
     assert re.search(r'id="e-email">Work email: [^<]+<', page)
     assert 'value="Bob &lt;b&gt;"' in page  # kept, and escaped
     assert 'value="B Corp"' in page and "<option selected>51-200</option>" in page
-    assert re.search(r'name="consent" value="true"\s+checked', page)
+    assert 'name="consent" value="true" checked required>' in page
     assert '<input type="hidden" name="utm_source" value="google">' in page
     assert 'id="lf-visitor" value="v_12345678"' in page
 

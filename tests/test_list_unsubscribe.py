@@ -100,3 +100,13 @@ def test_a_header_we_cannot_write_as_ascii_is_refused_not_encoded():
         mime.fold("X-Campaign", "spring\r\nBcc: someone@example.com")
     with pytest.raises(mime.HeaderError):
         mime.fold("X-Campaign", "frühling")
+
+
+def test_the_outbox_raw_view_is_the_message_as_sent(client, svc, marketing_mail):
+    name = svc.mailbox.names()[0]
+
+    answer = client.http.get(f"/outbox/{name}/raw")
+
+    assert answer.status_code == 200
+    assert answer.body == marketing_mail[0]
+    assert "=?" not in _raw_header(answer.body, "List-Unsubscribe")

@@ -127,13 +127,12 @@ def outbox(svc: Services) -> Response:
 def outbox_message(name: str, svc: Services, raw: bool = False) -> Response:
     box = _mailbox(svc)
     try:
+        if raw:  # the bytes as sent: re-serialising would re-encode the headers
+            body = box.raw(name).decode("utf-8", "replace")
+            return Response(body=body, status_code=200, headers={"Content-Type": "message/rfc822"})
         message = box.read(name)
     except FileNotFoundError as exc:
         raise NotFound(f"no message {name}") from exc
-    if raw:
-        return Response(
-            body=message.as_string(), status_code=200, headers={"Content-Type": "message/rfc822"}
-        )
     view = {
         "name": name,
         "subject": str(message["Subject"]),

@@ -45,11 +45,14 @@ class Mailbox:
             return []
         return sorted((p.name for p in self.folder.glob("*.eml")), reverse=True)
 
-    def read(self, name: str) -> EmailMessage:
+    def raw(self, name: str) -> bytes:
+        """The message exactly as it was sent (what a mailbox provider receives)."""
         if not _NAME.match(name) or not (self.folder / name).is_file():
             raise FileNotFoundError(name)
-        raw = (self.folder / name).read_bytes()
-        message = email.message_from_bytes(raw, policy=policy.default)
+        return (self.folder / name).read_bytes()
+
+    def read(self, name: str) -> EmailMessage:
+        message = email.message_from_bytes(self.raw(name), policy=policy.default)
         assert isinstance(message, EmailMessage)
         return message
 
