@@ -52,7 +52,7 @@ def test_the_accept_page_shows_reasons_highlights_and_the_deadline_on_the_owners
     html, _ = _page(client, routed)
 
     assert "Why it is hot" in html and "+50 Senior title" in html
-    assert "submitted whitepaper" in html
+    assert re.search(r"\d\d:\d\d E[SD]T submitted whitepaper", html)  # the owner's clock
     deadline = re.search(r"<dt>Accept by</dt><dd>([^<]+)</dd>", html).group(1)
     assert deadline.endswith((" EST", " EDT")) and "UTC" not in deadline
 
@@ -79,6 +79,7 @@ def test_the_hand_off_email_speaks_the_owners_language_on_the_owners_clock(clien
     chinese, english = mails["zhang.wei@example.com"], mails["ada.park@example.com"]
     assert chinese.subject.startswith("新线索：") and "接受线索" in chinese.html
     assert re.search(r"请在 \d{4}-\d\d-\d\d \d\d:\d\d CST 前接受", chinese.html)
+    assert '<html lang="zh-CN"' in chinese.html and '<html lang="en"' in english.html
     assert english.subject.startswith("New lead for you: ") and "Accept the lead" in english.html
     assert re.search(r"Accept by \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T", english.html)
     assert not re.search(r"[\u4e00-\u9fff]", english.html)

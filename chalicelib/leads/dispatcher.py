@@ -173,6 +173,7 @@ class Dispatcher:
             "owner": owner.id,
             "owner_name": owner.name,
             "team": route.team.id,
+            "team_name": route.team.name or route.team.id,
             "rule": route.rule,
             "routed_because": route.reason,
             "reason": reason,
@@ -341,7 +342,9 @@ class Dispatcher:
             if owner is not None
             else f"{self.public_url}/contacts/{contact['id']}"
         )
-        return notices.lead_summary(contact, self.library.scoring(), timeline, link)
+        routing = self.library.routing()
+        zone = routing.locale(owner.id).timezone if routing and owner else "UTC"
+        return notices.lead_summary(contact, self.library.scoring(), timeline, link, zone)
 
 
 def handoff_title(summary: dict[str, Any], language: str) -> str:

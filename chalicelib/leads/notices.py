@@ -8,10 +8,12 @@ committed with the change that causes it, so it happens once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from chalicelib import ids
 from chalicelib.events import Event
@@ -32,6 +34,7 @@ HIGHLIGHTS = {
     "download": "downloaded {url}",
 }
 MAX_HIGHLIGHTS = 5
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 OTHER_REASONS = "other"
 # The parts of a touch (leads/attribution.py) a salesperson's tools are given.
 TOUCH_KEYS = (
@@ -50,8 +53,12 @@ TOUCH_KEYS = (
 
 
 def display_name(contact: Mapping[str, Any]) -> str:
+    """`Ada Lovelace`; a Chinese or Japanese name family name first, unspaced (`王伟`)."""
     props = contact.get("properties") or {}
-    name = " ".join(str(props[k]) for k in ("first_name", "last_name") if props.get(k))
+    given, family = (str(props.get(k) or "") for k in ("first_name", "last_name"))
+    if _CJK.search(given + family):
+        return family + given
+    name = " ".join(part for part in (given, family) if part) or str(props.get("name") or "")
     return name or str(contact.get("email") or contact.get("phone") or contact.get("id"))
 
 
@@ -63,6 +70,8 @@ def top_reasons(
     labels = {r.id: r.label or r.id for r in (*scoring.fit, *scoring.engagement)} if scoring else {}
     reasons = {k: int(v) for k, v in (contact.get("score_reasons") or {}).items() if int(v)}
     ranked = sorted(reasons.items(), key=lambda kv: (-abs(kv[1]), kv[0]))
+    if len(ranked) == limit + 1:  # one rule more: name it rather than call it "other"
+        limit += 1
     top = [{"rule": k, "label": labels.get(k, k), "points": v} for k, v in ranked[:limit]]
     rest = ranked[limit:]
     if rest:
@@ -72,8 +81,9 @@ def top_reasons(
     return top
 
 
-def highlights(timeline: Iterable[Event]) -> list[str]:
-    """The newest few things the lead did, in words."""
+def highlights(timeline: Iterable[Event], timezone: str = "UTC") -> list[str]:
+    """The newest few things the lead did, in words, on the reader's clock (`timezone`)."""
+    zone = ZoneInfo(timezone)
     out = []
     for event in in_order(timeline, newest_first=True):
         pattern = HIGHLIGHTS.get(event.type)
@@ -84,7 +94,8 @@ def highlights(timeline: Iterable[Event]) -> list[str]:
             text = pattern.format(**props)
         except KeyError:
             text = event.type.replace("_", " ")
-        out.append(f"{event.occurred_at:%Y-%m-%d %H:%M} {text}")
+        local = event.occurred_at.astimezone(zone)
+        out.append(f"{local:%Y-%m-%d %H:%M} {local.tzname()} {text}")
         if len(out) == MAX_HIGHLIGHTS:
             break
     return out
@@ -108,7 +119,11 @@ def attribution(contact: Mapping[str, Any]) -> dict[str, dict[str, Any] | None]:
 
 
 def lead_summary(
-    contact: Mapping[str, Any], scoring: Scoring | None, timeline: Iterable[Event], link: str
+    contact: Mapping[str, Any],
+    scoring: Scoring | None,
+    timeline: Iterable[Event],
+    link: str,
+    timezone: str = "UTC",
 ) -> dict[str, Any]:
     """Everything a salesperson needs in one look; also the generic webhook's payload."""
     props = contact.get("properties") or {}
@@ -123,7 +138,7 @@ def lead_summary(
         "stage": contact.get("stage"),
         "score": int(contact.get("score") or 0),
         "reasons": top_reasons(contact, scoring),
-        "highlights": highlights(timeline),
+        "highlights": highlights(timeline, timezone),
         "attribution": attribution(contact),
         "link": link,
     }
