@@ -435,7 +435,7 @@ def test_onboarding_marks_the_customer_and_queues_its_webhook(client, journeys):
         "webhook_queued",
     ]
     hooks = journeys.svc.queues.receive("webhooks")
-    assert [m.body["url"] for m in hooks] == ["https://hooks.example.com/leadflow/new-customer"]
+    assert [m.body["url_env"] for m in hooks] == ["LEADFLOW_CS_WEBHOOK_URL"]
     assert hooks[0].body["ledger"].endswith("#notify-cs#1")
 
 

@@ -334,8 +334,18 @@ class Handoff(Strict):
 
 
 class Webhook(Strict):
-    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")]
+    """Where to post: `url`, or `url_env`, an environment variable holding it (so a secret
+    URL stays out of git and each stage can point elsewhere)."""
+
+    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = None
+    url_env: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")] | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Webhook:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("a webhook needs exactly one of url or url_env")
+        return self
 
 
 class EndSpec(Strict):

@@ -147,7 +147,7 @@ def _webhook(
     who |= {k: contact[k] for k in WHO if contact.get(k)}
     who |= {k: props[k] for k in WHO_FIELDS if isinstance(props.get(k), str) and props[k]}
     return {
-        "url": step.webhook.url,
+        **({"url": step.webhook.url} if step.webhook.url else {"url_env": step.webhook.url_env}),
         "payload": step.webhook.payload,
         "journey": journey.id,
         "step": step.id,

@@ -194,7 +194,7 @@ def _describe(event: Event, profile: dict[str, Any]) -> tuple[str, str]:
         case "handoff_requested":
             return "handoff", f"priority {p.get('priority')}: {p.get('reason') or ''}".strip()
         case "webhook_queued":
-            return "webhook", str(p.get("url"))
+            return "webhook", str(p.get("url") or f"${p.get('url_env')}")
         case "journey_enrollment_requested":
             return "enroll", str(p.get("target_journey"))
         case "journey_completed":

@@ -31,6 +31,7 @@ CHANNEL_URLS = {
     "LEADFLOW_FEISHU_EMEA_URL": "feishu",
     "LEADFLOW_WECOM_CHINA_URL": "wecom",
     "LEADFLOW_DINGTALK_CHINA_URL": "dingtalk",
+    "LEADFLOW_CS_WEBHOOK_URL": "customer-success",
 }
 
 

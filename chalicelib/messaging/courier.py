@@ -85,11 +85,8 @@ def parts(request: Mapping[str, Any]) -> tuple[Mapping[str, Any], Notice, str]:
         "payload": request.get("payload") or {},
     }
     notice = Notice(type=JOURNEY_WEBHOOK, title=f"Journey {journey}, step {step}", data=data)
-    channel = {
-        "kind": ChannelKind.WEBHOOK.value,
-        "url": request["url"],
-        "secret_env": JOURNEY_SECRET,
-    }
+    target = {k: request[k] for k in ("url", "url_env") if request.get(k)}
+    channel = {"kind": ChannelKind.WEBHOOK.value, **target, "secret_env": JOURNEY_SECRET}
     return channel, notice, message_id(key)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from chalicelib.errors import Busy
 from chalicelib.pipeline.processor import Processor
 from chalicelib.store.models import EventModel
 from chalicelib.store.outage import is_outage
@@ -28,7 +29,10 @@ def handle_batch(records: list[dict[str, Any]], processor: Processor) -> dict[st
         except Exception as exc:
             if is_outage(exc):
                 raise  # not the event's fault: retried from here, and no attempt is counted
-            log.exception("processing %s failed", item.event_id)
+            if isinstance(exc, Busy):  # contention on one contact: retried, expected under load
+                log.warning("processing %s: %s; retrying", item.event_id, exc)
+            else:
+                log.exception("processing %s failed", item.event_id)
             processor.fail(item, exc)
             sequence = record["dynamodb"]["SequenceNumber"]
             return {"batchItemFailures": [{"itemIdentifier": sequence}]}
