@@ -162,8 +162,17 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
     if args.local:
         _use_local_stack(Path.cwd())
+    svc = bootstrap.services()
+    routing = svc.leads.routing()
+    if args.owner and routing is not None and routing.owner(args.owner) is None:
+        known = ", ".join(m.id for t in routing.teams for m in t.members)
+        print(
+            f"leadflow keys create: no owner {args.owner!r} in routing.yaml ({known})",
+            file=sys.stderr,
+        )
+        return 2
     try:
-        key = bootstrap.services().api_keys.create(args.name, args.role, args.owner)
+        key = svc.api_keys.create(args.name, args.role, args.owner)
     except ValueError as exc:
         print(f"leadflow keys create: {exc}", file=sys.stderr)
         return 2

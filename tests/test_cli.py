@@ -117,3 +117,21 @@ def test_simulate_warns_of_events_and_steps_that_exist_nowhere_and_runs_anyway(t
         "nothing matches this",
     ]
     assert "email_clikced  step=case-stdy" in done.stdout  # the script still ran as written
+
+
+def test_a_sales_key_for_an_owner_routing_does_not_know_is_refused(tmp_path, svc):
+    aws = {
+        "AWS_ENDPOINT_URL": ENDPOINT,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_REGION": "us-east-1",
+        "LEADFLOW_STAGE": "test",
+    }
+    args = ("keys", "create", "--name", "phone", "--role", "sales", "--owner")
+
+    unknown = _leadflow(*args, "nobody", cwd=tmp_path, **aws)
+    known = _leadflow(*args, "ada", cwd=tmp_path, **aws)
+
+    assert unknown.returncode == 2
+    assert "no owner 'nobody' in routing.yaml (ada, ben" in unknown.stderr
+    assert known.returncode == 0 and known.stdout.startswith("lf_")
