@@ -288,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:  # `leadflow journeys schema | head`: the reader has had enough
+        sys.stderr.close()
+        return 0
     except Exception as exc:
         trouble = _aws_trouble(exc, getattr(args, "local", False))
         if trouble is None:

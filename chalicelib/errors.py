@@ -51,8 +51,12 @@ class IdempotencyKeyReused(LeadflowError):
     status = 422
     code = "idempotency_key_reused"
 
+    def __init__(self, message: str, field: str = "Idempotency-Key") -> None:
+        super().__init__(message)
+        self.field = field
+
     def body(self) -> dict:
-        return {**super().body(), "fields": [{"field": "Idempotency-Key", "message": self.message}]}
+        return {**super().body(), "fields": [{"field": self.field, "message": self.message}]}
 
 
 class MalformedBody(LeadflowError):

@@ -128,6 +128,7 @@ def test_an_event_id_reused_with_other_properties_is_refused(client, svc):
 
     assert (first.status_code, same.status_code, other.status_code) == (202, 200, 422)
     assert other.json_body["error"] == "idempotency_key_reused"
+    assert other.json_body["fields"][0]["field"] == "event_id"
     assert len(all_events()) == 1
 
 

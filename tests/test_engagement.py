@@ -126,3 +126,14 @@ def test_a_respelled_click_link_is_refused_and_records_nothing(client, svc, ada)
         assert answer.status_code == 400, signature_
         assert json.loads(answer.body)["error"] == "invalid_token"
     assert _events(svc, ada, "email_clicked") == []
+
+
+@pytest.mark.parametrize("path", ["/t/c/not-a-token", "/unsubscribe/not-a-token", "/accept/x.y"])
+def test_a_browser_opening_a_broken_link_gets_a_page_and_a_program_gets_json(client, svc, path):
+    browser = client.http.get(path, headers={"Accept": "text/html,application/xhtml+xml"})
+    program = client.http.get(path, headers={"Accept": "application/json"})
+
+    assert browser.status_code == program.status_code and browser.status_code in (400, 404)
+    assert browser.headers["Content-Type"].startswith("text/html")
+    assert "This link does not work" in browser.body.decode()
+    assert program.json_body["message"] in browser.body.decode()

@@ -196,11 +196,21 @@ def wants_page(request: Request) -> bool:
 
 def pages_for_browsers(request: Request, get_response: Callable[[Request], Response]) -> Response:
     """HTTP middleware: a browser that meets a 503 gets a page that says to come back, with
-    the same status and Retry-After, instead of a JSON body."""
+    the same status and Retry-After, instead of a JSON body; one that opens a link we refuse
+    (a click, accept or preference link altered or expired) gets a page that says why."""
     response = get_response(request)
-    if response.status_code != 503 or not wants_page(request):
+    if not wants_page(request):
         return response
     from chalicelib.api import pages
+
+    if request.method == "GET" and response.status_code in (400, 404) and _is_json(response):
+        problem = json.loads(response.body)
+        page = pages.render("problem.html", message=problem.get("message", ""))
+        return html_response(
+            response.status_code, page, dict(response.headers or {}) | {"Content-Type": HTML}
+        )
+    if response.status_code != 503:
+        return response
 
     retry = (response.headers or {}).get("Retry-After", str(UNAVAILABLE.retry_after))
     page = pages.render(
@@ -210,6 +220,11 @@ def pages_for_browsers(request: Request, get_response: Callable[[Request], Respo
         back=back_link(request, "/"),
     )
     return html_response(503, page, {"Retry-After": retry})
+
+
+def _is_json(response: Response) -> bool:
+    kind = str((response.headers or {}).get("Content-Type", ""))
+    return kind.startswith(JSON) and isinstance(response.body, str)
 
 
 def images_whatever_accepted(

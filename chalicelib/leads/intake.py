@@ -30,6 +30,8 @@ class Intake:
     idempotency_key: str | None = None
     fingerprint: str | None = None
     """Of the request's payload: a key reused with another payload is refused, not replayed."""
+    key_field: str = "Idempotency-Key"
+    """Where the client sent its key (a header, or the body's event_id): errors name it."""
     response: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -167,6 +167,7 @@ def track(
             touch=touch,
             idempotency_key=f"{idempotency_scope('events', name, origin)}:{key}" if key else None,
             fingerprint=payload_fingerprint(body) if key else None,
+            key_field="event_id",
             response={"event_id": event_id},
         )
     )

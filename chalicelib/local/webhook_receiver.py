@@ -89,8 +89,10 @@ def _page(items: list[dict[str, Any]]) -> str:
     )
     return (
         "<!doctype html><meta charset=utf-8><title>Webhooks received</title>"
-        "<style>body{font:14px system-ui;margin:24px}td{vertical-align:top;padding:6px;"
-        "border-top:1px solid #ddd}pre{margin:0;white-space:pre-wrap}</style>"
+        "<style>body{font:14px system-ui;margin:24px}table{table-layout:fixed;width:100%}"
+        "td{vertical-align:top;padding:6px;border-top:1px solid #ddd}"
+        "td:nth-child(-n+3){width:9em}pre{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}"
+        "</style>"
         f"<h1>Webhooks received ({len(items)})</h1><table>{rows}</table>"
     )
 

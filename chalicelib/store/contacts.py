@@ -197,7 +197,8 @@ def _replay(intake: Intake, first: IdempotencyModel) -> Recorded:
     """The first answer to this key, unless the key now comes with another payload."""
     if first.fingerprint and intake.fingerprint != first.fingerprint:
         raise IdempotencyKeyReused(
-            "this key was already used with a different request; use a new key for a new request"
+            "this key was already used with a different request; use a new key for a new request",
+            intake.key_field,
         )
     stored = first.response.as_dict()
     return Recorded(stored.get("contact_id", ""), stored.get("event_id", ""), False, True, stored)
