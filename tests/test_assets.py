@@ -1,0 +1,126 @@
+"""Files in marketing/assets/: checked at validate, published with the content."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from chalicelib.cli import main
+from chalicelib.content import assets, catalog, publisher
+from tests.conftest import ROOT
+
+PDF = b"%PDF-1.4\n" + b"sample page\n" * 20
+FORM = textwrap.dedent("""\
+    name: Demo request
+    fields:
+      - name: email
+        type: email
+        required: true
+""")
+
+
+def _marketing(root: Path, files: dict[str, bytes] | None = None, form: str = FORM) -> Path:
+    """A marketing/ folder with one form and `files` in assets/."""
+    (root / "marketing" / "forms").mkdir(parents=True)
+    (root / "marketing" / "forms" / "demo.yaml").write_text(form, encoding="utf-8")
+    (root / "marketing" / "assets").mkdir()
+    for name, data in (files or {}).items():
+        (root / "marketing" / "assets" / name).write_bytes(data)
+    return root / "marketing"
+
+
+def test_a_file_in_assets_is_validated_with_the_content(tmp_path, capsys):
+    root = _marketing(tmp_path, {"guide.pdf": PDF})
+
+    code = main(["validate", str(root)])
+
+    assert code == 0
+    assert capsys.readouterr().out.startswith("ok: 2 file(s)")
+
+
+def test_a_file_over_the_limit_is_refused_with_the_cdn_alternative(tmp_path, capsys):
+    root = _marketing(tmp_path, {"big.pdf": PDF + b"0" * assets.MAX_BYTES})
+
+    code = main(["validate", str(root)])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    size = len(PDF) + assets.MAX_BYTES
+    assert f"marketing/assets/big.pdf: the file is {size:,} bytes and is over 4 MiB" in err
+    assert "put the file on a CDN and give the form's download a url instead" in err
+
+
+def test_a_file_name_that_cannot_be_a_url_is_refused(tmp_path):
+    root = _marketing(tmp_path)
+    (root / "assets" / "Playbook 2026.pdf").write_bytes(PDF)
+
+    (problem,) = catalog.load(root).problems
+
+    assert problem.path == "marketing/assets/Playbook 2026.pdf"
+    assert "cannot be a URL: use lower-case letters, digits" in problem.message
+
+
+def test_a_file_of_a_type_the_api_does_not_serve_is_refused(tmp_path):
+    root = _marketing(tmp_path, {"setup.exe": b"MZ\x90\x00"})
+
+    (problem,) = catalog.load(root).problems
+
+    assert problem.path == "marketing/assets/setup.exe"
+    assert problem.message.startswith("the API serves only pdf, png, jpg, jpeg, gif, zip, docx")
+
+
+def test_a_file_that_is_not_what_its_name_says_is_refused(tmp_path):
+    root = _marketing(tmp_path, {"guide.pdf": b"<html><script>alert(1)</script></html>"})
+
+    (problem,) = catalog.load(root).problems
+
+    assert problem.message == "the file is not a pdf file (it does not begin as one does)"
+
+
+def test_hidden_files_are_left_out_and_folders_named(tmp_path):
+    root = _marketing(tmp_path, {"guide.pdf": PDF})
+    (root / "assets" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (root / "assets" / "old").mkdir()
+
+    content = catalog.load(root)
+
+    assert list(content.assets) == ["guide.pdf"]
+    assert [(p.path, p.message) for p in content.problems] == [
+        ("marketing/assets/old", "only files directly in assets/ are published")
+    ]
+
+
+def test_publishing_an_unchanged_file_stores_nothing_and_a_changed_one_the_next_version(
+    svc, tmp_path
+):
+    root = _marketing(tmp_path, {"guide.pdf": PDF})
+    first = publisher.publish(catalog.load(root), svc.content)
+    same = publisher.publish(catalog.load(root), svc.content)
+    (root / "assets" / "guide.pdf").write_bytes(PDF + b"second edition\n")
+    changed = publisher.publish(catalog.load(root), svc.content)
+
+    assert "asset guide.pdf v1" in first.published
+    assert same.published == [] and "asset guide.pdf" in same.unchanged
+    assert changed.published == ["asset guide.pdf v2"]
+    body = svc.content.latest(assets.KIND, "guide.pdf")
+    assert svc.content.read_bytes(body["sha256"]) == PDF + b"second edition\n"
+
+
+def test_a_file_larger_than_a_dynamodb_item_is_stored_in_parts_and_read_back_whole(svc, tmp_path):
+    data = PDF + bytes(range(256)) * (assets.MAX_BYTES // 256 - 1)
+    root = _marketing(tmp_path, {"playbook.pdf": data})
+
+    publisher.publish(catalog.load(root), svc.content)
+
+    body = svc.content.latest(assets.KIND, "playbook.pdf")
+    assert body["size"] == len(data) > 400 * 1024
+    assert svc.content.read_bytes(body["sha256"]) == data
+
+
+def test_the_sample_playbook_is_the_pdf_its_generator_writes():
+    from tools import sample_pdf
+
+    written = (ROOT / "marketing" / "assets" / "playbook-2026.pdf").read_bytes()
+
+    assert written == sample_pdf.pdf(sample_pdf.TITLE, sample_pdf.LINES)
+    assert b"/Title (The Lead Engine Playbook 2026)" in written
