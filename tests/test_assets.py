@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import textwrap
 from pathlib import Path
 
@@ -124,3 +126,56 @@ def test_the_sample_playbook_is_the_pdf_its_generator_writes():
 
     assert written == sample_pdf.pdf(sample_pdf.TITLE, sample_pdf.LINES)
     assert b"/Title (The Lead Engine Playbook 2026)" in written
+
+
+# --- GET /assets/{name} ----------------------------------------------------------------------
+
+SAMPLE = ROOT / "marketing" / "assets" / "playbook-2026.pdf"
+
+
+def test_a_published_pdf_is_served_with_its_exact_bytes_to_open_in_the_browser(client):
+    answer = client.http.get("/assets/playbook-2026.pdf", headers={"Accept": "*/*"})
+
+    data = SAMPLE.read_bytes()
+    assert answer.status_code == 200
+    assert answer.body == data
+    assert answer.headers["Content-Type"] == "application/pdf"
+    assert answer.headers["Content-Disposition"] == 'inline; filename="playbook-2026.pdf"'
+    assert answer.headers["ETag"] == f'"{hashlib.sha256(data).hexdigest()}"'
+    assert answer.headers["Cache-Control"] == "public, max-age=300"
+
+
+def test_a_file_to_save_is_served_as_an_attachment_whatever_the_client_accepts(
+    svc, client, tmp_path
+):
+    data = b"PK\x03\x04" + bytes(range(256)) * 4
+    publisher.publish(catalog.load(_marketing(tmp_path, {"templates.zip": data})), svc.content)
+
+    answers = [
+        client.http.get("/assets/templates.zip", headers=headers)
+        for headers in ({}, {"Accept": "text/html,application/xhtml+xml"}, {"Accept": "*/*"})
+    ]
+
+    assert [(a.status_code, a.body) for a in answers] == [(200, data)] * 3
+    assert answers[0].headers["Content-Type"] == "application/zip"
+    assert answers[0].headers["Content-Disposition"] == 'attachment; filename="templates.zip"'
+
+
+def test_a_browser_that_has_the_file_is_told_so_without_the_bytes(client):
+    etag = client.http.get("/assets/playbook-2026.pdf").headers["ETag"]
+
+    again = client.http.get("/assets/playbook-2026.pdf", headers={"If-None-Match": etag})
+
+    assert again.status_code == 304
+    assert again.body == b""
+    assert again.headers["ETag"] == etag
+
+
+def test_an_unknown_file_is_a_404_naming_it(client):
+    answer = client.http.get("/assets/playbook-2025.pdf")
+
+    assert answer.status_code == 404
+    assert json.loads(answer.body) == {
+        "error": "not_found",
+        "message": "there is no asset 'playbook-2025.pdf'",
+    }
