@@ -9,7 +9,8 @@ from pathlib import Path
 
 from chalicelib.cli import main
 from chalicelib.content import assets, catalog, publisher
-from tests.conftest import ROOT
+from chalicelib.store.models import ContactModel
+from tests.conftest import ROOT, all_events, lead, post_json
 
 PDF = b"%PDF-1.4\n" + b"sample page\n" * 20
 FORM = textwrap.dedent("""\
@@ -179,3 +180,129 @@ def test_an_unknown_file_is_a_404_naming_it(client):
         "error": "not_found",
         "message": "there is no asset 'playbook-2025.pdf'",
     }
+
+
+# --- the thank-you page's download -----------------------------------------------------------
+
+
+def _offering(download: str, redirect: str = "") -> str:
+    """FORM with a thank-you that offers `download` (YAML lines under download:)."""
+    lines = textwrap.indent(textwrap.dedent(download), "    ")
+    return FORM + "thank_you:\n" + redirect + "  download:\n" + lines
+
+
+def test_a_download_of_a_file_assets_lacks_is_named_with_its_line(tmp_path, capsys):
+    form = _offering("""\
+        label: Get the guide
+        file: guide.pdf
+    """)
+    root = _marketing(tmp_path, {"other.pdf": PDF}, form=form)
+
+    code = main(["validate", str(root)])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert (
+        "marketing/forms/demo.yaml:9: thank_you.download.file:"
+        " there is no file 'guide.pdf' in marketing/assets/"
+    ) in err
+
+
+def test_a_download_name_that_cannot_be_served_is_named_with_its_line(tmp_path):
+    form = _offering("""\
+        label: Get the guide
+        file: Guide.PDF
+    """)
+    root = _marketing(tmp_path, form=form)
+
+    (problem,) = catalog.load(root).problems
+
+    assert (problem.line, problem.field) == (9, "thank_you.download.file")
+    assert problem.message.startswith("names a file in marketing/assets/: use lower-case")
+
+
+def test_a_download_needs_a_file_or_an_https_url(tmp_path):
+    both = _offering("""\
+        label: Get the guide
+        file: guide.pdf
+        url: https://cdn.example.com/guide.pdf
+    """)
+    plain_http = _offering("""\
+        label: Get the guide
+        url: http://cdn.example.com/guide.pdf
+    """)
+    first = catalog.load(_marketing(tmp_path / "a", {"guide.pdf": PDF}, form=both)).problems
+    second = catalog.load(_marketing(tmp_path / "b", form=plain_http)).problems
+
+    assert [(p.line, p.field, p.message) for p in first + second] == [
+        (7, "thank_you.download", "give file (a file in marketing/assets/) or url, one of the two"),
+        (
+            9,
+            "thank_you.download.url",
+            "must be an https:// URL, like https://cdn.example.com/guide.pdf",
+        ),
+    ]
+
+
+def test_a_redirect_that_skips_the_page_offering_the_download_is_named(tmp_path):
+    form = _offering(
+        """\
+        label: Get the guide
+        file: guide.pdf
+    """,
+        redirect="  redirect: https://www.example.com/thanks\n",
+    )
+
+    (problem,) = catalog.load(_marketing(tmp_path, {"guide.pdf": PDF}, form=form)).problems
+
+    assert (problem.line, problem.field) == (7, "thank_you.redirect")
+    assert "instead of the thank-you page that offers download" in problem.message
+
+
+def test_the_thank_you_page_offers_the_forms_file_and_the_link_serves_it(client):
+    page = client.http.get("/forms/whitepaper/thank-you").body.decode()
+
+    link = "https://leads.example.com/assets/playbook-2026.pdf"
+    assert (
+        f'<a class="download" id="lf-download" href="{link}">Download the playbook (PDF)</a>'
+        in page
+    )
+    assert "/assets/playbook-2026.pdf</" not in page  # no longer a path written as text
+    served = client.http.get(link.removeprefix("https://leads.example.com"))
+    assert served.body == SAMPLE.read_bytes()
+
+
+def test_a_download_by_url_links_the_url(svc, client, tmp_path):
+    form = _offering("""\
+        label: Watch the webinar
+        url: https://cdn.example.com/webinar.mp4
+    """)
+    publisher.publish(catalog.load(_marketing(tmp_path, form=form)), svc.content)
+
+    page = client.http.get("/forms/demo/thank-you").body.decode()
+
+    assert 'href="https://cdn.example.com/webinar.mp4">Watch the webinar</a>' in page
+
+
+def test_a_download_click_lands_on_the_contact_who_submitted_the_form(client, svc):
+    post_json(client, lead(visitor_id="v_thanks_0001"))
+    page = client.http.get("/forms/whitepaper/thank-you").body.decode()
+
+    # What the page's script sends (navigator.sendBeacon: the JSON as text/plain).
+    beacon = {
+        "type": "file_downloaded",
+        "visitor_id": "v_thanks_0001",
+        "page_url": "https://leads.example.com/forms/whitepaper/thank-you",
+        "properties": {"file": "playbook-2026.pdf", "form_id": "whitepaper"},
+    }
+    answer = client.http.post(
+        "/events", headers={"Content-Type": "text/plain"}, body=json.dumps(beacon)
+    )
+
+    assert 'type: "file_downloaded"' in page and 'file: "playbook-2026.pdf"' in page
+    assert answer.status_code == 202
+    (contact,) = ContactModel.scan()
+    downloads = [e for e in all_events() if e.type == "file_downloaded"]
+    assert [(e.contact_id, e.properties.as_dict()["file"]) for e in downloads] == [
+        (contact.id, "playbook-2026.pdf")
+    ]

@@ -171,6 +171,8 @@ def _cross_check(catalog: Catalog) -> None:
     topics = catalog.emails.topics
     for form_id, form in catalog.forms.items():
         doc = catalog.sources[("form", form_id)]
+        found = _check_download(catalog, form)
+        catalog.problems.extend(doc.problem(loc, message) for loc, message in found)
         for i, topic in enumerate(form.consent.topics if form.consent else ()):
             if topic not in topics:
                 catalog.problems.append(
@@ -179,6 +181,25 @@ def _cross_check(catalog: Catalog) -> None:
                         f"topic {topic!r} is not listed under topics in templates/brand.yaml",
                     )
                 )
+
+
+def _check_download(catalog: Catalog, form: Form) -> list[tuple[Loc, str]]:
+    """The file a form offers is in assets/ (a file with problems of its own is reported
+    there), and a redirect does not skip the hosted thank-you page that offers it."""
+    thanks = form.thank_you
+    if thanks.download is None:
+        return []
+    found: list[tuple[Loc, str]] = []
+    if thanks.download.file and thanks.download.file not in catalog.asset_files:
+        message = f"there is no file {thanks.download.file!r} in marketing/assets/"
+        found.append((("thank_you", "download", "file"), message))
+    if thanks.redirect not in (None, f"/forms/{form.id}/thank-you"):
+        message = (
+            "visitors are sent here instead of the thank-you page that offers download;"
+            " remove redirect, or link the file from this page and remove download"
+        )
+        found.append((("thank_you", "redirect"), message))
+    return found
 
 
 def _check_sends(catalog: Catalog, journey: Journey) -> list[tuple[Loc, str]]:
