@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import admin, email, forms, health, http, index, leads, tracking
+from chalicelib.api import admin, assets, email, forms, health, http, index, leads, tracking
 from chalicelib.bootstrap import services
 from chalicelib.journeys import fanout
 from chalicelib.messaging import courier, sender
@@ -15,6 +15,7 @@ from chalicelib.pipeline import stream, sweeper
 
 app = Chalice(app_name="leadflow")
 app.api.binary_types.append("image/gif")
+app.api.binary_types.extend(assets.MEDIA_TYPES)
 PUBLIC_BODY = [http.JSON, http.FORM]
 
 
@@ -24,8 +25,8 @@ def pages_for_browsers(request, get_response):
 
 
 @app.middleware("http")
-def images_whatever_accepted(request, get_response):
-    return http.images_whatever_accepted(request, get_response, {email.PIXEL_ROUTE})
+def bytes_whatever_accepted(request, get_response):
+    return http.bytes_whatever_accepted(request, get_response, {email.PIXEL_ROUTE, assets.ROUTE})
 
 
 @app.route("/", methods=["GET"])
@@ -62,6 +63,12 @@ def form_page(form_id: str):
 @http.guarded
 def thank_you_page(form_id: str):
     return forms.thank_you(form_id, services())
+
+
+@app.route(assets.ROUTE, methods=["GET"])
+@http.guarded
+def asset(name: str):
+    return assets.serve(app.current_request, name, services())
 
 
 @app.route("/events", methods=["POST"], content_types=[http.JSON, http.TEXT])

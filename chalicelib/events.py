@@ -10,6 +10,8 @@ FORM_SUBMITTED = "form_submitted"
 UNSUBSCRIBED = "unsubscribed"  # from all marketing email: journeys end on it
 TOPIC_UNSUBSCRIBED = "topic_unsubscribed"  # from one topic only (property `topic`)
 SUBSCRIBED = "subscribed"
+# Sent by a website's tracker (POST /events), as the hosted thank-you page does for its download.
+FILE_DOWNLOADED = "file_downloaded"
 # The consent topic that stands for every marketing email (see messaging/eligibility.py).
 ALL_TOPICS = "*"
 

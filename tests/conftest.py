@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,6 @@ def stub_templates(folder: Path, journeys_yaml: str) -> None:
     """The repo's layout and brand plus a small template for each name the journeys send,
     and every topic they name, so test journeys validate like real ones."""
     import re
-    import shutil
 
     import yaml
 
@@ -177,11 +177,13 @@ class Journeys:
         self.clock = clock
 
     def publish(self, folder: Path, **journeys: str) -> None:
-        """Publish the sample forms plus these journeys (file stem -> YAML); only they are live."""
+        """Publish the sample forms and the files they offer plus these journeys (file stem ->
+        YAML); only they are live."""
         (folder / "forms").mkdir(parents=True, exist_ok=True)
         (folder / "journeys").mkdir(exist_ok=True)
         for form in (ROOT / "marketing" / "forms").glob("*.yaml"):
             (folder / "forms" / form.name).write_text(form.read_text())
+        shutil.copytree(ROOT / "marketing" / "assets", folder / "assets", dirs_exist_ok=True)
         for stem, text in journeys.items():
             (folder / "journeys" / f"{stem}.yaml").write_text(text)
         stub_templates(folder.parent / "templates", "\n".join(journeys.values()))

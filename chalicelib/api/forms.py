@@ -7,7 +7,8 @@ from typing import Any
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.api import form_errors, http, pages
+from chalicelib import events
+from chalicelib.api import assets, form_errors, http, pages
 from chalicelib.bootstrap import Services
 from chalicelib.content.forms import Form
 from chalicelib.errors import FormValidationError, LeadflowError
@@ -133,5 +134,22 @@ def _kept(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def thank_you(form_id: str, svc: Services) -> Response:
+    """The form's thank-you page, with its download when it offers one; a click on that is
+    tracked as the visitor the hosted form recorded, so it joins the contact who submitted."""
     form = submissions.load_form(svc.content, form_id)
-    return http.html_response(200, pages.render("thank_you.html", form=form, lang=form.language))
+    base = svc.settings.public_url
+    download = form.thank_you.download
+    href = None
+    if download is not None:
+        href = assets.url(base, download.file) if download.file else download.url
+    return http.html_response(
+        200,
+        pages.render(
+            "thank_you.html",
+            form=form,
+            lang=form.language,
+            download_href=href,
+            events_url=f"{base}/events",
+            downloaded=events.FILE_DOWNLOADED,
+        ),
+    )

@@ -227,12 +227,13 @@ def _is_json(response: Response) -> bool:
     return kind.startswith(JSON) and isinstance(response.body, str)
 
 
-def images_whatever_accepted(
+def bytes_whatever_accepted(
     request: Request, get_response: Callable[[Request], Response], routes: Collection[str]
 ) -> Response:
-    """HTTP middleware: these routes answer with their image whatever the request's Accept.
+    """HTTP middleware: these routes answer with their bytes whatever the request's Accept.
     Chalice, like API Gateway, refuses a binary answer of a type the request did not list,
-    and mail programs fetch images with anything from `image/*` to no Accept at all."""
+    and mail programs fetch images, and download tools files, with anything from `image/*`
+    to no Accept at all."""
     if request.path in routes:
         request.headers = CaseInsensitiveMapping({**request.headers, "accept": "*/*"})
     return get_response(request)

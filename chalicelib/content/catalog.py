@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.content import emails, salvage, wording
+from chalicelib.content import assets, emails, salvage, wording
+from chalicelib.content.assets import Asset
 from chalicelib.content.emails import EmailContent
 from chalicelib.content.forms import Form
 from chalicelib.content.source import Loc, SourceDoc, load_yaml
@@ -46,6 +47,9 @@ class Catalog:
     checked: dict[str, tuple[Journey, SourceDoc, list[Loc]]] = field(default_factory=dict)
     # The field names a form with problems declares, so templates reading them are not blamed.
     refused_form_fields: set[str] = field(default_factory=set)
+    # assets/: the files that can be served, and every file's name (one with problems too).
+    assets: dict[str, Asset] = field(default_factory=dict)
+    asset_files: set[str] = field(default_factory=set)
 
     @property
     def consent_topics(self) -> set[str]:
@@ -167,6 +171,8 @@ def _cross_check(catalog: Catalog) -> None:
     topics = catalog.emails.topics
     for form_id, form in catalog.forms.items():
         doc = catalog.sources[("form", form_id)]
+        found = _check_download(catalog, form)
+        catalog.problems.extend(doc.problem(loc, message) for loc, message in found)
         for i, topic in enumerate(form.consent.topics if form.consent else ()):
             if topic not in topics:
                 catalog.problems.append(
@@ -175,6 +181,25 @@ def _cross_check(catalog: Catalog) -> None:
                         f"topic {topic!r} is not listed under topics in templates/brand.yaml",
                     )
                 )
+
+
+def _check_download(catalog: Catalog, form: Form) -> list[tuple[Loc, str]]:
+    """The file a form offers is in assets/ (a file with problems of its own is reported
+    there), and a redirect does not skip the hosted thank-you page that offers it."""
+    thanks = form.thank_you
+    if thanks.download is None:
+        return []
+    found: list[tuple[Loc, str]] = []
+    if thanks.download.file and thanks.download.file not in catalog.asset_files:
+        message = f"there is no file {thanks.download.file!r} in marketing/assets/"
+        found.append((("thank_you", "download", "file"), message))
+    if thanks.redirect not in (None, f"/forms/{form.id}/thank-you"):
+        message = (
+            "visitors are sent here instead of the thank-you page that offers download;"
+            " remove redirect, or link the file from this page and remove download"
+        )
+        found.append((("thank_you", "redirect"), message))
+    return found
 
 
 def _check_sends(catalog: Catalog, journey: Journey) -> list[tuple[Loc, str]]:
@@ -245,6 +270,13 @@ def _check_rules(catalog: Catalog) -> None:
         )
 
 
+def _load_assets(root: Path, catalog: Catalog) -> None:
+    paths = assets.files(root / assets.FOLDER)
+    catalog.files += len(paths)
+    catalog.asset_files = {path.name for path in paths}
+    catalog.assets = assets.load(paths, f"{root.name}/{assets.FOLDER}", catalog.problems)
+
+
 LOADERS: tuple[tuple[str, Callable[[Path, Path, Catalog], None]], ...] = (
     ("forms", _load_form),
     ("journeys", _load_journey),
@@ -261,6 +293,7 @@ def load(root: Path, templates: Path | None = None) -> Catalog:
         for path in sorted((root / folder).glob("*.y*ml")):
             catalog.files += 1
             loader(path, root, catalog)
+    _load_assets(root, catalog)
     templates = templates if templates is not None else root.parent / "templates"
     catalog.emails = emails.load(templates, catalog.problems)
     emails.check_templates(templates, catalog.emails, catalog.contact_fields, catalog.problems)

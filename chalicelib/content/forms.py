@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from chalicelib.content import assets
 from chalicelib.content.patterns import Regex
 
 IDENT = r"^[a-z][a-z0-9_]{0,62}$"
@@ -81,10 +83,45 @@ class Consent(Strict):
     topics: list[Annotated[str, Field(pattern=SLUG)]] = ["marketing"]
 
 
+class Download(Strict):
+    """What the thank-you page offers: a file published from marketing/assets/, or a URL
+    (a file on a CDN, for one too big for the API to serve)."""
+
+    label: Annotated[str, Field(min_length=1, max_length=80)]
+    file: str | None = None
+    url: str | None = None
+
+    @field_validator("file")
+    @classmethod
+    def _servable(cls, value: str | None) -> str | None:
+        if value is not None and not assets.NAME.match(value):
+            raise ValueError(f"names a file in marketing/assets/: {assets.NAME_RULE}")
+        if value is not None and assets.file_type(value) is None:
+            raise ValueError(f"the API serves only {assets.TYPES_RULE} files")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        parts = urlsplit(value or "")
+        if value is not None and (
+            parts.scheme != "https" or not parts.hostname or re.search(r"\s", value)
+        ):
+            raise ValueError("must be an https:// URL, like https://cdn.example.com/guide.pdf")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Download:
+        if (self.file is None) == (self.url is None):
+            raise ValueError("give file (a file in marketing/assets/) or url, one of the two")
+        return self
+
+
 class ThankYou(Strict):
     redirect: str | None = None
     message: str = "Thank you! We will be in touch."
     title: str = "Thank you"
+    download: Download | None = None
 
     @field_validator("redirect")
     @classmethod

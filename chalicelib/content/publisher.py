@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chalicelib.content import assets
 from chalicelib.content.catalog import Catalog
 from chalicelib.journeys import library
 from chalicelib.leads import library as lead_library
@@ -34,12 +35,16 @@ def _publish(
 def publish(catalog: Catalog, store: ContentStore) -> PublishReport:
     """Publish everything in a catalog that validated; refuse a catalog with problems.
 
-    Templates are published before the journeys that send them, and journeys before the
-    index that makes them live, so a trigger never finds a version that is not stored yet;
-    in-flight enrollments keep reading their own versions.
+    Files in assets/ are published before the forms that offer them, templates before the
+    journeys that send them, and journeys before the index that makes them live, so nothing
+    finds a version that is not stored yet; in-flight enrollments keep reading their own
+    versions.
     """
     catalog.raise_for_problems()
     report = PublishReport()
+    for name, asset in sorted(catalog.assets.items()):
+        store.store_bytes(asset.sha256, asset.data)
+        _publish(store, assets.KIND, name, asset.to_body(), report)
     for form_id, form in sorted(catalog.forms.items()):
         _publish(store, "form", form_id, form.to_body(), report)
     for name, email in sorted(catalog.emails.templates.items()):

@@ -8,7 +8,10 @@ import time
 from typing import Any
 
 from chalicelib.clock import Clock
-from chalicelib.store.models import ContentModel
+from chalicelib.store.models import AssetPartModel, ContentModel
+
+# Under DynamoDB's 400 KB item limit, with room for the item's key and attribute names.
+PART_BYTES = 350_000
 
 
 def digest(body: dict[str, Any]) -> str:
@@ -57,6 +60,23 @@ class ContentStore:
     def current_version(self, kind: str, content_id: str) -> int | None:
         item = self._latest_item(f"{kind}:{content_id}")
         return int(item.version) if item is not None else None
+
+    def store_bytes(self, digest: str, data: bytes) -> None:
+        """Store a file's bytes under their SHA-256 `digest`, before the version that names
+        them, so a reader never finds a version without its bytes. Parts are written in order,
+        so a last part that exists means all of them do, and the same bytes are written once."""
+        parts = [data[i : i + PART_BYTES] for i in range(0, len(data), PART_BYTES)]
+        try:
+            AssetPartModel.get(digest, len(parts) - 1, consistent_read=True)
+            return
+        except AssetPartModel.DoesNotExist:
+            pass
+        for number, part in enumerate(parts):
+            AssetPartModel(digest=digest, part=number, data=part).save()
+
+    def read_bytes(self, digest: str) -> bytes:
+        """The bytes stored under `digest`; immutable, like a published version."""
+        return b"".join(item.data for item in AssetPartModel.query(digest, consistent_read=True))
 
     def _latest_item(self, key: str) -> ContentModel | None:
         for item in ContentModel.query(

@@ -7,6 +7,7 @@ tables from it (store/tables.py) and `infra/` renders it into CloudFormation.
 from __future__ import annotations
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     ListAttribute,
     MapAttribute,
@@ -147,6 +148,18 @@ class ContentModel(Model):
     published_at = UTCDateTimeAttribute()
 
 
+class AssetPartModel(Model):
+    """One part of a published file's bytes (marketing/assets/), keyed by their SHA-256: a
+    DynamoDB item holds at most 400 KB, and immutable parts make republishing a no-op."""
+
+    class Meta(_Table):
+        table_name = "asset_parts"
+
+    digest = UnicodeAttribute(hash_key=True)
+    part = NumberAttribute(range_key=True)
+    data = BinaryAttribute(legacy_encoding=False)
+
+
 class DueIndex(GlobalSecondaryIndex):
     """Sparse: only enrollments with a due time carry `due_shard`, so a tick reads exactly
     what is due, never the contacts or enrollments that are merely waiting."""
@@ -280,6 +293,7 @@ MODELS: tuple[type[Model], ...] = (
     IdempotencyModel,
     ApiKeyModel,
     ContentModel,
+    AssetPartModel,
     EnrollmentModel,
     LedgerModel,
     SendHistoryModel,

@@ -1,0 +1,308 @@
+"""Files in marketing/assets/: checked at validate, published with the content."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import textwrap
+from pathlib import Path
+
+from chalicelib.cli import main
+from chalicelib.content import assets, catalog, publisher
+from chalicelib.store.models import ContactModel
+from tests.conftest import ROOT, all_events, lead, post_json
+
+PDF = b"%PDF-1.4\n" + b"sample page\n" * 20
+FORM = textwrap.dedent("""\
+    name: Demo request
+    fields:
+      - name: email
+        type: email
+        required: true
+""")
+
+
+def _marketing(root: Path, files: dict[str, bytes] | None = None, form: str = FORM) -> Path:
+    """A marketing/ folder with one form and `files` in assets/."""
+    (root / "marketing" / "forms").mkdir(parents=True)
+    (root / "marketing" / "forms" / "demo.yaml").write_text(form, encoding="utf-8")
+    (root / "marketing" / "assets").mkdir()
+    for name, data in (files or {}).items():
+        (root / "marketing" / "assets" / name).write_bytes(data)
+    return root / "marketing"
+
+
+def test_a_file_in_assets_is_validated_with_the_content(tmp_path, capsys):
+    root = _marketing(tmp_path, {"guide.pdf": PDF})
+
+    code = main(["validate", str(root)])
+
+    assert code == 0
+    assert capsys.readouterr().out.startswith("ok: 2 file(s)")
+
+
+def test_a_file_over_the_limit_is_refused_with_the_cdn_alternative(tmp_path, capsys):
+    root = _marketing(tmp_path, {"big.pdf": PDF + b"0" * assets.MAX_BYTES})
+
+    code = main(["validate", str(root)])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    size = len(PDF) + assets.MAX_BYTES
+    assert f"marketing/assets/big.pdf: the file is {size:,} bytes and is over 4 MiB" in err
+    assert "put the file on a CDN and give the form's download a url instead" in err
+
+
+def test_a_file_name_that_cannot_be_a_url_is_refused(tmp_path):
+    root = _marketing(tmp_path)
+    (root / "assets" / "Playbook 2026.pdf").write_bytes(PDF)
+
+    (problem,) = catalog.load(root).problems
+
+    assert problem.path == "marketing/assets/Playbook 2026.pdf"
+    assert "cannot be a URL: use lower-case letters, digits" in problem.message
+
+
+def test_a_file_of_a_type_the_api_does_not_serve_is_refused(tmp_path):
+    root = _marketing(tmp_path, {"setup.exe": b"MZ\x90\x00"})
+
+    (problem,) = catalog.load(root).problems
+
+    assert problem.path == "marketing/assets/setup.exe"
+    assert problem.message.startswith("the API serves only pdf, png, jpg, jpeg, gif, zip, docx")
+
+
+def test_a_file_that_is_not_what_its_name_says_is_refused(tmp_path):
+    root = _marketing(tmp_path, {"guide.pdf": b"<html><script>alert(1)</script></html>"})
+
+    (problem,) = catalog.load(root).problems
+
+    assert problem.message == "the file is not a pdf file (it does not begin as one does)"
+
+
+def test_hidden_files_are_left_out_and_folders_named(tmp_path):
+    root = _marketing(tmp_path, {"guide.pdf": PDF})
+    (root / "assets" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (root / "assets" / "old").mkdir()
+
+    content = catalog.load(root)
+
+    assert list(content.assets) == ["guide.pdf"]
+    assert [(p.path, p.message) for p in content.problems] == [
+        ("marketing/assets/old", "only files directly in assets/ are published")
+    ]
+
+
+def test_publishing_an_unchanged_file_stores_nothing_and_a_changed_one_the_next_version(
+    svc, tmp_path
+):
+    root = _marketing(tmp_path, {"guide.pdf": PDF})
+    first = publisher.publish(catalog.load(root), svc.content)
+    same = publisher.publish(catalog.load(root), svc.content)
+    (root / "assets" / "guide.pdf").write_bytes(PDF + b"second edition\n")
+    changed = publisher.publish(catalog.load(root), svc.content)
+
+    assert "asset guide.pdf v1" in first.published
+    assert same.published == [] and "asset guide.pdf" in same.unchanged
+    assert changed.published == ["asset guide.pdf v2"]
+    body = svc.content.latest(assets.KIND, "guide.pdf")
+    assert svc.content.read_bytes(body["sha256"]) == PDF + b"second edition\n"
+
+
+def test_a_file_larger_than_a_dynamodb_item_is_stored_in_parts_and_read_back_whole(svc, tmp_path):
+    data = PDF + bytes(range(256)) * (assets.MAX_BYTES // 256 - 1)
+    root = _marketing(tmp_path, {"playbook.pdf": data})
+
+    publisher.publish(catalog.load(root), svc.content)
+
+    body = svc.content.latest(assets.KIND, "playbook.pdf")
+    assert body["size"] == len(data) > 400 * 1024
+    assert svc.content.read_bytes(body["sha256"]) == data
+
+
+def test_the_sample_playbook_is_the_pdf_its_generator_writes():
+    from tests import sample_pdf
+
+    written = (ROOT / "marketing" / "assets" / "playbook-2026.pdf").read_bytes()
+
+    assert written == sample_pdf.pdf(sample_pdf.TITLE, sample_pdf.LINES)
+    assert b"/Title (The Lead Engine Playbook 2026)" in written
+
+
+# --- GET /assets/{name} ----------------------------------------------------------------------
+
+SAMPLE = ROOT / "marketing" / "assets" / "playbook-2026.pdf"
+
+
+def test_a_published_pdf_is_served_with_its_exact_bytes_to_open_in_the_browser(client):
+    answer = client.http.get("/assets/playbook-2026.pdf", headers={"Accept": "*/*"})
+
+    data = SAMPLE.read_bytes()
+    assert answer.status_code == 200
+    assert answer.body == data
+    assert answer.headers["Content-Type"] == "application/pdf"
+    assert answer.headers["Content-Disposition"] == 'inline; filename="playbook-2026.pdf"'
+    assert answer.headers["ETag"] == f'"{hashlib.sha256(data).hexdigest()}"'
+    assert answer.headers["Cache-Control"] == "public, max-age=300"
+
+
+def test_a_file_to_save_is_served_as_an_attachment_whatever_the_client_accepts(
+    svc, client, tmp_path
+):
+    data = b"PK\x03\x04" + bytes(range(256)) * 4
+    publisher.publish(catalog.load(_marketing(tmp_path, {"templates.zip": data})), svc.content)
+
+    answers = [
+        client.http.get("/assets/templates.zip", headers=headers)
+        for headers in ({}, {"Accept": "text/html,application/xhtml+xml"}, {"Accept": "*/*"})
+    ]
+
+    assert [(a.status_code, a.body) for a in answers] == [(200, data)] * 3
+    assert answers[0].headers["Content-Type"] == "application/zip"
+    assert answers[0].headers["Content-Disposition"] == 'attachment; filename="templates.zip"'
+
+
+def test_a_browser_that_has_the_file_is_told_so_without_the_bytes(client):
+    etag = client.http.get("/assets/playbook-2026.pdf").headers["ETag"]
+
+    again = client.http.get("/assets/playbook-2026.pdf", headers={"If-None-Match": etag})
+
+    assert again.status_code == 304
+    assert again.body == b""
+    assert again.headers["ETag"] == etag
+
+
+def test_an_unknown_file_is_a_404_naming_it(client):
+    answer = client.http.get("/assets/playbook-2025.pdf")
+
+    assert answer.status_code == 404
+    assert json.loads(answer.body) == {
+        "error": "not_found",
+        "message": "there is no asset 'playbook-2025.pdf'",
+    }
+
+
+# --- the thank-you page's download -----------------------------------------------------------
+
+
+def _offering(download: str, redirect: str = "") -> str:
+    """FORM with a thank-you that offers `download` (YAML lines under download:)."""
+    lines = textwrap.indent(textwrap.dedent(download), "    ")
+    return FORM + "thank_you:\n" + redirect + "  download:\n" + lines
+
+
+def test_a_download_of_a_file_assets_lacks_is_named_with_its_line(tmp_path, capsys):
+    form = _offering("""\
+        label: Get the guide
+        file: guide.pdf
+    """)
+    root = _marketing(tmp_path, {"other.pdf": PDF}, form=form)
+
+    code = main(["validate", str(root)])
+
+    err = capsys.readouterr().err
+    assert code == 1
+    assert (
+        "marketing/forms/demo.yaml:9: thank_you.download.file:"
+        " there is no file 'guide.pdf' in marketing/assets/"
+    ) in err
+
+
+def test_a_download_name_that_cannot_be_served_is_named_with_its_line(tmp_path):
+    form = _offering("""\
+        label: Get the guide
+        file: Guide.PDF
+    """)
+    root = _marketing(tmp_path, form=form)
+
+    (problem,) = catalog.load(root).problems
+
+    assert (problem.line, problem.field) == (9, "thank_you.download.file")
+    assert problem.message.startswith("names a file in marketing/assets/: use lower-case")
+
+
+def test_a_download_needs_a_file_or_an_https_url(tmp_path):
+    both = _offering("""\
+        label: Get the guide
+        file: guide.pdf
+        url: https://cdn.example.com/guide.pdf
+    """)
+    plain_http = _offering("""\
+        label: Get the guide
+        url: http://cdn.example.com/guide.pdf
+    """)
+    first = catalog.load(_marketing(tmp_path / "a", {"guide.pdf": PDF}, form=both)).problems
+    second = catalog.load(_marketing(tmp_path / "b", form=plain_http)).problems
+
+    assert [(p.line, p.field, p.message) for p in first + second] == [
+        (7, "thank_you.download", "give file (a file in marketing/assets/) or url, one of the two"),
+        (
+            9,
+            "thank_you.download.url",
+            "must be an https:// URL, like https://cdn.example.com/guide.pdf",
+        ),
+    ]
+
+
+def test_a_redirect_that_skips_the_page_offering_the_download_is_named(tmp_path):
+    form = _offering(
+        """\
+        label: Get the guide
+        file: guide.pdf
+    """,
+        redirect="  redirect: https://www.example.com/thanks\n",
+    )
+
+    (problem,) = catalog.load(_marketing(tmp_path, {"guide.pdf": PDF}, form=form)).problems
+
+    assert (problem.line, problem.field) == (7, "thank_you.redirect")
+    assert "instead of the thank-you page that offers download" in problem.message
+
+
+def test_the_thank_you_page_offers_the_forms_file_and_the_link_serves_it(client):
+    page = client.http.get("/forms/whitepaper/thank-you").body.decode()
+
+    link = "https://leads.example.com/assets/playbook-2026.pdf"
+    assert (
+        f'<a class="download" id="lf-download" href="{link}">Download the playbook (PDF)</a>'
+        in page
+    )
+    assert "/assets/playbook-2026.pdf</" not in page  # no longer a path written as text
+    served = client.http.get(link.removeprefix("https://leads.example.com"))
+    assert served.body == SAMPLE.read_bytes()
+
+
+def test_a_download_by_url_links_the_url(svc, client, tmp_path):
+    form = _offering("""\
+        label: Watch the webinar
+        url: https://cdn.example.com/webinar.mp4
+    """)
+    publisher.publish(catalog.load(_marketing(tmp_path, form=form)), svc.content)
+
+    page = client.http.get("/forms/demo/thank-you").body.decode()
+
+    assert 'href="https://cdn.example.com/webinar.mp4">Watch the webinar</a>' in page
+
+
+def test_a_download_click_lands_on_the_contact_who_submitted_the_form(client, svc):
+    post_json(client, lead(visitor_id="v_thanks_0001"))
+    page = client.http.get("/forms/whitepaper/thank-you").body.decode()
+
+    # What the page's script sends (navigator.sendBeacon: the JSON as text/plain).
+    beacon = {
+        "type": "file_downloaded",
+        "visitor_id": "v_thanks_0001",
+        "page_url": "https://leads.example.com/forms/whitepaper/thank-you",
+        "properties": {"file": "playbook-2026.pdf", "form_id": "whitepaper"},
+    }
+    answer = client.http.post(
+        "/events", headers={"Content-Type": "text/plain"}, body=json.dumps(beacon)
+    )
+
+    assert 'type: "file_downloaded"' in page and 'file: "playbook-2026.pdf"' in page
+    assert answer.status_code == 202
+    (contact,) = ContactModel.scan()
+    downloads = [e for e in all_events() if e.type == "file_downloaded"]
+    assert [(e.contact_id, e.properties.as_dict()["file"]) for e in downloads] == [
+        (contact.id, "playbook-2026.pdf")
+    ]
