@@ -118,6 +118,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
             "contact": args.contact,
             "subject": args.subject or args.template,
             "unsubscribe_url": "https://example.com/unsubscribe/preview",
+            "assets_url": "http://127.0.0.1:8000/assets",
         }
         rendered = Renderer().render(email, context)
     except (compiler.TemplateProblem, MissingValue) as exc:

@@ -61,9 +61,9 @@ def test_the_thank_you_email_is_rendered_sent_and_kept_in_the_outbox(svc, ada):
     assert message["List-Unsubscribe"] is None
     [sent] = _events(svc, ada, "email_sent")
     assert sent.properties["step"] == "thank-you" and sent.properties["journey"] == "whitepaper"
-    assert "https://www.example.com/playbook-2026.pdf" in sent.properties["links"]
+    assert "https://leads.example.com/assets/playbook-2026.pdf" in sent.properties["links"]
     # Every tracked link points at the click route; the PDF's address is not in the HTML.
-    assert "https://www.example.com/playbook-2026.pdf" not in html
+    assert "https://leads.example.com/assets/playbook-2026.pdf" not in html
     assert "https://leads.example.com/t/c/" in html and "/t/o/" in html
     entry = LedgerModel.get(sent.properties["ledger"])
     assert (

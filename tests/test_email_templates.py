@@ -14,7 +14,11 @@ from tests.conftest import ROOT
 
 TEMPLATES = ROOT / "templates"
 BRAND = yaml.safe_load((TEMPLATES / "brand.yaml").read_text())
-CONTEXT = {"subject": "Hello", "unsubscribe_url": "https://leads.example.com/u/tok"}
+CONTEXT = {
+    "subject": "Hello",
+    "unsubscribe_url": "https://leads.example.com/u/tok",
+    "assets_url": "https://leads.example.com/assets",
+}
 
 
 def _compiled(name: str):
@@ -36,6 +40,7 @@ def test_rendering_personalises_with_contact_fields_and_defaults():
     assert "Your playbook is ready, Ada" in ada.text
     assert "Your playbook is ready, there" in nobody.text
     assert "https://leads.example.com/u/tok" in ada.html
+    assert 'href="https://leads.example.com/assets/playbook-2026.pdf"' in ada.html
 
 
 def test_a_contact_named_like_a_script_is_escaped_in_the_html():
@@ -54,7 +59,10 @@ def test_the_chinese_sample_keeps_its_language_and_footer():
 
 def test_a_missing_value_fails_the_render_instead_of_leaving_a_blank():
     with pytest.raises(MissingValue, match="unsubscribe_url"):
-        Renderer().render(_compiled("playbook-thank-you"), {"subject": "x", "contact": {}})
+        Renderer().render(
+            _compiled("playbook-thank-you"),
+            {"subject": "x", "contact": {}, "assets_url": CONTEXT["assets_url"]},
+        )
 
 
 def test_variables_lists_what_a_compiled_email_reads():

@@ -21,7 +21,17 @@ from chalicelib.messaging.compiler import CompiledEmail, TemplateProblem
 
 # What every send provides besides the contact: see messaging/sender.py.
 CONTEXT = frozenset(
-    {"contact", "subject", "unsubscribe_url", "journey", "step", "lead", "owner", "notice"}
+    {
+        "contact",
+        "subject",
+        "unsubscribe_url",
+        "assets_url",  # where marketing/assets/ is served: {{ assets_url }}/playbook-2026.pdf
+        "journey",
+        "step",
+        "lead",
+        "owner",
+        "notice",
+    }
 )
 # Contact fields every contact may have, whatever the forms collect.
 CONTACT_FIELDS = frozenset(

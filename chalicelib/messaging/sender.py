@@ -68,6 +68,9 @@ class Urls:
     def unsubscribe(self, token: str) -> str:
         return f"{self.base}/unsubscribe/{token}"
 
+    def assets(self) -> str:
+        return f"{self.base}/assets"
+
 
 def contact_view(contact: dict[str, Any]) -> dict[str, Any]:
     """What a template sees as `contact`: profile fields flat, plus the contact's basics."""
@@ -111,7 +114,7 @@ def personalise(
     unsubscribable: its opens and clicks are not the contact's, nor is its unsubscribe link.
     """
     cid = str(contact["id"])
-    context = {**extra, "contact": contact_view(contact)}
+    context = {**extra, "contact": contact_view(contact), "assets_url": urls.assets()}
     unsubscribe_token = ""
     tracker = None
     if not internal:
