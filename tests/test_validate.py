@@ -227,3 +227,22 @@ def test_a_missing_layout_or_brand_value_is_named_with_its_line_and_in_the_autho
         " [[ brand.mutted ]]: brand.yaml has no mutted",
         "templates/win-back.mjml:1: no such template or partial: layouts/bsae.mjml",
     ]
+
+
+def test_a_hand_off_to_a_team_routing_does_not_have_is_named_with_its_line(tmp_path):
+    import shutil
+
+    from chalicelib.content import catalog as catalog_mod
+    from tests.conftest import ROOT
+
+    shutil.copytree(ROOT / "marketing", tmp_path / "marketing")
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    journey = tmp_path / "marketing" / "journeys" / "onboarding.yaml"
+    journey.write_text(journey.read_text().replace("team: customer-success", "team: succes"))
+
+    problems = [str(p) for p in catalog_mod.load(tmp_path / "marketing").problems]
+
+    assert any(
+        "onboarding.yaml:" in p and "handoff.team: there is no team 'succes' in routing.yaml" in p
+        for p in problems
+    ), problems

@@ -22,7 +22,7 @@ from chalicelib.content.forms import Form
 from chalicelib.content.source import Loc, SourceDoc, load_yaml
 from chalicelib.errors import ContentError, ContentProblem
 from chalicelib.journeys import checks
-from chalicelib.journeys.dsl import Journey, SendEmailStep, UpdateStep
+from chalicelib.journeys.dsl import HandoffStep, Journey, SendEmailStep, UpdateStep
 from chalicelib.leads import library
 from chalicelib.leads.notices import HANDOFF_TEMPLATE, NOTICE_TEMPLATE
 from chalicelib.rules.dsl import RuleBook
@@ -165,6 +165,7 @@ def _cross_check(catalog: Catalog) -> None:
         if isinstance(form, str) and form not in catalog.form_ids:
             found.append((("trigger", "where", "form_id"), f"there is no form {form!r}"))
         found += _check_sends(catalog, journey)
+        found += _check_handoff_teams(catalog, journey)
         catalog.problems.extend(
             doc.problem(loc, message) for loc, message in found if salvage.trusted(loc, unsure)
         )
@@ -181,6 +182,23 @@ def _cross_check(catalog: Catalog) -> None:
                         f"topic {topic!r} is not listed under topics in templates/brand.yaml",
                     )
                 )
+
+
+def _check_handoff_teams(catalog: Catalog, journey: Journey) -> list[tuple[Loc, str]]:
+    """A hand-off that names a team names one routing.yaml has (else it would quietly go to
+    whichever team the rules pick)."""
+    routing = catalog.leads.get("routing")
+    if routing is None:
+        return []
+    teams = [t.id for t in routing.teams]  # type: ignore[attr-defined]
+    return [
+        (
+            ("steps", i, "handoff", "team"),
+            f"there is no team {step.handoff.team!r} in routing.yaml ({', '.join(teams)})",
+        )
+        for i, step in enumerate(journey.steps)
+        if isinstance(step, HandoffStep) and step.handoff.team and step.handoff.team not in teams
+    ]
 
 
 def _check_download(catalog: Catalog, form: Form) -> list[tuple[Loc, str]]:
