@@ -64,7 +64,7 @@ def accept_page(token: str, svc: Services, message: str = "", status: int = 200)
         "accept_by": locale.time(datetime.fromisoformat(due)) if due else None,
         "reasons": notices.top_reasons(contact, svc.leads.scoring()),
         "highlights": notices.highlights(
-            svc.events.timeline(contact_id, limit=50), locale.timezone
+            svc.events.timeline(contact_id, limit=50), locale.timezone, locale.language
         ),
         "yours": lead.get("owner") == owner,
         "can_accept": lead.get("owner") == owner and lead.get("status") == "assigned",

@@ -23,7 +23,7 @@ from chalicelib.leads import notices, ownership, routing, worktime
 from chalicelib.leads.library import LeadLibrary
 from chalicelib.leads.notices import Deliveries
 from chalicelib.leads.ownership import lead_of
-from chalicelib.leads.routing import Owner, Route, Routing
+from chalicelib.leads.routing import Locale, Owner, Route, Routing
 from chalicelib.messaging.tokens import Signer
 from chalicelib.pipeline.registry import HandlerContext
 from chalicelib.store import counters as counter_keys
@@ -343,8 +343,10 @@ class Dispatcher:
             else f"{self.public_url}/contacts/{contact['id']}"
         )
         routing = self.library.routing()
-        zone = routing.locale(owner.id).timezone if routing and owner else "UTC"
-        return notices.lead_summary(contact, self.library.scoring(), timeline, link, zone)
+        locale = routing.locale(owner.id) if routing and owner else Locale()
+        return notices.lead_summary(
+            contact, self.library.scoring(), timeline, link, locale.timezone, locale.language
+        )
 
 
 def handoff_title(summary: dict[str, Any], language: str) -> str:

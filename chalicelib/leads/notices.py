@@ -27,11 +27,22 @@ HANDOFF_TEMPLATE = "lead-handoff"
 NOTICE_TEMPLATE = "team-notice"
 SOURCE = "sales"
 HIGHLIGHTS = {
-    "form_submitted": "submitted {form_id}",
-    "page_viewed": "viewed {url}",
-    "email_clicked": "clicked {url} in an email",
-    "webinar_attended": "attended a webinar",
-    "download": "downloaded {url}",
+    "en": {
+        "form_submitted": "submitted {form_id}",
+        "page_viewed": "viewed {url}",
+        "email_clicked": "clicked {url} in an email",
+        "webinar_attended": "attended a webinar",
+        "download": "downloaded {url}",
+        "file_downloaded": "downloaded {file}",
+    },
+    "zh-CN": {
+        "form_submitted": "提交了表单 {form_id}",
+        "page_viewed": "浏览了 {url}",
+        "email_clicked": "点击了邮件中的 {url}",
+        "webinar_attended": "参加了网络研讨会",
+        "download": "下载了 {url}",
+        "file_downloaded": "下载了 {file}",
+    },
 }
 MAX_HIGHLIGHTS = 5
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
@@ -81,12 +92,13 @@ def top_reasons(
     return top
 
 
-def highlights(timeline: Iterable[Event], timezone: str = "UTC") -> list[str]:
-    """The newest few things the lead did, in words, on the reader's clock (`timezone`)."""
+def highlights(timeline: Iterable[Event], timezone: str = "UTC", language: str = "en") -> list[str]:
+    """The newest few things the lead did, in the reader's words and on the reader's clock."""
     zone = ZoneInfo(timezone)
+    patterns = HIGHLIGHTS.get(language, HIGHLIGHTS["en"])
     out = []
     for event in in_order(timeline, newest_first=True):
-        pattern = HIGHLIGHTS.get(event.type)
+        pattern = patterns.get(event.type)
         if pattern is None:
             continue
         props = {k: v for k, v in event.properties.items() if isinstance(v, str | int)}
@@ -124,6 +136,7 @@ def lead_summary(
     timeline: Iterable[Event],
     link: str,
     timezone: str = "UTC",
+    language: str = "en",
 ) -> dict[str, Any]:
     """Everything a salesperson needs in one look; also the generic webhook's payload."""
     props = contact.get("properties") or {}
@@ -138,7 +151,7 @@ def lead_summary(
         "stage": contact.get("stage"),
         "score": int(contact.get("score") or 0),
         "reasons": top_reasons(contact, scoring),
-        "highlights": highlights(timeline, timezone),
+        "highlights": highlights(timeline, timezone, language),
         "attribution": attribution(contact),
         "link": link,
     }
