@@ -20,6 +20,11 @@ PUBLIC_BODY = [http.JSON, http.FORM]
 
 
 @app.middleware("http")
+def one_error_shape(request, get_response):
+    return http.one_error_shape(request, get_response)
+
+
+@app.middleware("http")
 def pages_for_browsers(request, get_response):
     return http.pages_for_browsers(request, get_response)
 

@@ -98,3 +98,19 @@ def test_api_gateway_answers_a_path_no_route_serves_with_the_same_404():
             },
         }
     ]
+
+
+def test_a_method_or_media_type_chalice_refuses_gets_our_error_shape(client, svc):
+    method = client.http.request(
+        "PUT", "/events", body=b"{}", headers={"Content-Type": "application/json"}
+    )
+    media = client.http.post("/events", body=b"<x/>", headers={"Content-Type": "text/xml"})
+
+    assert method.status_code == 405 and method.headers["Allow"].startswith("POST")
+    assert method.json_body["error"] == "method_not_allowed"
+    assert "PUT" in method.json_body["message"]
+    assert media.status_code == 415
+    assert media.json_body == {
+        "error": "unsupported_media_type",
+        "message": media.json_body["message"],
+    }

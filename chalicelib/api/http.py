@@ -222,6 +222,34 @@ def pages_for_browsers(request: Request, get_response: Callable[[Request], Respo
     return html_response(503, page, {"Retry-After": retry})
 
 
+# Chalice's own refusals, in our error shape (docs/api.md): what it answers before a view runs.
+_CHALICE_CODES = {
+    "MethodNotAllowedError": "method_not_allowed",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "BadRequest": "bad_request",
+}
+
+
+def one_error_shape(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """HTTP middleware: a 405 or 415 that Chalice answers itself (`{"Code", "Message"}`) gets
+    the same `{"error", "message"}` body as every other refusal."""
+    response = get_response(request)
+    kind = str((response.headers or {}).get("Content-Type", JSON))  # Chalice's have none
+    if response.status_code < 400 or not kind.startswith(JSON):
+        return response
+    body = response.body
+    if isinstance(body, str):  # Chalice's own refusals carry a dict, views a JSON string
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return response
+    if not isinstance(body, dict) or body.get("Code") not in _CHALICE_CODES:
+        return response
+    ours = {"error": _CHALICE_CODES[body["Code"]], "message": str(body.get("Message", ""))}
+    headers = {k: v for k, v in (response.headers or {}).items() if k.lower() != "content-type"}
+    return json_response(response.status_code, ours, headers)
+
+
 def _is_json(response: Response) -> bool:
     kind = str((response.headers or {}).get("Content-Type", ""))
     return kind.startswith(JSON) and isinstance(response.body, str)
