@@ -101,3 +101,24 @@ def test_fields_cannot_change_who_the_contact_is(client, svc, lead_and_keys, adm
 def test_a_sales_key_needs_an_owner(svc):
     with pytest.raises(ValueError, match="owner"):
         svc.api_keys.create("nobody's", "sales")
+
+
+@pytest.mark.parametrize("contact_id", ["a" * 2049, "ü" * 1100])
+def test_an_id_too_long_to_be_a_key_is_not_found_on_every_route(client, svc, admin_key, contact_id):
+    key = {"X-Api-Key": admin_key}
+    answers = [
+        client.http.get(f"/contacts/{contact_id}", headers=key),
+        _post(client, contact_id, "accept", admin_key, {}),
+        client.http.get(f"/deliveries?key={contact_id}", headers=key),
+        client.http.post(
+            "/deliveries/replay",
+            headers={**key, "Content-Type": "application/json"},
+            body=json.dumps({"key": contact_id}),
+        ),
+    ]
+
+    assert [a.status_code for a in answers] == [404, 404, 404, 409]
+
+
+def test_an_empty_contact_id_is_not_found(client, svc, admin_key):
+    assert _post(client, "", "accept", admin_key, {}).status_code == 404

@@ -70,12 +70,16 @@ class ContactStore:
         self.shards = shards
 
     def get(self, contact_id: str) -> dict[str, Any] | None:
+        if not tables.can_be_key(contact_id):
+            return None
         try:
             return _as_dict(ContactModel.get(contact_id, consistent_read=True))
         except ContactModel.DoesNotExist:
             return None
 
     def find_by_key(self, key: str) -> str | None:
+        if not tables.can_be_key(key):
+            return None
         try:
             return ContactKeyModel.get(key, consistent_read=True).contact_id
         except ContactKeyModel.DoesNotExist:

@@ -76,6 +76,8 @@ class Ledger:
         return Claim(key, True, Status.SENDING.value, int(item.attempts or 0))
 
     def get(self, key: str) -> LedgerModel | None:
+        if not tables.can_be_key(key):
+            return None
         try:
             return LedgerModel.get(key, consistent_read=True)
         except LedgerModel.DoesNotExist:

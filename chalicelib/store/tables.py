@@ -99,3 +99,13 @@ def plain(value: Any) -> Any:
     if value is None:
         return None
     return value.as_dict() if hasattr(value, "as_dict") else dict(value)
+
+
+# DynamoDB refuses an empty key and a partition key over 2,048 bytes with a ValidationException;
+# ids from a URL or a body are looked up only when they can be keys at all.
+MAX_KEY_BYTES = 2048
+
+
+def can_be_key(value: str) -> bool:
+    """True when `value` can be a partition key; anything else names no item."""
+    return bool(value) and len(value.encode("utf-8", "surrogatepass")) <= MAX_KEY_BYTES
