@@ -62,6 +62,7 @@ def test_a_chinese_team_reads_its_accept_page_in_chinese(client, routed):
 
     assert 'lang="zh-CN"' in html and "为什么是热线索" in html and "接受线索" in html
     assert "CST 提交了表单 whitepaper" in html
+    assert "· 已分配" in html and "· assigned" not in html
     assert re.search(r"请在此前接受</dt><dd>[^<]+ CST</dd>", html)
     accepted = client.http.post(
         f"/accept/{token}", body=b"", headers={"Content-Type": "text/plain"}

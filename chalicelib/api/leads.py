@@ -70,9 +70,32 @@ def accept_page(token: str, svc: Services, message: str = "", status: int = 200)
         "can_accept": lead.get("owner") == owner and lead.get("status") == "assigned",
     }
     words = ACCEPT_WORDS.get(locale.language, ACCEPT_WORDS["en"])
-    html = pages.render("accept.html", page=page, message=message, t=words, lang=locale.language)
+    named = STATE_WORDS.get(locale.language, {})
+    html = pages.render(
+        "accept.html", page=page, message=message, t=words, named=named, lang=locale.language
+    )
     return http.html_response(status, html, NO_STORE)
 
+
+# Lead statuses and lifecycle stages as a Chinese owner reads them (English: their names).
+STATE_WORDS: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "new": "新",
+        "assigned": "已分配",
+        "accepted": "已接受",
+        "pool": "公海",
+        "disqualified": "不合格",
+        "won": "已成交",
+        "lost": "已丢单",
+        "subscriber": "订阅者",
+        "lead": "线索",
+        "mql": "市场认可线索 (MQL)",
+        "sql": "销售认可线索 (SQL)",
+        "opportunity": "商机",
+        "customer": "客户",
+        "churned": "已流失",
+    }
+}
 
 # What the accept page says, in the owner's language (routing.yaml: team or owner language).
 ACCEPT_WORDS: dict[str, dict[str, str]] = {
