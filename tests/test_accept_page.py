@@ -85,3 +85,16 @@ def test_the_hand_off_email_speaks_the_owners_language_on_the_owners_clock(clien
     assert english.subject.startswith("New lead for you: ") and "Accept the lead" in english.html
     assert re.search(r"Accept by \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T", english.html)
     assert not re.search(r"[\u4e00-\u9fff]", english.html)
+
+
+def test_a_link_kept_after_the_lead_moved_on_shows_nothing_of_the_lead(client, routed):
+    html, _ = _page(client, routed)
+    svc = routed.svc
+    cid = svc.contacts.find_by_key("email:ada@example.com")
+    stale = svc.dispatcher.signer.sign(ACCEPT_PURPOSE, cid, "somebody-before")
+
+    page = client.http.get(f"/accept/{stale}").body.decode()
+
+    assert "ada@example.com" in html  # the owner's own link shows the lead
+    assert "no longer yours" in page
+    assert "ada@example.com" not in page and "Lovelace" not in page and "Why it is hot" not in page

@@ -63,6 +63,17 @@ def test_a_chunked_body_is_read_and_the_next_request_on_the_connection_answered(
     assert statuses == [b"202", b"405"]
 
 
+@pytest.mark.parametrize("size", [b"-1", b"0x5", b"1_0", b"+5", b"zz"])
+def test_a_malformed_chunk_size_is_a_400_and_reads_nothing_more(stack, size):
+    running, _ = stack
+    raw = (
+        b"POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n" + size + b"\r\n{}\r\n0\r\n\r\n"
+    )
+
+    assert _exchange(running.api, raw) == [b"400"]
+
+
 def test_the_api_answers_as_its_openapi_document_says(stack):
     running, folder = stack
     key = (folder / "state" / "local-admin-key").read_text().strip()

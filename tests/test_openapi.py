@@ -40,3 +40,17 @@ def test_the_document_is_valid_openapi():
     spec = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
 
     assert [e.message for e in OpenAPIV30SpecValidator(spec).iter_errors()] == []
+
+
+def test_no_key_is_written_twice_in_the_document():
+    seen: list[tuple[int, str]] = []
+
+    class Strict(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
+            seen.extend((node.start_mark.line + 1, k) for k in keys if keys.count(k) > 1)
+            return super().construct_mapping(node, deep)
+
+    yaml.load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"), Strict)
+
+    assert seen == []

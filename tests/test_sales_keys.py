@@ -122,3 +122,28 @@ def test_an_id_too_long_to_be_a_key_is_not_found_on_every_route(client, svc, adm
 
 def test_an_empty_contact_id_is_not_found(client, svc, admin_key):
     assert _post(client, "", "accept", admin_key, {}).status_code == 404
+
+
+def test_a_sales_key_without_an_owner_is_refused_everywhere(client, svc, lead_and_keys):
+    from chalicelib.store.api_keys import digest
+    from chalicelib.store.models import ApiKeyModel
+
+    cid, _owner, _keys = lead_and_keys
+    old = "lf_made_before_sales_keys_had_owners"
+    ApiKeyModel(
+        key_hash=digest(old), name="old", role="sales", prefix=old[:7], created_at=svc.clock.now()
+    ).save()
+    before = svc.contacts.get(cid)["version"]
+
+    acted = _post(client, cid, "disqualify", old, {"reason": "spam"})
+    read = client.http.get(f"/contacts/{cid}", headers={"X-Api-Key": old})
+
+    assert (acted.status_code, read.status_code) == (403, 403)
+    assert "--owner" in acted.json_body["message"]
+    assert svc.contacts.get(cid)["version"] == before
+
+
+def test_a_contact_limit_that_is_not_an_ascii_number_is_a_422(client, svc, admin_key):
+    answer = client.http.get("/contacts/c_1?limit=%C2%B2", headers={"X-Api-Key": admin_key})
+
+    assert answer.status_code == 422 and answer.json_body["fields"][0]["field"] == "limit"

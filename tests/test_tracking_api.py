@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from chalicelib.store.models import ContactModel
 from tests.conftest import all_events, track
@@ -126,3 +127,46 @@ def test_fields_of_the_wrong_type_or_empty_are_refused_by_name(client, svc):
         assert answer.status_code == 422, (field, answer.body)
         assert field in {f["field"] for f in answer.json_body["fields"]}
     assert all_events() == []
+
+
+def _track_from(client, origin: str | None, **body):
+    headers = {"Content-Type": "application/json", **({"Origin": origin} if origin else {})}
+    return client.http.post("/events", headers=headers, body=json.dumps(body))
+
+
+def test_one_event_id_is_one_event_whatever_the_type_but_two_sites_may_share_it(client, svc, clock):
+    at = (clock.now() - timedelta(hours=1)).isoformat()
+    first = _track_from(
+        client, None, type="pricing_viewed", email="ada@example.com", event_id="e-1", occurred_at=at
+    )
+    other_type = _track_from(
+        client, None, type="demo_viewed", email="ada@example.com", event_id="e-1", occurred_at=at
+    )
+    other_site = _track_from(
+        client,
+        "https://shop.example.com",
+        type="demo_viewed",
+        email="ada@example.com",
+        event_id="e-1",
+        occurred_at=at,
+    )
+    bad_origin = _track_from(
+        client, "http://[oops", type="pricing_viewed", email="ada@example.com", event_id="e-2"
+    )
+
+    assert (first.status_code, other_type.status_code) == (202, 422)
+    assert (other_site.status_code, bad_origin.status_code) == (202, 202)
+    assert len(all_events()) == 3
+
+
+def test_an_anonymous_visitors_retry_is_one_event_even_a_minute_later(client, svc, clock):
+    body = {"type": "pricing_viewed", "visitor_id": "v_anon_12345", "event_id": "e-anon"}
+    first = _track_from(client, None, **body)
+    clock.advance(minutes=1)
+    retry = _track_from(client, None, **body)
+    reused = _track_from(client, None, **{**body, "properties": {"plan": "pro"}})
+
+    assert (first.status_code, retry.status_code, reused.status_code) == (202, 200, 422)
+    assert retry.json_body["event_id"] == first.json_body["event_id"]
+    assert reused.json_body["fields"][0]["field"] == "event_id"
+    assert len(all_events()) == 1

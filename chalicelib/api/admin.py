@@ -27,6 +27,8 @@ def authorize(request: Request, svc: Services, roles: tuple[str, ...] = READERS)
         raise Unauthorized("unknown API key")
     if caller.role not in roles:
         raise Forbidden(f"the {caller.role} role may not do this")
+    if caller.role == "sales" and not caller.owner:
+        raise Forbidden("this sales key belongs to no owner: create a new one with --owner")
     return caller
 
 
@@ -84,7 +86,7 @@ def _view(svc: Services, caller: Caller, contact_id: str, limit: int) -> dict[st
 
 def _limit(request: Request) -> int:
     raw = (request.query_params or {}).get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 500:
         raise FormValidationError([FieldError("limit", "must be a whole number from 1 to 500")])
     return int(raw)
 

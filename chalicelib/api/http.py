@@ -219,7 +219,8 @@ def pages_for_browsers(request: Request, get_response: Callable[[Request], Respo
         reload=request.method == "GET",  # a form post is not repeated behind the visitor's back
         back=back_link(request, "/"),
     )
-    return html_response(503, page, {"Retry-After": retry})
+    kept = {k: v for k, v in (response.headers or {}).items() if k.lower() != "content-type"}
+    return html_response(503, page, {**kept, "Retry-After": retry})  # CORS headers stay
 
 
 # Chalice's own refusals, in our error shape (docs/api.md): what it answers before a view runs.

@@ -53,6 +53,17 @@ def accept_page(token: str, svc: Services, message: str = "", status: int = 200)
     lead = lead_of(contact)
     routing = svc.leads.routing()
     locale = routing.locale(owner) if routing else Locale()
+    words = ACCEPT_WORDS.get(locale.language, ACCEPT_WORDS["en"])
+    if lead.get("owner") != owner:  # a link kept after the lead moved on shows nothing of it
+        html = pages.render(
+            "accept.html",
+            page={"yours": False},
+            message=message,
+            t=words,
+            named={},
+            lang=locale.language,
+        )
+        return http.html_response(status, html, NO_STORE)
     due = lead.get("sla_due_at")
     page = {
         "props": contact.get("properties") or {},
@@ -69,7 +80,6 @@ def accept_page(token: str, svc: Services, message: str = "", status: int = 200)
         "yours": lead.get("owner") == owner,
         "can_accept": lead.get("owner") == owner and lead.get("status") == "assigned",
     }
-    words = ACCEPT_WORDS.get(locale.language, ACCEPT_WORDS["en"])
     named = STATE_WORDS.get(locale.language, {})
     html = pages.render(
         "accept.html", page=page, message=message, t=words, named=named, lang=locale.language

@@ -48,7 +48,10 @@ def payload_fingerprint(payload: Mapping[str, Any]) -> str:
 def idempotency_scope(kind: str, owner: str, origin: str | None) -> str:
     """Where a client's key is unique: per form (or /events) and per site that posted it, so
     two forms or two sites that happen to pick the same key never share an answer."""
-    site = (urlsplit(origin).hostname or "") if origin else ""
+    try:
+        site = (urlsplit(origin).hostname or "") if origin else ""
+    except ValueError:  # `http://[oops`: not a site we can name
+        site = ""
     return f"{kind}:{owner}:{site or '-'}"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -146,14 +146,26 @@ def track(
     touch = attribution.touch(
         {k: body[k] for k in attribution.TOUCH_FIELDS if body.get(k)}, referer, occurred
     )
-    event_id = ids.derived_event_id(occurred, "client", key) if key else ids.event_id(occurred)
+    # A client's key is unique per site (not per event type): one key, one event.
+    scoped = f"{idempotency_scope('events', '-', origin)}:{key}" if key else None
+    event_id = ids.derived_event_id(occurred, "client", scoped) if scoped else None
+    event_id = event_id or ids.event_id(occurred)
+    fingerprint = payload_fingerprint(body) if key else None
     properties = {**props}
     if touch.get("landing_page"):
         properties.setdefault("url", touch["landing_page"])
     if identity.primary is None:
-        return _track_visitor(
-            identity.visitor_id or "", name, event_id, occurred, properties, touch, contacts, events
+        event = Event(
+            contact_id="",
+            event_id=event_id,
+            type=name,
+            occurred_at=occurred,
+            source="api:events",
+            properties=properties,
+            touch=touch,
         )
+        visitor = identity.visitor_id or ""
+        return _track_visitor(visitor, event, scoped, fingerprint, now, contacts, events)
     if identity.visitor_id:
         properties.update(visitor_id=identity.visitor_id, identifies_visitor=True)
     recorded = contacts.record(
@@ -165,8 +177,8 @@ def track(
             source="api:events",
             event_properties=properties,
             touch=touch,
-            idempotency_key=f"{idempotency_scope('events', name, origin)}:{key}" if key else None,
-            fingerprint=payload_fingerprint(body) if key else None,
+            idempotency_key=scoped,
+            fingerprint=fingerprint,
             key_field="event_id",
             response={"event_id": event_id},
         )
@@ -178,27 +190,24 @@ def track(
 
 def _track_visitor(
     visitor_id: str,
-    name: str,
-    event_id: str,
-    occurred: datetime,
-    properties: dict,
-    touch: dict,
+    event: Event,
+    key: str | None,
+    fingerprint: str | None,
+    now: datetime,
     contacts: ContactStore,
     events: EventStore,
 ) -> Tracked:
-    """A known visitor's event goes straight to its contact; an unknown one waits anonymous."""
+    """A known visitor's event goes straight to its contact; an unknown one waits anonymous.
+    A client key makes it once, even when the retry comes later (its record is kept)."""
     owner = contacts.find_by_key(visitor_partition(visitor_id))
     partition = owner or visitor_partition(visitor_id)
-    event = Event(
-        contact_id=partition,
-        event_id=event_id,
-        type=name,
-        occurred_at=occurred,
-        source="api:events",
-        properties={**properties, "visitor_id": visitor_id},
-        touch=touch,
+    event = replace(
+        event, contact_id=partition, properties={**event.properties, "visitor_id": visitor_id}
     )
-    fresh = events.append(event)
+    if key is None:
+        fresh, event_id = events.append(event), event.event_id
+    else:
+        fresh, event_id = events.append_keyed(event, key, fingerprint, "event_id", now)
     return Tracked(event_id, partition, owner is None, replayed=not fresh)
 
 

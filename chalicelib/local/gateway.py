@@ -12,6 +12,7 @@ as the gateway infra/ configures does.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, BinaryIO
 
 from chalice import Chalice
@@ -28,6 +29,7 @@ from chalice.local import (
 from chalicelib.api.http import NO_ROUTE
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's limit
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,8}")
 
 
 class _BadChunks(Exception):
@@ -60,6 +62,9 @@ class _Handler(ChaliceRequestHandler):
             body = json.dumps({"error": exc.code, "message": str(exc)}).encode()
             self._send_http_response(exc.status, {"Content-Type": "application/json"}, body)
 
+    # The base class binds its own _generic_handle to these names: rebind them to ours.
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("do_"):
             return self._generic_handle
@@ -71,16 +76,17 @@ def _read_chunks(stream: BinaryIO) -> bytes:
     body = bytearray()
     while True:
         line = stream.readline(1024).split(b";", 1)[0].strip()
-        try:
-            size = int(line or b"0", 16)
-        except ValueError:
-            raise _BadChunks(400, "malformed_body", "a malformed chunk size") from None
+        if not _CHUNK_SIZE.fullmatch(line):  # int(..., 16) would take -1, 0x5 or 1_0
+            raise _BadChunks(400, "malformed_body", "a malformed chunk size")
+        size = int(line, 16)
         if size == 0:
             break
         if len(body) + size > MAX_BODY_BYTES:
             raise _BadChunks(413, "payload_too_large", "the body is over 10 MiB")
-        body += stream.read(size)
-        stream.readline(8)  # the CRLF after the chunk
+        chunk = stream.read(size)
+        if len(chunk) != size or stream.readline(8) != b"\r\n":
+            raise _BadChunks(400, "malformed_body", "a chunk shorter than its size")
+        body += chunk
     while stream.readline(1024).strip():  # trailers, up to the blank line
         pass
     return bytes(body)

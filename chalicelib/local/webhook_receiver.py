@@ -69,10 +69,16 @@ def _verified(
             return False
         return True
     if isinstance(payload, dict) and "sign" in payload:  # Feishu: in the body, seconds
-        expected = feishu_sign(secret, int(payload.get("timestamp", 0))) if secret else ""
+        stamp = str(payload.get("timestamp", ""))
+        if not stamp.isdigit():
+            return False
+        expected = feishu_sign(secret, int(stamp)) if secret else ""
         return bool(secret) and hmac.compare_digest(expected, str(payload["sign"]))
     if "sign" in query:  # DingTalk: in the URL, milliseconds
-        expected = dingtalk_sign(secret, int(query.get("timestamp", 0))) if secret else ""
+        stamp = query.get("timestamp", "")
+        if not stamp.isdigit():
+            return False
+        expected = dingtalk_sign(secret, int(stamp)) if secret else ""
         return bool(secret) and hmac.compare_digest(expected, query["sign"])
     return None
 

@@ -13,21 +13,19 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.errors import Busy, IdempotencyKeyReused
+from chalicelib.errors import Busy
 from chalicelib.events import Event
 from chalicelib.leads.intake import Intake, new_contact, profile_merge
 from chalicelib.store import events as event_rows
-from chalicelib.store import tables
+from chalicelib.store import idempotency, tables
 from chalicelib.store.models import ContactKeyModel, ContactModel, EventModel, IdempotencyModel
 
-IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_ATTEMPTS = 10
 BACKOFF_SECONDS = 0.01
 _CONTACT_FIELDS = tuple(ContactModel.get_attributes())
@@ -140,15 +138,10 @@ class ContactStore:
         row = event_rows.to_model(event, self.shards)
         items.append(("save", row, {"condition": event_rows.new_item_condition()}))
         if intake.idempotency_key:
-            record = IdempotencyModel(
-                key=intake.idempotency_key,
-                response={**intake.response, "contact_id": cid},
-                fingerprint=intake.fingerprint,
-                created_at=now,
-                expires_at=now + IDEMPOTENCY_TTL,
-            )
-            cond = IdempotencyModel.key.does_not_exist()
-            items.append(("save", record, {"condition": cond, "return_values": ALL_OLD}))
+            response = {**intake.response, "contact_id": cid}
+            claim = idempotency.record(intake.idempotency_key, response, intake.fingerprint, now)
+            options = {"condition": idempotency.claim_condition(), "return_values": ALL_OLD}
+            items.append(("save", claim, options))
         return items
 
     def _learn(
@@ -169,8 +162,11 @@ class ContactStore:
         owners: dict[str, str] = {}
         contact_failed = False
         for model, reason in failed:
-            if reason.code != "ConditionalCheckFailed" or isinstance(model, EventModel):
+            if reason.code != "ConditionalCheckFailed":
                 raise exc
+            if isinstance(model, EventModel):  # its id is derived from the client's key: a
+                # retry after the key's record expired; the event is there, once
+                return Recorded(attempt.contact_id, intake.event_id, False, True, intake.response)
             if isinstance(model, ContactKeyModel):
                 owners[model.key] = ContactKeyModel.from_raw_data(reason.raw_item).contact_id
             else:
@@ -199,12 +195,7 @@ class ContactStore:
 
 def _replay(intake: Intake, first: IdempotencyModel) -> Recorded:
     """The first answer to this key, unless the key now comes with another payload."""
-    if first.fingerprint and intake.fingerprint != first.fingerprint:
-        raise IdempotencyKeyReused(
-            "this key was already used with a different request; use a new key for a new request",
-            intake.key_field,
-        )
-    stored = first.response.as_dict()
+    stored = idempotency.first_answer(first, intake.fingerprint, intake.key_field)
     return Recorded(stored.get("contact_id", ""), stored.get("event_id", ""), False, True, stored)
 
 

@@ -75,8 +75,15 @@ class ContentStore:
             AssetPartModel(digest=digest, part=number, data=part).save()
 
     def read_bytes(self, digest: str) -> bytes:
-        """The bytes stored under `digest`; immutable, like a published version."""
-        return b"".join(item.data for item in AssetPartModel.query(digest, consistent_read=True))
+        """The bytes stored under `digest`; immutable, like a published version. Read
+        eventually consistent (half the read units of a public download), and again strongly
+        only if a part just written has not reached the replica yet (the digest tells)."""
+        for consistent in (False, True):
+            parts = AssetPartModel.query(digest, consistent_read=consistent)
+            data = b"".join(item.data for item in parts)
+            if hashlib.sha256(data).hexdigest() == digest:
+                return data
+        return data
 
     def _latest_item(self, key: str) -> ContentModel | None:
         for item in ContentModel.query(

@@ -6,6 +6,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
+from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
@@ -13,8 +14,8 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import ids, timeline
 from chalicelib.errors import Busy
 from chalicelib.events import Event
-from chalicelib.store import tables
-from chalicelib.store.models import CounterModel, EventModel
+from chalicelib.store import idempotency, tables
+from chalicelib.store.models import CounterModel, EventModel, IdempotencyModel
 
 MAX_EMITTED_PER_TX = 90
 
@@ -67,6 +68,28 @@ class EventStore:
                 return False
             raise
         return True
+
+    def append_keyed(
+        self, event: Event, key: str, fingerprint: str | None, field: str, now: datetime
+    ) -> tuple[bool, str]:
+        """Append once per client key, with the key's record in the same transaction: a
+        retry finds the first event (False and its id), the key with another payload is
+        refused. For events that are on no contact yet (an anonymous visitor's)."""
+        claim = idempotency.record(key, {"event_id": event.event_id}, fingerprint, now)
+        try:
+            with TransactWrite(connection=tables.connection()) as tx:
+                tx.save(to_model(event, self.shards), condition=new_item_condition())
+                tx.save(claim, condition=idempotency.claim_condition(), return_values=ALL_OLD)
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            if len(reasons) == 2 and tables.condition_failed(reasons[1]):
+                first = IdempotencyModel.from_raw_data(reasons[1].raw_item)
+                answer = idempotency.first_answer(first, fingerprint, field)
+                return False, str(answer.get("event_id") or event.event_id)
+            if reasons and tables.condition_failed(reasons[0]):
+                return False, event.event_id  # the key's record expired; the event is there
+            raise
+        return True, event.event_id
 
     def append_counted(self, counter: str, make: Callable[[bool], Event]) -> bool:
         """Count one more of something and append its event, atomically; `make(first)` builds
