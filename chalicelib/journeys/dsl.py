@@ -337,7 +337,7 @@ class Webhook(Strict):
     """Where to post: `url`, or `url_env`, an environment variable holding it (so a secret
     URL stays out of git and each stage can point elsewhere)."""
 
-    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")] | None = None
+    url: Annotated[str, Field(pattern=r"^https://[^\s]+$")] | None = None  # no plain http
     url_env: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")] | None = None
     payload: dict[str, Any] = Field(default_factory=dict)
 

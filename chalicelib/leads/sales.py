@@ -247,7 +247,7 @@ class SalesDesk:
         amount = _amount(body, required=True)
         props = {
             "owner": lead.get("owner"),
-            "amount": float(amount) if amount is not None else 0.0,
+            "amount": float(amount),
             "currency": _currency(body),
             "campaign": (contact.get("first_touch") or {}).get("campaign"),
         }

@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib import ids
 from chalicelib.clock import Clock
 from chalicelib.errors import FieldError, FormValidationError
-from chalicelib.events import Event
+from chalicelib.events import SUBSCRIBED, TOPIC_UNSUBSCRIBED, Event
 from chalicelib.leads import attribution, normalise
 from chalicelib.leads.identity import (
     CLIENT_KEY,
@@ -30,8 +30,8 @@ SYSTEM_EVENTS = frozenset(
         "form_submitted",
         "identified",
         "unsubscribed",
-        "topic_unsubscribed",
-        "subscribed",
+        TOPIC_UNSUBSCRIBED,
+        SUBSCRIBED,
         "score_changed",
         "stage_changed",
         "segment_entered",

@@ -12,11 +12,12 @@ twice, and scoring and reports count people's interest, not fetches.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from chalicelib import ids
 from chalicelib.clock import Clock
-from chalicelib.errors import LeadflowError
+from chalicelib.errors import Busy, LeadflowError
 from chalicelib.events import Event
 from chalicelib.messaging.tokens import BadToken, Signer
 from chalicelib.store import counters
@@ -25,6 +26,8 @@ from chalicelib.store.events import EventStore
 
 SOURCE = "email"
 _CARRIED = ("journey", "version", "enrollment", "step", "template", "topic", "subject")
+
+log = logging.getLogger(__name__)
 
 
 class InvalidToken(LeadflowError):
@@ -80,11 +83,14 @@ class Engagement:
         """Record the click and return where it goes: a URL that was in the email sent."""
         (contact_id, sent_id, position), sent = self._sent("click", token, 3)
         links = sent.get("links") or []
-        if not position.isdigit() or int(position) >= len(links):
+        if not (position.isascii() and position.isdigit()) or int(position) >= len(links):
             raise InvalidToken("this click link names no link of the email that was sent")
         url = str(links[int(position)])
         counter = counters.clicks_key(sent_id, int(position))
-        self._record(contact_id, sent_id, "email_clicked", sent, {"url": url}, counter)
+        try:
+            self._record(contact_id, sent_id, "email_clicked", sent, {"url": url}, counter)
+        except Busy:  # the person still goes where they clicked; only the count waits
+            log.warning("click on %s not recorded: its counter stayed contended", sent_id)
         return url
 
     def open(self, token: str) -> None:

@@ -153,7 +153,7 @@ class AssetPartModel(Model):
     DynamoDB item holds at most 400 KB, and immutable parts make republishing a no-op."""
 
     class Meta(_Table):
-        table_name = "asset_parts"
+        table_name = "asset-parts"
 
     digest = UnicodeAttribute(hash_key=True)
     part = NumberAttribute(range_key=True)
