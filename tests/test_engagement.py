@@ -137,3 +137,17 @@ def test_a_browser_opening_a_broken_link_gets_a_page_and_a_program_gets_json(cli
     assert browser.headers["Content-Type"].startswith("text/html")
     assert "This link does not work" in browser.body.decode()
     assert program.json_body["message"] in browser.body.decode()
+
+
+def test_an_emails_click_counters_expire_with_the_email_and_others_stay(client, svc, ada, clock):
+    from chalicelib.messaging.engagement import COUNTERS_KEPT
+    from chalicelib.store.models import CounterModel
+
+    [download] = _tracked(svc, "c")
+    assert client.http.get(download).status_code == 302
+
+    counters = list(CounterModel.scan())
+    kept = [c for c in counters if c.expires_at is not None]
+    assert len(kept) == 1 and kept[0].key.endswith("clicks")
+    assert kept[0].expires_at == clock.now() + COUNTERS_KEPT
+    assert all(c.expires_at is None for c in counters if not c.key.startswith("email#"))

@@ -18,7 +18,7 @@ from pynamodb.models import Model
 
 from chalicelib.config import Settings
 from chalicelib.messaging.queues import ADVANCE, QUEUES, SENDS, WEBHOOKS_DEAD
-from chalicelib.store.models import MODELS, EventModel, IdempotencyModel, LedgerModel
+from chalicelib.store.models import MODELS, CounterModel, EventModel, IdempotencyModel, LedgerModel
 from chalicelib.store.tables import base_name
 from infra import package, template
 
@@ -121,13 +121,14 @@ def test_every_table_is_on_demand_encrypted_recoverable_and_retained(
     assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
 
 
-def test_only_idempotency_records_and_the_ledger_expire_by_ttl(
+def test_only_idempotency_records_the_ledger_and_counters_expire_by_ttl(
     resources: dict[str, Any],
 ) -> None:
     expiring = {m: _table(resources, m).get("TimeToLiveSpecification") for m in MODELS}
     ttl = {"AttributeName": "expires_at", "Enabled": True}
     assert expiring.pop(IdempotencyModel) == ttl
     assert expiring.pop(LedgerModel) == ttl
+    assert expiring.pop(CounterModel) == ttl  # only counters given an expires_at go
     assert all(value is None for value in expiring.values())
 
 

@@ -13,6 +13,7 @@ twice, and scoring and reports count people's interest, not fetches.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from chalicelib import ids
@@ -25,6 +26,8 @@ from chalicelib.store import events as event_rows
 from chalicelib.store.events import EventStore
 
 SOURCE = "email"
+# How long an email's open and click counters are kept: past it, a click is "first" again.
+COUNTERS_KEPT = timedelta(days=400)
 _CARRIED = ("journey", "version", "enrollment", "step", "template", "topic", "subject")
 
 log = logging.getLogger(__name__)
@@ -77,7 +80,7 @@ class Engagement:
                 caused_by=sent_id,
             )
 
-        self.events.append_counted(counter, event)
+        self.events.append_counted(counter, event, now + COUNTERS_KEPT)
 
     def click(self, token: str) -> str:
         """Record the click and return where it goes: a URL that was in the email sent."""

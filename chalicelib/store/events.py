@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -91,15 +93,22 @@ class EventStore:
             raise
         return True, event.event_id
 
-    def append_counted(self, counter: str, make: Callable[[bool], Event]) -> bool:
+    def append_counted(
+        self, counter: str, make: Callable[[bool], Event], expires_at: datetime | None = None
+    ) -> bool:
         """Count one more of something and append its event, atomically; `make(first)` builds
         the event, told whether this is the first the counter ever counted. True if it was.
 
         The first-ness is decided by a condition on the counter inside the transaction, so
-        two racing requests cannot both be first, and neither event can be lost."""
+        two racing requests cannot both be first, and neither event can be lost. A counter
+        with `expires_at` is deleted by DynamoDB's TTL after that time."""
         first = True
-        for _ in range(5):
+        for n in range(5):
+            if n:  # full jitter: racing counters of one email spread out
+                time.sleep(random.uniform(0, 0.01 * 2**n))
             count = [CounterModel.value.add(1)]
+            if expires_at is not None:
+                count.append(CounterModel.expires_at.set(expires_at))
             condition = CounterModel.key.does_not_exist() if first else None
             try:
                 with TransactWrite(connection=tables.connection()) as tx:

@@ -284,6 +284,8 @@ class CounterModel(Model):
 
     key = UnicodeAttribute(hash_key=True)
     value = NumberAttribute(default=0)
+    # Counters of one email's opens and clicks go when nobody looks any more; others stay.
+    expires_at = TTLAttribute(null=True)
 
 
 MODELS: tuple[type[Model], ...] = (
