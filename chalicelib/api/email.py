@@ -19,6 +19,7 @@ from chalicelib.errors import (
     MalformedBody,
     NotFound,
 )
+from chalicelib.events import SUBSCRIBED, UNSUBSCRIBED
 from chalicelib.messaging.mailbox import Mailbox
 from chalicelib.messaging.mime import ONE_CLICK
 from chalicelib.messaging.sns import Unverified
@@ -74,7 +75,7 @@ def unsubscribe(request: Request, token: str, svc: Services) -> Response:
     if _one_click(body):
         svc.preferences.unsubscribe_all(token, "one_click")
         if not http.wants_html(request):
-            return http.json_response(200, {"status": "unsubscribed"}, NO_STORE)
+            return http.json_response(200, {"status": UNSUBSCRIBED}, NO_STORE)
         return preferences_page(token, svc, "You are unsubscribed from all marketing email.")
     fields = http.only(
         http.form_fields(request, svc.settings.max_body_bytes),
@@ -100,7 +101,7 @@ def ses_notification(request: Request, svc: Services) -> Response:
         svc.sns.verify(message)
         if message.get("Type") == "SubscriptionConfirmation":
             svc.sns.confirm(message)
-            return http.json_response(200, {"status": "subscribed"})
+            return http.json_response(200, {"status": SUBSCRIBED})
     except Unverified as exc:
         raise Forbidden(str(exc)) from exc
     if message.get("Type") != "Notification":

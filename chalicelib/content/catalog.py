@@ -21,6 +21,7 @@ from chalicelib.content.emails import EmailContent
 from chalicelib.content.forms import Form
 from chalicelib.content.source import Loc, SourceDoc, load_yaml
 from chalicelib.errors import ContentError, ContentProblem
+from chalicelib.events import FORM_SUBMITTED
 from chalicelib.journeys import checks
 from chalicelib.journeys.dsl import HandoffStep, Journey, SendEmailStep, UpdateStep
 from chalicelib.leads import library
@@ -161,7 +162,7 @@ def _cross_check(catalog: Catalog) -> None:
             if target not in catalog.journey_ids:
                 found.append((loc, f"there is no journey {target!r}"))
         trigger = journey.trigger
-        form = trigger.where.get("form_id") if trigger.event == "form_submitted" else None
+        form = trigger.where.get("form_id") if trigger.event == FORM_SUBMITTED else None
         if isinstance(form, str) and form not in catalog.form_ids:
             found.append((("trigger", "where", "form_id"), f"there is no form {form!r}"))
         found += _check_sends(catalog, journey)

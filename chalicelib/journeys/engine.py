@@ -16,7 +16,27 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib import ids
 from chalicelib.clock import Clock
-from chalicelib.events import ALL_TOPICS, UNSUBSCRIBED, Event
+from chalicelib.events import (
+    ALL_TOPICS,
+    BRANCH_TAKEN,
+    CONTACT_UPDATED,
+    EMAIL_QUEUED,
+    HANDOFF_REQUESTED,
+    JOURNEY_COMPLETED,
+    JOURNEY_CONVERTED,
+    JOURNEY_ENROLLMENT_REQUESTED,
+    JOURNEY_ENTERED,
+    JOURNEY_EXITED,
+    SEGMENT_ENTERED,
+    SEND_DEFERRED,
+    SPLIT_ASSIGNED,
+    STAGE_CHANGED,
+    UNSUBSCRIBED,
+    WAIT_MATCHED,
+    WAIT_TIMED_OUT,
+    WEBHOOK_QUEUED,
+    Event,
+)
 from chalicelib.journeys import calendar, durations
 from chalicelib.journeys.compiler import CompiledJourney
 from chalicelib.journeys.conditions import (
@@ -57,8 +77,7 @@ from chalicelib.journeys.graph import (
 
 MAX_STEPS_PER_RUN = 20
 SOURCE = "journey"
-ENROLLMENT_REQUESTED = "journey_enrollment_requested"
-SEGMENT_ENTERED = "segment_entered"
+ENROLLMENT_REQUESTED = JOURNEY_ENROLLMENT_REQUESTED
 
 
 @dataclass(frozen=True)
@@ -209,9 +228,7 @@ class Engine:
             holds_slot=journey.journey.entry.max_active is not None,
         )
         out = Outcome(enrollment, 0, slot=1 if enrollment.holds_slot else 0)
-        self._emit(
-            out, "journey_entered", None, {"version": journey.version, "trigger": cause.type}
-        )
+        self._emit(out, JOURNEY_ENTERED, None, {"version": journey.version, "trigger": cause.type})
         self._run(journey, out, facts)
         return out
 
@@ -245,7 +262,7 @@ class Engine:
                 return out
         if e.active and self._awaited(journey, e, event):
             step = e.state
-            self._emit(out, "wait_matched", step, {"event": event.type, "event_id": event.event_id})
+            self._emit(out, WAIT_MATCHED, step, {"event": event.type, "event_id": event.event_id})
             self._move(journey, out, RECEIVED)
             self._run(journey, out, facts)
             return out
@@ -261,7 +278,7 @@ class Engine:
         if not e.entered_at <= event.occurred_at <= e.entered_at + goal.within:
             return False
         e.converted_at = event.occurred_at
-        self._emit(out, "journey_converted", None, {"goal": goal.event, "event_id": event.event_id})
+        self._emit(out, JOURNEY_CONVERTED, None, {"goal": goal.event, "event_id": event.event_id})
         return True
 
     def _exit_reason(self, journey: CompiledJourney, event: Event, facts: Facts) -> str | None:
@@ -330,10 +347,10 @@ class Engine:
                 self._update(journey, step, out, facts)
             case HandoffStep():
                 payload = step.handoff.model_dump(exclude_none=True)
-                self._effect(journey, out, step, "handoff", "handoff_requested", payload)
+                self._effect(journey, out, step, "handoff", HANDOFF_REQUESTED, payload)
             case WebhookStep():
                 payload = _webhook(journey, step, e.contact_id, facts)
-                self._effect(journey, out, step, "webhook", "webhook_queued", payload)
+                self._effect(journey, out, step, "webhook", WEBHOOK_QUEUED, payload)
             case EnrollStep():
                 payload = {"target_journey": step.enroll}
                 self._effect(journey, out, step, "enroll", ENROLLMENT_REQUESTED, payload)
@@ -348,7 +365,7 @@ class Engine:
         match step:
             case WaitForStep():
                 types = "/".join(step.wait_for.types)
-                self._emit(out, "wait_timed_out", step.id, {"waited_for": types})
+                self._emit(out, WAIT_TIMED_OUT, step.id, {"waited_for": types})
                 return self._move(journey, out, TIMED_OUT)
             case SendEmailStep():
                 return self._send(journey, step, out, facts)
@@ -381,7 +398,7 @@ class Engine:
         if e.holds_slot:
             out.slot -= 1
             e.holds_slot = False
-        kind = "journey_exited" if state == EXITED else "journey_completed"
+        kind = JOURNEY_EXITED if state == EXITED else JOURNEY_COMPLETED
         self._emit(out, kind, step, {"outcome": state, "reason": reason})
 
     def _park(self, e: Enrollment, until: datetime) -> None:
@@ -402,7 +419,7 @@ class Engine:
                 until, reason = hold
                 self._park(e, until)
                 extra = {"reason": reason, "until": until.isoformat()}
-                self._emit(out, "send_deferred", step.id, extra, salt=until.isoformat())
+                self._emit(out, SEND_DEFERRED, step.id, extra, salt=until.isoformat())
                 return False
             out.sends.append(self.clock.now())
         payload = {
@@ -418,7 +435,7 @@ class Engine:
             out,
             step,
             "email",
-            "email_queued",
+            EMAIL_QUEUED,
             {k: v for k, v in payload.items() if v is not None},
         )
         return self._move(journey, out, PROCEED)
@@ -500,7 +517,7 @@ class Engine:
             reason, path = verdicts[taken].reason, f"case {taken + 1}"
         self._emit(
             out,
-            "branch_taken",
+            BRANCH_TAKEN,
             step.id,
             {"path": path, "goto": e.state, "reason": reason},
         )
@@ -516,7 +533,7 @@ class Engine:
             low += path.percent
         moved = self._move(journey, out, PROCEED, lambda i: bounds[i][0] <= bucket < bounds[i][1])
         path = "holdout" if e.state == HOLDOUT else e.state
-        self._emit(out, "split_assigned", step.id, {"path": path, "bucket": bucket})
+        self._emit(out, SPLIT_ASSIGNED, step.id, {"path": path, "bucket": bucket})
         return moved
 
     def _update(
@@ -538,11 +555,11 @@ class Engine:
         )
         out.updates.append(update)
         changes = spec.model_dump(mode="json", exclude_none=True)
-        self._effect(journey, out, step, "update", "contact_updated", {"changes": changes})
+        self._effect(journey, out, step, "update", CONTACT_UPDATED, {"changes": changes})
         if update.stage is not None:
             before = facts.contact().get("stage")
             if before != update.stage:
-                self._emit(out, "stage_changed", step.id, {"from": before, "to": update.stage})
+                self._emit(out, STAGE_CHANGED, step.id, {"from": before, "to": update.stage})
 
     # --- records ---------------------------------------------------------------------------
 

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 from chalicelib.clock import Clock
 from chalicelib.errors import Busy
-from chalicelib.events import Event
+from chalicelib.events import (
+    WEBHOOK_DELIVERED,
+    WEBHOOK_FAILED,
+    WEBHOOK_QUEUED,
+    WEBHOOK_SKIPPED,
+    Event,
+)
 from chalicelib.journeys.compiler import CompiledJourney
 from chalicelib.journeys.engine import Engine, Outcome, triggered_by
 from chalicelib.journeys.enrollment import Enrollment, key_for
@@ -29,9 +35,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4
 # Records of notices to sales' tools: nothing the contact did and no change to them, so no
 # journey is moved by one, and skipping them saves the pipeline a read per delivery.
-SALES_DELIVERIES = frozenset(
-    {"webhook_queued", "webhook_delivered", "webhook_failed", "webhook_skipped"}
-)
+SALES_DELIVERIES = frozenset({WEBHOOK_QUEUED, WEBHOOK_DELIVERED, WEBHOOK_FAILED, WEBHOOK_SKIPPED})
 ADVANCE_BATCH = 100
 Decide = Callable[[CompiledJourney, Enrollment, StoreFacts], Outcome | None]
 

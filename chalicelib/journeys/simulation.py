@@ -17,9 +17,31 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from chalicelib import events as ev
 from chalicelib import ids
 from chalicelib.clock import FakeClock
-from chalicelib.events import Event
+from chalicelib.events import (
+    DEAL_LOST,
+    DEAL_WON,
+    EMAIL_BOUNCED,
+    EMAIL_CLICKED,
+    EMAIL_COMPLAINED,
+    EMAIL_DELIVERED,
+    EMAIL_OPENED,
+    EMAIL_SENT,
+    FORM_SUBMITTED,
+    JOURNEY_ENTERED,
+    LEAD_ACCEPTED,
+    LEAD_ASSIGNED,
+    LEAD_RECYCLED,
+    PAGE_VIEWED,
+    SCORE_CHANGED,
+    SEGMENT_ENTERED,
+    SEGMENT_LEFT,
+    STAGE_CHANGED,
+    UNSUBSCRIBED,
+    Event,
+)
 from chalicelib.journeys import durations
 from chalicelib.journeys.engine import SOURCE
 from chalicelib.leads import normalise
@@ -91,24 +113,24 @@ class Result:
 # What Leadflow itself records about a contact, whether or not content reads it.
 RECORDED = frozenset(
     {
-        "form_submitted",
-        "page_viewed",
-        "unsubscribed",
-        "deal_won",
-        "deal_lost",
-        "email_sent",
-        "email_delivered",
-        "email_opened",
-        "email_clicked",
-        "email_bounced",
-        "email_complained",
-        "lead_assigned",
-        "lead_accepted",
-        "lead_recycled",
-        "segment_entered",
-        "segment_left",
-        "score_changed",
-        "stage_changed",
+        FORM_SUBMITTED,
+        PAGE_VIEWED,
+        UNSUBSCRIBED,
+        DEAL_WON,
+        DEAL_LOST,
+        EMAIL_SENT,
+        EMAIL_DELIVERED,
+        EMAIL_OPENED,
+        EMAIL_CLICKED,
+        EMAIL_BOUNCED,
+        EMAIL_COMPLAINED,
+        LEAD_ASSIGNED,
+        LEAD_ACCEPTED,
+        LEAD_RECYCLED,
+        SEGMENT_ENTERED,
+        SEGMENT_LEFT,
+        SCORE_CHANGED,
+        STAGE_CHANGED,
     }
 )
 
@@ -172,36 +194,36 @@ def _subject(source: str, profile: dict[str, Any]) -> str:
 def _describe(event: Event, profile: dict[str, Any]) -> tuple[str, str]:
     p = event.properties
     match event.type:
-        case "journey_entered":
+        case ev.JOURNEY_ENTERED:
             return "entered", f"trigger {p.get('trigger')}"
-        case "email_queued":
+        case ev.EMAIL_QUEUED:
             subject = _subject(str(p.get("subject", "")), profile)
             return "email", f"{subject!r} (template {p.get('template')})"
-        case "send_deferred":
+        case ev.SEND_DEFERRED:
             return "deferred", str(p.get("reason"))
-        case "branch_taken":
+        case ev.BRANCH_TAKEN:
             return "branch", f"{p.get('path')} -> {p.get('goto')}: {p.get('reason')}"
-        case "split_assigned":
+        case ev.SPLIT_ASSIGNED:
             return "split", f"-> {p.get('path')} (bucket {p.get('bucket')})"
-        case "wait_matched":
+        case ev.WAIT_MATCHED:
             return "event arrived", str(p.get("event"))
-        case "wait_timed_out":
+        case ev.WAIT_TIMED_OUT:
             return "timed out", f"no {p.get('waited_for')}"
-        case "contact_updated":
+        case ev.CONTACT_UPDATED:
             return "update", str(p.get("changes"))
-        case "stage_changed":
+        case ev.STAGE_CHANGED:
             return "stage", f"{p.get('from') or 'none'} -> {p.get('to')}"
-        case "handoff_requested":
+        case ev.HANDOFF_REQUESTED:
             return "handoff", f"priority {p.get('priority')}: {p.get('reason') or ''}".strip()
-        case "webhook_queued":
+        case ev.WEBHOOK_QUEUED:
             return "webhook", str(p.get("url") or f"${p.get('url_env')}")
-        case "journey_enrollment_requested":
+        case ev.JOURNEY_ENROLLMENT_REQUESTED:
             return "enroll", str(p.get("target_journey"))
-        case "journey_completed":
+        case ev.JOURNEY_COMPLETED:
             return p.get("outcome", "completed"), str(p.get("reason"))
-        case "journey_exited":
+        case ev.JOURNEY_EXITED:
             return "exited", str(p.get("reason"))
-        case "journey_converted":
+        case ev.JOURNEY_CONVERTED:
             return "converted", f"goal {p.get('goal')}"
     return event.type, " ".join(f"{k}={v}" for k, v in p.items() if k not in ("journey", "version"))
 
@@ -273,7 +295,7 @@ class Simulation:
             action, detail = _describe(event, profile)
             step = str(event.properties.get("step", "")) if event.source == SOURCE else "(contact)"
             result.lines.append(Line(event.occurred_at, step, action, detail))
-            result.entered |= event.type == "journey_entered"
+            result.entered |= event.type == JOURNEY_ENTERED
         result.lines.sort(key=lambda line: (line.at, line.step != "(contact)"))
         if not result.entered:
             result.note = self._why_not(svc, journey_id, contact_id)
@@ -282,7 +304,7 @@ class Simulation:
     def _record_contact(self, svc: Any, journey: Any, contact: dict[str, Any]) -> tuple[str, str]:
         email = normalise.email(contact.get("email") or "simulated@example.com")
         trigger = journey.trigger
-        event_type = trigger.event or "segment_entered"
+        event_type = trigger.event or SEGMENT_ENTERED
         props = {k: (v[0] if isinstance(v, list) else v) for k, v in trigger.where.items()}
         if trigger.segment:
             props = {"segment": trigger.segment}
@@ -298,7 +320,7 @@ class Simulation:
                 source="simulate",
                 event_properties=props,
                 profile=profile,
-                is_submission=event_type == "form_submitted",
+                is_submission=event_type == FORM_SUBMITTED,
             )
         )
         self._set_top_level(recorded.contact_id, contact)

@@ -18,7 +18,15 @@ from typing import Any
 
 from chalicelib.clock import Clock
 from chalicelib.errors import Busy
-from chalicelib.events import Event
+from chalicelib.events import (
+    FOLLOW_UP_REMINDED,
+    HANDOFF_REQUESTED,
+    LEAD_ASSIGNED,
+    LEAD_RECYCLED,
+    LEAD_UNASSIGNED,
+    STAGE_CHANGED,
+    Event,
+)
 from chalicelib.leads import notices, ownership, routing, worktime
 from chalicelib.leads.library import LeadLibrary
 from chalicelib.leads.notices import Deliveries
@@ -41,7 +49,6 @@ from chalicelib.store.counters import Counters
 from chalicelib.store.events import EventStore
 
 log = logging.getLogger(__name__)
-HANDOFF_REQUESTED = "handoff_requested"
 MAX_ATTEMPTS = 5
 ACCEPT_PURPOSE = "lead"
 
@@ -77,7 +84,7 @@ class Dispatcher:
         if routing_ is None or not event.contact_id.startswith("ct_"):
             return ()
         props = event.properties
-        if event.type == "stage_changed" and props.get("to") == "sql":
+        if event.type == STAGE_CHANGED and props.get("to") == "sql":
             self._settle(event, lambda c: self._assign(routing_, c, event, "became SQL"))
         elif event.type == HANDOFF_REQUESTED:
             reason = props.get("reason") or f"journey {props.get('journey')} asked for a hand-off"
@@ -183,9 +190,9 @@ class Dispatcher:
         if recycled is not None:
             change.counters.append(CounterMove(counter_keys.open_leads_key(recycled["owner"]), -1))
             change.events.append(
-                ownership.event(cid, cause, "lead_recycled", {**recycled, "to": owner.id}, now)
+                ownership.event(cid, cause, LEAD_RECYCLED, {**recycled, "to": owner.id}, now)
             )
-        change.events.append(ownership.event(cid, cause, "lead_assigned", facts, now))
+        change.events.append(ownership.event(cid, cause, LEAD_ASSIGNED, facts, now))
         change.timers.append(
             Timer(ownership.SLA_TIMER, ownership.SLA_EXPIRED, due, {"owner": owner.id})
         )
@@ -241,7 +248,7 @@ class Dispatcher:
         change = Change(cid, int(contact["version"]), set={"lead": lead})
         why = "every owner is away, at capacity or already had this lead"
         change.events.append(
-            ownership.event(cid, cause, "lead_unassigned", {"team": route.team.id, "why": why}, now)
+            ownership.event(cid, cause, LEAD_UNASSIGNED, {"team": route.team.id, "why": why}, now)
         )
         if recycled is not None:
             change.counters.append(CounterMove(counter_keys.open_leads_key(recycled["owner"]), -1))
@@ -300,7 +307,7 @@ class Dispatcher:
             ownership.event(
                 contact["id"],
                 cause,
-                "follow_up_reminded",
+                FOLLOW_UP_REMINDED,
                 {"owner": lead["owner"], "days": days},
                 now,
             )

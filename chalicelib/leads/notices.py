@@ -16,7 +16,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib import ids
-from chalicelib.events import Event
+from chalicelib.events import (
+    EMAIL_CLICKED,
+    EMAIL_QUEUED,
+    FILE_DOWNLOADED,
+    FORM_SUBMITTED,
+    PAGE_VIEWED,
+    WEBHOOK_QUEUED,
+    Event,
+)
 from chalicelib.leads.routing import Channel
 from chalicelib.leads.scoring import Scoring
 from chalicelib.messaging.channels import Notice
@@ -28,20 +36,20 @@ NOTICE_TEMPLATE = "team-notice"
 SOURCE = "sales"
 HIGHLIGHTS = {
     "en": {
-        "form_submitted": "submitted {form_id}",
-        "page_viewed": "viewed {url}",
-        "email_clicked": "clicked {url} in an email",
+        FORM_SUBMITTED: "submitted {form_id}",
+        PAGE_VIEWED: "viewed {url}",
+        EMAIL_CLICKED: "clicked {url} in an email",
         "webinar_attended": "attended a webinar",
         "download": "downloaded {url}",
-        "file_downloaded": "downloaded {file}",
+        FILE_DOWNLOADED: "downloaded {file}",
     },
     "zh-CN": {
-        "form_submitted": "提交了表单 {form_id}",
-        "page_viewed": "浏览了 {url}",
-        "email_clicked": "点击了邮件中的 {url}",
+        FORM_SUBMITTED: "提交了表单 {form_id}",
+        PAGE_VIEWED: "浏览了 {url}",
+        EMAIL_CLICKED: "点击了邮件中的 {url}",
         "webinar_attended": "参加了网络研讨会",
         "download": "下载了 {url}",
-        "file_downloaded": "下载了 {file}",
+        FILE_DOWNLOADED: "下载了 {file}",
     },
 }
 MAX_HIGHLIGHTS = 5
@@ -240,7 +248,7 @@ def deliver(
             "context": {"notice": body, **(context or {})},
         }
         out.effects.append(Effect(key, "email", {"to": address, "template": template}))
-        out.events.append(_queued("email_queued", contact_id, key, cause, payload, now))
+        out.events.append(_queued(EMAIL_QUEUED, contact_id, key, cause, payload, now))
     for i, channel in enumerate(channels):
         key = f"{contact_id}#{cause.event_id}#{purpose}#{channel.kind}{i}"
         payload = {
@@ -249,7 +257,7 @@ def deliver(
             "message_id": "msg_" + ids.derived_event_id(cause.occurred_at, key),
         }
         out.effects.append(Effect(key, "webhook", payload))  # kept whole, for a replay
-        out.events.append(_queued("webhook_queued", contact_id, key, cause, payload, now))
+        out.events.append(_queued(WEBHOOK_QUEUED, contact_id, key, cause, payload, now))
 
 
 def _queued(

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import ids
-from chalicelib.events import Event
+from chalicelib.events import LEAD_FOLLOW_UP_DUE, LEAD_SLA_EXPIRED, Event
 
 ASSIGNED = "assigned"
 ACCEPTED = "accepted"
@@ -23,9 +23,9 @@ LOST = "lost"
 OPEN = frozenset({ASSIGNED, ACCEPTED})
 SOURCE = "sales"
 SLA_TIMER = "lead-sla"
-SLA_EXPIRED = "lead_sla_expired"
+SLA_EXPIRED = LEAD_SLA_EXPIRED
 FOLLOW_UP_TIMER = "lead-follow-up"
-FOLLOW_UP_DUE = "lead_follow_up_due"
+FOLLOW_UP_DUE = LEAD_FOLLOW_UP_DUE
 
 
 def lead_of(contact: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,16 @@ from typing import Any
 
 from chalicelib import ids
 from chalicelib.errors import FieldError, FormValidationError, LeadflowError, NotFound
-from chalicelib.events import Event
+from chalicelib.events import (
+    CONTACT_UPDATED,
+    DEAL_LOST,
+    DEAL_WON,
+    FOLLOW_UP_LOGGED,
+    LEAD_ACCEPTED,
+    LEAD_DISQUALIFIED,
+    OPPORTUNITY_CREATED,
+    Event,
+)
 from chalicelib.journeys.dsl import Stage
 from chalicelib.leads import fields as contact_fields
 from chalicelib.leads import money, ownership
@@ -140,7 +149,7 @@ class SalesDesk:
             ownership.event(
                 contact["id"],
                 cause,
-                "lead_accepted",
+                LEAD_ACCEPTED,
                 {"owner": lead["owner"], "minutes_to_accept": minutes},
                 now,
             )
@@ -168,7 +177,7 @@ class SalesDesk:
             lead.update(status=ownership.ACCEPTED, accepted_at=now.isoformat())
             change.cancel.append(ownership.SLA_TIMER)
         props = {"owner": lead.get("owner"), "kind": kind, "note": note}
-        change.events.append(ownership.event(contact["id"], cause, "follow_up_logged", props, now))
+        change.events.append(ownership.event(contact["id"], cause, FOLLOW_UP_LOGGED, props, now))
         change.timers.append(self._follow_up_timer(str(lead["owner"]), now))
         return change
 
@@ -213,7 +222,7 @@ class SalesDesk:
             lead,
             ownership.DISQUALIFIED,
             Stage.DISQUALIFIED,
-            "lead_disqualified",
+            LEAD_DISQUALIFIED,
             props,
             cause,
             now,
@@ -234,9 +243,7 @@ class SalesDesk:
         if amount is not None:
             change.actions.append(ContactModel.properties["deal_value"].set(float(amount)))
         props = {"owner": lead.get("owner"), **lead["opportunity"]}
-        change.events.append(
-            ownership.event(contact["id"], cause, "opportunity_created", props, now)
-        )
+        change.events.append(ownership.event(contact["id"], cause, OPPORTUNITY_CREATED, props, now))
         change.cancel.append(ownership.SLA_TIMER)
         change.timers.append(self._follow_up_timer(str(lead["owner"]), now))
         self._stage(change, contact, Stage.OPPORTUNITY, cause, now, "opportunity opened")
@@ -252,7 +259,7 @@ class SalesDesk:
             "campaign": (contact.get("first_touch") or {}).get("campaign"),
         }
         change = self._close(
-            contact, lead, ownership.WON, Stage.CUSTOMER, "deal_won", props, cause, now
+            contact, lead, ownership.WON, Stage.CUSTOMER, DEAL_WON, props, cause, now
         )
         change.actions.append(ContactModel.properties["deal_value"].set(props["amount"]))
         return change
@@ -260,7 +267,7 @@ class SalesDesk:
     def _lost(self, contact, body, cause, now) -> Change:
         lead = self._open_lead(contact, body)
         props = {"owner": lead.get("owner"), "reason": _text(body, "reason", required=True)}
-        return self._close(contact, lead, ownership.LOST, None, "deal_lost", props, cause, now)
+        return self._close(contact, lead, ownership.LOST, None, DEAL_LOST, props, cause, now)
 
     def _fields(self, contact, body, cause, now) -> Change:
         """Sales records what it learns (a contract status, a deal value): `contact_updated`
@@ -276,6 +283,6 @@ class SalesDesk:
             before = {k: props.get(k) for k in changed}
             props_ = {"changes": {"fields": changed}, "before": before, "by": body.get("owner")}
             change.events.append(
-                ownership.event(contact["id"], cause, "contact_updated", props_, now)
+                ownership.event(contact["id"], cause, CONTACT_UPDATED, props_, now)
             )
         return change

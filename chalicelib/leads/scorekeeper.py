@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import ids
-from chalicelib.events import Event
+from chalicelib.events import SCORE_CHANGED, STAGE_CHANGED, Event
 from chalicelib.leads import scoring as rules
 from chalicelib.leads.library import LeadLibrary
 from chalicelib.leads.scoring import ScoreChange, Scoring
@@ -23,8 +23,6 @@ from chalicelib.store.models import ContactModel
 from chalicelib.store.writer import ContactWriter
 
 SOURCE = "scoring"
-STAGE_CHANGED = "stage_changed"
-SCORE_CHANGED = "score_changed"
 
 
 def stage_event(

@@ -17,7 +17,14 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from chalicelib.content.patterns import Regex
-from chalicelib.events import Event
+from chalicelib.events import (
+    CONTACT_IMPORTED,
+    CONTACT_UPDATED,
+    FORM_SUBMITTED,
+    IDENTIFIED,
+    SCORE_DECAY_DUE,
+    Event,
+)
 from chalicelib.journeys.conditions import ContactFacts, Verdict, evaluate, where_matches
 from chalicelib.journeys.dsl import LADDER, Condition, Duration, Stage, Strict, Where
 
@@ -26,9 +33,9 @@ DECAY = "decay"
 JOURNEYS = "journeys"
 DECAY_EVERY = timedelta(days=7)
 DECAY_TIMER = "score-decay"
-DECAY_DUE = "score_decay_due"
+DECAY_DUE = SCORE_DECAY_DUE
 # Events that may change what a contact is (its fit); the others only add engagement.
-PROFILE_EVENTS = frozenset({"form_submitted", "identified", "contact_updated", "contact_imported"})
+PROFILE_EVENTS = frozenset({FORM_SUBMITTED, IDENTIFIED, CONTACT_UPDATED, CONTACT_IMPORTED})
 AUTO_STAGES = (Stage.LEAD, Stage.MQL, Stage.SQL)
 
 RuleId = Annotated[str, Field(pattern=RULE_ID)]

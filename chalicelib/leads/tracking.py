@@ -10,7 +10,30 @@ from typing import Any
 from chalicelib import ids
 from chalicelib.clock import Clock
 from chalicelib.errors import FieldError, FormValidationError
-from chalicelib.events import SUBSCRIBED, TOPIC_UNSUBSCRIBED, Event
+from chalicelib.events import (
+    BRANCH_TAKEN,
+    CONTACT_UPDATED,
+    DEAL_LOST,
+    DEAL_WON,
+    FORM_SUBMITTED,
+    IDENTIFIED,
+    LEAD_ACCEPTED,
+    LEAD_ASSIGNED,
+    LEAD_RECYCLED,
+    SCORE_CHANGED,
+    SEGMENT_ENTERED,
+    SEGMENT_LEFT,
+    SEND_DEFERRED,
+    SPLIT_ASSIGNED,
+    STAGE_CHANGED,
+    SUBSCRIBED,
+    TOPIC_UNSUBSCRIBED,
+    UNSUBSCRIBED,
+    WAIT_MATCHED,
+    WAIT_TIMED_OUT,
+    WEBHOOK_QUEUED,
+    Event,
+)
 from chalicelib.leads import attribution, normalise
 from chalicelib.leads.identity import (
     CLIENT_KEY,
@@ -27,27 +50,27 @@ from chalicelib.store.events import EventStore
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 SYSTEM_EVENTS = frozenset(
     {
-        "form_submitted",
-        "identified",
-        "unsubscribed",
+        FORM_SUBMITTED,
+        IDENTIFIED,
+        UNSUBSCRIBED,
         TOPIC_UNSUBSCRIBED,
         SUBSCRIBED,
-        "score_changed",
-        "stage_changed",
-        "segment_entered",
-        "segment_left",
-        "lead_assigned",
-        "lead_accepted",
-        "lead_recycled",
-        "deal_won",
-        "deal_lost",
-        "send_deferred",
-        "branch_taken",
-        "split_assigned",
-        "wait_matched",
-        "wait_timed_out",
-        "contact_updated",
-        "webhook_queued",
+        SCORE_CHANGED,
+        STAGE_CHANGED,
+        SEGMENT_ENTERED,
+        SEGMENT_LEFT,
+        LEAD_ASSIGNED,
+        LEAD_ACCEPTED,
+        LEAD_RECYCLED,
+        DEAL_WON,
+        DEAL_LOST,
+        SEND_DEFERRED,
+        BRANCH_TAKEN,
+        SPLIT_ASSIGNED,
+        WAIT_MATCHED,
+        WAIT_TIMED_OUT,
+        CONTACT_UPDATED,
+        WEBHOOK_QUEUED,
     }
 )
 SYSTEM_PREFIXES = ("email_", "journey_", "handoff_")

@@ -23,7 +23,7 @@ from typing import Any
 
 from chalicelib import ids
 from chalicelib.clock import Clock
-from chalicelib.events import Event
+from chalicelib.events import WEBHOOK_DELIVERED, WEBHOOK_FAILED, WEBHOOK_SKIPPED, Event
 from chalicelib.leads import notices
 from chalicelib.leads.routing import Channel
 from chalicelib.messaging import channels, ssrf
@@ -147,13 +147,13 @@ class Courier:
             target = resolve(channel, self.env)
         except NotConfigured as exc:
             attempt = self._attempt(now, None, str(exc), 0.0)
-            self._settle(request, Status.SKIPPED, "webhook_skipped", attempt, attempts)
+            self._settle(request, Status.SKIPPED, WEBHOOK_SKIPPED, attempt, attempts)
             return "skipped"
         try:
             checked = self._check(target.url)
         except ssrf.UnsafeUrl as exc:
             attempt = self._attempt(now, None, f"refused: {exc}", 0.0)
-            self._settle(request, Status.FAILED, "webhook_failed", attempt, attempts)
+            self._settle(request, Status.FAILED, WEBHOOK_FAILED, attempt, attempts)
             return "refused"
         built = channels.build(target.kind, target.url, target.secret, notice, message_id, now)
         started = time.monotonic()
@@ -165,7 +165,7 @@ class Courier:
             problem, status = f"{type(exc).__name__}: {exc}"[:300], None
         attempt = self._attempt(now, status, problem, time.monotonic() - started)
         if problem is None:
-            self._settle(request, Status.SENT, "webhook_delivered", attempt, attempts)
+            self._settle(request, Status.SENT, WEBHOOK_DELIVERED, attempt, attempts)
             return "delivered"
         return self._failed(request, key, attempts, attempt)
 
@@ -174,7 +174,7 @@ class Courier:
     ) -> str:
         """A failed attempt: try again on SCHEDULE, then settle failed and dead-letter it."""
         if attempts > len(SCHEDULE):
-            self._settle(request, Status.FAILED, "webhook_failed", attempt, attempts)
+            self._settle(request, Status.FAILED, WEBHOOK_FAILED, attempt, attempts)
             self.queues.send(WEBHOOKS_DEAD, dict(request))
             return "dead"
         self.ledger.retry_later(key, attempt)

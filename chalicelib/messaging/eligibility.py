@@ -13,7 +13,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from chalicelib.events import ALL_TOPICS
+from chalicelib.events import ALL_TOPICS, UNSUBSCRIBED
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def check(
     if record is not None and not record.get("granted"):
         everything = record is consents.get(ALL_TOPICS)
         what = "all marketing email" if everything else f"the {topic} topic"
-        return Skip("unsubscribed", f"unsubscribed from {what}")
+        return Skip(UNSUBSCRIBED, f"unsubscribed from {what}")
     if record is None and topic in consent_topics:
         return Skip("no_consent", f"no consent for the {topic} topic, which forms ask consent for")
     return None

@@ -19,7 +19,7 @@ from typing import Any
 from chalicelib import ids
 from chalicelib.clock import Clock
 from chalicelib.errors import Busy, LeadflowError
-from chalicelib.events import Event
+from chalicelib.events import EMAIL_CLICKED, EMAIL_OPENED, EMAIL_SENT, Event
 from chalicelib.messaging.tokens import BadToken, Signer
 from chalicelib.store import counters
 from chalicelib.store import events as event_rows
@@ -58,7 +58,7 @@ class Engagement:
     def _sent(self, purpose: str, token: str, arity: int) -> tuple[list[str], dict[str, Any]]:
         fields = link_fields(self.signer, purpose, token, arity)
         item = self.events.get(fields[0], fields[1])
-        if item is None or item.type != "email_sent":
+        if item is None or item.type != EMAIL_SENT:
             raise InvalidToken(f"this {purpose} link names no email that was sent")
         return fields, event_rows.from_model(item).properties
 
@@ -91,11 +91,11 @@ class Engagement:
         url = str(links[int(position)])
         counter = counters.clicks_key(sent_id, int(position))
         try:
-            self._record(contact_id, sent_id, "email_clicked", sent, {"url": url}, counter)
+            self._record(contact_id, sent_id, EMAIL_CLICKED, sent, {"url": url}, counter)
         except Busy:  # the person still goes where they clicked; only the count waits
             log.warning("click on %s not recorded: its counter stayed contended", sent_id)
         return url
 
     def open(self, token: str) -> None:
         (contact_id, sent_id), sent = self._sent("open", token, 2)
-        self._record(contact_id, sent_id, "email_opened", sent, {}, counters.opens_key(sent_id))
+        self._record(contact_id, sent_id, EMAIL_OPENED, sent, {}, counters.opens_key(sent_id))

@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib import ids
 from chalicelib.clock import Clock
-from chalicelib.events import Event
+from chalicelib.events import EMAIL_BOUNCED, EMAIL_COMPLAINED, EMAIL_DELIVERED, Event
 from chalicelib.leads import normalise
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.events import EventStore
@@ -52,7 +52,7 @@ def notices(notification: dict[str, Any]) -> list[Notice]:
             out.append(
                 Notice(
                     str(r.get("emailAddress", "")),
-                    "email_bounced",
+                    EMAIL_BOUNCED,
                     "hard_bounce" if permanent else None,
                     reason,
                     message_id,
@@ -65,7 +65,7 @@ def notices(notification: dict[str, Any]) -> list[Notice]:
             out.append(
                 Notice(
                     str(r.get("emailAddress", "")),
-                    "email_complained",
+                    EMAIL_COMPLAINED,
                     "complaint",
                     detail,
                     message_id,
@@ -73,7 +73,7 @@ def notices(notification: dict[str, Any]) -> list[Notice]:
             )
     elif kind == "Delivery":
         for address in (notification.get("delivery") or {}).get("recipients") or []:
-            out.append(Notice(str(address), "email_delivered", None, "", message_id))
+            out.append(Notice(str(address), EMAIL_DELIVERED, None, "", message_id))
     return [replace(n, at=at) for n in out if n.address]
 
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from chalicelib.events import Event
+from chalicelib.events import EMAIL_QUEUED, WEBHOOK_QUEUED, Event
 from chalicelib.messaging.queues import SENDS, WEBHOOKS, Queues
 from chalicelib.pipeline.registry import HandlerContext
 
-EMAIL_QUEUED = "email_queued"
-WEBHOOK_QUEUED = "webhook_queued"
 _ROUTES = {EMAIL_QUEUED: SENDS, WEBHOOK_QUEUED: WEBHOOKS}
 
 

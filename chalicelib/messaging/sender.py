@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from chalicelib import ids
 from chalicelib.clock import Clock
-from chalicelib.events import Event
+from chalicelib.events import EMAIL_FAILED, EMAIL_SENT, EMAIL_SKIPPED, Event
 from chalicelib.messaging import eligibility, links, mime
 from chalicelib.messaging.compiler import CompiledEmail
 from chalicelib.messaging.ratelimit import RateLimiter
@@ -197,7 +197,7 @@ class Sender:
             raise
         # Handed over: from here on the claim is never released, whatever happens.
         properties = {**prepared.properties, "message_id": message_id}
-        event = self._event(request, "email_sent", properties, prepared.event_id, prepared.at)
+        event = self._event(request, EMAIL_SENT, properties, prepared.event_id, prepared.at)
         self.ledger.settle(key, Status.SENT, {"message_id": message_id}, event)
         return "sent"
 
@@ -219,14 +219,14 @@ class Sender:
             consent_topics=settings.consent_topics,
         )
         if skip is not None:
-            self._settle(request, Status.SKIPPED, "email_skipped", skip.reason, skip.detail)
+            self._settle(request, Status.SKIPPED, EMAIL_SKIPPED, skip.reason, skip.detail)
             return "skipped"
         name = str(request["template"])
         email = self.templates.get(name)
         if email is None:
             return self._fail(request, "no_template", f"template {name} is not published")
         now = self.clock.now()
-        sent_id = ids.derived_event_id(now, str(request["ledger"]), "email_sent")
+        sent_id = ids.derived_event_id(now, str(request["ledger"]), EMAIL_SENT)
         extra = {
             "journey": request.get("journey"),
             "step": request.get("step"),
@@ -298,7 +298,7 @@ class Sender:
         raise AssertionError("unreachable")
 
     def _fail(self, request: Mapping[str, Any], reason: str, detail: str) -> str:
-        self._settle(request, Status.FAILED, "email_failed", reason, detail)
+        self._settle(request, Status.FAILED, EMAIL_FAILED, reason, detail)
         return "failed"
 
     def _settle(

@@ -15,7 +15,22 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from chalicelib.events import FORM_SUBMITTED, Event
+from chalicelib.events import (
+    CONTACT_UPDATED,
+    DEAL_WON,
+    EMAIL_CLICKED,
+    EMAIL_OPENED,
+    FOLLOW_UP_LOGGED,
+    FORM_SUBMITTED,
+    LEAD_ACCEPTED,
+    OPPORTUNITY_CREATED,
+    PAGE_VIEWED,
+    RULE_DUE,
+    RULE_FIRED,
+    SCORE_CHANGED,
+    STAGE_CHANGED,
+    Event,
+)
 from chalicelib.journeys.conditions import ContactFacts, evaluate, where_matches
 from chalicelib.journeys.engine import ENROLLMENT_REQUESTED
 from chalicelib.leads import notices, ownership
@@ -41,11 +56,8 @@ from chalicelib.store.models import ContactModel
 from chalicelib.store.writer import ContactWriter
 
 SOURCE = "rules"
-RULE_DUE = "rule_due"
-RULE_FIRED = "rule_fired"
-CONTACT_UPDATED = "contact_updated"
-ACTIVITY = frozenset({FORM_SUBMITTED, "page_viewed", "email_opened", "email_clicked"})
-FOLLOW_UPS = frozenset({"lead_accepted", "follow_up_logged", "opportunity_created", "deal_won"})
+ACTIVITY = frozenset({FORM_SUBMITTED, PAGE_VIEWED, EMAIL_OPENED, EMAIL_CLICKED})
+FOLLOW_UPS = frozenset({LEAD_ACCEPTED, FOLLOW_UP_LOGGED, OPPORTUNITY_CREATED, DEAL_WON})
 
 
 def timer_name(rule: Rule) -> str:
@@ -62,7 +74,7 @@ def qualifies(rule: Rule, event: Event) -> bool:
     if when.event is not None:
         return event.type in when.types and where_matches(when.where, props, None)
     if when.stage_becomes is not None:
-        return event.type == "stage_changed" and props.get("to") == when.stage_becomes.value
+        return event.type == STAGE_CHANGED and props.get("to") == when.stage_becomes.value
     if when.field_becomes is not None:
         if event.type != CONTACT_UPDATED:
             return False
@@ -75,7 +87,7 @@ def qualifies(rule: Rule, event: Event) -> bool:
             for name, value in when.field_becomes.items()
         )
     if when.score_below is not None:
-        if event.type != "score_changed":
+        if event.type != SCORE_CHANGED:
             return False
         after = int(props.get("score", 0))
         return after < when.score_below <= after - int(props.get("points", 0))
