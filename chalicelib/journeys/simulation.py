@@ -21,25 +21,10 @@ from chalicelib import events as ev
 from chalicelib import ids
 from chalicelib.clock import FakeClock
 from chalicelib.events import (
-    DEAL_LOST,
-    DEAL_WON,
-    EMAIL_BOUNCED,
-    EMAIL_CLICKED,
-    EMAIL_COMPLAINED,
-    EMAIL_DELIVERED,
-    EMAIL_OPENED,
-    EMAIL_SENT,
+    CATALOGUE,
     FORM_SUBMITTED,
     JOURNEY_ENTERED,
-    LEAD_ACCEPTED,
-    LEAD_ASSIGNED,
-    LEAD_RECYCLED,
-    PAGE_VIEWED,
-    SCORE_CHANGED,
     SEGMENT_ENTERED,
-    SEGMENT_LEFT,
-    STAGE_CHANGED,
-    UNSUBSCRIBED,
     Event,
 )
 from chalicelib.journeys import durations
@@ -111,28 +96,7 @@ class Result:
 
 
 # What Leadflow itself records about a contact, whether or not content reads it.
-RECORDED = frozenset(
-    {
-        FORM_SUBMITTED,
-        PAGE_VIEWED,
-        UNSUBSCRIBED,
-        DEAL_WON,
-        DEAL_LOST,
-        EMAIL_SENT,
-        EMAIL_DELIVERED,
-        EMAIL_OPENED,
-        EMAIL_CLICKED,
-        EMAIL_BOUNCED,
-        EMAIL_COMPLAINED,
-        LEAD_ASSIGNED,
-        LEAD_ACCEPTED,
-        LEAD_RECYCLED,
-        SEGMENT_ENTERED,
-        SEGMENT_LEFT,
-        SCORE_CHANGED,
-        STAGE_CHANGED,
-    }
-)
+RECORDED = frozenset(CATALOGUE)
 
 
 def _events_named(body: Any) -> Iterator[str]:

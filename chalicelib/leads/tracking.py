@@ -10,30 +10,7 @@ from typing import Any
 from chalicelib import ids
 from chalicelib.clock import Clock
 from chalicelib.errors import FieldError, FormValidationError
-from chalicelib.events import (
-    BRANCH_TAKEN,
-    CONTACT_UPDATED,
-    DEAL_LOST,
-    DEAL_WON,
-    FORM_SUBMITTED,
-    IDENTIFIED,
-    LEAD_ACCEPTED,
-    LEAD_ASSIGNED,
-    LEAD_RECYCLED,
-    SCORE_CHANGED,
-    SEGMENT_ENTERED,
-    SEGMENT_LEFT,
-    SEND_DEFERRED,
-    SPLIT_ASSIGNED,
-    STAGE_CHANGED,
-    SUBSCRIBED,
-    TOPIC_UNSUBSCRIBED,
-    UNSUBSCRIBED,
-    WAIT_MATCHED,
-    WAIT_TIMED_OUT,
-    WEBHOOK_QUEUED,
-    Event,
-)
+from chalicelib.events import CATALOGUE, FILE_DOWNLOADED, PAGE_VIEWED, Event
 from chalicelib.leads import attribution, normalise
 from chalicelib.leads.identity import (
     CLIENT_KEY,
@@ -48,31 +25,8 @@ from chalicelib.store.contacts import ContactStore
 from chalicelib.store.events import EventStore
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
-SYSTEM_EVENTS = frozenset(
-    {
-        FORM_SUBMITTED,
-        IDENTIFIED,
-        UNSUBSCRIBED,
-        TOPIC_UNSUBSCRIBED,
-        SUBSCRIBED,
-        SCORE_CHANGED,
-        STAGE_CHANGED,
-        SEGMENT_ENTERED,
-        SEGMENT_LEFT,
-        LEAD_ASSIGNED,
-        LEAD_ACCEPTED,
-        LEAD_RECYCLED,
-        DEAL_WON,
-        DEAL_LOST,
-        SEND_DEFERRED,
-        BRANCH_TAKEN,
-        SPLIT_ASSIGNED,
-        WAIT_MATCHED,
-        WAIT_TIMED_OUT,
-        CONTACT_UPDATED,
-        WEBHOOK_QUEUED,
-    }
-)
+# What Leadflow records itself; a website may send only its own events and these two.
+SYSTEM_EVENTS = frozenset(CATALOGUE) - {PAGE_VIEWED, FILE_DOWNLOADED}
 SYSTEM_PREFIXES = ("email_", "journey_", "handoff_")
 # Fields a tracker sends as strings; anything else (a number, an object, null) is refused.
 TEXT_FIELDS = (
