@@ -77,7 +77,7 @@ from chalicelib.journeys.graph import (
 
 MAX_STEPS_PER_RUN = 20
 SOURCE = "journey"
-ENROLLMENT_REQUESTED = JOURNEY_ENROLLMENT_REQUESTED
+JOURNEY_ENROLLMENT_REQUESTED = JOURNEY_ENROLLMENT_REQUESTED
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def contact_zone(contact: dict[str, Any] | Any, default: str) -> str:
 
 def triggered_by(journey: CompiledJourney, event: Event) -> bool:
     trigger = journey.journey.trigger
-    if event.type == ENROLLMENT_REQUESTED:
+    if event.type == JOURNEY_ENROLLMENT_REQUESTED:
         return event.properties.get("target_journey") == journey.id
     if trigger.segment is not None:
         return event.type == SEGMENT_ENTERED and event.properties.get("segment") == trigger.segment
@@ -353,7 +353,7 @@ class Engine:
                 self._effect(journey, out, step, "webhook", WEBHOOK_QUEUED, payload)
             case EnrollStep():
                 payload = {"target_journey": step.enroll}
-                self._effect(journey, out, step, "enroll", ENROLLMENT_REQUESTED, payload)
+                self._effect(journey, out, step, "enroll", JOURNEY_ENROLLMENT_REQUESTED, payload)
             case EndStep():
                 reason = step.end.reason if step.end and step.end.reason else "reached the end"
                 journey.fire(e, PROCEED)

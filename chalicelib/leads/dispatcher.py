@@ -22,7 +22,9 @@ from chalicelib.events import (
     FOLLOW_UP_REMINDED,
     HANDOFF_REQUESTED,
     LEAD_ASSIGNED,
+    LEAD_FOLLOW_UP_DUE,
     LEAD_RECYCLED,
+    LEAD_SLA_EXPIRED,
     LEAD_UNASSIGNED,
     STAGE_CHANGED,
     Event,
@@ -90,9 +92,9 @@ class Dispatcher:
             reason = props.get("reason") or f"journey {props.get('journey')} asked for a hand-off"
             team = props.get("team")
             self._settle(event, lambda c: self._assign(routing_, c, event, reason, team=team))
-        elif event.type == ownership.SLA_EXPIRED:
+        elif event.type == LEAD_SLA_EXPIRED:
             self._settle(event, lambda c: self._recycle(routing_, c, event))
-        elif event.type == ownership.FOLLOW_UP_DUE:
+        elif event.type == LEAD_FOLLOW_UP_DUE:
             self._settle(event, lambda c: self._remind(routing_, c, event))
         return ()
 
@@ -193,9 +195,7 @@ class Dispatcher:
                 ownership.event(cid, cause, LEAD_RECYCLED, {**recycled, "to": owner.id}, now)
             )
         change.events.append(ownership.event(cid, cause, LEAD_ASSIGNED, facts, now))
-        change.timers.append(
-            Timer(ownership.SLA_TIMER, ownership.SLA_EXPIRED, due, {"owner": owner.id})
-        )
+        change.timers.append(Timer(ownership.SLA_TIMER, LEAD_SLA_EXPIRED, due, {"owner": owner.id}))
         summary = self._summary(contact, owner)
         out = Deliveries()
         title = handoff_title(summary, locale.language)
@@ -290,7 +290,7 @@ class Dispatcher:
             change.timers.append(
                 Timer(
                     ownership.FOLLOW_UP_TIMER,
-                    ownership.FOLLOW_UP_DUE,
+                    LEAD_FOLLOW_UP_DUE,
                     due,
                     {"owner": lead["owner"]},
                 )
@@ -330,7 +330,7 @@ class Dispatcher:
         change.timers.append(
             Timer(
                 ownership.FOLLOW_UP_TIMER,
-                ownership.FOLLOW_UP_DUE,
+                LEAD_FOLLOW_UP_DUE,
                 now + routing_.follow_up_within,
                 {"owner": lead["owner"]},
             )

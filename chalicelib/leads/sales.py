@@ -22,6 +22,7 @@ from chalicelib.events import (
     FOLLOW_UP_LOGGED,
     LEAD_ACCEPTED,
     LEAD_DISQUALIFIED,
+    LEAD_FOLLOW_UP_DUE,
     OPPORTUNITY_CREATED,
     Event,
 )
@@ -129,7 +130,7 @@ class SalesDesk:
         routing = self.library.routing()
         within = routing.follow_up_within if routing else None
         due = now + within if within else now
-        return Timer(ownership.FOLLOW_UP_TIMER, ownership.FOLLOW_UP_DUE, due, {"owner": owner})
+        return Timer(ownership.FOLLOW_UP_TIMER, LEAD_FOLLOW_UP_DUE, due, {"owner": owner})
 
     def _accept(self, contact, body, cause, now) -> Change:
         lead = lead_of(contact)

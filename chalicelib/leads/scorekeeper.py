@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import ids
-from chalicelib.events import SCORE_CHANGED, STAGE_CHANGED, Event
+from chalicelib.events import SCORE_CHANGED, SCORE_DECAY_DUE, STAGE_CHANGED, Event
 from chalicelib.leads import scoring as rules
 from chalicelib.leads.library import LeadLibrary
 from chalicelib.leads.scoring import ScoreChange, Scoring
@@ -59,7 +59,7 @@ class Scorekeeper:
     def _may_score(scoring: Scoring, event: Event) -> bool:
         return (
             event.type in rules.PROFILE_EVENTS
-            or event.type == rules.DECAY_DUE
+            or event.type == SCORE_DECAY_DUE
             or any(event.type in r.types for r in scoring.engagement)
         )
 
@@ -70,7 +70,7 @@ class Scorekeeper:
         if event.type in rules.PROFILE_EVENTS or not contact.get("score_reasons"):
             changes += rules.fit_changes(scoring, contact, now)
         caps = None
-        if event.type == rules.DECAY_DUE:
+        if event.type == SCORE_DECAY_DUE:
             decayed = rules.decay_change(scoring, contact)
             changes += [decayed] if decayed else []
         else:
@@ -112,10 +112,10 @@ class Scorekeeper:
             return
         engaged = any(c.part == "engagement" and c.points > 0 for c in changes)
         remaining = sum(v for k, v in have.items() if k in scoring.engagement_ids())
-        if engaged or (event.type == rules.DECAY_DUE and remaining > 0):
-            start = event.occurred_at if event.type == rules.DECAY_DUE else now
+        if engaged or (event.type == SCORE_DECAY_DUE and remaining > 0):
+            start = event.occurred_at if event.type == SCORE_DECAY_DUE else now
             change.timers.append(
-                Timer(rules.DECAY_TIMER, rules.DECAY_DUE, start + rules.DECAY_EVERY)
+                Timer(rules.DECAY_TIMER, SCORE_DECAY_DUE, start + rules.DECAY_EVERY)
             )
 
     @staticmethod

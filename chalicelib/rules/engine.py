@@ -22,6 +22,7 @@ from chalicelib.events import (
     EMAIL_OPENED,
     FOLLOW_UP_LOGGED,
     FORM_SUBMITTED,
+    JOURNEY_ENROLLMENT_REQUESTED,
     LEAD_ACCEPTED,
     OPPORTUNITY_CREATED,
     PAGE_VIEWED,
@@ -32,7 +33,6 @@ from chalicelib.events import (
     Event,
 )
 from chalicelib.journeys.conditions import ContactFacts, evaluate, where_matches
-from chalicelib.journeys.engine import ENROLLMENT_REQUESTED
 from chalicelib.leads import notices, ownership
 from chalicelib.leads.library import LeadLibrary
 from chalicelib.leads.notices import Deliveries
@@ -191,7 +191,7 @@ class RuleRunner:
                         ownership.event(
                             contact["id"],
                             fired,
-                            ENROLLMENT_REQUESTED,
+                            JOURNEY_ENROLLMENT_REQUESTED,
                             {"target_journey": action.enroll, "rule": rule.id},
                             now,
                             str(i),
