@@ -7,7 +7,18 @@ from typing import Any
 
 from chalice import Chalice, Rate
 
-from chalicelib.api import admin, assets, email, forms, health, http, index, leads, tracking
+from chalicelib.api import (
+    admin,
+    assets,
+    email,
+    forms,
+    health,
+    http,
+    index,
+    leads,
+    middleware,
+    tracking,
+)
 from chalicelib.bootstrap import services
 from chalicelib.journeys import fanout
 from chalicelib.messaging import courier, sender
@@ -21,17 +32,19 @@ PUBLIC_BODY = [http.JSON, http.FORM]
 
 @app.middleware("http")
 def one_error_shape(request, get_response):
-    return http.one_error_shape(request, get_response)
+    return middleware.one_error_shape(request, get_response)
 
 
 @app.middleware("http")
 def pages_for_browsers(request, get_response):
-    return http.pages_for_browsers(request, get_response)
+    return middleware.pages_for_browsers(request, get_response)
 
 
 @app.middleware("http")
 def bytes_whatever_accepted(request, get_response):
-    return http.bytes_whatever_accepted(request, get_response, {email.PIXEL_ROUTE, assets.ROUTE})
+    return middleware.bytes_whatever_accepted(
+        request, get_response, {email.PIXEL_ROUTE, assets.ROUTE}
+    )
 
 
 @app.route("/", methods=["GET"])

@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from chalice import Response
-from chalice.app import CaseInsensitiveMapping, Request
+from chalice.app import Request
 
 from chalicelib import payload
 from chalicelib.errors import (
@@ -186,83 +186,3 @@ def guarded(fn: Callable[..., Response]) -> Callable[..., Response]:
             return json_response(500, {"error": "internal", "message": "Something went wrong."})
 
     return wrapper
-
-
-def wants_page(request: Request) -> bool:
-    """A browser (a form post or a page it navigated to), rather than a program."""
-    accept = (request.headers.get("accept") or "").lower()
-    return wants_html(request) or ("text/html" in accept and JSON not in accept)
-
-
-def pages_for_browsers(request: Request, get_response: Callable[[Request], Response]) -> Response:
-    """HTTP middleware: a browser that meets a 503 gets a page that says to come back, with
-    the same status and Retry-After, instead of a JSON body; one that opens a link we refuse
-    (a click, accept or preference link altered or expired) gets a page that says why."""
-    response = get_response(request)
-    if not wants_page(request):
-        return response
-    from chalicelib.api import pages
-
-    if request.method == "GET" and response.status_code in (400, 404) and _is_json(response):
-        problem = json.loads(response.body)
-        page = pages.render("problem.html", message=problem.get("message", ""))
-        return html_response(
-            response.status_code, page, dict(response.headers or {}) | {"Content-Type": HTML}
-        )
-    if response.status_code != 503:
-        return response
-
-    retry = (response.headers or {}).get("Retry-After", str(UNAVAILABLE.retry_after))
-    page = pages.render(
-        "unavailable.html",
-        retry_after=retry,
-        reload=request.method == "GET",  # a form post is not repeated behind the visitor's back
-        back=back_link(request, "/"),
-    )
-    kept = {k: v for k, v in (response.headers or {}).items() if k.lower() != "content-type"}
-    return html_response(503, page, {**kept, "Retry-After": retry})  # CORS headers stay
-
-
-# Chalice's own refusals, in our error shape (docs/api.md): what it answers before a view runs.
-_CHALICE_CODES = {
-    "MethodNotAllowedError": "method_not_allowed",
-    "UnsupportedMediaType": "unsupported_media_type",
-    "BadRequest": "bad_request",
-}
-
-
-def one_error_shape(request: Request, get_response: Callable[[Request], Response]) -> Response:
-    """HTTP middleware: a 405 or 415 that Chalice answers itself (`{"Code", "Message"}`) gets
-    the same `{"error", "message"}` body as every other refusal."""
-    response = get_response(request)
-    kind = str((response.headers or {}).get("Content-Type", JSON))  # Chalice's have none
-    if response.status_code < 400 or not kind.startswith(JSON):
-        return response
-    body = response.body
-    if isinstance(body, str):  # Chalice's own refusals carry a dict, views a JSON string
-        try:
-            body = json.loads(body)
-        except ValueError:
-            return response
-    if not isinstance(body, dict) or body.get("Code") not in _CHALICE_CODES:
-        return response
-    ours = {"error": _CHALICE_CODES[body["Code"]], "message": str(body.get("Message", ""))}
-    headers = {k: v for k, v in (response.headers or {}).items() if k.lower() != "content-type"}
-    return json_response(response.status_code, ours, headers)
-
-
-def _is_json(response: Response) -> bool:
-    kind = str((response.headers or {}).get("Content-Type", ""))
-    return kind.startswith(JSON) and isinstance(response.body, str)
-
-
-def bytes_whatever_accepted(
-    request: Request, get_response: Callable[[Request], Response], routes: Collection[str]
-) -> Response:
-    """HTTP middleware: these routes answer with their bytes whatever the request's Accept.
-    Chalice, like API Gateway, refuses a binary answer of a type the request did not list,
-    and mail programs fetch images, and download tools files, with anything from `image/*`
-    to no Accept at all."""
-    if request.path in routes:
-        request.headers = CaseInsensitiveMapping({**request.headers, "accept": "*/*"})
-    return get_response(request)
