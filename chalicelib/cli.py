@@ -134,7 +134,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from chalicelib.journeys.dsl import json_schema
+    from chalicelib.journeys.language import json_schema
 
     print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
     return 0

@@ -48,6 +48,8 @@ def test_the_contracts_hold_on_the_code_as_it_is(tmp_path):
         ("journeys/engine.py", "import boto3", "Pure decisions import no AWS library"),
         ("store/contacts.py", "import chalicelib.local.stack", "Only the local stack"),
         ("events.py", "import chalicelib.store.models", "The kernel"),
+        ("conditions/evaluation.py", "import chalicelib.journeys.engine", "The condition language"),
+        ("lifecycle.py", "import chalicelib.leads.scoring", "The kernel"),
     ],
 )
 def test_a_forbidden_import_breaks_its_contract(tmp_path, module, line, contract):

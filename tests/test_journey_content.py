@@ -15,8 +15,9 @@ import pytest
 import yaml
 
 from chalicelib.cli import main
+from chalicelib.conditions.language import Weekday
 from chalicelib.content import catalog
-from chalicelib.journeys import calendar, dsl
+from chalicelib.journeys import calendar, language
 from tests.conftest import ROOT
 
 SAMPLES = sorted((ROOT / "marketing" / "journeys").glob("*.yaml"))
@@ -53,14 +54,14 @@ def test_the_five_sample_journeys_validate_and_cover_the_issue():
 
 def test_the_published_json_schema_is_current_and_accepts_every_sample():
     published = json.loads((ROOT / "docs" / "schemas" / "journey.schema.json").read_text())
-    assert published == dsl.json_schema(), "run: leadflow journeys schema > docs/schemas/..."
+    assert published == language.json_schema(), "run: leadflow journeys schema > docs/schemas/..."
     for path in SAMPLES:
         assert path.read_text().startswith("# yaml-language-server: $schema=")
         jsonschema.validate(yaml.safe_load(path.read_text()), published)
 
 
 def test_the_json_schema_refuses_a_step_without_an_action():
-    schema = dsl.json_schema()
+    schema = language.json_schema()
     bad = {"name": "x", "trigger": {"event": "a"}, "steps": [{"id": "a", "sned_email": {}}]}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
@@ -230,7 +231,7 @@ def test_simulate_explains_a_contact_that_does_not_enter():
 def test_quiet_hours_move_a_send_to_their_end(local, quiet, expected):
     zone = ZoneInfo("Asia/Shanghai")
     at = datetime.fromisoformat(local).replace(tzinfo=zone)
-    window = dsl.QuietHours(start=quiet[0], end=quiet[1])
+    window = language.QuietHours(start=quiet[0], end=quiet[1])
     moved = calendar.next_send_window(at.astimezone(UTC), zone, window, None)
     assert moved.astimezone(zone).strftime("%Y-%m-%d %H:%M") == expected
 
@@ -238,7 +239,7 @@ def test_quiet_hours_move_a_send_to_their_end(local, quiet, expected):
 def test_a_weekday_wait_keeps_local_time_across_a_daylight_saving_change():
     zone = ZoneInfo("Europe/Berlin")
     friday = datetime(2026, 3, 27, 12, 0, tzinfo=zone)  # clocks go forward on Sunday 29 March
-    monday = calendar.next_weekday_at(friday.astimezone(UTC), zone, [dsl.Weekday.MON], time(9))
+    monday = calendar.next_weekday_at(friday.astimezone(UTC), zone, [Weekday.MON], time(9))
     assert monday.astimezone(zone).isoformat() == "2026-03-30T09:00:00+02:00"
 
 

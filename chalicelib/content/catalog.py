@@ -23,7 +23,7 @@ from chalicelib.content.source import Loc, SourceDoc, load_yaml
 from chalicelib.errors import ContentError, ContentProblem
 from chalicelib.events import FORM_SUBMITTED
 from chalicelib.journeys import checks
-from chalicelib.journeys.dsl import HandoffStep, Journey, SendEmailStep, UpdateStep
+from chalicelib.journeys.language import HandoffStep, Journey, SendEmailStep, UpdateStep
 from chalicelib.leads import library
 from chalicelib.leads.notices import HANDOFF_TEMPLATE, NOTICE_TEMPLATE
 from chalicelib.rules.dsl import RuleBook

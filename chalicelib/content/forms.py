@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from chalicelib.conditions.patterns import Regex
 from chalicelib.content import assets
-from chalicelib.content.patterns import Regex
 
 IDENT = r"^[a-z][a-z0-9_]{0,62}$"
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib.content import wording
-from chalicelib.journeys.dsl import STEP_CLASSES, STEP_ID, Journey
+from chalicelib.journeys.language import STEP_CLASSES, STEP_ID, Journey
 
 Loc = wording.Loc
 ROUNDS = 8

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from chalicelib.journeys.dsl import QuietHours, Weekday
+from chalicelib.conditions.language import Weekday
+from chalicelib.journeys.language import QuietHours
 
 _SEARCH_DAYS = 9
 

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator
 
-from chalicelib.journeys.dsl import (
+from chalicelib.conditions.language import (
     AllCondition,
     AnyCondition,
-    BranchStep,
     Condition,
     EventCondition,
-    Journey,
     NotCondition,
-    SendEmailStep,
-    WaitForStep,
-    WaitStep,
 )
 from chalicelib.journeys.graph import TERMINAL, edges
+from chalicelib.journeys.language import BranchStep, Journey, SendEmailStep, WaitForStep, WaitStep
 
 Loc = tuple[str | int, ...]
 

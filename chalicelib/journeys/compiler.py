@@ -13,8 +13,8 @@ from typing import Any
 
 from transitions import EventData, Machine
 
-from chalicelib.journeys.dsl import Journey, Step
 from chalicelib.journeys.graph import EXIT, TERMINAL, edges, following
+from chalicelib.journeys.language import Journey, Step
 
 Chooser = Callable[[int], bool]
 

@@ -14,8 +14,18 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chalicelib import ids
+from chalicelib import ids, lifecycle
 from chalicelib.clock import Clock
+from chalicelib.conditions import durations
+from chalicelib.conditions.evaluation import Facts as ConditionFacts
+from chalicelib.conditions.evaluation import (
+    Verdict,
+    evaluate,
+    event_matches,
+    field_value,
+    where_matches,
+)
+from chalicelib.conditions.language import EventCondition
 from chalicelib.events import (
     ALL_TOPICS,
     BRANCH_TAKEN,
@@ -37,33 +47,8 @@ from chalicelib.events import (
     WEBHOOK_QUEUED,
     Event,
 )
-from chalicelib.journeys import calendar, durations
+from chalicelib.journeys import calendar
 from chalicelib.journeys.compiler import CompiledJourney
-from chalicelib.journeys.conditions import (
-    Facts as ConditionFacts,
-)
-from chalicelib.journeys.conditions import (
-    Verdict,
-    evaluate,
-    event_matches,
-    field_value,
-    where_matches,
-)
-from chalicelib.journeys.dsl import (
-    BranchStep,
-    EndStep,
-    EnrollStep,
-    EventCondition,
-    HandoffStep,
-    ReentryAfter,
-    SendEmailStep,
-    SplitStep,
-    Step,
-    UpdateStep,
-    WaitForStep,
-    WaitStep,
-    WebhookStep,
-)
 from chalicelib.journeys.enrollment import Enrollment, Phase, key_for
 from chalicelib.journeys.graph import (
     COMPLETED,
@@ -74,6 +59,21 @@ from chalicelib.journeys.graph import (
     RECEIVED,
     TIMED_OUT,
 )
+from chalicelib.journeys.language import (
+    BranchStep,
+    EndStep,
+    EnrollStep,
+    HandoffStep,
+    ReentryAfter,
+    SendEmailStep,
+    SplitStep,
+    Step,
+    UpdateStep,
+    WaitForStep,
+    WaitStep,
+    WebhookStep,
+)
+from chalicelib.lifecycle import Mover
 
 MAX_STEPS_PER_RUN = 20
 SOURCE = "journey"
@@ -545,21 +545,23 @@ class Engine:
             # DynamoDB cannot add to and delete from one set in one update: write the result.
             current = set(facts.contact().get("tags") or ())
             tags = tuple(sorted((current | set(spec.tags.add)) - set(spec.tags.remove)))
+        before = facts.contact().get("stage") if spec.stage else None
+        moved = lifecycle.move(before, spec.stage, Mover.JOURNEY) if spec.stage else None
         update = ContactUpdate(
             score=spec.score or 0,
             add_tags=tuple(spec.tags.add) if spec.tags and tags is None else (),
             remove_tags=tuple(spec.tags.remove) if spec.tags and tags is None else (),
             tags=tags,
             fields=dict(spec.fields or {}),
-            stage=spec.stage.value if spec.stage else None,
+            stage=moved.value if moved else None,
         )
         out.updates.append(update)
-        changes = spec.model_dump(mode="json", exclude_none=True)
-        self._effect(journey, out, step, "update", CONTACT_UPDATED, {"changes": changes})
-        if update.stage is not None:
-            before = facts.contact().get("stage")
-            if before != update.stage:
-                self._emit(out, STAGE_CHANGED, step.id, {"from": before, "to": update.stage})
+        record: dict[str, Any] = {"changes": spec.model_dump(mode="json", exclude_none=True)}
+        if spec.stage and moved is None and before != spec.stage:
+            record["stage_kept"] = before  # journeys climb the ladder; only rules go back
+        self._effect(journey, out, step, "update", CONTACT_UPDATED, record)
+        if moved is not None:
+            self._emit(out, STAGE_CHANGED, step.id, {"from": before, "to": moved.value})
 
     # --- records ---------------------------------------------------------------------------
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib.journeys import durations
-from chalicelib.journeys.dsl import (
+from chalicelib.conditions import durations
+from chalicelib.journeys.language import (
     BranchStep,
     EndStep,
     EnrollStep,

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from chalicelib import events as ev
 from chalicelib import ids
 from chalicelib.clock import FakeClock
+from chalicelib.conditions import durations
 from chalicelib.events import (
     CATALOGUE,
     FORM_SUBMITTED,
@@ -27,7 +28,6 @@ from chalicelib.events import (
     SEGMENT_ENTERED,
     Event,
 )
-from chalicelib.journeys import durations
 from chalicelib.journeys.engine import SOURCE
 from chalicelib.leads import normalise
 from chalicelib.leads.identity import Identity
@@ -116,7 +116,7 @@ def script_warnings(
     journey: Any, bodies: Iterable[dict[str, Any]], script: list[Scripted]
 ) -> list[str]:
     """What a scripted event names that exists nowhere: it would change nothing, silently."""
-    from chalicelib.journeys.dsl import SendEmailStep
+    from chalicelib.journeys.language import SendEmailStep
 
     known = set(RECORDED)
     for body in bodies:

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from chalicelib.journeys.conditions import ContactFacts, evaluate
-from chalicelib.journeys.dsl import Condition, Duration, Strict, TimeOfDay, Weekday
+from chalicelib.conditions.evaluation import ContactFacts, evaluate
+from chalicelib.conditions.language import Condition, Duration, Strict, TimeOfDay, Weekday
 
 ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from chalicelib import ids
+from chalicelib import ids, lifecycle
 from chalicelib.errors import FieldError, FormValidationError, LeadflowError, NotFound
 from chalicelib.events import (
     CONTACT_UPDATED,
@@ -26,12 +26,12 @@ from chalicelib.events import (
     OPPORTUNITY_CREATED,
     Event,
 )
-from chalicelib.journeys.dsl import Stage
 from chalicelib.leads import fields as contact_fields
 from chalicelib.leads import money, ownership
 from chalicelib.leads.library import LeadLibrary
 from chalicelib.leads.ownership import lead_of
 from chalicelib.leads.scorekeeper import stage_event
+from chalicelib.lifecycle import Mover, Stage
 from chalicelib.store import counters as counter_keys
 from chalicelib.store.changes import Change, CounterMove, Timer
 from chalicelib.store.models import ContactModel
@@ -210,7 +210,7 @@ class SalesDesk:
         change: Change, contact: dict[str, Any], stage: Stage, cause: Event, now: datetime, why: str
     ) -> None:
         before = contact.get("stage")
-        if before != stage.value:
+        if lifecycle.move(before, stage, Mover.SALES) is not None:
             change.set["stage"] = stage.value
             change.events.append(stage_event(contact["id"], cause, before, stage.value, why, now))
 

@@ -16,7 +16,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from chalicelib.content.patterns import Regex
+from chalicelib import lifecycle
+from chalicelib.conditions.evaluation import ContactFacts, Verdict, evaluate, where_matches
+from chalicelib.conditions.language import Condition, Duration, Strict, Where
+from chalicelib.conditions.patterns import Regex
 from chalicelib.events import (
     CONTACT_IMPORTED,
     CONTACT_UPDATED,
@@ -25,8 +28,7 @@ from chalicelib.events import (
     SCORE_DECAY_DUE,
     Event,
 )
-from chalicelib.journeys.conditions import ContactFacts, Verdict, evaluate, where_matches
-from chalicelib.journeys.dsl import LADDER, Condition, Duration, Stage, Strict, Where
+from chalicelib.lifecycle import Mover, Stage
 
 RULE_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 DECAY = "decay"
@@ -214,16 +216,12 @@ def next_stage(scoring: Scoring, current: str | None, score: int) -> tuple[Stage
     Score moves stages forward only; a stage off the ladder (disqualified, churned) or past SQL
     (opportunity, customer) is for sales and rules to change.
     """
-    if current is not None and current not in LADDER:
-        return None
-    position = LADDER.index(Stage(current)) if current else -1
     reached = None
     for stage in AUTO_STAGES:
         threshold = scoring.stages.get(stage.value)
         if threshold is not None and score >= threshold:
             reached = (stage, f"score {score} reached {stage.value} at {threshold}")
-    if current is None and reached is None:
-        return Stage.SUBSCRIBER, "a new contact"
-    if reached is not None and LADDER.index(reached[0]) > position:
-        return reached
-    return None
+    if reached is None:
+        return (Stage.SUBSCRIBER, "a new contact") if current is None else None
+    moved = lifecycle.move(current, reached[0], Mover.SCORE)
+    return (moved, reached[1]) if moved is not None else None

@@ -10,7 +10,7 @@ from chalicelib.bootstrap import Services
 from chalicelib.content import publisher
 from chalicelib.content.catalog import Catalog
 from chalicelib.content.publisher import PublishReport
-from chalicelib.journeys.dsl import SendEmailStep
+from chalicelib.journeys.language import SendEmailStep
 from chalicelib.messaging.mime import domain_of
 from chalicelib.store import tables
 

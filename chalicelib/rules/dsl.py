@@ -10,16 +10,9 @@ from typing import Annotated
 
 from pydantic import Field, model_validator
 
-from chalicelib.journeys.dsl import (
-    Condition,
-    Duration,
-    Scalar,
-    Stage,
-    Strict,
-    Where,
-    tagged_union,
-)
+from chalicelib.conditions.language import Condition, Duration, Scalar, Strict, Where, tagged_union
 from chalicelib.leads.routing import Channel
+from chalicelib.lifecycle import Stage
 
 RULE_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 OWNER = "owner"

@@ -15,6 +15,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from chalicelib import lifecycle
+from chalicelib.conditions.evaluation import ContactFacts, evaluate, where_matches
 from chalicelib.events import (
     CONTACT_UPDATED,
     DEAL_WON,
@@ -32,12 +34,12 @@ from chalicelib.events import (
     STAGE_CHANGED,
     Event,
 )
-from chalicelib.journeys.conditions import ContactFacts, evaluate, where_matches
 from chalicelib.leads import notices, ownership
 from chalicelib.leads.library import LeadLibrary
 from chalicelib.leads.notices import Deliveries
 from chalicelib.leads.ownership import lead_of
 from chalicelib.leads.scorekeeper import stage_event
+from chalicelib.lifecycle import Mover
 from chalicelib.pipeline.registry import HandlerContext
 from chalicelib.rules.dsl import (
     MANAGER,
@@ -174,7 +176,7 @@ class RuleRunner:
                     fields.update(action.set)
                 case SetStageAction():
                     before = contact.get("stage")
-                    if before != action.set_stage.value:
+                    if lifecycle.move(before, action.set_stage, Mover.RULE) is not None:
                         change.set["stage"] = action.set_stage.value
                         change.events.append(
                             stage_event(

@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from chalicelib.events import Event
-from chalicelib.journeys import durations
-from chalicelib.journeys.dsl import (
-    LADDER,
+from chalicelib.conditions import durations
+from chalicelib.conditions.language import (
     AllCondition,
     AnyCondition,
     Condition,
@@ -27,6 +25,8 @@ from chalicelib.journeys.dsl import (
     TagCondition,
     Where,
 )
+from chalicelib.events import Event
+from chalicelib.lifecycle import reached
 
 TOP_LEVEL = ("email", "phone", "stage", "score", "tags", "segments", "created_at")
 
@@ -140,12 +140,7 @@ def _operator(op: str, value: Any, expected: Any) -> bool:
 
 def _stage(cond: StageCondition, facts: Facts) -> Verdict:
     stage = facts.contact().get("stage")
-    wanted = cond.stage_reached
-    if wanted not in LADDER:  # disqualified, churned: off the ladder, reached only as such
-        return Verdict(stage == wanted, f"stage is {stage or 'not set'}")
-    if stage not in LADDER:
-        return Verdict(False, f"stage is {stage or 'not set'}")
-    return Verdict(LADDER.index(stage) >= LADDER.index(wanted), f"stage is {stage}")
+    return Verdict(reached(stage, cond.stage_reached), f"stage is {stage or 'not set'}")
 
 
 def _event(cond: EventCondition, facts: Facts, now: datetime, journey_id: str | None) -> Verdict:
