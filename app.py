@@ -20,9 +20,8 @@ from chalicelib.api import (
     tracking,
 )
 from chalicelib.bootstrap import services
-from chalicelib.journeys import fanout
-from chalicelib.messaging import courier, sender
 from chalicelib.pipeline import stream, sweeper
+from chalicelib.services import courier, journey_fanout, sender
 
 app = Chalice(app_name="leadflow")
 app.api.binary_types.append("image/gif")
@@ -229,4 +228,4 @@ def deliver_webhooks(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.lambda_function(name="advance")
 def advance(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Fed by the journey-advance queue (the mapping lives in infra/)."""
-    return fanout.handle_batch(event.get("Records", []), services().journeys)
+    return journey_fanout.handle_batch(event.get("Records", []), services().journeys)

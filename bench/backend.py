@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from chalicelib import bootstrap
-from chalicelib.content import publisher
 from chalicelib.content.catalog import Catalog
 from chalicelib.local import emulator
+from chalicelib.services import publisher
 from chalicelib.store import tables
 
 

@@ -29,8 +29,8 @@ import yaml  # noqa: E402
 
 from chalicelib.messaging import compiler  # noqa: E402
 from chalicelib.messaging.renderer import Renderer  # noqa: E402
-from chalicelib.messaging.sender import Urls, personalise  # noqa: E402
 from chalicelib.messaging.tokens import Signer  # noqa: E402
+from chalicelib.services.sender import Urls, personalise  # noqa: E402
 
 TARGET_RATE = 10_000
 TARGET_RATIO = 50.0

@@ -80,8 +80,8 @@ def _posted_and_queued(n: int, outbox: Path) -> tuple[object, float]:
 def drain(svc: object, consumers: int) -> float:
     """Seconds for `consumers` sender loops to empty the sends queue."""
     from chalicelib.local import queue_driver
-    from chalicelib.messaging import sender
     from chalicelib.messaging.queues import SENDS
+    from chalicelib.services import sender
 
     def consume(_: int) -> None:
         while queue_driver.drain_once(

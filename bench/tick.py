@@ -34,13 +34,14 @@ from bench.timing import Sample  # noqa: E402
 from chalicelib import bootstrap, ids  # noqa: E402
 from chalicelib.clock import FakeClock  # noqa: E402
 from chalicelib.config import Settings  # noqa: E402
-from chalicelib.content import catalog, publisher  # noqa: E402
+from chalicelib.content import catalog  # noqa: E402
 from chalicelib.events import Event  # noqa: E402
-from chalicelib.journeys.compiler import CompiledJourney  # noqa: E402
 from chalicelib.journeys.engine import Engine, SendHistory  # noqa: E402
-from chalicelib.journeys.runner import ADVANCE_BATCH  # noqa: E402
+from chalicelib.journeys.machine import CompiledJourney  # noqa: E402
 from chalicelib.local import emulator  # noqa: E402
 from chalicelib.messaging.queues import ADVANCE  # noqa: E402
+from chalicelib.services import publisher  # noqa: E402
+from chalicelib.services.journey_runner import ADVANCE_BATCH  # noqa: E402
 from chalicelib.store import tables  # noqa: E402
 from chalicelib.store.enrollments import to_model  # noqa: E402
 from chalicelib.store.models import EnrollmentModel  # noqa: E402

@@ -9,39 +9,39 @@ from pathlib import Path
 
 from chalicelib.clock import Clock, SystemClock
 from chalicelib.config import Settings
-from chalicelib.journeys.library import JourneyLibrary
-from chalicelib.journeys.runner import JourneyRunner, TickReport
-from chalicelib.leads.dispatcher import Dispatcher
-from chalicelib.leads.library import LeadLibrary
-from chalicelib.leads.sales import SalesDesk
-from chalicelib.leads.scorekeeper import Scorekeeper
-from chalicelib.messaging.courier import Courier
-from chalicelib.messaging.engagement import Engagement
-from chalicelib.messaging.feedback import Feedback
 from chalicelib.messaging.http_post import PinnedPoster, Poster
 from chalicelib.messaging.mailbox import KeepingTransport, Mailbox
-from chalicelib.messaging.outbox import Outbox
-from chalicelib.messaging.preferences import Preferences
 from chalicelib.messaging.queues import Queues
 from chalicelib.messaging.ratelimit import RateLimiter
-from chalicelib.messaging.sender import Sender
 from chalicelib.messaging.sns import Verifier
-from chalicelib.messaging.templates import TemplateLibrary
 from chalicelib.messaging.tokens import Signer
 from chalicelib.messaging.transport import SesTransport, Transport
-from chalicelib.pipeline import handlers
 from chalicelib.pipeline.processor import Processor
 from chalicelib.pipeline.registry import Registry
-from chalicelib.rules.engine import RuleRunner
+from chalicelib.services import handlers
+from chalicelib.services.courier import Courier
+from chalicelib.services.dispatcher import Dispatcher
+from chalicelib.services.engagement import Engagement
+from chalicelib.services.feedback import Feedback
+from chalicelib.services.journey_runner import JourneyRunner, TickReport
+from chalicelib.services.outbox import Outbox
+from chalicelib.services.preferences import Preferences
+from chalicelib.services.rule_runner import RuleRunner
+from chalicelib.services.sales import SalesDesk
+from chalicelib.services.scorekeeper import Scorekeeper
+from chalicelib.services.sender import Sender
 from chalicelib.store import tables
 from chalicelib.store.api_keys import ApiKeyStore
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.content import ContentStore
 from chalicelib.store.counters import Counters
 from chalicelib.store.enrollments import EnrollmentStore
-from chalicelib.store.events import EventStore
+from chalicelib.store.event_log import EventStore
+from chalicelib.store.journey_library import JourneyLibrary
+from chalicelib.store.lead_library import LeadLibrary
 from chalicelib.store.ledger import Ledger
 from chalicelib.store.subscriptions import SubscriptionStore
+from chalicelib.store.template_library import TemplateLibrary
 from chalicelib.store.timers import FireReport, TimerStore
 from chalicelib.store.writer import ContactWriter
 

@@ -61,7 +61,7 @@ def _contact_arg(value: str) -> dict:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from chalicelib.journeys.simulation import Scripted, ScriptError, Simulation, render
+    from chalicelib.local.simulation import Scripted, ScriptError, Simulation, render
 
     try:
         script = [Scripted.parse(text) for text in args.event]
@@ -142,7 +142,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     from chalicelib import bootstrap
-    from chalicelib.content import catalog, publisher
+    from chalicelib.content import catalog
+    from chalicelib.services import publisher
 
     if args.local:
         _use_local_stack(Path.cwd())

@@ -22,10 +22,11 @@ from app import app  # noqa: E402
 from chalicelib import bootstrap  # noqa: E402
 from chalicelib.clock import FakeClock  # noqa: E402
 from chalicelib.config import Settings  # noqa: E402
-from chalicelib.content import catalog, publisher  # noqa: E402
+from chalicelib.content import catalog  # noqa: E402
 from chalicelib.local.provision import provision  # noqa: E402
 from chalicelib.local.stream_driver import StreamDriver  # noqa: E402
 from chalicelib.pipeline import stream  # noqa: E402
+from chalicelib.services import publisher  # noqa: E402
 from chalicelib.store.models import EventModel  # noqa: E402
 
 
@@ -229,8 +230,8 @@ class Journeys:
     def deliver(self) -> int:
         """Run the send queue's consumer until the queue is empty; returns emails handled."""
         from chalicelib.local import queue_driver
-        from chalicelib.messaging import sender
         from chalicelib.messaging.queues import SENDS
+        from chalicelib.services import sender
 
         total = 0
         while n := queue_driver.drain_once(

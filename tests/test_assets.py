@@ -8,7 +8,9 @@ import textwrap
 from pathlib import Path
 
 from chalicelib.cli import main
-from chalicelib.content import assets, catalog, publisher
+from chalicelib.content import assets, catalog
+from chalicelib.leads import downloads
+from chalicelib.services import publisher
 from chalicelib.store.models import ContactModel
 from tests.conftest import ROOT, all_events, lead, post_json
 
@@ -105,7 +107,7 @@ def test_publishing_an_unchanged_file_stores_nothing_and_a_changed_one_the_next_
     assert "asset guide.pdf v1" in first.published
     assert same.published == [] and "asset guide.pdf" in same.unchanged
     assert changed.published == ["asset guide.pdf v2"]
-    body = svc.content.latest(assets.KIND, "guide.pdf")
+    body = svc.content.latest(downloads.KIND, "guide.pdf")
     assert svc.content.read_bytes(body["sha256"]) == PDF + b"second edition\n"
 
 
@@ -115,7 +117,7 @@ def test_a_file_larger_than_a_dynamodb_item_is_stored_in_parts_and_read_back_who
 
     publisher.publish(catalog.load(root), svc.content)
 
-    body = svc.content.latest(assets.KIND, "playbook.pdf")
+    body = svc.content.latest(downloads.KIND, "playbook.pdf")
     assert body["size"] == len(data) > 400 * 1024
     assert svc.content.read_bytes(body["sha256"]) == data
 

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from chalicelib import payload
 from chalicelib.api import email as email_routes
-from chalicelib.content.forms import Form
 from chalicelib.errors import FormValidationError
 from chalicelib.leads.capture import RequestMeta, capture
+from chalicelib.leads.form_language import Form
 from chalicelib.messaging import sns
 from chalicelib.store.models import ContactKeyModel, ContactModel
 from tests.conftest import all_events, lead, post_json, track

@@ -63,9 +63,9 @@ def test_repeat_submission_keeps_first_touch_and_updates_profile(client, svc, cl
 
 
 def test_second_writer_loses_its_conditional_write_and_joins_the_first_contact(svc, clock):
-    from chalicelib.content.forms import Form
     from chalicelib.leads.capture import RequestMeta, capture, raw_fields
-    from chalicelib.leads.submissions import load_form, to_intake
+    from chalicelib.leads.form_language import Form
+    from chalicelib.services.submissions import load_form, to_intake
 
     form: Form = load_form(svc.content, "whitepaper")
     first = capture(form, raw_fields(lead(company="First")), RequestMeta(), clock.now())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from chalicelib.leads.capture import RequestMeta, raw_fields
-from chalicelib.leads.submissions import load_form, submit
+from chalicelib.services.submissions import load_form, submit
 from chalicelib.store.models import ContactModel, EventModel
 from tests.conftest import lead
 

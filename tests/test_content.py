@@ -6,7 +6,8 @@ import textwrap
 from pathlib import Path
 
 from chalicelib.cli import main
-from chalicelib.content import catalog, publisher
+from chalicelib.content import catalog
+from chalicelib.services import publisher
 from tests.conftest import ROOT
 
 

@@ -321,7 +321,7 @@ def test_throttled_past_the_backoff_the_message_comes_back_and_sends_once(client
     post_json(client, lead())
     journeys.settle()
     [message] = svc.queues.receive("sends")
-    from chalicelib.messaging import sender
+    from chalicelib.services import sender
 
     records = [{"messageId": "1", "body": json.dumps(message.body)}]
     assert sender.handle_batch(records, svc.sender) == {

@@ -140,7 +140,7 @@ def test_a_browser_opening_a_broken_link_gets_a_page_and_a_program_gets_json(cli
 
 
 def test_an_emails_click_counters_expire_with_the_email_and_others_stay(client, svc, ada, clock):
-    from chalicelib.messaging.engagement import COUNTERS_KEPT
+    from chalicelib.services.engagement import COUNTERS_KEPT
     from chalicelib.store.models import CounterModel
 
     [download] = _tracked(svc, "c")

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from chalicelib.leads.routing import Routing, candidates
-from chalicelib.messaging import courier as courier_mod
-from chalicelib.messaging.courier import Courier
 from chalicelib.messaging.http_post import Answer
 from chalicelib.messaging.queues import WEBHOOKS
+from chalicelib.services import courier as courier_mod
+from chalicelib.services.courier import Courier
 from chalicelib.store.counters import Counters, open_leads_key, turn_key
 from tests.conftest import Journeys, lead, post_json
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib.messaging.courier import Courier
 from chalicelib.messaging.http_post import Answer
 from chalicelib.messaging.queues import WEBHOOKS
+from chalicelib.services.courier import Courier
 from tests.conftest import lead, post_json
 
 CRM = "https://crm.example.com/leadflow"
@@ -116,7 +116,7 @@ def test_a_won_deal_is_credited_to_the_campaign_that_brought_the_lead(client, sv
 
 
 def test_a_chinese_name_reads_family_name_first_and_others_given_name_first():
-    from chalicelib.leads.notices import display_name
+    from chalicelib.services.notices import display_name
 
     def named(first: str, last: str) -> str:
         return display_name({"properties": {"first_name": first, "last_name": last}})

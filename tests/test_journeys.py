@@ -387,7 +387,7 @@ steps:
 
 
 def _journey_events(type_: str) -> list[Event]:
-    from chalicelib.store import events as event_rows
+    from chalicelib.store import event_log as event_rows
     from chalicelib.store.models import EventModel
 
     return [event_rows.from_model(e) for e in EventModel.scan() if e.type == type_]
@@ -396,9 +396,9 @@ def _journey_events(type_: str) -> list[Event]:
 def test_a_large_due_batch_fans_out_over_the_queue_and_the_workers_send_once(
     client, journeys, tmp_path
 ):
-    from chalicelib.journeys import fanout
     from chalicelib.local import queue_driver
     from chalicelib.messaging.queues import ADVANCE
+    from chalicelib.services import journey_fanout
 
     journeys.publish(tmp_path, drip=DRIP.format(wait="1d", template="drip-second"))
     for n in range(5):
@@ -410,7 +410,7 @@ def test_a_large_due_batch_fans_out_over_the_queue_and_the_workers_send_once(
 
     report = svc.journeys.tick()
     assert (report.due, report.fanned_out, report.advanced) == (5, 5, 0)
-    handle = lambda records: fanout.handle_batch(records, svc.journeys)  # noqa: E731
+    handle = lambda records: journey_fanout.handle_batch(records, svc.journeys)  # noqa: E731
     assert queue_driver.drain_once(svc.queues, ADVANCE, handle) == 1
     assert queue_driver.drain_once(svc.queues, ADVANCE, handle) == 0
     journeys.pipeline.drain()

@@ -12,11 +12,12 @@ from hypothesis import strategies as st
 
 from chalicelib import bootstrap, ids, lifecycle
 from chalicelib.clock import FakeClock
-from chalicelib.content import catalog, publisher
+from chalicelib.content import catalog
 from chalicelib.events import STAGE_CHANGED
 from chalicelib.leads.identity import Identity
 from chalicelib.leads.intake import Intake
 from chalicelib.lifecycle import Mover, Stage
+from chalicelib.services import publisher
 from chalicelib.store import tables
 from tests.conftest import ROOT, Journeys, Pipeline, reset_aws, stub_templates
 from tests.conftest import settings as leadflow_settings

@@ -24,10 +24,10 @@ from chalicelib import ids
 from chalicelib.events import Event
 from chalicelib.leads.identity import Identity
 from chalicelib.leads.intake import Intake
-from chalicelib.messaging import courier as courier_mod
-from chalicelib.messaging.courier import Courier
 from chalicelib.messaging.http_post import Answer
 from chalicelib.messaging.queues import WEBHOOKS, WEBHOOKS_DEAD
+from chalicelib.services import courier as courier_mod
+from chalicelib.services.courier import Courier
 from chalicelib.store.models import ContactModel
 from tests.conftest import ROOT, Journeys
 from tests.test_handoff import drain_webhooks

@@ -88,7 +88,7 @@ def test_time_order_puts_causes_first_and_is_the_same_for_any_read_order(
 def test_the_score_changes_of_one_event_come_before_the_stage_they_reach(svc):
     """Written in one transaction at one instant, they still read in cause order."""
     from chalicelib import ids
-    from chalicelib.leads.scorekeeper import Scorekeeper
+    from chalicelib.services.scorekeeper import Scorekeeper
 
     scoring = svc.leads.scoring()
     keeper = Scorekeeper(svc.leads, svc.sales.writer)

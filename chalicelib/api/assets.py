@@ -11,13 +11,13 @@ from chalice.app import Request
 
 from chalicelib import payload
 from chalicelib.bootstrap import Services
-from chalicelib.content import assets
 from chalicelib.errors import NotFound
+from chalicelib.leads import downloads
 
 ROUTE = "/assets/{name}"
 # What the route answers with: app.py lists them in Chalice's binary types, so the body goes
 # out as bytes (base64 through API Gateway, which infra/ makes treat every type as binary).
-MEDIA_TYPES = assets.MEDIA_TYPES
+MEDIA_TYPES = downloads.MEDIA_TYPES
 # A file may be republished under its name; five minutes, then the browser asks (a 304 when
 # the ETag still holds).
 CACHE_CONTROL = "public, max-age=300"
@@ -36,14 +36,14 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 
 
 def serve(request: Request, name: str, svc: Services) -> Response:
-    body = svc.content.latest(assets.KIND, name) if assets.NAME.match(name) else None
+    body = svc.content.latest(downloads.KIND, name) if downloads.NAME.match(name) else None
     if body is None:
         raise NotFound(f"there is no asset {payload.shown(name)!r}")
     etag = f'"{body["sha256"]}"'
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(body="", status_code=304, headers=headers)
-    kind = assets.file_type(name)
+    kind = downloads.file_type(name)
     assert kind is not None, "only names of a known type are published"
     disposition = "inline" if kind.inline else "attachment"
     return Response(

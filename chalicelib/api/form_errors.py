@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from chalicelib.content.forms import FieldType, Form
 from chalicelib.errors import FieldError
+from chalicelib.leads.form_language import FieldType, Form
 
 # Exact rules capture gives (leads/capture.py, leads/normalise.py) -> Chinese.
 _ZH = {

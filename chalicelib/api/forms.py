@@ -10,11 +10,11 @@ from chalice.app import Request
 from chalicelib import events
 from chalicelib.api import assets, form_errors, http, pages
 from chalicelib.bootstrap import Services
-from chalicelib.content.forms import Form
 from chalicelib.errors import FormValidationError, LeadflowError
-from chalicelib.leads import submissions
 from chalicelib.leads.attribution import TOUCH_FIELDS
 from chalicelib.leads.capture import RequestMeta, raw_fields
+from chalicelib.leads.form_language import Form
+from chalicelib.services import submissions
 from chalicelib.store.outage import is_outage
 
 

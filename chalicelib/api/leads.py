@@ -13,12 +13,12 @@ from chalicelib.api import http, pages
 from chalicelib.api.admin import authorize, visible_contact
 from chalicelib.bootstrap import Services
 from chalicelib.errors import FieldError, FormValidationError, NotFound
-from chalicelib.leads import notices
-from chalicelib.leads.dispatcher import ACCEPT_PURPOSE
 from chalicelib.leads.ownership import lead_of
 from chalicelib.leads.routing import Locale
-from chalicelib.leads.sales import LeadStateError
 from chalicelib.messaging.tokens import BadToken
+from chalicelib.services import notices
+from chalicelib.services.dispatcher import ACCEPT_PURPOSE
+from chalicelib.services.sales import LeadStateError
 from chalicelib.store import tables
 
 SALES = ("admin", "sales")

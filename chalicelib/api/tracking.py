@@ -7,7 +7,7 @@ from chalice.app import Request
 
 from chalicelib.api import http
 from chalicelib.bootstrap import Services
-from chalicelib.leads import tracking
+from chalicelib.services import tracker
 
 CORS = {"Access-Control-Allow-Origin": "*"}
 
@@ -27,7 +27,7 @@ def preflight() -> Response:
 
 def track(request: Request, svc: Services) -> Response:
     body = http.json_object(request, svc.settings.max_body_bytes)
-    result = tracking.track(
+    result = tracker.track(
         body,
         http.kept_header(request, "referer"),
         origin=http.kept_header(request, "origin"),

@@ -18,15 +18,19 @@ from pydantic import BaseModel, ValidationError
 from chalicelib.content import assets, emails, salvage, wording
 from chalicelib.content.assets import Asset
 from chalicelib.content.emails import EmailContent
-from chalicelib.content.forms import Form
 from chalicelib.content.source import Loc, SourceDoc, load_yaml
 from chalicelib.errors import ContentError, ContentProblem
 from chalicelib.events import FORM_SUBMITTED
 from chalicelib.journeys import checks
 from chalicelib.journeys.language import HandoffStep, Journey, SendEmailStep, UpdateStep
-from chalicelib.leads import library
-from chalicelib.leads.notices import HANDOFF_TEMPLATE, NOTICE_TEMPLATE
-from chalicelib.rules.dsl import RuleBook
+from chalicelib.leads import downloads
+from chalicelib.leads.form_language import Form
+from chalicelib.leads.routing import Routing
+from chalicelib.leads.scoring import Scoring
+from chalicelib.rules.language import RuleBook
+
+# marketing/scoring.yaml, routing.yaml and rules.yaml, and the model each one is
+LEAD_FILES: dict[str, type[BaseModel]] = {"scoring": Scoring, "routing": Routing, "rules": RuleBook}
 
 
 @dataclass
@@ -257,7 +261,7 @@ def _plain(value: Any) -> Any:
 
 
 def _load_leads(root: Path, catalog: Catalog) -> None:
-    for name, model in library.MODELS.items():
+    for name, model in LEAD_FILES.items():
         path = root / f"{name}.yaml"
         if not path.exists():
             continue
@@ -283,17 +287,19 @@ def _check_rules(catalog: Catalog) -> None:
                         ("rules", i, "then", j, "enroll"), f"there is no journey {target!r}"
                     )
                 )
-    if book.rules and not catalog.emails.exists(NOTICE_TEMPLATE):
+    if book.rules and not catalog.emails.exists(emails.NOTICE_TEMPLATE):
         catalog.problems.append(
-            doc.problem(("rules",), f"rules notify by email: add templates/{NOTICE_TEMPLATE}.mjml")
+            doc.problem(
+                ("rules",), f"rules notify by email: add templates/{emails.NOTICE_TEMPLATE}.mjml"
+            )
         )
 
 
 def _load_assets(root: Path, catalog: Catalog) -> None:
-    paths = assets.files(root / assets.FOLDER)
+    paths = assets.files(root / downloads.FOLDER)
     catalog.files += len(paths)
     catalog.asset_files = {path.name for path in paths}
-    catalog.assets = assets.load(paths, f"{root.name}/{assets.FOLDER}", catalog.problems)
+    catalog.assets = assets.load(paths, f"{root.name}/{downloads.FOLDER}", catalog.problems)
 
 
 LOADERS: tuple[tuple[str, Callable[[Path, Path, Catalog], None]], ...] = (
@@ -319,10 +325,10 @@ def load(root: Path, templates: Path | None = None) -> Catalog:
     _load_leads(root, catalog)
     _cross_check(catalog)
     _check_rules(catalog)
-    if "routing" in catalog.leads and not catalog.emails.exists(HANDOFF_TEMPLATE):
+    if "routing" in catalog.leads and not catalog.emails.exists(emails.HANDOFF_TEMPLATE):
         catalog.problems.append(
             catalog.sources[("leads", "routing")].problem(
-                (), f"hand-offs email the owner: add templates/{HANDOFF_TEMPLATE}.mjml"
+                (), f"hand-offs email the owner: add templates/{emails.HANDOFF_TEMPLATE}.mjml"
             )
         )
     catalog.problems.sort(key=lambda p: (p.path, p.line or 0))

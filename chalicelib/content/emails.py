@@ -19,7 +19,7 @@ from chalicelib.errors import ContentProblem
 from chalicelib.messaging import compiler
 from chalicelib.messaging.compiler import CompiledEmail, TemplateProblem
 
-# What every send provides besides the contact: see messaging/sender.py.
+# What every send provides besides the contact: see services/sender.py.
 CONTEXT = frozenset(
     {
         "contact",
@@ -54,6 +54,9 @@ CONTACT_FIELDS = frozenset(
     }
 )
 BRAND_FILE = "brand.yaml"
+
+HANDOFF_TEMPLATE = "lead-handoff"  # what an owner gets for a hot lead
+NOTICE_TEMPLATE = "team-notice"  # what rules and SLA reminders send
 
 
 @dataclass

@@ -48,7 +48,6 @@ from chalicelib.events import (
     Event,
 )
 from chalicelib.journeys import calendar
-from chalicelib.journeys.compiler import CompiledJourney
 from chalicelib.journeys.enrollment import Enrollment, Phase, key_for
 from chalicelib.journeys.graph import (
     COMPLETED,
@@ -73,6 +72,7 @@ from chalicelib.journeys.language import (
     WaitStep,
     WebhookStep,
 )
+from chalicelib.journeys.machine import CompiledJourney
 from chalicelib.lifecycle import Mover
 
 MAX_STEPS_PER_RUN = 20

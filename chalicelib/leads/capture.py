@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import ids, payload
-from chalicelib.content.forms import FieldType, Form, FormField
 from chalicelib.errors import FieldError, FormValidationError
 from chalicelib.leads import attribution, normalise
+from chalicelib.leads.form_language import FieldType, Form, FormField
 from chalicelib.leads.identity import (
     CLIENT_KEY,
     CLIENT_KEY_RULE,

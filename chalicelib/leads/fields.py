@@ -14,8 +14,8 @@ from typing import Any
 
 from chalicelib import payload
 from chalicelib.conditions.evaluation import TOP_LEVEL
-from chalicelib.content.forms import IDENT
 from chalicelib.errors import FieldError, FormValidationError
+from chalicelib.leads.form_language import IDENT
 
 MAX_TEXT = 2000
 NAME_RULE = "a field name is lower-case letters, digits and _, starting with a letter (max 63)"

@@ -16,14 +16,13 @@ from functools import partial
 from typing import Any
 
 from chalicelib.bootstrap import Services
-from chalicelib.journeys import fanout
 from chalicelib.local import queue_driver
 from chalicelib.local.lanes import Lanes
 from chalicelib.local.loop import Loop
 from chalicelib.local.stream_driver import StreamDriver
-from chalicelib.messaging import courier, sender
 from chalicelib.messaging.queues import ADVANCE, SENDS, WEBHOOKS
 from chalicelib.pipeline import stream, sweeper
+from chalicelib.services import courier, journey_fanout, sender
 from chalicelib.store.models import EventModel
 
 SWEEP_EVERY_SECONDS = 30.0
@@ -42,7 +41,7 @@ def loops(svc: Services, only: frozenset[str] | None = None) -> list[Loop]:
     pipeline = StreamDriver(EventModel.Meta.table_name, lanes.accept, lazy=True)
     grace = timedelta(seconds=svc.settings.sweep_grace_seconds)
     handlers: dict[str, Callable[[Records], dict[str, Any]]] = {
-        ADVANCE: lambda records: fanout.handle_batch(records, svc.journeys),
+        ADVANCE: lambda records: journey_fanout.handle_batch(records, svc.journeys),
         SENDS: lambda records: sender.handle_batch(records, svc.sender),
         WEBHOOKS: lambda records: courier.handle_batch(records, svc.courier),
     }

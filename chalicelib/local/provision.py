@@ -7,11 +7,11 @@ locally the stack, the tests and the benches start from an emulator that has non
 from __future__ import annotations
 
 from chalicelib.bootstrap import Services
-from chalicelib.content import publisher
 from chalicelib.content.catalog import Catalog
-from chalicelib.content.publisher import PublishReport
 from chalicelib.journeys.language import SendEmailStep
 from chalicelib.messaging.mime import domain_of
+from chalicelib.services import publisher
+from chalicelib.services.publisher import PublishReport
 from chalicelib.store import tables
 
 

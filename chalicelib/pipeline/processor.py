@@ -11,9 +11,9 @@ from chalicelib.clock import Clock
 from chalicelib.events import Event
 from chalicelib.leads.identity import visitor_partition
 from chalicelib.pipeline.registry import Registry, handlers_for
-from chalicelib.store import events as event_rows
+from chalicelib.store import event_log as event_rows
 from chalicelib.store.contacts import ContactStore
-from chalicelib.store.events import AlreadyProcessed, EventStore
+from chalicelib.store.event_log import AlreadyProcessed, EventStore
 from chalicelib.store.models import EventModel
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from pynamodb.expressions.update import Action
 
 from chalicelib.errors import Busy
 from chalicelib.events import Event
-from chalicelib.store import events as event_rows
+from chalicelib.store import event_log as event_rows
 from chalicelib.store import tables, timers
 from chalicelib.store.models import ContactModel, CounterModel, LedgerModel, TimerModel
 

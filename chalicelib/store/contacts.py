@@ -22,7 +22,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.errors import Busy
 from chalicelib.events import Event
 from chalicelib.leads.intake import Intake, new_contact, profile_merge
-from chalicelib.store import events as event_rows
+from chalicelib.store import event_log as event_rows
 from chalicelib.store import idempotency, tables
 from chalicelib.store.models import ContactKeyModel, ContactModel, EventModel, IdempotencyModel
 

@@ -18,7 +18,7 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.errors import Busy
 from chalicelib.journeys.engine import ContactUpdate, Outcome, SendHistory
 from chalicelib.journeys.enrollment import Enrollment, Phase
-from chalicelib.store import events as event_rows
+from chalicelib.store import event_log as event_rows
 from chalicelib.store import tables
 from chalicelib.store.models import (
     ContactModel,

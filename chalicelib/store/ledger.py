@@ -19,7 +19,7 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.events import Event
-from chalicelib.store import events as event_rows
+from chalicelib.store import event_log as event_rows
 from chalicelib.store import tables
 from chalicelib.store.models import LedgerModel
 

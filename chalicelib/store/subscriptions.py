@@ -11,7 +11,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import NotFound
 from chalicelib.events import Event
-from chalicelib.store import events as event_rows
+from chalicelib.store import event_log as event_rows
 from chalicelib.store import tables
 from chalicelib.store.models import ContactModel, SuppressionModel
 

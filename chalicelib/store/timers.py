@@ -20,7 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
 from chalicelib.events import Event
-from chalicelib.store import events as event_rows
+from chalicelib.store import event_log as event_rows
 from chalicelib.store import tables
 from chalicelib.store.models import TimerModel
 

@@ -28,12 +28,12 @@ from chalicelib.events import (
 )
 from chalicelib.leads import fields as contact_fields
 from chalicelib.leads import money, ownership
-from chalicelib.leads.library import LeadLibrary
 from chalicelib.leads.ownership import lead_of
-from chalicelib.leads.scorekeeper import stage_event
 from chalicelib.lifecycle import Mover, Stage
+from chalicelib.services.scorekeeper import stage_event
 from chalicelib.store import counters as counter_keys
 from chalicelib.store.changes import Change, CounterMove, Timer
+from chalicelib.store.lead_library import LeadLibrary
 from chalicelib.store.models import ContactModel
 from chalicelib.store.writer import ContactWriter
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.clock import Clock
-from chalicelib.content.forms import Form
 from chalicelib.errors import NotFound
 from chalicelib.events import FORM_SUBMITTED
 from chalicelib.leads.capture import RawValue, RequestMeta, Spam, Submission, capture
+from chalicelib.leads.form_language import Form
 from chalicelib.leads.intake import Intake
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.content import ContentStore

@@ -24,12 +24,12 @@ from typing import Any
 from chalicelib import ids
 from chalicelib.clock import Clock
 from chalicelib.events import WEBHOOK_DELIVERED, WEBHOOK_FAILED, WEBHOOK_SKIPPED, Event
-from chalicelib.leads import notices
 from chalicelib.leads.routing import Channel
 from chalicelib.messaging import channels, ssrf
 from chalicelib.messaging.channels import ChannelKind, Notice
 from chalicelib.messaging.http_post import Poster
 from chalicelib.messaging.queues import WEBHOOKS, WEBHOOKS_DEAD, Queues
+from chalicelib.services import notices
 from chalicelib.store.ledger import Ledger, Status
 from chalicelib.store.outage import is_outage
 
@@ -72,7 +72,7 @@ def message_id(key: str) -> str:
 
 def parts(request: Mapping[str, Any]) -> tuple[Mapping[str, Any], Notice, str]:
     """The channel, notice and webhook-id of a queued delivery: a notice for sales
-    (leads/notices.py), or a journey's webhook step (its URL and the author's payload)."""
+    (services/notices.py), or a journey's webhook step (its URL and the author's payload)."""
     key = str(request["ledger"])
     if "channel" in request:
         notice = notices.notice_from(request["notice"])

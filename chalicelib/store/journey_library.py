@@ -7,8 +7,8 @@ edit never changes the road under a contact already on it.
 
 from __future__ import annotations
 
-from chalicelib.journeys.compiler import CompiledJourney, compile_journey
 from chalicelib.journeys.language import Journey
+from chalicelib.journeys.machine import CompiledJourney, compile_journey
 from chalicelib.store.content import ContentStore
 
 KIND = "journey"

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.conditions.patterns import Regex
-from chalicelib.content import assets
+from chalicelib.leads import downloads
 
 IDENT = r"^[a-z][a-z0-9_]{0,62}$"
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -94,10 +94,10 @@ class Download(Strict):
     @field_validator("file")
     @classmethod
     def _servable(cls, value: str | None) -> str | None:
-        if value is not None and not assets.NAME.match(value):
-            raise ValueError(f"names a file in marketing/assets/: {assets.NAME_RULE}")
-        if value is not None and assets.file_type(value) is None:
-            raise ValueError(f"the API serves only {assets.TYPES_RULE} files")
+        if value is not None and not downloads.NAME.match(value):
+            raise ValueError(f"names a file in marketing/assets/: {downloads.NAME_RULE}")
+        if value is not None and downloads.file_type(value) is None:
+            raise ValueError(f"the API serves only {downloads.TYPES_RULE} files")
         return value
 
     @field_validator("url")

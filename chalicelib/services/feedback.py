@@ -17,7 +17,7 @@ from chalicelib.clock import Clock
 from chalicelib.events import EMAIL_BOUNCED, EMAIL_COMPLAINED, EMAIL_DELIVERED, Event
 from chalicelib.leads import normalise
 from chalicelib.store.contacts import ContactStore
-from chalicelib.store.events import EventStore
+from chalicelib.store.event_log import EventStore
 from chalicelib.store.subscriptions import SubscriptionStore
 
 SOURCE = "ses"

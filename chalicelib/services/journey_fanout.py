@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from chalicelib.journeys.runner import JourneyRunner
+from chalicelib.services.journey_runner import JourneyRunner
 from chalicelib.store.outage import is_outage
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from chalicelib.leads.identity import (
 )
 from chalicelib.leads.intake import Intake, idempotency_scope, payload_fingerprint
 from chalicelib.store.contacts import ContactStore
-from chalicelib.store.events import EventStore
+from chalicelib.store.event_log import EventStore
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 # What Leadflow records itself; a website may send only its own events and these two.

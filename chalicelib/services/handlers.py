@@ -8,13 +8,13 @@ event, so a retried event changes nothing twice.
 
 from __future__ import annotations
 
-from chalicelib.journeys.runner import JourneyRunner
-from chalicelib.leads import stitch
-from chalicelib.leads.dispatcher import Dispatcher
-from chalicelib.leads.scorekeeper import Scorekeeper
-from chalicelib.messaging.outbox import EMAIL_QUEUED, WEBHOOK_QUEUED, Outbox
 from chalicelib.pipeline.registry import ANY, Registry
-from chalicelib.rules.engine import RuleRunner
+from chalicelib.services import stitch
+from chalicelib.services.dispatcher import Dispatcher
+from chalicelib.services.journey_runner import JourneyRunner
+from chalicelib.services.outbox import EMAIL_QUEUED, WEBHOOK_QUEUED, Outbox
+from chalicelib.services.rule_runner import RuleRunner
+from chalicelib.services.scorekeeper import Scorekeeper
 
 
 def registry(

@@ -147,7 +147,7 @@ def script_warnings(
 def _subject(source: str, profile: dict[str, Any]) -> str:
     """The subject line as this contact would read it (as written, if it cannot render)."""
     from chalicelib.messaging.renderer import MissingValue, Renderer
-    from chalicelib.messaging.sender import contact_view
+    from chalicelib.services.sender import contact_view
 
     try:
         return Renderer().subject(source, {"contact": contact_view(profile)})
@@ -216,7 +216,8 @@ class Simulation:
     ) -> Result:
         from chalicelib import bootstrap
         from chalicelib.config import Settings
-        from chalicelib.content import catalog, publisher
+        from chalicelib.content import catalog
+        from chalicelib.services import publisher
         from chalicelib.store import tables
 
         settings = Settings.from_env(

@@ -15,10 +15,10 @@ from typing import Any
 from chalicelib import ids
 from chalicelib.events import SCORE_CHANGED, SCORE_DECAY_DUE, STAGE_CHANGED, Event
 from chalicelib.leads import scoring as rules
-from chalicelib.leads.library import LeadLibrary
 from chalicelib.leads.scoring import ScoreChange, Scoring
 from chalicelib.pipeline.registry import HandlerContext
 from chalicelib.store.changes import Change, Timer
+from chalicelib.store.lead_library import LeadLibrary
 from chalicelib.store.models import ContactModel
 from chalicelib.store.writer import ContactWriter
 

@@ -8,7 +8,7 @@ from typing import Any
 from chalicelib import ids
 from chalicelib.events import Event
 from chalicelib.journeys.engine import SendHistory
-from chalicelib.store import events as event_rows
+from chalicelib.store import event_log as event_rows
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.enrollments import EnrollmentStore
 from chalicelib.store.models import EventModel

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chalicelib.content import assets
-from chalicelib.content.catalog import Catalog
-from chalicelib.journeys import library
-from chalicelib.leads import library as lead_library
-from chalicelib.messaging import templates
+from chalicelib.content.catalog import LEAD_FILES, Catalog
+from chalicelib.leads import downloads
+from chalicelib.store import journey_library, lead_library, template_library
 from chalicelib.store.content import ContentStore
 
 
@@ -44,19 +42,19 @@ def publish(catalog: Catalog, store: ContentStore) -> PublishReport:
     report = PublishReport()
     for name, asset in sorted(catalog.assets.items()):
         store.store_bytes(asset.sha256, asset.data)
-        _publish(store, assets.KIND, name, asset.to_body(), report)
+        _publish(store, downloads.KIND, name, asset.to_body(), report)
     for form_id, form in sorted(catalog.forms.items()):
         _publish(store, "form", form_id, form.to_body(), report)
     for name, email in sorted(catalog.emails.templates.items()):
-        _publish(store, templates.KIND, name, email.to_body(), report)
-    store.publish(*templates.SETTINGS, catalog.emails.settings(catalog.consent_topics))
-    for name in lead_library.MODELS:
+        _publish(store, template_library.KIND, name, email.to_body(), report)
+    store.publish(*template_library.SETTINGS, catalog.emails.settings(catalog.consent_topics))
+    for name in LEAD_FILES:
         body = catalog.lead_bodies.get(name, {})
         if store.current_version(lead_library.KIND, name) is not None or body:
             _publish(store, lead_library.KIND, name, body, report)
     live = {
-        journey_id: _publish(store, library.KIND, journey_id, body, report)
+        journey_id: _publish(store, journey_library.KIND, journey_id, body, report)
         for journey_id, body in sorted(catalog.journey_bodies.items())
     }
-    store.publish(*library.INDEX, live)
+    store.publish(*journey_library.INDEX, live)
     return report

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib import ids
+from chalicelib.content.emails import NOTICE_TEMPLATE
 from chalicelib.events import (
     EMAIL_CLICKED,
     EMAIL_QUEUED,
@@ -31,8 +32,6 @@ from chalicelib.messaging.channels import Notice
 from chalicelib.store.changes import Effect
 from chalicelib.timeline import in_order
 
-HANDOFF_TEMPLATE = "lead-handoff"
-NOTICE_TEMPLATE = "team-notice"
 SOURCE = "sales"
 HIGHLIGHTS = {
     "en": {

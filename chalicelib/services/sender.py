@@ -23,13 +23,13 @@ from chalicelib.messaging import eligibility, links, mime
 from chalicelib.messaging.compiler import CompiledEmail
 from chalicelib.messaging.ratelimit import RateLimiter
 from chalicelib.messaging.renderer import MissingValue, Rendered, Renderer
-from chalicelib.messaging.templates import EmailSettings, TemplateLibrary
 from chalicelib.messaging.tokens import Signer
 from chalicelib.messaging.transport import Outgoing, Refused, Throttled, Transport
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.ledger import Ledger, Status
 from chalicelib.store.outage import is_outage
 from chalicelib.store.subscriptions import SubscriptionStore
+from chalicelib.store.template_library import EmailSettings, TemplateLibrary
 
 log = logging.getLogger(__name__)
 SOURCE = "email"

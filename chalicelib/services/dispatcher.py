@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.clock import Clock
+from chalicelib.content.emails import HANDOFF_TEMPLATE
 from chalicelib.errors import Busy
 from chalicelib.events import (
     FOLLOW_UP_REMINDED,
@@ -29,13 +30,13 @@ from chalicelib.events import (
     STAGE_CHANGED,
     Event,
 )
-from chalicelib.leads import notices, ownership, routing, worktime
-from chalicelib.leads.library import LeadLibrary
-from chalicelib.leads.notices import Deliveries
+from chalicelib.leads import ownership, routing, worktime
 from chalicelib.leads.ownership import lead_of
 from chalicelib.leads.routing import Locale, Owner, Route, Routing
 from chalicelib.messaging.tokens import Signer
 from chalicelib.pipeline.registry import HandlerContext
+from chalicelib.services import notices
+from chalicelib.services.notices import Deliveries
 from chalicelib.store import counters as counter_keys
 from chalicelib.store.changes import (
     AlreadyDone,
@@ -48,7 +49,8 @@ from chalicelib.store.changes import (
 )
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.counters import Counters
-from chalicelib.store.events import EventStore
+from chalicelib.store.event_log import EventStore
+from chalicelib.store.lead_library import LeadLibrary
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -209,7 +211,7 @@ class Dispatcher:
             now,
             emails=[owner.email],
             channels=route.team.notify,
-            template=notices.HANDOFF_TEMPLATE,
+            template=HANDOFF_TEMPLATE,
             context={
                 "lead": summary,
                 "owner": {**owner.model_dump(mode="json"), "language": locale.language},

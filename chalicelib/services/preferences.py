@@ -19,11 +19,11 @@ from chalicelib.clock import Clock
 from chalicelib.errors import FieldError, FormValidationError, NotFound
 from chalicelib.events import ALL_TOPICS, SUBSCRIBED, TOPIC_UNSUBSCRIBED, UNSUBSCRIBED, Event
 from chalicelib.messaging import eligibility
-from chalicelib.messaging.engagement import link_fields
-from chalicelib.messaging.templates import TemplateLibrary
 from chalicelib.messaging.tokens import Signer
+from chalicelib.services.engagement import link_fields
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.subscriptions import SubscriptionStore
+from chalicelib.store.template_library import TemplateLibrary
 
 SOURCE = "email"
 

@@ -34,14 +34,11 @@ from chalicelib.events import (
     STAGE_CHANGED,
     Event,
 )
-from chalicelib.leads import notices, ownership
-from chalicelib.leads.library import LeadLibrary
-from chalicelib.leads.notices import Deliveries
+from chalicelib.leads import ownership
 from chalicelib.leads.ownership import lead_of
-from chalicelib.leads.scorekeeper import stage_event
 from chalicelib.lifecycle import Mover
 from chalicelib.pipeline.registry import HandlerContext
-from chalicelib.rules.dsl import (
+from chalicelib.rules.language import (
     MANAGER,
     OWNER,
     EnrollAction,
@@ -53,7 +50,11 @@ from chalicelib.rules.dsl import (
     TagAction,
     UntagAction,
 )
+from chalicelib.services import notices
+from chalicelib.services.notices import Deliveries
+from chalicelib.services.scorekeeper import stage_event
 from chalicelib.store.changes import Change, Timer
+from chalicelib.store.lead_library import LeadLibrary
 from chalicelib.store.models import ContactModel
 from chalicelib.store.writer import ContactWriter
 

@@ -20,15 +20,15 @@ from chalicelib.events import (
     WEBHOOK_SKIPPED,
     Event,
 )
-from chalicelib.journeys.compiler import CompiledJourney
 from chalicelib.journeys.engine import Engine, Outcome, triggered_by
 from chalicelib.journeys.enrollment import Enrollment, key_for
-from chalicelib.journeys.facts import StoreFacts
-from chalicelib.journeys.library import JourneyLibrary
+from chalicelib.journeys.machine import CompiledJourney
 from chalicelib.messaging.queues import ADVANCE, Queues
 from chalicelib.pipeline.registry import HandlerContext
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.enrollments import EnrollmentStore, JourneyFull, Stale, from_model
+from chalicelib.store.facts import StoreFacts
+from chalicelib.store.journey_library import JourneyLibrary
 
 log = logging.getLogger(__name__)
 

@@ -8,11 +8,10 @@ from pydantic import BaseModel
 
 from chalicelib.leads.routing import Routing
 from chalicelib.leads.scoring import Scoring
-from chalicelib.rules.dsl import RuleBook
+from chalicelib.rules.language import RuleBook
 from chalicelib.store.content import ContentStore
 
 KIND = "leads"
-MODELS: dict[str, type[BaseModel]] = {"scoring": Scoring, "routing": Routing, "rules": RuleBook}
 M = TypeVar("M", bound=BaseModel)
 
 

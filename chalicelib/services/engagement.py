@@ -22,8 +22,8 @@ from chalicelib.errors import Busy, LeadflowError
 from chalicelib.events import EMAIL_CLICKED, EMAIL_OPENED, EMAIL_SENT, Event
 from chalicelib.messaging.tokens import BadToken, Signer
 from chalicelib.store import counters
-from chalicelib.store import events as event_rows
-from chalicelib.store.events import EventStore
+from chalicelib.store import event_log as event_rows
+from chalicelib.store.event_log import EventStore
 
 SOURCE = "email"
 # How long an email's open and click counters are kept: past it, a click is "first" again.
