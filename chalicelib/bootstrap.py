@@ -30,6 +30,7 @@ from chalicelib.services.rule_runner import RuleRunner
 from chalicelib.services.sales import SalesDesk
 from chalicelib.services.scorekeeper import Scorekeeper
 from chalicelib.services.sender import Sender
+from chalicelib.services.stitch import Stitcher
 from chalicelib.store import tables
 from chalicelib.store.api_keys import ApiKeyStore
 from chalicelib.store.contacts import ContactStore
@@ -114,6 +115,7 @@ def build(
     )
     if registry is None:
         registry = handlers.registry(
+            Stitcher(events),
             journeys,
             Outbox(queues),
             Scorekeeper(leads, writer),

@@ -10,6 +10,7 @@ import pytest
 from chalicelib import bootstrap, ids
 from chalicelib.events import FORM_SUBMITTED, Event
 from chalicelib.pipeline import stream, sweeper
+from chalicelib.store.event_log import EventStore
 from chalicelib.store.models import EventModel
 from tests.conftest import all_events, lead, post_json, settings
 
@@ -18,18 +19,21 @@ DERIVED = {"journey", "scoring", "rules", "sales"}
 
 
 class Audit:
-    """A handler that emits one `audited` event per form submission and can be made to die."""
+    """A handler that appends one `audited` event per form submission, as the handler contract
+    says (an id derived from the event, appended once), and can be made to die."""
 
     def __init__(self, die_on: set[int] | None = None, always_die: bool = False) -> None:
         self.calls: list[str] = []
         self.die_on = die_on or set()
         self.always_die = always_die
+        self.events: EventStore | None = None
 
-    def __call__(self, event: Event, ctx) -> list[Event]:
+    def __call__(self, event: Event, ctx) -> None:
         self.calls.append(event.event_id)
         if self.always_die or len(self.calls) in self.die_on:
             raise RuntimeError("consumer died")
-        return [
+        assert self.events is not None
+        self.events.append(
             Event(
                 contact_id=event.contact_id,
                 type="audited",
@@ -38,7 +42,7 @@ class Audit:
                 occurred_at=event.occurred_at,
                 caused_by=event.event_id,
             )
-        ]
+        )
 
 
 @pytest.fixture
@@ -46,6 +50,7 @@ def audited(svc, clock):
     """Rebuild the services with the audit handler in the registry."""
     audit = Audit()
     services = bootstrap.build(settings(), clock, {FORM_SUBMITTED: (audit,)})
+    audit.events = services.events
     bootstrap.reset(services)
     return audit, services
 

@@ -1,4 +1,5 @@
-"""Process one stored event: run its handlers, then commit their effects exactly once."""
+"""Process one stored event: run its handlers (each commits its own effects, idempotently:
+see registry.py), then mark the event processed."""
 
 from __future__ import annotations
 
@@ -58,15 +59,15 @@ class Processor:
         self.max_attempts = max_attempts
 
     def process(self, item: EventModel) -> Outcome:
-        """Run handlers for a pending event. Raises if a handler fails (nothing committed)."""
+        """Run handlers for a pending event, then mark it processed. Raises if a handler
+        fails: the event stays pending, and a retry finds done what the handlers committed."""
         if item.pending_shard is None:
             return Outcome.SKIPPED
         event = event_rows.from_model(item)
-        emitted: list[Event] = []
         for handler in handlers_for(self.registry, event.type):
-            emitted.extend(handler(event, self.context))
+            handler(event, self.context)
         try:
-            event_rows.complete(item, emitted, self.clock.now(), self.events.shards)
+            event_rows.complete(item, self.clock.now())
         except AlreadyProcessed:
             return Outcome.SKIPPED
         return Outcome.PROCESSED

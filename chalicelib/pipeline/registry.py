@@ -1,13 +1,17 @@
 """Which handlers see which events: wiring as data.
 
-A handler takes an event and a read-only context and returns the events it causes. It must
-not write anywhere itself: the processor commits what it returns together with the mark that
-the event was processed, which is what makes a handler's effect happen exactly once.
+The contract every handler keeps: it takes an event and a read-only context, decides, and
+commits its own effects, each decision in one transaction whose ids are derived from the
+event (ids.derived_event_id, ids.effect_event_id, ledger keys). It returns nothing. A re-run
+after a crash, or a second copy of the event, therefore finds its effects already written
+and changes nothing; the processor marks the event processed only after every handler has
+returned. The one effect that is not a transaction, the outbox's message to a queue, is
+sent at least once and carries its ledger key, by which its consumer delivers it once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -24,7 +28,7 @@ class HandlerContext(Protocol):
     def now(self) -> datetime: ...
 
 
-Handler = Callable[[Event, HandlerContext], Iterable[Event]]
+Handler = Callable[[Event, HandlerContext], None]
 Registry = Mapping[str, tuple[Handler, ...]]
 ANY = "*"
 

@@ -12,7 +12,6 @@ follow-up for `follow_up_within` reminds the owner and the manager.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -83,10 +82,10 @@ class Dispatcher:
 
     # --- the pipeline ------------------------------------------------------------------------
 
-    def on_event(self, event: Event, ctx: HandlerContext) -> Iterable[Event]:
+    def on_event(self, event: Event, ctx: HandlerContext) -> None:
         routing_ = self.library.routing()
         if routing_ is None or not event.contact_id.startswith("ct_"):
-            return ()
+            return
         props = event.properties
         if event.type == STAGE_CHANGED and props.get("to") == "sql":
             self._settle(event, lambda c: self._assign(routing_, c, event, "became SQL"))
@@ -98,7 +97,6 @@ class Dispatcher:
             self._settle(event, lambda c: self._recycle(routing_, c, event))
         elif event.type == LEAD_FOLLOW_UP_DUE:
             self._settle(event, lambda c: self._remind(routing_, c, event))
-        return ()
 
     def _settle(self, event: Event, decide: Any) -> None:
         """Decide on a fresh read and commit; after a lost race, read again."""

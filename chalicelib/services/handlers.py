@@ -2,22 +2,24 @@
 
 Order matters within an event: stitching first (it may move history onto a contact), then
 scoring (score, reasons, stage), then rules, then journeys, then the hand-off; the outbox
-forwards queued emails and webhooks. Each writes its own effects with ids derived from the
-event, so a retried event changes nothing twice.
+forwards queued emails and webhooks. Each commits its own effects with ids derived from the
+event, so a retried event changes nothing twice (the contract is in pipeline/registry.py).
 """
 
 from __future__ import annotations
 
+from chalicelib.events import EMAIL_QUEUED, WEBHOOK_QUEUED
 from chalicelib.pipeline.registry import ANY, Registry
-from chalicelib.services import stitch
 from chalicelib.services.dispatcher import Dispatcher
 from chalicelib.services.journey_runner import JourneyRunner
-from chalicelib.services.outbox import EMAIL_QUEUED, WEBHOOK_QUEUED, Outbox
+from chalicelib.services.outbox import Outbox
 from chalicelib.services.rule_runner import RuleRunner
 from chalicelib.services.scorekeeper import Scorekeeper
+from chalicelib.services.stitch import Stitcher
 
 
 def registry(
+    stitcher: Stitcher,
     journeys: JourneyRunner,
     outbox: Outbox,
     scorekeeper: Scorekeeper | None = None,
@@ -25,7 +27,7 @@ def registry(
     dispatcher: Dispatcher | None = None,
 ) -> Registry:
     handlers = (
-        stitch.stitch,
+        stitcher.on_event,
         *((scorekeeper.on_event,) if scorekeeper else ()),
         *((rules.on_event,) if rules else ()),
         journeys.on_event,

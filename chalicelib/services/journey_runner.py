@@ -72,14 +72,14 @@ class JourneyRunner:
 
     # --- the event pipeline ----------------------------------------------------------------
 
-    def on_event(self, event: Event, ctx: HandlerContext) -> Iterable[Event]:
+    def on_event(self, event: Event, ctx: HandlerContext) -> None:
         """Exit goals, waits for events, conversions, then triggers: once per event.
 
         Writes its own transactions (their ids derive from the event), so a re-run after a
-        crash finds them done; it returns no events for the processor to add.
+        crash finds them done (the pipeline's handler contract, pipeline/registry.py).
         """
         if not event.contact_id.startswith("ct_") or event.type in SALES_DELIVERIES:
-            return ()
+            return
         facts = self.facts(event.contact_id)
         existing = self.enrollments.for_contact(event.contact_id)
         for enrollment in existing:
@@ -92,7 +92,6 @@ class JourneyRunner:
         for journey in self.library.live():
             if triggered_by(journey, event):
                 self._enter(journey, event, facts, existing)
-        return ()
 
     def _receiver(self, event: Event) -> Decide:
         def decide(journey: CompiledJourney, enrollment: Enrollment, facts: StoreFacts):

@@ -8,8 +8,6 @@ once by the ledger key each message carries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from chalicelib.events import EMAIL_QUEUED, WEBHOOK_QUEUED, Event
 from chalicelib.messaging.queues import SENDS, WEBHOOKS, Queues
 from chalicelib.pipeline.registry import HandlerContext
@@ -21,7 +19,7 @@ class Outbox:
     def __init__(self, queues: Queues) -> None:
         self.queues = queues
 
-    def forward(self, event: Event, ctx: HandlerContext) -> Iterable[Event]:
+    def forward(self, event: Event, ctx: HandlerContext) -> None:
         queue = _ROUTES.get(event.type)
         if queue is not None:
             self.queues.send(
@@ -33,4 +31,4 @@ class Outbox:
                     **event.properties,
                 },
             )
-        return ()
+        return

@@ -10,7 +10,7 @@ rule qualifies on the timer's event.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -112,21 +112,20 @@ class RuleRunner:
         self.library = library
         self.writer = writer
 
-    def on_event(self, event: Event, ctx: HandlerContext) -> Iterable[Event]:
+    def on_event(self, event: Event, ctx: HandlerContext) -> None:
         book = self.library.rules()
         if book is None or not book.rules or not event.contact_id.startswith("ct_"):
-            return ()
+            return
         if event.type == RULE_FIRED:
-            return ()
+            return
         firing = [r for r in book.rules if qualifies(r, event)]
         timers = [(r, at) for r in book.rules if (at := _rearmed(r, event)) is not None]
         if not firing and not timers:
-            return ()
+            return
         self.writer.write(
             event.contact_id,
             lambda contact, now: self.decide(book, contact, event, firing, timers, now),
         )
-        return ()
 
     def decide(
         self,

@@ -7,7 +7,6 @@ with the `score_changed` / `stage_changed` events (ids derived from the cause: o
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -44,16 +43,15 @@ class Scorekeeper:
         self.library = library
         self.writer = writer
 
-    def on_event(self, event: Event, ctx: HandlerContext) -> Iterable[Event]:
+    def on_event(self, event: Event, ctx: HandlerContext) -> None:
         scoring = self.library.scoring()
         if scoring is None or not event.contact_id.startswith("ct_"):
-            return ()
+            return
         if event.source == SOURCE or not self._may_score(scoring, event):
-            return ()
+            return
         self.writer.write(
             event.contact_id, lambda contact, now: self.decide(scoring, contact, event, now)
         )
-        return ()
 
     @staticmethod
     def _may_score(scoring: Scoring, event: Event) -> bool:

@@ -1,7 +1,7 @@
 """Identity stitching: an anonymous visitor's history joins the contact once they identify.
 
-Copies get ids derived from the original, so stitching twice (a retry, or both handlers
-below racing) writes each copy once.
+Copies get ids derived from the original and are appended only if absent, so stitching
+twice (a retry, or both sides below racing) writes each copy once.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from chalicelib import ids
 from chalicelib.events import Event
 from chalicelib.leads.identity import visitor_partition
 from chalicelib.pipeline.registry import HandlerContext
+from chalicelib.store.event_log import EventStore
 
 VISITOR_PREFIX = visitor_partition("")
 
@@ -29,8 +30,21 @@ def _copy(original: Event, contact_id: str, cause: str) -> Event:
     )
 
 
-def stitch(event: Event, ctx: HandlerContext) -> list[Event]:
-    """Join anonymous history to a contact, from whichever side is processed last."""
+class Stitcher:
+    """The pipeline handler: joins anonymous history to a contact, from whichever side is
+    processed last."""
+
+    def __init__(self, events: EventStore) -> None:
+        self.events = events
+
+    def on_event(self, event: Event, ctx: HandlerContext) -> None:
+        for copy in copies(event, ctx):
+            self.events.append(copy)
+
+
+def copies(event: Event, ctx: HandlerContext) -> list[Event]:
+    """The copies an event makes of anonymous history: none unless it identifies a visitor
+    or is a visitor's event that arrived after they were identified."""
     if event.contact_id.startswith(VISITOR_PREFIX):
         return _forward_late_visitor_event(event, ctx)
     if event.properties.get("identifies_visitor"):

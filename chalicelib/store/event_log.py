@@ -19,8 +19,6 @@ from chalicelib.events import Event
 from chalicelib.store import idempotency, tables
 from chalicelib.store.models import CounterModel, EventModel, IdempotencyModel
 
-MAX_EMITTED_PER_TX = 90
-
 
 def pending_shard(contact_id: str, shards: int) -> str:
     return f"p{zlib.crc32(contact_id.encode()) % shards}"
@@ -151,37 +149,17 @@ class AlreadyProcessed(RuntimeError):
     """Another consumer (a retried batch, the sweeper) completed this event first."""
 
 
-def complete(item: EventModel, emitted: list[Event], now: datetime, shards: int) -> None:
-    """Append what processing emitted and mark the source processed, atomically.
-
-    Emitted events carry ids derived from their cause, so a re-run after a crash produces the
-    same ids; whichever run commits first wins and the other finds the source processed.
-    """
-    fresh = list(emitted)
-    if len(fresh) > MAX_EMITTED_PER_TX:
-        for event in fresh:
-            EventStore(shards).append(event)
-        fresh = []
-    for _ in range(3):
-        try:
-            with TransactWrite(connection=tables.connection()) as tx:
-                for event in fresh:
-                    tx.save(to_model(event, shards), condition=new_item_condition())
-                tx.update(
-                    EventModel(item.contact_id, item.event_id),
-                    actions=[EventModel.processed_at.set(now), EventModel.pending_shard.remove()],
-                    condition=EventModel.pending_shard.exists(),
-                )
-            return
-        except TransactWriteError as exc:
-            reasons = exc.cancellation_reasons or []
-            if reasons and tables.condition_failed(reasons[-1]):
-                raise AlreadyProcessed(item.event_id) from exc
-            taken = {i for i, r in enumerate(reasons[:-1]) if tables.condition_failed(r)}
-            if not reasons or (not taken and not tables.conflicted(reasons)):
-                raise
-            fresh = [e for i, e in enumerate(fresh) if i not in taken]
-    raise AlreadyProcessed(item.event_id)
+def complete(item: EventModel, now: datetime) -> None:
+    """Mark an event processed; AlreadyProcessed when another run marked it first."""
+    try:
+        item.update(
+            actions=[EventModel.processed_at.set(now), EventModel.pending_shard.remove()],
+            condition=EventModel.pending_shard.exists(),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise AlreadyProcessed(item.event_id) from exc
+        raise
 
 
 def record_failure(item: EventModel, error: str, max_attempts: int) -> bool:
