@@ -11,8 +11,8 @@ from chalicelib import ids
 from chalicelib.events import Event
 from chalicelib.leads.identity import Identity
 from chalicelib.leads.intake import Intake
-from chalicelib.store.enrollments import Stale
 from chalicelib.store.models import ContactModel, EnrollmentModel, LedgerModel
+from chalicelib.store.optimistic import Stale
 from tests.conftest import lead, post_json, track
 
 ADA = ids.contact_id("email", "ada@example.com")

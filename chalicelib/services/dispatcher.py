@@ -37,12 +37,12 @@ from chalicelib.pipeline.registry import HandlerContext
 from chalicelib.services import notices
 from chalicelib.services.notices import Deliveries
 from chalicelib.store import counters as counter_keys
+from chalicelib.store import optimistic
 from chalicelib.store.changes import (
     AlreadyDone,
     Change,
     CounterFull,
     CounterMove,
-    Stale,
     Timer,
     commit,
 )
@@ -50,9 +50,9 @@ from chalicelib.store.contacts import ContactStore
 from chalicelib.store.counters import Counters
 from chalicelib.store.event_log import EventStore
 from chalicelib.store.lead_library import LeadLibrary
+from chalicelib.store.optimistic import Stale
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 5
 ACCEPT_PURPOSE = "lead"
 
 
@@ -100,7 +100,7 @@ class Dispatcher:
 
     def _settle(self, event: Event, decide: Any) -> None:
         """Decide on a fresh read and commit; after a lost race, read again."""
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(optimistic.ATTEMPTS):
             contact = self.contacts.get(event.contact_id)
             if contact is None:
                 return
@@ -109,6 +109,7 @@ class Dispatcher:
             except AlreadyDone:
                 return
             except Stale:
+                optimistic.pause(attempt)
                 continue
             return
         raise Busy(f"contact {event.contact_id} kept changing during a hand-off")

@@ -25,14 +25,15 @@ from chalicelib.journeys.enrollment import Enrollment, key_for
 from chalicelib.journeys.machine import CompiledJourney
 from chalicelib.messaging.queues import ADVANCE, Queues
 from chalicelib.pipeline.registry import HandlerContext
+from chalicelib.store import optimistic
 from chalicelib.store.contacts import ContactStore
-from chalicelib.store.enrollments import EnrollmentStore, JourneyFull, Stale, from_model
+from chalicelib.store.enrollments import EnrollmentStore, JourneyFull, from_model
 from chalicelib.store.facts import StoreFacts
 from chalicelib.store.journey_library import JourneyLibrary
+from chalicelib.store.optimistic import Stale
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 4
 # Records of notices to sales' tools: nothing the contact did and no change to them, so no
 # journey is moved by one, and skipping them saves the pipeline a read per delivery.
 SALES_DELIVERIES = frozenset({WEBHOOK_QUEUED, WEBHOOK_DELIVERED, WEBHOOK_FAILED, WEBHOOK_SKIPPED})
@@ -109,7 +110,7 @@ class JourneyRunner:
             log.info("%s not entered in %s: %s", event.contact_id, journey.id, verdict.reason)
             return
         key = key_for(journey.id, event.event_id)
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(optimistic.ATTEMPTS):
             outcome = self.engine.enter(journey, event, facts)
             try:
                 self.enrollments.commit(outcome, self.clock.now(), journey.journey.entry.max_active)
@@ -117,6 +118,7 @@ class JourneyRunner:
                 facts.forget()  # the send history moved, or a concurrent run entered first
                 if self.enrollments.get(event.contact_id, key) is not None:
                     return
+                optimistic.pause(attempt)
                 continue
             except JourneyFull:
                 log.warning(
@@ -186,7 +188,7 @@ class JourneyRunner:
         self, journey: CompiledJourney, enrollment: Enrollment, facts: StoreFacts, decide: Decide
     ) -> Outcome | None:
         """Decide and commit; after losing a race, re-read and decide again."""
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(optimistic.ATTEMPTS):
             outcome = decide(journey, enrollment, facts)
             if outcome is None:
                 return None
@@ -198,6 +200,7 @@ class JourneyRunner:
                 if fresh is None:
                     return None
                 enrollment = fresh
+                optimistic.pause(attempt)
                 continue
             if outcome.sends or outcome.updates:
                 facts.forget()

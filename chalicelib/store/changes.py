@@ -15,17 +15,13 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 
-from chalicelib.errors import Busy
 from chalicelib.events import Event
 from chalicelib.store import event_log as event_rows
 from chalicelib.store import tables, timers
 from chalicelib.store.models import ContactModel, CounterModel, LedgerModel, TimerModel
+from chalicelib.store.optimistic import Stale
 
 LEDGER_TTL = timedelta(days=400)
-
-
-class Stale(Busy):
-    """The contact changed after it was read: read it again and decide again."""
 
 
 class AlreadyDone(RuntimeError):

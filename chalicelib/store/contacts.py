@@ -10,8 +10,6 @@ returning one two, an idempotent retry one.
 
 from __future__ import annotations
 
-import random
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +21,9 @@ from chalicelib.errors import Busy
 from chalicelib.events import Event
 from chalicelib.leads.intake import Intake, new_contact, profile_merge
 from chalicelib.store import event_log as event_rows
-from chalicelib.store import idempotency, tables
+from chalicelib.store import idempotency, optimistic, tables
 from chalicelib.store.models import ContactKeyModel, ContactModel, EventModel, IdempotencyModel
 
-MAX_ATTEMPTS = 10
-BACKOFF_SECONDS = 0.01
 _CONTACT_FIELDS = tuple(ContactModel.get_attributes())
 
 
@@ -41,7 +37,7 @@ class Recorded:
 
 
 class WriteConflict(Busy):
-    """The contact kept changing under us for MAX_ATTEMPTS tries."""
+    """The contact kept changing under us for optimistic.ATTEMPTS tries."""
 
 
 @dataclass
@@ -86,7 +82,7 @@ class ContactStore:
     def record(self, intake: Intake) -> Recorded:
         """Upsert the contact, claim its keys, append the event: all or nothing."""
         attempt = _Attempt(intake.identity.derived_contact_id(), False, intake.identity.keys())
-        for n in range(MAX_ATTEMPTS):
+        for n in range(optimistic.ATTEMPTS):
             items = self._items(intake, attempt)
             try:
                 with TransactWrite(connection=tables.connection()) as tx:
@@ -96,13 +92,14 @@ class ContactStore:
                 replay = self._learn(intake, attempt, items, exc)
                 if replay is not None:
                     return replay
-                # Full jitter: racing writers of one person spread out instead of colliding again.
-                time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**n))
+                optimistic.pause(n)
                 continue
             return Recorded(
                 attempt.contact_id, intake.event_id, not attempt.exists, False, intake.response
             )
-        raise WriteConflict(f"could not record {intake.event_id} after {MAX_ATTEMPTS} attempts")
+        raise WriteConflict(
+            f"could not record {intake.event_id} after {optimistic.ATTEMPTS} attempts"
+        )
 
     def _items(self, intake: Intake, attempt: _Attempt) -> list[tuple[str, Any, dict]]:
         cid, now = attempt.contact_id, intake.occurred_at

@@ -15,7 +15,6 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.errors import Busy
 from chalicelib.journeys.engine import ContactUpdate, Outcome, SendHistory
 from chalicelib.journeys.enrollment import Enrollment, Phase
 from chalicelib.store import event_log as event_rows
@@ -27,14 +26,11 @@ from chalicelib.store.models import (
     LedgerModel,
     SendHistoryModel,
 )
+from chalicelib.store.optimistic import Stale
 
 LEDGER_TTL = timedelta(days=400)
 JOURNEY_REASON = "journeys"
 HISTORY_KEEP = timedelta(days=31)
-
-
-class Stale(Busy):
-    """Someone else changed the enrollment (or the send history) first; re-read and retry."""
 
 
 class JourneyFull(RuntimeError):

@@ -14,10 +14,11 @@ from typing import Any
 
 from chalicelib.clock import Clock
 from chalicelib.errors import Busy, NotFound
-from chalicelib.store.changes import AlreadyDone, Change, Stale, commit
+from chalicelib.store import optimistic
+from chalicelib.store.changes import AlreadyDone, Change, commit
 from chalicelib.store.contacts import ContactStore
+from chalicelib.store.optimistic import Stale
 
-MAX_ATTEMPTS = 5
 Decide = Callable[[dict[str, Any], datetime], Change | None]
 
 
@@ -32,7 +33,7 @@ class ContactWriter:
         """The change committed; None when there is no such contact, nothing to do or it is done.
 
         An empty change is returned uncommitted: nothing to write."""
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(optimistic.ATTEMPTS):
             contact = self.contacts.get(contact_id)
             if contact is None:
                 if must_exist:
@@ -47,6 +48,7 @@ class ContactWriter:
             except AlreadyDone:
                 return None
             except Stale:
+                optimistic.pause(attempt)
                 continue
             return change
         raise Busy(f"contact {contact_id} kept changing")
