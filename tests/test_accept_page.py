@@ -8,7 +8,7 @@ import re
 import pytest
 
 from chalicelib.leads.dispatcher import ACCEPT_PURPOSE
-from tests.conftest import Journeys, lead, post_json
+from tests.builders import Journeys, lead, post_json
 from tests.test_handoff import publish_sales
 
 ROUTING = """

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from bench.stack import Stack, local_stack
-from tests.conftest import ROOT
+from tests.builders import ROOT
 
 EXAMPLES = int(os.environ.get("LEADFLOW_FUZZ_EXAMPLES", "15"))
 SEED = os.environ.get("LEADFLOW_FUZZ_SEED", "20261201")

@@ -10,7 +10,7 @@ from pathlib import Path
 from chalicelib.cli import main
 from chalicelib.content import assets, catalog, publisher
 from chalicelib.store.models import ContactModel
-from tests.conftest import ROOT, all_events, lead, post_json
+from tests.builders import ROOT, all_events, lead, post_json
 
 PDF = b"%PDF-1.4\n" + b"sample page\n" * 20
 FORM = textwrap.dedent("""\

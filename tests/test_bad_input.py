@@ -21,7 +21,7 @@ from chalicelib.errors import FormValidationError
 from chalicelib.leads.capture import RequestMeta, capture
 from chalicelib.messaging import sns
 from chalicelib.store.models import ContactKeyModel, ContactModel
-from tests.conftest import all_events, lead, post_json, track
+from tests.builders import all_events, lead, post_json, track
 from tests.test_email_delivery import TOPIC, _bounce, _signed_notification, sns_key
 from tests.test_local_engine import _store_down
 

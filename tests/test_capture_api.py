@@ -7,7 +7,7 @@ import re
 from urllib.parse import urlencode
 
 from chalicelib.store.models import ContactKeyModel, ContactModel, IdempotencyModel
-from tests.conftest import all_events, lead, post_json, track
+from tests.builders import all_events, lead, post_json, track
 
 
 def _contacts() -> list[ContactModel]:

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from chalicelib.leads.capture import RequestMeta, raw_fields
 from chalicelib.leads.submissions import load_form, submit
 from chalicelib.store.models import ContactModel, EventModel
-from tests.conftest import lead
+from tests.builders import lead
 
 POSTS = 200
 CONCURRENCY = 8

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ENDPOINT, ROOT
+from tests.builders import ROOT
 
 
 def _leadflow(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -64,14 +64,14 @@ def test_local_commands_say_so_when_the_local_stack_has_stopped(tmp_path):
     )
 
 
-def test_a_stage_without_tables_is_named_instead_of_a_traceback(tmp_path):
+def test_a_stage_without_tables_is_named_instead_of_a_traceback(tmp_path, aws):
     done = _leadflow(
         "keys",
         "create",
         "--name",
         "me",
         cwd=tmp_path,
-        AWS_ENDPOINT_URL=ENDPOINT,
+        AWS_ENDPOINT_URL=aws.endpoint,
         AWS_ACCESS_KEY_ID="test",
         AWS_SECRET_ACCESS_KEY="test",
         AWS_REGION="us-east-1",
@@ -121,7 +121,7 @@ def test_simulate_warns_of_events_and_steps_that_exist_nowhere_and_runs_anyway(t
 
 def test_a_sales_key_for_an_owner_routing_does_not_know_is_refused(tmp_path, svc):
     aws = {
-        "AWS_ENDPOINT_URL": ENDPOINT,
+        "AWS_ENDPOINT_URL": svc.settings.endpoint_url,
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_REGION": "us-east-1",

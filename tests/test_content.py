@@ -7,7 +7,7 @@ from pathlib import Path
 
 from chalicelib.cli import main
 from chalicelib.content import catalog, publisher
-from tests.conftest import ROOT
+from tests.builders import ROOT
 
 
 def _write(root: Path, name: str, text: str) -> Path:

@@ -37,7 +37,7 @@ from typing import Any
 import pytest
 
 from chalicelib.cli import main, parser
-from tests.conftest import ROOT
+from tests.builders import ROOT
 
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md"), ROOT / "bench" / "README.md"])
 COMMAND = "./leadflow"

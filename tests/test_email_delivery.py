@@ -24,7 +24,7 @@ from chalicelib.messaging.mailbox import Mailbox
 from chalicelib.messaging.ratelimit import RateLimiter
 from chalicelib.store.ledger import Status
 from chalicelib.store.models import LedgerModel
-from tests.conftest import lead, post_json, track
+from tests.builders import lead, post_json, track
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:leadflow-ses-feedback"
 

@@ -15,7 +15,7 @@ from chalicelib.messaging import eligibility, links
 from chalicelib.messaging.compiler import CompiledEmail
 from chalicelib.messaging.renderer import Renderer
 from chalicelib.messaging.tokens import BadToken, Signer
-from tests.conftest import ROOT
+from tests.builders import ROOT
 
 
 def _content(tmp_path: Path, template_body: str, subject: str = "Hello") -> catalog.Catalog:

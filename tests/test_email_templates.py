@@ -10,7 +10,7 @@ import yaml
 from chalicelib.cli import main
 from chalicelib.messaging import compiler
 from chalicelib.messaging.renderer import MissingValue, Renderer
-from tests.conftest import ROOT
+from tests.builders import ROOT
 
 TEMPLATES = ROOT / "templates"
 BRAND = yaml.safe_load((TEMPLATES / "brand.yaml").read_text())

@@ -11,15 +11,13 @@ import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from tests.conftest import ENDPOINT
-
 TABLE = "ranges-test"
 SHARDS = ("s0", "s1", "s2")
 
 
 @pytest.fixture
-def table() -> Any:
-    resource = boto3.resource("dynamodb", endpoint_url=ENDPOINT, region_name="us-east-1")
+def table(aws) -> Any:
+    resource = boto3.resource("dynamodb", endpoint_url=aws.endpoint, region_name="us-east-1")
     created = resource.create_table(
         TableName=TABLE,
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],

@@ -7,7 +7,7 @@ import ast
 import re
 
 from chalicelib.events import CATALOGUE
-from tests.conftest import ROOT
+from tests.builders import ROOT
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

@@ -19,7 +19,7 @@ from chalicelib.messaging.courier import Courier
 from chalicelib.messaging.http_post import Answer
 from chalicelib.messaging.queues import WEBHOOKS
 from chalicelib.store.counters import Counters, open_leads_key, turn_key
-from tests.conftest import Journeys, lead, post_json
+from tests.builders import Journeys, lead, post_json
 
 SCORING = """
 fit:

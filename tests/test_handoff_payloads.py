@@ -12,7 +12,7 @@ import pytest
 from chalicelib.messaging.courier import Courier
 from chalicelib.messaging.http_post import Answer
 from chalicelib.messaging.queues import WEBHOOKS
-from tests.conftest import lead, post_json
+from tests.builders import lead, post_json
 
 CRM = "https://crm.example.com/leadflow"
 SLACK = "https://hooks.slack.example.com/T1/B2/x"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.builders import ROOT
 
 LINT = str(Path(sys.executable).parent / "lint-imports")
 

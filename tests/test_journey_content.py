@@ -17,7 +17,7 @@ import yaml
 from chalicelib.cli import main
 from chalicelib.content import catalog
 from chalicelib.journeys import calendar, dsl
-from tests.conftest import ROOT
+from tests.builders import ROOT
 
 SAMPLES = sorted((ROOT / "marketing" / "journeys").glob("*.yaml"))
 BASE = """\

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +16,8 @@ from chalicelib.leads.identity import Identity
 from chalicelib.leads.intake import Intake
 from chalicelib.store import tables
 from chalicelib.store.models import EnrollmentModel, EventModel
-from tests.conftest import Journeys, Pipeline, reset_aws
+from tests.builders import Journeys, Pipeline
+from tests.conftest import reset_aws
 from tests.conftest import settings as leadflow_settings
 
 JOURNEY = """
@@ -122,6 +124,7 @@ def _check(contact_id: str) -> None:
             assert (item.due_shard is not None) == (item.due_at is not None)
 
 
+@pytest.mark.usefixtures("aws")
 @settings(
     max_examples=12,
     deadline=None,

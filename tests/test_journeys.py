@@ -13,7 +13,7 @@ from chalicelib.leads.identity import Identity
 from chalicelib.leads.intake import Intake
 from chalicelib.store.enrollments import Stale
 from chalicelib.store.models import ContactModel, EnrollmentModel, LedgerModel
-from tests.conftest import lead, post_json, track
+from tests.builders import lead, post_json, track
 
 ADA = ids.contact_id("email", "ada@example.com")
 MONDAY_10_BERLIN = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chalicelib.messaging import mime
-from tests.conftest import lead, post_json
+from tests.builders import lead, post_json
 
 TARGETS = re.compile(r"^<(https://[!-~]+)>, <(mailto:[!-~]+)>$")
 

@@ -22,7 +22,7 @@ from chalicelib.local.lanes import Lanes
 from chalicelib.local.loop import Loop
 from chalicelib.local.stream_driver import StreamDriver
 from chalicelib.store import outage
-from tests.conftest import ENDPOINT, lead, post_json
+from tests.builders import lead, post_json
 
 TABLE = "engine-test"
 
@@ -153,7 +153,7 @@ def test_the_supervisor_restarts_a_killed_emulator_on_the_same_endpoint(durable)
         watcher.join()
 
 
-def test_the_stream_driver_reads_on_after_the_emulator_restarts(durable):
+def test_the_stream_driver_reads_on_after_the_emulator_restarts(durable, aws):
     client = _dynamodb(durable.endpoint)
     _create_table(client)
     seen: list[str] = []
@@ -173,7 +173,7 @@ def test_the_stream_driver_reads_on_after_the_emulator_restarts(durable):
         for _ in range(5):
             driver.poll_once()
     finally:
-        emulator.point_clients_at(ENDPOINT)
+        emulator.point_clients_at(aws.endpoint)
     assert seen[0] == "before"
     assert "after" in seen  # a replayed "before" may come again: the pipeline skips it
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from app import app
-from tests.conftest import ROOT
+from tests.builders import ROOT
 
 
 def test_every_route_is_documented_and_nothing_else():

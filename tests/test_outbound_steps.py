@@ -29,7 +29,7 @@ from chalicelib.messaging.courier import Courier
 from chalicelib.messaging.http_post import Answer
 from chalicelib.messaging.queues import WEBHOOKS, WEBHOOKS_DEAD
 from chalicelib.store.models import ContactModel
-from tests.conftest import ROOT, Journeys
+from tests.builders import ROOT, Journeys
 from tests.test_handoff import drain_webhooks
 
 SAMPLES = ROOT / "marketing"

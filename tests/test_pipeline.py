@@ -11,7 +11,8 @@ from chalicelib import bootstrap, ids
 from chalicelib.events import FORM_SUBMITTED, Event
 from chalicelib.pipeline import stream, sweeper
 from chalicelib.store.models import EventModel
-from tests.conftest import all_events, lead, post_json, settings
+from tests.builders import all_events, lead, post_json
+from tests.conftest import settings
 
 # What the pipeline derives from a fact (journeys, scoring, rules, hand-offs), not the facts.
 DERIVED = {"journey", "scoring", "rules", "sales"}

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from chalicelib.messaging.mailbox import Mailbox
-from tests.conftest import lead, post_json
+from tests.builders import lead, post_json
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 

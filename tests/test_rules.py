@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from chalicelib.events import Event
-from tests.conftest import Journeys, lead, post_json
+from tests.builders import Journeys, lead, post_json
 from tests.test_handoff import outbox, types
 
 HOT = {"job_title": "VP Marketing", "company_size": "201-1000", "country": "US"}

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from chalicelib.leads.scoring import Decay, Scoring, next_stage
-from tests.conftest import Journeys, lead, post_json, track
+from tests.builders import Journeys, lead, post_json, track
 
 SCORING = """
 fit:

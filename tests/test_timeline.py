@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from chalicelib.clock import FakeClock
 from chalicelib.events import Event
 from chalicelib.timeline import in_order
-from tests.conftest import lead, post_json, track
+from tests.builders import lead, post_json, track
 
 
 class TickingClock(FakeClock):

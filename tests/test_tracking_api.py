@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 from chalicelib.store.models import ContactModel
-from tests.conftest import all_events, track
+from tests.builders import all_events, track
 
 
 def test_an_event_with_an_email_lands_on_that_contact(client, svc):

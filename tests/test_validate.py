@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.cli import main
 from chalicelib.content import catalog
-from tests.conftest import ROOT
+from tests.builders import ROOT
 
 # Words of pydantic's, not of the files: union members, class names, type labels.
 INTERNAL = re.compile(
@@ -233,7 +233,7 @@ def test_a_hand_off_to_a_team_routing_does_not_have_is_named_with_its_line(tmp_p
     import shutil
 
     from chalicelib.content import catalog as catalog_mod
-    from tests.conftest import ROOT
+    from tests.builders import ROOT
 
     shutil.copytree(ROOT / "marketing", tmp_path / "marketing")
     shutil.copytree(ROOT / "templates", tmp_path / "templates")
