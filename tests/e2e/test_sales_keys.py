@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.test_handoff import hot, sales  # noqa: F401  (the sales fixture)
+from tests.integration.test_handoff import hot, sales  # noqa: F401  (the sales fixture)
 
 ACTIONS = {
     "accept": {},

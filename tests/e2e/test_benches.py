@@ -15,7 +15,7 @@ import pytest
 from bench import burst, soak, speed_to_lead
 from bench.stack import Stack, local_stack
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(script: str, *args: str) -> str:

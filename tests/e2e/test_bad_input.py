@@ -22,8 +22,8 @@ from chalicelib.leads.capture import RequestMeta, capture
 from chalicelib.messaging import sns
 from chalicelib.store.models import ContactKeyModel, ContactModel
 from tests.builders import all_events, lead, post_json, track
-from tests.test_email_delivery import TOPIC, _bounce, _signed_notification, sns_key
-from tests.test_local_engine import _store_down
+from tests.integration.test_email_delivery import TOPIC, _bounce, _signed_notification, sns_key
+from tests.integration.test_local_engine import _store_down
 
 __all__ = ["sns_key"]  # the SNS signing-key fixture, which pytest finds by name here
 

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.leads.dispatcher import ACCEPT_PURPOSE
 from tests.builders import Journeys, lead, post_json
-from tests.test_handoff import publish_sales
+from tests.integration.test_handoff import publish_sales
 
 ROUTING = """
 sla: 2h
@@ -71,7 +71,7 @@ def test_a_chinese_team_reads_its_accept_page_in_chinese(client, routed):
 
 
 def test_the_hand_off_email_speaks_the_owners_language_on_the_owners_clock(client, routed):
-    from tests.test_handoff import outbox
+    from tests.integration.test_handoff import outbox
 
     _page(client, routed, email="li@example.cn", country="CN")
     _page(client, routed, email="ada@example.com")

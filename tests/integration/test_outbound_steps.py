@@ -30,7 +30,7 @@ from chalicelib.messaging.http_post import Answer
 from chalicelib.messaging.queues import WEBHOOKS, WEBHOOKS_DEAD
 from chalicelib.store.models import ContactModel
 from tests.builders import ROOT, Journeys
-from tests.test_handoff import drain_webhooks
+from tests.integration.test_handoff import drain_webhooks
 
 SAMPLES = ROOT / "marketing"
 OUTBOUND = ("send_email", "webhook", "handoff")

@@ -22,7 +22,7 @@ from chalicelib.store.models import MODELS, CounterModel, EventModel, Idempotenc
 from chalicelib.store.tables import base_name
 from infra import package, template
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STAGE = "dev"
 
 # cfn-lint rule id -> why that finding is harmless here. Anything not listed fails the test.

@@ -6,7 +6,7 @@ import json
 
 from chalicelib.events import Event
 from tests.builders import Journeys, lead, post_json
-from tests.test_handoff import outbox, types
+from tests.integration.test_handoff import outbox, types
 
 HOT = {"job_title": "VP Marketing", "company_size": "201-1000", "country": "US"}
 
