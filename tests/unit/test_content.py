@@ -1,4 +1,5 @@
-"""Form content: validation messages name file, line and field; publishing is versioned."""
+"""Form content: validation messages name file, line and field (publishing, which is
+versioned: tests/integration/test_content.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 from chalicelib.cli import main
-from chalicelib.content import catalog, publisher
+from chalicelib.content import catalog
 from tests.builders import ROOT
 
 
@@ -80,23 +81,3 @@ def test_invalid_yaml_names_the_line(tmp_path):
 
     assert problem.line == 7
     assert "invalid YAML" in problem.message
-
-
-def test_publishing_twice_stores_one_version_and_a_change_makes_the_next(svc, tmp_path):
-    root = _write(tmp_path, "demo.yaml", VALID)
-    first = publisher.publish(catalog.load(root), svc.content)
-    same = publisher.publish(catalog.load(root), svc.content)
-    _write(tmp_path, "demo.yaml", VALID.replace("Demo request", "Book a demo"))
-    changed = publisher.publish(catalog.load(root), svc.content)
-
-    # The svc fixture published the sample scoring, routing and rules; this folder has none,
-    # so the first publish retires them (an empty version) and the later ones leave them be.
-    assert first.published == [
-        "form demo v1",
-        "leads scoring v2 (removed)",
-        "leads routing v2 (removed)",
-        "leads rules v2 (removed)",
-    ]
-    assert same.published == [] and same.unchanged[0] == "form demo"
-    assert changed.published == ["form demo v2"]
-    assert svc.content.latest("form", "demo")["name"] == "Book a demo"
