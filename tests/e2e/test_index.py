@@ -13,10 +13,8 @@ import pytest
 
 from app import app
 from chalicelib.api import index
-from chalicelib.api.http import NO_ROUTE
 from chalicelib.local import gateway
 from chalicelib.local.emulator import free_port
-from infra import template
 
 
 def test_the_root_is_a_page_of_the_stacks_pages(client):
@@ -80,24 +78,6 @@ def test_the_local_stacks_gateway_still_serves_the_routes(served):
 
     assert status == 200, body
     assert json.loads(body)["status"] == "ok"
-
-
-def test_api_gateway_answers_a_path_no_route_serves_with_the_same_404():
-    resources = template.render("dev")["Resources"]
-
-    found = [r for r in resources.values() if r.get("Type") == "AWS::ApiGateway::GatewayResponse"]
-
-    assert found == [
-        {
-            "Type": "AWS::ApiGateway::GatewayResponse",
-            "Properties": {
-                "RestApiId": {"Ref": "RestAPI"},
-                "ResponseType": "MISSING_AUTHENTICATION_TOKEN",
-                "StatusCode": "404",
-                "ResponseTemplates": {"application/json": json.dumps(NO_ROUTE.body())},
-            },
-        }
-    ]
 
 
 def test_a_method_or_media_type_chalice_refuses_gets_our_error_shape(client, svc):

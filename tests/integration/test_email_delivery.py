@@ -336,20 +336,6 @@ def test_throttled_past_the_backoff_the_message_comes_back_and_sends_once(client
     assert len(_messages(svc)) == 1
 
 
-def test_the_rate_limiter_spaces_sends_on_a_fake_clock():
-    clock = FakeClock()
-    limiter = RateLimiter(5, clock, lambda s: clock.advance(seconds=s))
-    times = []
-    for _ in range(12):
-        limiter.acquire()
-        times.append(clock.now())
-    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.2 - 1e-9
-    assert times[-1] - times[0] == timedelta(seconds=11 * 0.2)
-    # In any one-second window, at most five sends start.
-    assert max(sum(1 for t in times if s <= t < s + timedelta(seconds=1)) for s in times) == 5
-
-
 def test_the_sender_holds_the_rate(client, svc, journeys, clock: FakeClock):
     svc.sender.limiter = RateLimiter(2, clock, lambda s: clock.advance(seconds=s))
     sent_at: list[datetime] = []

@@ -215,33 +215,6 @@ def test_round_robin_is_fair_under_concurrency(svc):
     assert all(249 <= n <= 251 for n in owners.values()), owners
 
 
-def test_weights_and_time_off():
-    team = Routing.model_validate(
-        {
-            "fallback": "t",
-            "teams": [
-                {
-                    "id": "t",
-                    "members": [
-                        {"id": "a", "name": "A", "email": "a@example.com", "weight": 2},
-                        {
-                            "id": "b",
-                            "name": "B",
-                            "email": "b@example.com",
-                            "out_of_office": [{"from": "2026-01-01", "to": "2026-01-10"}],
-                        },
-                    ],
-                }
-            ],
-        }
-    ).team("t")
-    assert [o.id for o in team.slots()] == ["a", "b", "a"]
-    away = datetime(2026, 1, 5, tzinfo=UTC)
-    back = datetime(2026, 1, 12, tzinfo=UTC)
-    assert [o.id for o in candidates(team, 1, away, set())] == ["a"]
-    assert [o.id for o in candidates(team, 1, back, set())] == ["b", "a"]
-
-
 def test_capacity_sends_the_lead_to_the_next_owner(client, sales, svc, tmp_path):
     folder = tmp_path / "marketing"
     (folder / "routing.yaml").write_text(

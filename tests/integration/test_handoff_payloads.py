@@ -113,14 +113,3 @@ def test_a_won_deal_is_credited_to_the_campaign_that_brought_the_lead(client, sv
         e for e in svc.events.timeline(cid, limit=500, newest_first=False) if e.type == "deal_won"
     ]
     assert won.properties["campaign"] == "spring-sale"
-
-
-def test_a_chinese_name_reads_family_name_first_and_others_given_name_first():
-    from chalicelib.leads.notices import display_name
-
-    def named(first: str, last: str) -> str:
-        return display_name({"properties": {"first_name": first, "last_name": last}})
-
-    assert named("伟", "王") == "王伟"
-    assert named("Ada", "Lovelace") == "Ada Lovelace"
-    assert display_name({"properties": {"name": "李娜"}, "email": "li@example.cn"}) == "李娜"

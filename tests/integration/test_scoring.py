@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from chalicelib.leads.scoring import Decay, Scoring, next_stage
 from tests.builders import Journeys, lead, post_json, track
 
 SCORING = """
@@ -141,21 +140,3 @@ def test_thresholds_move_stages_forward_only(client, scored, svc):
         if e.type == "stage_changed"
     ]
     assert moves == [(None, "lead"), ("lead", "mql")]
-
-
-def test_stage_ladder_rules():
-    scoring = Scoring.model_validate({"stages": {"lead": 1, "mql": 40, "sql": 70}})
-    assert next_stage(scoring, None, 0)[0].value == "subscriber"
-    assert next_stage(scoring, "lead", 75)[0].value == "sql"
-    assert next_stage(scoring, "sql", 10) is None
-    assert next_stage(scoring, "customer", 99) is None
-    assert next_stage(scoring, "disqualified", 99) is None
-
-
-def test_decay_kinds():
-    assert Decay.model_validate({"points_per_week": 5}).loss(3) == 3
-    assert Decay.model_validate({"half_life": "7d"}).loss(40) == 20
-    with pytest.raises(ValueError):
-        Decay.model_validate({"half_life": "7d", "points_per_week": 5})
-    with pytest.raises(ValueError, match="rise"):
-        Scoring.model_validate({"stages": {"mql": 50, "sql": 20}})
