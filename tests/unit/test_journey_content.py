@@ -1,10 +1,9 @@
-"""Journey files: validation names file, line and field; the schema, graph and simulator work."""
+"""Journey files: validation names file, line and field; the schema and graph work (the simulator
+run as a process: tests/integration/test_journey_content.py)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from datetime import UTC, datetime, time
 from pathlib import Path
@@ -174,48 +173,6 @@ def test_graph_prints_a_mermaid_flowchart_of_every_step_and_path(capsys):
     assert "s_clicked_case_study -->|email_clicked| s_demo_offer" in out
     assert "s_clicked_case_study -->|after 3d| s_nurture_roi" in out
     assert 's_engaged_later{"engaged-later<br/>branch"}' in out
-
-
-def _simulate(*args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "chalicelib.cli", "simulate", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "failed" not in done.stderr, done.stderr  # a normal run reports no failed event
-    return done.stdout
-
-
-def test_simulate_prints_when_each_email_goes_and_why():
-    out = _simulate(
-        "whitepaper",
-        "--contact",
-        '{"email": "ada@example.com", "first_name": "Ada"}',
-        "--start",
-        "2026-01-09T21:00+01:00",
-        "--event",
-        "4d email_clicked step=case-study",
-        "--days",
-        "10",
-    )
-    lines = out.splitlines()
-    assert any(
-        line.startswith("Fri 2026-01-09 21:00  thank-you") and "email" in line for line in lines
-    )
-    assert any(
-        "case-study" in line and "deferred" in line and "quiet hours" in line for line in lines
-    )
-    assert any(line.startswith("Tue 2026-01-13 08:00  case-study") for line in lines)
-    assert any("clicked-case-study" in line and "event arrived" in line for line in lines)
-    assert any("to-sales" in line and "handoff" in line for line in lines)
-
-
-def test_simulate_explains_a_contact_that_does_not_enter():
-    out = _simulate("birthday", "--contact", '{"email": "li@example.cn"}', "--days", "2")
-    assert "did not enter: entry condition: birthday is empty" in out
 
 
 @pytest.mark.parametrize(
