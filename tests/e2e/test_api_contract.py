@@ -81,7 +81,7 @@ def test_the_api_answers_as_its_openapi_document_says(stack):
         [
             str(Path(sys.executable).parent / "schemathesis"),
             "--config-file",
-            str(ROOT / "tests" / "schemathesis.toml"),
+            str(ROOT / "tests" / "e2e" / "schemathesis.toml"),
             "run",
             str(ROOT / "docs" / "openapi.yaml"),
             "--url",
