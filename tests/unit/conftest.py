@@ -2,7 +2,7 @@
 
 For every test in this folder, starting the emulator, sending a request to any AWS endpoint or
 opening a network connection fails at once, naming the folder the test belongs in instead.
-(Subprocesses a test starts are not watched: they start no emulator of ours either.)
+(Subprocesses a test starts are not watched.)
 """
 
 from __future__ import annotations
