@@ -37,7 +37,7 @@ test: lint
 
 # The API against docs/openapi.yaml with more examples than make test's quick run.
 fuzz: install
-	LEADFLOW_FUZZ_EXAMPLES=$(or $(EXAMPLES),100) $(BIN)/python -m pytest tests/test_api_contract.py -q
+	LEADFLOW_FUZZ_EXAMPLES=$(or $(EXAMPLES),100) $(BIN)/python -m pytest tests/e2e/test_api_contract.py -q
 
 # Every bench but the half-hour soak (bench/soak.py); each exits 1 when it misses a target.
 BENCHES := capture tick render sender burst speed_to_lead

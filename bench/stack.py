@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib.local import emulator
+from chalicelib.local import stack as stack_module
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_SECONDS = 60.0
@@ -84,7 +84,7 @@ def local_stack(
         return
     keep = state is not None
     state = state or Path(tempfile.mkdtemp(prefix="leadflow-bench-"))
-    port = port or emulator.free_port()
+    port = port or stack_module.free_port()
     log = open(state.parent / f"{state.name}.log", "ab")  # noqa: SIM115
     # The stack sets its own AWS endpoint and settings: none of this process's may leak in.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LEADFLOW_"))}

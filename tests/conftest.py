@@ -1,44 +1,66 @@
-"""Shared fixtures: one embedded AWS for the session, fresh tables and a fake clock per test."""
+"""Shared fixtures: the embedded AWS started once, on first use, for the tests that need it;
+fresh tables and a fake clock per test. The builders are in tests/builders.py.
+
+Nothing starts at import: `aws` (session scope) starts the emulator the first time a test asks
+for it, directly or through `svc`, `client`, `pipeline`, `journeys`, `admin_key` or `ada`.
+tests/unit never does (tests/unit/conftest.py makes it fail).
+"""
 
 from __future__ import annotations
 
-import json
-import shutil
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from chalice.test import Client
 
+from app import app
+from chalicelib import bootstrap
+from chalicelib.clock import FakeClock
+from chalicelib.config import Settings
+from chalicelib.content import catalog
 from chalicelib.local import emulator
+from chalicelib.local.provision import provision
+from tests.builders import ROOT, Journeys, Pipeline, lead, post_json
 
-ROOT = Path(__file__).resolve().parent.parent
-EMULATOR = emulator.start()
-ENDPOINT = EMULATOR.endpoint
+# No test reaches a real AWS account: every AWS client of the test process gets the emulator's
+# fake credentials, and the `aws` fixture points them at the embedded AWS.
+os.environ.update(emulator.FAKE_CREDENTIALS)
+os.environ.pop("AWS_PROFILE", None)
 
-from chalice.test import Client  # noqa: E402
+_running: emulator.Emulator | None = None
 
-from app import app  # noqa: E402
-from chalicelib import bootstrap  # noqa: E402
-from chalicelib.clock import FakeClock  # noqa: E402
-from chalicelib.config import Settings  # noqa: E402
-from chalicelib.content import catalog  # noqa: E402
-from chalicelib.local.provision import provision  # noqa: E402
-from chalicelib.local.stream_driver import StreamDriver  # noqa: E402
-from chalicelib.pipeline import stream  # noqa: E402
-from chalicelib.services import publisher  # noqa: E402
-from chalicelib.store.models import EventModel  # noqa: E402
+
+@pytest.fixture(scope="session")
+def aws() -> Iterator[emulator.Emulator]:
+    """The embedded AWS (DynamoDB, SQS, SES on one local port), started on first use for the
+    rest of the session; this process's AWS clients talk to it (`aws.endpoint`)."""
+    global _running
+    _running = emulator.start()
+    yield _running
+    _running.stop()
+    _running = None
+
+
+def _aws() -> emulator.Emulator:
+    if _running is None:
+        raise RuntimeError("the embedded AWS is not started: ask for the `aws` fixture")
+    return _running
 
 
 def reset_aws() -> None:
-    EMULATOR.reset()
+    """Forget every table and queue of the session's embedded AWS (needs the `aws` fixture)."""
+    _aws().reset()
 
 
 def settings(**overrides: Any) -> Settings:
+    """Settings for the session's embedded AWS (needs the `aws` fixture)."""
     base = Settings.from_env(
         {
             "LEADFLOW_STAGE": "test",
-            "AWS_ENDPOINT_URL": ENDPOINT,
+            "AWS_ENDPOINT_URL": _aws().endpoint,
             "LEADFLOW_PUBLIC_URL": "https://leads.example.com",
             "LEADFLOW_SIGNING_SECRET": "test-secret-0123456789abcdef",
             "LEADFLOW_MAX_SEND_RATE": "1000",
@@ -53,10 +75,10 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def svc(clock: FakeClock, tmp_path: Path) -> Iterator[bootstrap.Services]:
+def svc(aws: emulator.Emulator, clock: FakeClock, tmp_path: Path) -> Iterator[bootstrap.Services]:
     """Services on empty tables with the sample marketing/ content published; mail that SES
     accepts is also kept in a per-test outbox folder."""
-    reset_aws()
+    aws.reset()
     services = bootstrap.build(
         settings(outbox_dir=str(tmp_path / "outbox")),
         clock,
@@ -79,173 +101,9 @@ def admin_key(svc: bootstrap.Services) -> str:
     return svc.api_keys.create("test admin", "admin")
 
 
-class Pipeline:
-    """Drives the real stream consumer over the emulator's stream, as the local stack does."""
-
-    def __init__(self, services: bootstrap.Services) -> None:
-        self.services = services
-        self.driver = StreamDriver(
-            EventModel.Meta.table_name,
-            lambda batch: stream.handle_batch(batch["Records"], self.services.processor),
-        )
-
-    def drain(self, rounds: int = 20) -> int:
-        total = 0
-        for _ in range(rounds):
-            handled = self.driver.poll_once()
-            total += handled
-            if not handled:
-                break
-        return total
-
-
 @pytest.fixture
 def pipeline(svc: bootstrap.Services) -> Pipeline:
     return Pipeline(svc)
-
-
-def lead(**overrides: Any) -> dict[str, Any]:
-    """A valid whitepaper submission; override or drop (None) any field."""
-    body: dict[str, Any] = {
-        "email": "ada@example.com",
-        "first_name": "Ada",
-        "last_name": "Lovelace",
-        "company": "Analytical Engines",
-        "consent": True,
-        "utm_source": "linkedin",
-        "utm_medium": "paid_social",
-        "utm_campaign": "playbook-q4",
-    }
-    body.update(overrides)
-    return {k: v for k, v in body.items() if v is not None}
-
-
-def post_json(client: Client, body: Any, form: str = "whitepaper", **headers: str):
-    return client.http.post(
-        f"/forms/{form}/submissions",
-        headers={"Content-Type": "application/json", **headers},
-        body=body if isinstance(body, str | bytes) else json.dumps(body),
-    )
-
-
-def track(client: Client, **body: Any):
-    """POST /events with a JSON body, as a website's tracker does."""
-    return client.http.post(
-        "/events", headers={"Content-Type": "application/json"}, body=json.dumps(body)
-    )
-
-
-def all_events() -> list[EventModel]:
-    return list(EventModel.scan())
-
-
-STUB_TEMPLATE = """[% extends "layouts/base.mjml" %]
-[% block body %]<mj-section><mj-column><mj-text>Hello {{ contact.first_name | default("there") }},
-see <a href="https://www.example.com/{name}">{name}</a>.</mj-text></mj-column></mj-section>
-[% endblock %]
-"""
-
-
-def stub_templates(folder: Path, journeys_yaml: str) -> None:
-    """The repo's layout and brand plus a small template for each name the journeys send,
-    and every topic they name, so test journeys validate like real ones."""
-    import re
-
-    import yaml
-
-    for shared in ("layouts", "partials"):
-        shutil.copytree(ROOT / "templates" / shared, folder / shared, dirs_exist_ok=True)
-    brand = yaml.safe_load((ROOT / "templates" / "brand.yaml").read_text())
-    for topic in re.findall(r"topic:\s*([\w-]+)", journeys_yaml):
-        brand["topics"].setdefault(topic, topic.title())
-    (folder / "brand.yaml").write_text(yaml.safe_dump(brand, allow_unicode=True))
-    names = set(re.findall(r"template:\s*([\w/-]+)", journeys_yaml))
-    for name in names | {"lead-handoff", "team-notice"}:  # what sales notices send
-        path = folder / f"{name}.mjml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        source = ROOT / "templates" / f"{name}.mjml"
-        path.write_text(
-            source.read_text() if source.exists() else STUB_TEMPLATE.replace("{name}", name)
-        )
-
-
-class Journeys:
-    """Drives journeys as production does: the stream consumer for events, the tick for time."""
-
-    def __init__(self, services: bootstrap.Services, pipeline: Pipeline, clock: FakeClock):
-        self.svc = services
-        self.pipeline = pipeline
-        self.clock = clock
-
-    def publish(self, folder: Path, **journeys: str) -> None:
-        """Publish the sample forms and the files they offer plus these journeys (file stem ->
-        YAML); only they are live."""
-        (folder / "forms").mkdir(parents=True, exist_ok=True)
-        (folder / "journeys").mkdir(exist_ok=True)
-        for form in (ROOT / "marketing" / "forms").glob("*.yaml"):
-            (folder / "forms" / form.name).write_text(form.read_text())
-        shutil.copytree(ROOT / "marketing" / "assets", folder / "assets", dirs_exist_ok=True)
-        for stem, text in journeys.items():
-            (folder / "journeys" / f"{stem}.yaml").write_text(text)
-        stub_templates(folder.parent / "templates", "\n".join(journeys.values()))
-        content = catalog.load(folder)
-        assert not content.problems, content.problems
-        publisher.publish(content, self.svc.content)
-        self.svc.content._cache.clear()
-
-    def settle(self) -> None:
-        """Process every pending event, then run a tick, until nothing more happens."""
-        for _ in range(20):
-            handled = self.pipeline.drain()
-            report, timers = self.svc.tick()
-            if not handled and not report.advanced and not timers.fired:
-                return
-        raise AssertionError("journeys did not settle")
-
-    def at(self, when: Any) -> None:
-        self.clock.set(when)
-        self.settle()
-
-    def later(self, **delta: float) -> None:
-        self.clock.advance(**delta)
-        self.settle()
-
-    def event(self, contact_id: str, type_: str, **properties: Any) -> None:
-        from chalicelib import ids
-        from chalicelib.events import Event
-
-        now = self.clock.now()
-        event = Event(contact_id, ids.event_id(now), type_, now, "test", properties)
-        assert self.svc.events.append(event)
-        self.settle()
-
-    def timeline(self, contact_id: str, journey: str | None = None) -> list[Any]:
-        events = self.svc.events.timeline(contact_id, limit=1000, newest_first=False)
-        return [
-            e
-            for e in events
-            if e.source == "journey" and (journey is None or e.properties.get("journey") == journey)
-        ]
-
-    def deliver(self) -> int:
-        """Run the send queue's consumer until the queue is empty; returns emails handled."""
-        from chalicelib.local import queue_driver
-        from chalicelib.messaging.queues import SENDS
-        from chalicelib.services import sender
-
-        total = 0
-        while n := queue_driver.drain_once(
-            self.svc.queues, SENDS, lambda batch: sender.handle_batch(batch, self.svc.sender)
-        ):
-            total += n
-        return total
-
-    def emails(self, contact_id: str, journey: str | None = None) -> list[tuple[str, Any]]:
-        return [
-            (e.properties["step"], e.occurred_at)
-            for e in self.timeline(contact_id, journey)
-            if e.type == "email_queued"
-        ]
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -101,6 +102,16 @@ def _aws_health(aws: emulator.Emulator) -> dict[str, Any]:
     if not aws.healthy():
         raise RuntimeError("not answering; the stack restarts it")
     return {"endpoint": aws.endpoint, "pid": aws.pid, "restarts": aws.restarts}
+
+
+def free_port() -> int:
+    """A port for a stack whose API and webhook receiver (port + 25) are both free; taken below
+    Linux's ephemeral range (32768 and up), where outgoing connections cannot grab either one
+    between this check and the stack's start."""
+    while True:
+        port = random.randrange(20000, 32000)
+        if _port_free(port) and _port_free(port + 25):
+            return port
 
 
 def _port_free(port: int) -> bool:

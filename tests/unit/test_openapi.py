@@ -1,0 +1,56 @@
+"""The OpenAPI document describes exactly the routes the app serves."""
+
+from __future__ import annotations
+
+import yaml
+
+from app import app
+from tests.builders import ROOT
+
+
+def test_every_route_is_documented_and_nothing_else():
+    spec = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
+    documented = {
+        (path, method.upper())
+        for path, item in spec["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    served = {
+        (path, method)
+        for path, methods in app.routes.items()
+        for method in methods
+        if method != "OPTIONS"
+    }
+
+    assert documented == served
+
+
+def test_documented_error_answers_use_the_error_schema():
+    spec = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
+    problem = spec["components"]["responses"]["Problem"]
+
+    assert problem["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+    assert {"error", "message"} <= set(spec["components"]["schemas"]["Error"]["required"])
+
+
+def test_the_document_is_valid_openapi():
+    from openapi_spec_validator import OpenAPIV30SpecValidator
+
+    spec = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
+
+    assert [e.message for e in OpenAPIV30SpecValidator(spec).iter_errors()] == []
+
+
+def test_no_key_is_written_twice_in_the_document():
+    seen: list[tuple[int, str]] = []
+
+    class Strict(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
+            seen.extend((node.start_mark.line + 1, k) for k in keys if keys.count(k) > 1)
+            return super().construct_mapping(node, deep)
+
+    yaml.load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"), Strict)
+
+    assert seen == []
