@@ -24,11 +24,11 @@ JOURNEY_SCORE_REASON = "journeys"  # points from journey update steps, a reason 
 class ContactChange:
     contact_id: str
     version: int  # the contact's version when it was read
+    add_tags: set[str] = field(default_factory=set)
+    remove_tags: set[str] = field(default_factory=set)
     # Top-level attributes (lead, score, score_caps); None removes one. Not the stage.
     set: dict[str, Any] = field(default_factory=dict)
     properties: dict[str, Any] = field(default_factory=dict)  # profile fields; None removes
-    add_tags: set[str] = field(default_factory=set)
-    remove_tags: set[str] = field(default_factory=set)
     score_reasons: dict[str, int] = field(default_factory=dict)  # a reason's new total
     stage: Stage | None = None
     events: list[Event] = field(default_factory=list)

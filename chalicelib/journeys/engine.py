@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chalicelib import ids, lifecycle
+from chalicelib import ids
 from chalicelib.clock import Clock
 from chalicelib.conditions import durations
 from chalicelib.conditions.evaluation import Facts as ConditionFacts
@@ -26,6 +26,7 @@ from chalicelib.conditions.evaluation import (
     where_matches,
 )
 from chalicelib.conditions.language import EventCondition
+from chalicelib.contact_change import JOURNEY_SCORE_REASON, ContactChange
 from chalicelib.events import (
     ALL_TOPICS,
     BRANCH_TAKEN,
@@ -102,16 +103,6 @@ class Effect:
     payload: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class ContactUpdate:
-    score: int = 0
-    add_tags: tuple[str, ...] = ()
-    remove_tags: tuple[str, ...] = ()
-    fields: dict[str, Any] = field(default_factory=dict)
-    stage: str | None = None
-    tags: tuple[str, ...] | None = None  # the whole set, when a step both adds and removes
-
-
 @dataclass
 class Outcome:
     """What one run decided, to be committed at once or not at all."""
@@ -120,7 +111,7 @@ class Outcome:
     read_revision: int
     events: list[Event] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
-    updates: list[ContactUpdate] = field(default_factory=list)
+    contact: ContactChange | None = None  # what update steps did to the contact
     sends: list[datetime] = field(default_factory=list)
     cap_basis: SendHistory | None = None
     slot: int = 0
@@ -540,25 +531,29 @@ class Engine:
         self, journey: CompiledJourney, step: UpdateStep, out: Outcome, facts: Facts
     ) -> None:
         spec = step.update
-        tags = None
-        if spec.tags and spec.tags.add and spec.tags.remove:
-            # DynamoDB cannot add to and delete from one set in one update: write the result.
-            current = set(facts.contact().get("tags") or ())
-            tags = tuple(sorted((current | set(spec.tags.add)) - set(spec.tags.remove)))
-        before = facts.contact().get("stage") if spec.stage else None
-        moved = lifecycle.move(before, spec.stage, Mover.JOURNEY) if spec.stage else None
-        update = ContactUpdate(
-            score=spec.score or 0,
-            add_tags=tuple(spec.tags.add) if spec.tags and tags is None else (),
-            remove_tags=tuple(spec.tags.remove) if spec.tags and tags is None else (),
-            tags=tags,
-            fields=dict(spec.fields or {}),
-            stage=moved.value if moved else None,
-        )
-        out.updates.append(update)
+        contact = facts.contact()
         record: dict[str, Any] = {"changes": spec.model_dump(mode="json", exclude_none=True)}
-        if spec.stage and moved is None and before != spec.stage:
-            record["stage_kept"] = before  # journeys climb the ladder; only rules go back
+        moved = before = None
+        if contact:  # an erased contact keeps nothing a journey would write
+            change = out.contact
+            if change is None:
+                change = out.contact = ContactChange.of(contact)
+            if spec.score:
+                change.set["score"] = int(change.set.get("score", contact.get("score") or 0))
+                change.set["score"] += spec.score
+                read = (contact.get("score_reasons") or {}).get(JOURNEY_SCORE_REASON) or 0
+                total = change.score_reasons.get(JOURNEY_SCORE_REASON, int(read))
+                change.score_reasons[JOURNEY_SCORE_REASON] = total + spec.score
+            for tag in spec.tags.add if spec.tags else ():
+                change.tag(tag)
+            for tag in spec.tags.remove if spec.tags else ():
+                change.untag(tag)
+            change.properties.update(spec.fields or {})
+            if spec.stage:
+                before = change.stage.value if change.stage else contact.get("stage")
+                moved = change.move_stage(before, spec.stage, Mover.JOURNEY)
+                if moved is None and before != spec.stage:
+                    record["stage_kept"] = before  # journeys climb the ladder; rules go back
         self._effect(journey, out, step, "update", CONTACT_UPDATED, record)
         if moved is not None:
             self._emit(out, STAGE_CHANGED, step.id, {"from": before, "to": moved.value})

@@ -20,6 +20,7 @@ from chalicelib import lifecycle
 from chalicelib.conditions.evaluation import ContactFacts, Verdict, evaluate, where_matches
 from chalicelib.conditions.language import Condition, Duration, Strict, Where
 from chalicelib.conditions.patterns import Regex
+from chalicelib.contact_change import JOURNEY_SCORE_REASON
 from chalicelib.events import (
     CONTACT_IMPORTED,
     CONTACT_UPDATED,
@@ -32,7 +33,6 @@ from chalicelib.lifecycle import Mover, Stage
 
 RULE_ID = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 DECAY = "decay"
-JOURNEYS = "journeys"
 DECAY_EVERY = timedelta(days=7)
 DECAY_TIMER = "score-decay"
 DECAY_DUE = SCORE_DECAY_DUE
@@ -117,7 +117,7 @@ class Scoring(Strict):
         twice = sorted({i for i in ids if ids.count(i) > 1})
         if twice:
             raise ValueError(f"rule ids must be unique: {', '.join(twice)} used twice")
-        reserved = {DECAY, JOURNEYS} & set(ids)
+        reserved = {DECAY, JOURNEY_SCORE_REASON} & set(ids)
         if reserved:
             raise ValueError(f"rule id {sorted(reserved)[0]!r} is reserved")
         ordered = [self.stages[s.value] for s in AUTO_STAGES if s.value in self.stages]

@@ -175,7 +175,7 @@ class Dispatcher:
             "sla_due_at": due.isoformat(),
             "previous_owners": previous,
         }
-        change = Change(cid, int(contact["version"]), set={"lead": lead})
+        change = Change.of(contact, lead=lead)
         change.counters.append(
             CounterMove(counter_keys.open_leads_key(owner.id), 1, owner.capacity)
         )
@@ -246,7 +246,7 @@ class Dispatcher:
         lead.pop("owner", None)
         if recycled is not None:
             lead["previous_owners"] = [*lead.get("previous_owners", []), recycled["owner"]]
-        change = Change(cid, int(contact["version"]), set={"lead": lead})
+        change = Change.of(contact, lead=lead)
         why = "every owner is away, at capacity or already had this lead"
         change.events.append(
             ownership.event(cid, cause, LEAD_UNASSIGNED, {"team": route.team.id, "why": why}, now)
@@ -286,7 +286,7 @@ class Dispatcher:
         last = lead.get("last_follow_up_at") or lead.get("accepted_at")
         quiet_since = datetime.fromisoformat(last) if last else now
         due = quiet_since + routing_.follow_up_within
-        change = Change(contact["id"], int(contact["version"]))
+        change = Change.of(contact)
         if due > now:  # a follow-up came in after the timer was set
             change.timers.append(
                 Timer(

@@ -125,7 +125,7 @@ class JourneyRunner:
                     "%s not entered in %s: max_active reached", event.contact_id, journey.id
                 )
                 return
-            if outcome.sends or outcome.updates:
+            if outcome.sends or outcome.contact is not None:
                 facts.forget()
             existing.append(outcome.enrollment)
             return
@@ -202,7 +202,7 @@ class JourneyRunner:
                 enrollment = fresh
                 optimistic.pause(attempt)
                 continue
-            if outcome.sends or outcome.updates:
+            if outcome.sends or outcome.contact is not None:
                 facts.forget()
             return outcome
         raise Busy(f"enrollment {enrollment.contact_id}/{enrollment.key} kept changing")

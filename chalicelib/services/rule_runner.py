@@ -15,7 +15,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from chalicelib import lifecycle
 from chalicelib.conditions.evaluation import ContactFacts, evaluate, where_matches
 from chalicelib.events import (
     CONTACT_UPDATED,
@@ -55,7 +54,6 @@ from chalicelib.services.notices import Deliveries
 from chalicelib.services.scorekeeper import stage_event
 from chalicelib.store.changes import Change, Timer
 from chalicelib.store.lead_library import LeadLibrary
-from chalicelib.store.models import ContactModel
 from chalicelib.store.writer import ContactWriter
 
 SOURCE = "rules"
@@ -136,7 +134,7 @@ class RuleRunner:
         timers: list[tuple[Rule, datetime]],
         now: datetime,
     ) -> Change:
-        change = Change(contact["id"], int(contact["version"]))
+        change = Change.of(contact)
         facts = ContactFacts(contact)
         for rule in firing:
             if rule.if_ is not None:
@@ -169,15 +167,14 @@ class RuleRunner:
         for i, action in enumerate(rule.then):
             match action:
                 case TagAction():
-                    change.actions.append(ContactModel.tags.add({action.tag}))
+                    change.tag(action.tag)
                 case UntagAction():
-                    change.actions.append(ContactModel.tags.delete({action.untag}))
+                    change.untag(action.untag)
                 case SetAction():
                     fields.update(action.set)
                 case SetStageAction():
                     before = contact.get("stage")
-                    if lifecycle.move(before, action.set_stage, Mover.RULE) is not None:
-                        change.set["stage"] = action.set_stage.value
+                    if change.move_stage(before, action.set_stage, Mover.RULE):
                         change.events.append(
                             stage_event(
                                 contact["id"],
@@ -203,9 +200,7 @@ class RuleRunner:
                     self._notify(rule, action, contact, fired, change, now, i)
         if fields:
             props = contact.get("properties") or {}
-            for name, value in fields.items():
-                path = ContactModel.properties[name]
-                change.actions.append(path.remove() if value is None else path.set(value))
+            change.properties.update(fields)
             change.events.append(
                 ownership.event(
                     contact["id"],

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from chalicelib import ids, lifecycle
+from chalicelib import ids
 from chalicelib.errors import FieldError, FormValidationError, LeadflowError, NotFound
 from chalicelib.events import (
     CONTACT_UPDATED,
@@ -34,7 +34,6 @@ from chalicelib.services.scorekeeper import stage_event
 from chalicelib.store import counters as counter_keys
 from chalicelib.store.changes import Change, CounterMove, Timer
 from chalicelib.store.lead_library import LeadLibrary
-from chalicelib.store.models import ContactModel
 from chalicelib.store.writer import ContactWriter
 
 FOLLOW_UP_KINDS = ("call", "email", "meeting", "message", "note")
@@ -140,7 +139,7 @@ class SalesDesk:
             raise LeadStateError("the lead is not assigned to anyone; nothing to accept")
         self._owner_check(lead, body)
         lead.update(status=ownership.ACCEPTED, accepted_at=now.isoformat())
-        change = Change(contact["id"], int(contact["version"]), set={"lead": lead})
+        change = Change.of(contact, lead=lead)
         minutes = None
         if lead.get("assigned_at"):
             minutes = round(
@@ -173,7 +172,7 @@ class SalesDesk:
             raise FormValidationError([FieldError("kind", f"one of {', '.join(FOLLOW_UP_KINDS)}")])
         note = _text(body, "note", required=True)
         lead["last_follow_up_at"] = now.isoformat()
-        change = Change(contact["id"], int(contact["version"]), set={"lead": lead})
+        change = Change.of(contact, lead=lead)
         if lead["status"] == ownership.ASSIGNED:  # working the lead is accepting it
             lead.update(status=ownership.ACCEPTED, accepted_at=now.isoformat())
             change.cancel.append(ownership.SLA_TIMER)
@@ -196,7 +195,7 @@ class SalesDesk:
         """End the lead's ownership: free the owner's place, stop its clocks, move the stage."""
         owner = lead.get("owner")
         lead.update(status=status, closed_at=now.isoformat())
-        change = Change(contact["id"], int(contact["version"]), set={"lead": lead})
+        change = Change.of(contact, lead=lead)
         change.events.append(ownership.event(contact["id"], cause, kind, props, now))
         if owner:
             change.counters.append(CounterMove(counter_keys.open_leads_key(str(owner)), -1))
@@ -210,8 +209,7 @@ class SalesDesk:
         change: Change, contact: dict[str, Any], stage: Stage, cause: Event, now: datetime, why: str
     ) -> None:
         before = contact.get("stage")
-        if lifecycle.move(before, stage, Mover.SALES) is not None:
-            change.set["stage"] = stage.value
+        if change.move_stage(before, stage, Mover.SALES):
             change.events.append(stage_event(contact["id"], cause, before, stage.value, why, now))
 
     def _disqualify(self, contact, body, cause, now) -> Change:
@@ -240,9 +238,9 @@ class SalesDesk:
             "currency": _currency(body),
             "opened_at": now.isoformat(),
         }
-        change = Change(contact["id"], int(contact["version"]), set={"lead": lead})
+        change = Change.of(contact, lead=lead)
         if amount is not None:
-            change.actions.append(ContactModel.properties["deal_value"].set(float(amount)))
+            change.properties["deal_value"] = float(amount)
         props = {"owner": lead.get("owner"), **lead["opportunity"]}
         change.events.append(ownership.event(contact["id"], cause, OPPORTUNITY_CREATED, props, now))
         change.cancel.append(ownership.SLA_TIMER)
@@ -262,7 +260,7 @@ class SalesDesk:
         change = self._close(
             contact, lead, ownership.WON, Stage.CUSTOMER, DEAL_WON, props, cause, now
         )
-        change.actions.append(ContactModel.properties["deal_value"].set(props["amount"]))
+        change.properties["deal_value"] = props["amount"]
         return change
 
     def _lost(self, contact, body, cause, now) -> Change:
@@ -276,10 +274,8 @@ class SalesDesk:
         fields = contact_fields.check(body.get("fields"))
         props = contact.get("properties") or {}
         changed = {k: v for k, v in fields.items() if props.get(k) != v}
-        change = Change(contact["id"], int(contact["version"]))
-        for name, value in changed.items():
-            path = ContactModel.properties[name]
-            change.actions.append(path.remove() if value is None else path.set(value))
+        change = Change.of(contact)
+        change.properties.update(changed)
         if changed:
             before = {k: props.get(k) for k in changed}
             props_ = {"changes": {"fields": changed}, "before": before, "by": body.get("owner")}

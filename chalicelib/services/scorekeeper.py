@@ -15,10 +15,10 @@ from chalicelib import ids
 from chalicelib.events import SCORE_CHANGED, SCORE_DECAY_DUE, STAGE_CHANGED, Event
 from chalicelib.leads import scoring as rules
 from chalicelib.leads.scoring import ScoreChange, Scoring
+from chalicelib.lifecycle import Mover
 from chalicelib.pipeline.registry import HandlerContext
 from chalicelib.store.changes import Change, Timer
 from chalicelib.store.lead_library import LeadLibrary
-from chalicelib.store.models import ContactModel
 from chalicelib.store.writer import ContactWriter
 
 SOURCE = "scoring"
@@ -77,19 +77,18 @@ class Scorekeeper:
         have = rules.reasons(contact)
         score = int(contact.get("score") or 0)
         stage = contact.get("stage")
-        change = Change(contact["id"], int(contact["version"]))
+        change = Change.of(contact)
         for c in changes:
             score += c.points
             have[c.rule] = have.get(c.rule, 0) + c.points
-            change.actions.append(ContactModel.score_reasons[c.rule].set(have[c.rule]))
+            change.score_reasons[c.rule] = have[c.rule]
             change.events.append(self._score_event(contact["id"], event, c, score, now))
         if changes:
             change.set["score"] = score
         if caps is not None and caps != (contact.get("score_caps") or {}):
             change.set["score_caps"] = caps
         moved = rules.next_stage(scoring, stage, score)
-        if moved is not None:
-            change.set["stage"] = moved[0].value
+        if moved is not None and change.move_stage(stage, moved[0], Mover.SCORE):
             moved_by = stage_event(contact["id"], event, stage, moved[0].value, moved[1], now)
             if changes:  # the score change that reached the stage: the timeline lists it first
                 moved_by = replace(moved_by, caused_by=change.events[-1].event_id)

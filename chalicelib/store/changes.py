@@ -1,7 +1,9 @@
 """One atomic change around a contact: its item, events, timers, counters and ledger entries.
 
-Scoring, hand-off, sales actions and rules each decide a Change from what they read; `commit`
-writes it in one DynamoDB transaction under the contact's version. A decision made on a stale
+Scoring, hand-off, sales actions and rules each decide a Change (a ContactChange and what goes
+with it) from what they read; `commit` writes it in one DynamoDB transaction under the
+contact's version, and `contact_update` is the one write of a contact change that journeys'
+outcomes use too. A decision made on a stale
 read is refused (Stale: re-read and decide again); one that already committed is recognised by
 its derived event ids (AlreadyDone), so a re-run after a crash changes nothing.
 """
@@ -15,7 +17,7 @@ from typing import Any
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 
-from chalicelib.events import Event
+from chalicelib.contact_change import ContactChange
 from chalicelib.store import event_log as event_rows
 from chalicelib.store import tables, timers
 from chalicelib.store.models import ContactModel, CounterModel, LedgerModel, TimerModel
@@ -61,12 +63,10 @@ class Effect:
 
 
 @dataclass
-class Change:
-    contact_id: str
-    version: int
-    set: dict[str, Any] = field(default_factory=dict)
-    actions: list[Action] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
+class Change(ContactChange):
+    """A contact change and what the same decision writes beside it: timers set and
+    cancelled, counters moved, deliveries recorded."""
+
     timers: list[Timer] = field(default_factory=list)
     cancel: list[str] = field(default_factory=list)
     counters: list[CounterMove] = field(default_factory=list)
@@ -74,15 +74,36 @@ class Change:
 
     @property
     def empty(self) -> bool:
-        return not (self.set or self.actions or self.events or self.timers or self.cancel)
+        return super().empty and not (self.timers or self.cancel)
 
 
-def _contact_actions(change: Change) -> list[Action]:
+def contact_update(change: ContactChange) -> tuple[str, Any, dict[str, Any]]:
+    """The one write of a contact change: an update conditioned on the version it read."""
+    if "stage" in change.set:
+        raise ValueError("the stage moves through ContactChange.move_stage, not set")
     actions: list[Action] = [ContactModel.version.add(1)]
     for name, value in change.set.items():
         attr = getattr(ContactModel, name)
         actions.append(attr.remove() if value is None else attr.set(value))
-    return actions + change.actions
+    for name, value in change.properties.items():
+        path = ContactModel.properties[name]
+        actions.append(path.remove() if value is None else path.set(value))
+    whole = change.whole_tags()
+    if whole is not None:
+        actions.append(ContactModel.tags.set(whole) if whole else ContactModel.tags.remove())
+    elif change.add_tags:
+        actions.append(ContactModel.tags.add(set(change.add_tags)))
+    elif change.remove_tags:
+        actions.append(ContactModel.tags.delete(set(change.remove_tags)))
+    for reason, total in change.score_reasons.items():
+        actions.append(ContactModel.score_reasons[reason].set(total))
+    if change.stage is not None:
+        actions.append(ContactModel.stage.set(change.stage.value))
+    return (
+        "update",
+        ContactModel(change.contact_id),
+        {"actions": actions, "condition": ContactModel.version == change.version},
+    )
 
 
 def commit(change: Change, now: datetime, event_shards: int, timer_shards: int) -> None:
@@ -92,16 +113,7 @@ def commit(change: Change, now: datetime, event_shards: int, timer_shards: int) 
         row = event_rows.to_model(event, event_shards)
         items.append(("save", row, {"condition": event_rows.new_item_condition()}))
     contact_at = len(items)
-    items.append(
-        (
-            "update",
-            ContactModel(change.contact_id),
-            {
-                "actions": _contact_actions(change),
-                "condition": ContactModel.version == change.version,
-            },
-        )
-    )
+    items.append(contact_update(change))
     for timer in change.timers:
         items.append(("save", timers.to_model(change.contact_id, timer, now, timer_shards), {}))
     for name in change.cancel:

@@ -15,12 +15,12 @@ from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
 
-from chalicelib.journeys.engine import ContactUpdate, Outcome, SendHistory
+from chalicelib.journeys.engine import Outcome, SendHistory
 from chalicelib.journeys.enrollment import Enrollment, Phase
 from chalicelib.store import event_log as event_rows
 from chalicelib.store import tables
+from chalicelib.store.changes import contact_update
 from chalicelib.store.models import (
-    ContactModel,
     CounterModel,
     EnrollmentModel,
     LedgerModel,
@@ -29,7 +29,6 @@ from chalicelib.store.models import (
 from chalicelib.store.optimistic import Stale
 
 LEDGER_TTL = timedelta(days=400)
-JOURNEY_REASON = "journeys"
 HISTORY_KEEP = timedelta(days=31)
 
 
@@ -164,8 +163,8 @@ class EnrollmentStore:
         for event in outcome.events:
             row = event_rows.to_model(event, self.event_shards)
             items.append(("save", row, {"condition": event_rows.new_item_condition()}))
-        if outcome.updates:
-            items.append(_contact_update(e.contact_id, outcome.updates))
+        if outcome.contact is not None:
+            items.append(contact_update(outcome.contact))
         if outcome.sends:
             items.append(_history_write(e.contact_id, outcome, now))
         slot_index = None
@@ -182,39 +181,6 @@ class EnrollmentStore:
             if reasons and (failed or tables.conflicted(reasons)):
                 raise Stale(f"{e.contact_id}/{e.key} changed under us") from exc
             raise
-
-
-def _contact_update(contact_id: str, updates: list[ContactUpdate]) -> tuple[str, Any, dict]:
-    score = sum(u.score for u in updates)
-    added = {t for u in updates for t in u.add_tags}
-    removed = {t for u in updates for t in u.remove_tags} - added
-    fields: dict[str, Any] = {}
-    stage = None
-    for u in updates:
-        fields.update(u.fields)
-        stage = u.stage or stage
-    actions = [ContactModel.version.add(1)]
-    if score:
-        # Journey points are a scoring reason of their own, so the reasons still add up.
-        reason = ContactModel.score_reasons[JOURNEY_REASON]
-        actions += [ContactModel.score.add(score), reason.set((reason | 0) + score)]
-    whole = next((u.tags for u in reversed(updates) if u.tags is not None), None)
-    if whole is not None:
-        actions.append(ContactModel.tags.set(set(whole)) if whole else ContactModel.tags.remove())
-    elif added:
-        actions.append(ContactModel.tags.add(added))
-    elif removed:
-        actions.append(ContactModel.tags.delete(removed))
-    for name, value in fields.items():
-        path = ContactModel.properties[name]
-        actions.append(path.remove() if value is None else path.set(value))
-    if stage:
-        actions.append(ContactModel.stage.set(stage))
-    return (
-        "update",
-        ContactModel(contact_id),
-        {"actions": actions, "condition": ContactModel.id.exists()},
-    )
 
 
 def _history_write(contact_id: str, outcome: Outcome, now: datetime) -> tuple[str, Any, dict]:

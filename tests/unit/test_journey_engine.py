@@ -36,7 +36,12 @@ class Memory:
     runner commits it."""
 
     def __init__(self, contact: dict[str, Any] | None = None) -> None:
-        self.profile: dict[str, Any] = {"id": ADA, "email": "ada@example.com", **(contact or {})}
+        self.profile: dict[str, Any] = {
+            "id": ADA,
+            "version": 1,
+            "email": "ada@example.com",
+            **(contact or {}),
+        }
         self.timeline: list[Event] = []
         self.sent: list[datetime] = []
         self.enrollment: Enrollment | None = None
@@ -58,6 +63,9 @@ class Memory:
         self.sent += out.sends
         self.enrollment = out.enrollment
         self.enrollment.revision += 1
+        if out.contact is not None:  # the store writes it at the version read, then bumps it
+            assert out.contact.version == self.profile["version"]
+            self.profile["version"] += 1
         return [(e.type, e.properties.get("step")) for e in out.events]
 
 
