@@ -27,6 +27,7 @@ from chalicelib.conditions.evaluation import (
 )
 from chalicelib.conditions.language import EventCondition
 from chalicelib.contact_change import JOURNEY_SCORE_REASON, ContactChange
+from chalicelib.effects import Effect
 from chalicelib.events import (
     ALL_TOPICS,
     BRANCH_TAKEN,
@@ -89,18 +90,8 @@ class SendHistory:
     revision: int = 0
 
 
-class Facts(ConditionFacts, Protocol):
+class JourneyFacts(ConditionFacts, Protocol):
     def sends(self) -> SendHistory: ...
-
-
-@dataclass(frozen=True)
-class Effect:
-    """A side effect, recorded in the ledger under `key` before anything performs it."""
-
-    key: str
-    kind: str
-    step: str
-    payload: dict[str, Any]
 
 
 @dataclass
@@ -147,7 +138,7 @@ WHO_FIELDS = ("first_name", "last_name", "name", "company")
 
 
 def _webhook(
-    journey: CompiledJourney, step: WebhookStep, contact_id: str, facts: Facts
+    journey: CompiledJourney, step: WebhookStep, contact_id: str, facts: JourneyFacts
 ) -> dict[str, Any]:
     """What a webhook step hands the courier: where, the author's payload, and whom and which
     step it is about (kept whole in the ledger, so a replay posts the same)."""
@@ -174,7 +165,7 @@ class Engine:
     def admit(
         self,
         journey: CompiledJourney,
-        facts: Facts,
+        facts: JourneyFacts,
         previous: list[Enrollment],
     ) -> Verdict:
         """Whether a triggered contact may enter, given its earlier enrollments here."""
@@ -198,7 +189,7 @@ class Engine:
                 return Verdict(False, f"entry condition: {verdict.reason}")
         return Verdict(True, "trigger matched")
 
-    def enter(self, journey: CompiledJourney, cause: Event, facts: Facts) -> Outcome:
+    def enter(self, journey: CompiledJourney, cause: Event, facts: JourneyFacts) -> Outcome:
         """A new enrollment at the first step, run at once as far as it goes."""
         now = self.clock.now()
         zone = contact_zone(facts.contact(), journey.journey.timezone)
@@ -226,7 +217,7 @@ class Engine:
     # --- time ------------------------------------------------------------------------------
 
     def advance(
-        self, journey: CompiledJourney, enrollment: Enrollment, facts: Facts
+        self, journey: CompiledJourney, enrollment: Enrollment, facts: JourneyFacts
     ) -> Outcome | None:
         """Run an enrollment whose due time has come; None if it is not due."""
         due = enrollment.due_at
@@ -239,7 +230,7 @@ class Engine:
     # --- events ----------------------------------------------------------------------------
 
     def receive(
-        self, journey: CompiledJourney, enrollment: Enrollment, event: Event, facts: Facts
+        self, journey: CompiledJourney, enrollment: Enrollment, event: Event, facts: JourneyFacts
     ) -> Outcome | None:
         """Conversion goal, exit goals and wait_for, for one event; None if nothing changed."""
         out = Outcome(enrollment.copy(), enrollment.revision)
@@ -272,7 +263,9 @@ class Engine:
         self._emit(out, JOURNEY_CONVERTED, None, {"goal": goal.event, "event_id": event.event_id})
         return True
 
-    def _exit_reason(self, journey: CompiledJourney, event: Event, facts: Facts) -> str | None:
+    def _exit_reason(
+        self, journey: CompiledJourney, event: Event, facts: JourneyFacts
+    ) -> str | None:
         if event.type == UNSUBSCRIBED and ALL_TOPICS in (event.properties.get("topics") or ()):
             return "unsubscribed from all marketing email"
         now = self.clock.now()
@@ -296,7 +289,7 @@ class Engine:
 
     # --- running steps ---------------------------------------------------------------------
 
-    def _run(self, journey: CompiledJourney, out: Outcome, facts: Facts) -> None:
+    def _run(self, journey: CompiledJourney, out: Outcome, facts: JourneyFacts) -> None:
         e = out.enrollment
         for _ in range(MAX_STEPS_PER_RUN):
             # Read the clock each time: a step that moves on is due at the clock's next reading,
@@ -312,7 +305,9 @@ class Engine:
             if not moved:
                 return
 
-    def _start(self, journey: CompiledJourney, step: Step, out: Outcome, facts: Facts) -> bool:
+    def _start(
+        self, journey: CompiledJourney, step: Step, out: Outcome, facts: JourneyFacts
+    ) -> bool:
         now = self.clock.now()
         e = out.enrollment
         match step:
@@ -352,7 +347,9 @@ class Engine:
                 return False
         return self._move(journey, out, PROCEED)
 
-    def _resume(self, journey: CompiledJourney, step: Step, out: Outcome, facts: Facts) -> bool:
+    def _resume(
+        self, journey: CompiledJourney, step: Step, out: Outcome, facts: JourneyFacts
+    ) -> bool:
         match step:
             case WaitForStep():
                 types = "/".join(step.wait_for.types)
@@ -400,7 +397,7 @@ class Engine:
     # --- the steps -------------------------------------------------------------------------
 
     def _send(
-        self, journey: CompiledJourney, step: SendEmailStep, out: Outcome, facts: Facts
+        self, journey: CompiledJourney, step: SendEmailStep, out: Outcome, facts: JourneyFacts
     ) -> bool:
         spec = step.send_email
         e = out.enrollment
@@ -432,7 +429,7 @@ class Engine:
         return self._move(journey, out, PROCEED)
 
     def _hold(
-        self, journey: CompiledJourney, out: Outcome, facts: Facts
+        self, journey: CompiledJourney, out: Outcome, facts: JourneyFacts
     ) -> tuple[datetime, str] | None:
         """Until when a marketing send must wait, and why; None to send now."""
         now = self.clock.now()
@@ -465,7 +462,9 @@ class Engine:
             when = window
         return (when, reason) if when > now else None
 
-    def _wait(self, journey: CompiledJourney, step: WaitStep, out: Outcome, facts: Facts) -> bool:
+    def _wait(
+        self, journey: CompiledJourney, step: WaitStep, out: Outcome, facts: JourneyFacts
+    ) -> bool:
         now = self.clock.now()
         e = out.enrollment
         spec = step.wait
@@ -489,7 +488,7 @@ class Engine:
         return False
 
     def _branch(
-        self, journey: CompiledJourney, step: BranchStep, out: Outcome, facts: Facts
+        self, journey: CompiledJourney, step: BranchStep, out: Outcome, facts: JourneyFacts
     ) -> bool:
         now = self.clock.now()
         verdicts: dict[int, Verdict] = {}
@@ -528,7 +527,7 @@ class Engine:
         return moved
 
     def _update(
-        self, journey: CompiledJourney, step: UpdateStep, out: Outcome, facts: Facts
+        self, journey: CompiledJourney, step: UpdateStep, out: Outcome, facts: JourneyFacts
     ) -> None:
         spec = step.update
         contact = facts.contact()
@@ -571,7 +570,7 @@ class Engine:
     ) -> None:
         e = out.enrollment
         ledger = f"{e.contact_id}#{e.key}#{step.id}#{e.occurrence(step.id)}"
-        out.effects.append(Effect(ledger, kind, step.id, payload))
+        out.effects.append(Effect(ledger, kind, payload, step.id))
         self._emit(out, event_type, step.id, {**payload, "ledger": ledger})
 
     def _emit(

@@ -7,8 +7,9 @@ from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from chalicelib.conditions.language import Strict
 from chalicelib.conditions.patterns import Regex
 from chalicelib.leads import downloads
 
@@ -30,10 +31,6 @@ class FieldType(StrEnum):
     COUNTRY = "country"
     URL = "url"
     HIDDEN = "hidden"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class FormField(Strict):
@@ -80,7 +77,7 @@ class Consent(Strict):
     text: Annotated[str, Field(min_length=1)]
     version: Annotated[str, Field(min_length=1)]
     required: bool = False
-    topics: list[Annotated[str, Field(pattern=SLUG)]] = ["marketing"]
+    topics: list[Annotated[str, Field(pattern=SLUG)]] = Field(default_factory=lambda: ["marketing"])
 
 
 class Download(Strict):
@@ -135,7 +132,7 @@ class Form(Strict):
     id: Annotated[str, Field(pattern=SLUG)]
     name: Annotated[str, Field(min_length=1)]
     description: str | None = None
-    highlights: list[str] = []
+    highlights: list[str] = Field(default_factory=list)
     campaign: Annotated[str, Field(pattern=SLUG)] | None = None
     submit_label: str = "Submit"
     fields: Annotated[list[FormField], Field(min_length=1)]
@@ -143,7 +140,7 @@ class Form(Strict):
     honeypot: Annotated[str, Field(pattern=IDENT)] = "website"
     phone_region: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "US"
     thank_you: ThankYou = ThankYou()
-    allowed_origins: list[str] = []
+    allowed_origins: list[str] = Field(default_factory=list)
     language: str = "en"
 
     @field_validator("allowed_origins")

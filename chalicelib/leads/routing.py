@@ -137,7 +137,7 @@ class Team(Strict):
         return next((m for m in self.members if m.id == owner_id), None)
 
 
-class Rule(Strict):
+class RoutingRule(Strict):
     id: Id | None = None
     if_: Condition = Field(alias="if")
     team: Id
@@ -147,7 +147,7 @@ class Rule(Strict):
 class Routing(Strict):
     id: str = "routing"
     teams: list[Team] = Field(min_length=1)
-    rules: list[Rule] = Field(default_factory=list)
+    rules: list[RoutingRule] = Field(default_factory=list)
     fallback: Id
     sla: Duration = timedelta(hours=2)
     follow_up_within: Duration = timedelta(days=30)

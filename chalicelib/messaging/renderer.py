@@ -8,6 +8,7 @@ missing.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,17 +40,24 @@ class Rendered:
 
 
 class Renderer:
-    """Parses each compiled email once per process; renders it for each recipient."""
+    """Parses each compiled email once; renders it for each recipient.
+
+    The parsed templates live as long as the CompiledEmail they came from (the content
+    store's cache holds one per published body), so an edited template is parsed anew and the
+    old one is let go with its email."""
 
     def __init__(self) -> None:
-        self._cache: dict[tuple[str, str], tuple[jinja2.Template, jinja2.Template]] = {}
+        self._cache: weakref.WeakKeyDictionary[
+            CompiledEmail, tuple[jinja2.Template, jinja2.Template]
+        ] = weakref.WeakKeyDictionary()
         self._subjects: dict[str, jinja2.Template] = {}
 
     def _templates(self, email: CompiledEmail) -> tuple[jinja2.Template, jinja2.Template]:
-        key = (email.name, email.html)
-        if key not in self._cache:
-            self._cache[key] = (_HTML.from_string(email.html), _TEXT.from_string(email.text))
-        return self._cache[key]
+        parsed = self._cache.get(email)
+        if parsed is None:
+            parsed = (_HTML.from_string(email.html), _TEXT.from_string(email.text))
+            self._cache[email] = parsed
+        return parsed
 
     def subject(self, source: str, context: dict[str, Any]) -> str:
         """A subject line may be personalised too; it is text, never HTML."""

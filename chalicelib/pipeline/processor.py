@@ -20,7 +20,7 @@ from chalicelib.store.models import EventModel
 log = logging.getLogger(__name__)
 
 
-class Outcome(StrEnum):
+class Disposition(StrEnum):
     PROCESSED = "processed"
     SKIPPED = "skipped"
 
@@ -58,19 +58,19 @@ class Processor:
         self.context = StoreContext(events, contacts, clock)
         self.max_attempts = max_attempts
 
-    def process(self, item: EventModel) -> Outcome:
+    def process(self, item: EventModel) -> Disposition:
         """Run handlers for a pending event, then mark it processed. Raises if a handler
         fails: the event stays pending, and a retry finds done what the handlers committed."""
         if item.pending_shard is None:
-            return Outcome.SKIPPED
+            return Disposition.SKIPPED
         event = event_rows.from_model(item)
         for handler in handlers_for(self.registry, event.type):
             handler(event, self.context)
         try:
             event_rows.complete(item, self.clock.now())
         except AlreadyProcessed:
-            return Outcome.SKIPPED
-        return Outcome.PROCESSED
+            return Disposition.SKIPPED
+        return Disposition.PROCESSED
 
     def fail(self, item: EventModel, error: BaseException) -> None:
         parked = event_rows.record_failure(

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from chalicelib.pipeline.processor import Outcome, Processor
+from chalicelib.pipeline.processor import Disposition, Processor
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def sweep(processor: Processor, grace: timedelta, limit_per_shard: int = 500) ->
                 blocked.add(item.contact_id)
                 report.failed += 1
                 continue
-            if outcome is Outcome.PROCESSED:
+            if outcome is Disposition.PROCESSED:
                 report.processed += 1
             else:
                 report.skipped += 1

@@ -24,7 +24,7 @@ SOURCE = "ses"
 
 
 @dataclass(frozen=True)
-class Notice:
+class SesNotice:
     """One recipient's fate in one SES notification."""
 
     address: str
@@ -35,14 +35,14 @@ class Notice:
     at: str = ""
 
 
-def notices(notification: dict[str, Any]) -> list[Notice]:
+def notices(notification: dict[str, Any]) -> list[SesNotice]:
     """The recipients an SES notification (or configuration-set event) is about."""
     kind = str(notification.get("notificationType") or notification.get("eventType") or "")
     mail = notification.get("mail") or {}
     message_id = str(mail.get("messageId") or "")
     body = notification.get(kind.lower()) or {}
     at = str(body.get("timestamp") or mail.get("timestamp") or "")
-    out: list[Notice] = []
+    out: list[SesNotice] = []
     if kind == "Bounce":
         bounce = notification.get("bounce") or {}
         permanent = bounce.get("bounceType") == "Permanent"
@@ -50,7 +50,7 @@ def notices(notification: dict[str, Any]) -> list[Notice]:
         for r in bounce.get("bouncedRecipients") or []:
             reason = f"{detail}: {r.get('diagnosticCode') or r.get('status') or ''}".strip(": ")
             out.append(
-                Notice(
+                SesNotice(
                     str(r.get("emailAddress", "")),
                     EMAIL_BOUNCED,
                     "hard_bounce" if permanent else None,
@@ -63,7 +63,7 @@ def notices(notification: dict[str, Any]) -> list[Notice]:
         detail = str(complaint.get("complaintFeedbackType") or "complaint")
         for r in complaint.get("complainedRecipients") or []:
             out.append(
-                Notice(
+                SesNotice(
                     str(r.get("emailAddress", "")),
                     EMAIL_COMPLAINED,
                     "complaint",
@@ -73,7 +73,7 @@ def notices(notification: dict[str, Any]) -> list[Notice]:
             )
     elif kind == "Delivery":
         for address in (notification.get("delivery") or {}).get("recipients") or []:
-            out.append(Notice(str(address), EMAIL_DELIVERED, None, "", message_id))
+            out.append(SesNotice(str(address), EMAIL_DELIVERED, None, "", message_id))
     return [replace(n, at=at) for n in out if n.address]
 
 
@@ -97,7 +97,7 @@ class Feedback:
         self.subscriptions = subscriptions
         self.clock = clock
 
-    def apply(self, notification: dict[str, Any] | str) -> list[Notice]:
+    def apply(self, notification: dict[str, Any] | str) -> list[SesNotice]:
         data = json.loads(notification) if isinstance(notification, str) else notification
         found = notices(data)
         for notice in found:

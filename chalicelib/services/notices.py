@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib import ids
 from chalicelib.content.emails import NOTICE_TEMPLATE
+from chalicelib.effects import Effect
 from chalicelib.events import (
     EMAIL_CLICKED,
     EMAIL_QUEUED,
@@ -29,7 +30,6 @@ from chalicelib.events import (
 from chalicelib.leads.routing import Channel
 from chalicelib.leads.scoring import Scoring
 from chalicelib.messaging.channels import Notice
-from chalicelib.store.changes import Effect
 from chalicelib.timeline import in_order
 
 SOURCE = "sales"

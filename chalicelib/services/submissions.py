@@ -24,19 +24,12 @@ class Accepted:
     created: bool = False
 
 
-_parsed: dict[str, tuple[dict[str, Any], Form]] = {}
-
-
 def load_form(content: ContentStore, form_id: str) -> Form:
     """The published form, parsed once per published body rather than once per request."""
-    body = content.latest("form", form_id)
-    if body is None:
+    form = content.parsed("form", form_id, Form.model_validate)
+    if form is None:
         raise NotFound(f"no published form {form_id!r}")
-    hit = _parsed.get(form_id)
-    if hit is None or hit[0] is not body:
-        hit = (body, Form.model_validate(body))
-        _parsed[form_id] = hit
-    return hit[1]
+    return form
 
 
 def thank_you_url(form: Form, public_url: str) -> str:

@@ -18,6 +18,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 
 from chalicelib.contact_change import ContactChange
+from chalicelib.effects import Effect
 from chalicelib.store import event_log as event_rows
 from chalicelib.store import tables, timers
 from chalicelib.store.models import ContactModel, CounterModel, LedgerModel, TimerModel
@@ -51,15 +52,6 @@ class CounterMove:
     key: str
     delta: int
     ceiling: int | None = None
-
-
-@dataclass(frozen=True)
-class Effect:
-    """A delivery (an email, a webhook) recorded before anything performs it."""
-
-    key: str
-    kind: str
-    payload: dict[str, Any]
 
 
 @dataclass
@@ -132,7 +124,7 @@ def commit(change: Change, now: datetime, event_shards: int, timer_shards: int) 
             kind=effect.kind,
             contact_id=change.contact_id,
             journey_id="-",
-            step=effect.kind,
+            step=effect.step or effect.kind,
             payload=effect.payload,
             created_at=now,
             expires_at=now + LEDGER_TTL,

@@ -1,17 +1,25 @@
-"""Published content: versioned, immutable; Lambdas read the latest through a short cache."""
+"""Published content: versioned, immutable; Lambdas read the latest through a short cache.
+
+This is the one cache of published content. `latest` keeps each body `cache_seconds`;
+`parsed` keeps what a body becomes (a compiled journey, a scoring model, a template) for as
+long as that same body is the one read, so each version is parsed once per process. The
+journey, lead and template libraries are typed views over it.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from chalicelib.clock import Clock
 from chalicelib.store.models import AssetPartModel, ContentModel
 
 # Under DynamoDB's 400 KB item limit, with room for the item's key and attribute names.
 PART_BYTES = 350_000
+T = TypeVar("T")
 
 
 def digest(body: dict[str, Any]) -> str:
@@ -23,6 +31,7 @@ class ContentStore:
         self.clock = clock
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._parsed: dict[tuple[str, str, int | None], tuple[dict[str, Any], Any]] = {}
 
     def publish(self, kind: str, content_id: str, body: dict[str, Any]) -> int | None:
         """Store a new version if the body changed; returns the new version, or None."""
@@ -56,6 +65,29 @@ class ContentStore:
         except ContentModel.DoesNotExist:
             return None
         return item.body.as_dict()
+
+    def parsed(
+        self,
+        kind: str,
+        content_id: str,
+        parse: Callable[[dict[str, Any]], T],
+        version: int | None = None,
+    ) -> T | None:
+        """A published body as `parse` makes it, parsed once per body: the newest (read
+        again after `cache_seconds`), or one version (immutable, so parsed once for good)."""
+        key = (kind, content_id, version)
+        hit = self._parsed.get(key)
+        if version is not None and hit is not None:
+            return hit[1]
+        body = self.latest(kind, content_id) if version is None else None
+        if version is not None:
+            body = self.version(kind, content_id, version)
+        if body is None:
+            return None
+        if hit is None or hit[0] is not body:
+            hit = (body, parse(body))
+            self._parsed[key] = hit
+        return hit[1]
 
     def current_version(self, kind: str, content_id: str) -> int | None:
         item = self._latest_item(f"{kind}:{content_id}")

@@ -154,7 +154,7 @@ class EnrollmentStore:
                 kind=effect.kind,
                 contact_id=e.contact_id,
                 journey_id=e.journey_id,
-                step=effect.step,
+                step=effect.step or effect.kind,
                 payload=effect.payload,
                 created_at=now,
                 expires_at=now + LEDGER_TTL,

@@ -1,8 +1,9 @@
 """Published journeys as the engine sees them: the live set and any version by number.
 
 Publishing writes each journey as a new immutable version plus an index of the live versions;
-a version compiles once per process. Enrollments ask for the version they entered on, so an
-edit never changes the road under a contact already on it.
+a version compiles once per process (in the content store's parse cache). Enrollments ask
+for the version they entered on, so an edit never changes the road under a contact already
+on it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ class UnknownJourney(LookupError):
 class JourneyLibrary:
     def __init__(self, content: ContentStore) -> None:
         self.content = content
-        self._compiled: dict[tuple[str, int], CompiledJourney] = {}
 
     def live(self) -> list[CompiledJourney]:
         """The newest published version of every journey, for triggers (index cached 30 s)."""
@@ -30,12 +30,12 @@ class JourneyLibrary:
         return [self.version(jid, int(v)) for jid, v in sorted(index.items())]
 
     def version(self, journey_id: str, version: int) -> CompiledJourney:
-        key = (journey_id, version)
-        compiled = self._compiled.get(key)
+        compiled = self.content.parsed(
+            KIND,
+            journey_id,
+            lambda body: compile_journey(Journey.model_validate(body), version),
+            version,
+        )
         if compiled is None:
-            body = self.content.version(KIND, journey_id, version)
-            if body is None:
-                raise UnknownJourney(f"journey {journey_id} v{version} was never published")
-            compiled = compile_journey(Journey.model_validate(body), version)
-            self._compiled[key] = compiled
+            raise UnknownJourney(f"journey {journey_id} v{version} was never published")
         return compiled

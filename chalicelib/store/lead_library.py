@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from pydantic import BaseModel
 
@@ -18,17 +18,12 @@ M = TypeVar("M", bound=BaseModel)
 class LeadLibrary:
     def __init__(self, content: ContentStore) -> None:
         self.content = content
-        self._parsed: dict[str, tuple[dict[str, Any], BaseModel]] = {}
 
     def _get(self, name: str, model: type[M]) -> M | None:
-        body = self.content.latest(KIND, name)
-        if not body:
-            return None
-        hit = self._parsed.get(name)
-        if hit is None or hit[0] is not body:
-            hit = (body, model.model_validate(body))
-            self._parsed[name] = hit
-        return hit[1]  # type: ignore[return-value]
+        # An empty body is how a file is withdrawn: no scoring, no routing, no rules.
+        return self.content.parsed(
+            KIND, name, lambda body: model.model_validate(body) if body else None
+        )
 
     def scoring(self) -> Scoring | None:
         return self._get("scoring", Scoring)

@@ -1,7 +1,8 @@
 """Published emails as the sender sees them: compiled HTML and text, and the sender settings.
 
 `leadflow publish` stores each compiled template as a content version; the sender reads the
-newest through the content store's short cache and parses it once per process (renderer.py).
+newest through the content store's cache, which keeps one CompiledEmail per published body;
+the renderer parses its Jinja once per CompiledEmail (renderer.py).
 """
 
 from __future__ import annotations
@@ -42,10 +43,9 @@ class TemplateLibrary:
         self.content = content
 
     def get(self, name: str) -> CompiledEmail | None:
-        body = self.content.latest(KIND, name)
-        if body is None:
-            return None
-        return CompiledEmail(name, body["html"], body["text"])
+        return self.content.parsed(
+            KIND, name, lambda body: CompiledEmail(name, body["html"], body["text"])
+        )
 
     def settings(self) -> EmailSettings:
-        return EmailSettings.from_body(self.content.latest(*SETTINGS) or {})
+        return self.content.parsed(*SETTINGS, EmailSettings.from_body) or EmailSettings()
