@@ -133,6 +133,19 @@ class Journeys:
         publisher.publish(content, self.svc.content)
         self.svc.content._cache.clear()
 
+    def sign_up(self, email: str) -> str:
+        """A contact who signed up (a `signed_up` event, no form), once settled; its id."""
+        from chalicelib import ids
+        from chalicelib.leads.identity import Identity
+        from chalicelib.leads.intake import Intake
+
+        now = self.clock.now()
+        recorded = self.svc.contacts.record(
+            Intake(Identity(email=email), "signed_up", ids.event_id(now), now, source="test")
+        )
+        self.settle()
+        return recorded.contact_id
+
     def settle(self) -> None:
         """Process every pending event, then run a tick, until nothing more happens."""
         for _ in range(20):

@@ -23,6 +23,7 @@ from chalicelib.config import Settings
 from chalicelib.content import catalog
 from chalicelib.local import emulator
 from chalicelib.local.provision import provision
+from chalicelib.store import tables
 from tests.builders import ROOT, Journeys, Pipeline, lead, post_json
 
 # No test reaches a real AWS account: every AWS client of the test process gets the emulator's
@@ -67,6 +68,18 @@ def settings(**overrides: Any) -> Settings:
         }
     )
     return Settings(**{**base.__dict__, **overrides})
+
+
+def fresh_world() -> Journeys:
+    """Empty tables and queues, services on a new fake clock: a world of its own for each
+    example of a property test (where function fixtures are shared between examples)."""
+    reset_aws()
+    clock = FakeClock()
+    services = bootstrap.build(settings(), clock)
+    tables.create_all()
+    services.queues.create_all()
+    bootstrap.reset(services)
+    return Journeys(services, Pipeline(services), clock)
 
 
 @pytest.fixture

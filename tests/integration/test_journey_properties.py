@@ -10,15 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib import bootstrap, ids
-from chalicelib.clock import FakeClock
-from chalicelib.leads.identity import Identity
-from chalicelib.leads.intake import Intake
-from chalicelib.store import tables
+from chalicelib import bootstrap
 from chalicelib.store.models import EnrollmentModel, EventModel
-from tests.builders import Journeys, Pipeline
-from tests.conftest import reset_aws
-from tests.conftest import settings as leadflow_settings
+from tests.builders import Journeys
+from tests.conftest import fresh_world
 
 JOURNEY = """
 name: Property
@@ -69,25 +64,9 @@ OPS = st.one_of(
 
 
 def _world(folder: Path) -> tuple[Journeys, str]:
-    reset_aws()
-    clock = FakeClock()
-    services = bootstrap.build(leadflow_settings(), clock)
-    tables.create_all()
-    services.queues.create_all()
-    bootstrap.reset(services)
-    world = Journeys(services, Pipeline(services), clock)
+    world = fresh_world()
     world.publish(folder, prop=JOURNEY)
-    recorded = services.contacts.record(
-        Intake(
-            identity=Identity(email="prop@example.com"),
-            event_type="signed_up",
-            event_id=ids.event_id(clock.now()),
-            occurred_at=clock.now(),
-            source="test",
-        )
-    )
-    world.settle()
-    return world, recorded.contact_id
+    return world, world.sign_up("prop@example.com")
 
 
 def _apply(world: Journeys, contact_id: str, op: str, arg: object) -> None:

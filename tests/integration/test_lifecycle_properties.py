@@ -11,18 +11,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib import bootstrap, ids, lifecycle
-from chalicelib.clock import FakeClock
+from chalicelib import lifecycle
 from chalicelib.content import catalog
 from chalicelib.events import STAGE_CHANGED
-from chalicelib.leads.identity import Identity
-from chalicelib.leads.intake import Intake
 from chalicelib.lifecycle import Mover, Stage
 from chalicelib.services import publisher
-from chalicelib.store import tables
-from tests.builders import ROOT, Journeys, Pipeline, stub_templates
-from tests.conftest import reset_aws
-from tests.conftest import settings as leadflow_settings
+from tests.builders import ROOT, stub_templates
+from tests.conftest import fresh_world
 
 STAGES = st.sampled_from([s.value for s in Stage])
 # Each op is one thing that happens to the contact: a journey whose update steps set these
@@ -54,12 +49,8 @@ def _journey(index: int, stages: list[str]) -> str:
 
 
 def _world(folder: Path, journeys: list[list[str]], rules: list[str], thresholds: list[int]):
-    reset_aws()
-    clock = FakeClock()
-    services = bootstrap.build(leadflow_settings(), clock)
-    tables.create_all()
-    services.queues.create_all()
-    bootstrap.reset(services)
+    world = fresh_world()
+    services = world.svc
     content = folder / "marketing"
     (content / "journeys").mkdir(parents=True)
     shutil.copy(ROOT / "marketing" / "routing.yaml", content / "routing.yaml")
@@ -83,18 +74,7 @@ def _world(folder: Path, journeys: list[list[str]], rules: list[str], thresholds
     loaded = catalog.load(content)
     assert not loaded.problems, loaded.problems
     publisher.publish(loaded, services.content)
-    world = Journeys(services, Pipeline(services), clock)
-    recorded = services.contacts.record(
-        Intake(
-            identity=Identity(email="stages@example.com"),
-            event_type="signed_up",
-            event_id=ids.event_id(clock.now()),
-            occurred_at=clock.now(),
-            source="test",
-        )
-    )
-    world.settle()
-    return world, recorded.contact_id
+    return world, world.sign_up("stages@example.com")
 
 
 @pytest.mark.usefixtures("aws")
