@@ -29,6 +29,7 @@ from chalicelib.services.preferences import Preferences
 from chalicelib.services.rule_runner import RuleRunner
 from chalicelib.services.sales import SalesDesk
 from chalicelib.services.scorekeeper import Scorekeeper
+from chalicelib.services.segmenter import Segmenter
 from chalicelib.services.sender import Sender
 from chalicelib.services.stitch import Stitcher
 from chalicelib.store import tables
@@ -41,6 +42,8 @@ from chalicelib.store.event_log import EventStore
 from chalicelib.store.journey_library import JourneyLibrary
 from chalicelib.store.lead_library import LeadLibrary
 from chalicelib.store.ledger import Ledger
+from chalicelib.store.segment_library import SegmentLibrary
+from chalicelib.store.segments import SegmentMembers
 from chalicelib.store.subscriptions import SubscriptionStore
 from chalicelib.store.template_library import TemplateLibrary
 from chalicelib.store.timers import FireReport, TimerStore
@@ -73,6 +76,9 @@ class Services:
     sales: SalesDesk
     dispatcher: Dispatcher
     courier: Courier
+    segments: SegmentLibrary
+    segmenter: Segmenter
+    members: SegmentMembers
 
     def tick(self) -> tuple[TickReport, FireReport]:
         """What the scheduled tick does: advance due enrollments, fire due contact timers."""
@@ -113,6 +119,8 @@ def build(
         event_shards=settings.pending_shards,
         timer_shards=settings.due_shards,
     )
+    segments = SegmentLibrary(content)
+    segmenter = Segmenter(segments, writer)
     if registry is None:
         registry = handlers.registry(
             Stitcher(events),
@@ -121,6 +129,7 @@ def build(
             Scorekeeper(leads, writer),
             RuleRunner(leads, writer),
             dispatcher,
+            segmenter,
         )
     processor = Processor(registry, events, contacts, clock)
     subscriptions = SubscriptionStore(settings.pending_shards)
@@ -173,6 +182,9 @@ def build(
             allow_private=settings.allow_private_webhooks,
             max_delay_seconds=settings.webhook_max_delay_seconds,
         ),
+        segments,
+        segmenter,
+        SegmentMembers(Counters()),
     )
 
 

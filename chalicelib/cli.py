@@ -41,7 +41,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 1
     print(
         f"ok: {content.files} file(s), {len(content.forms)} form(s), "
-        f"{len(content.journeys)} journey(s)"
+        f"{len(content.journeys)} journey(s), {len(content.segments)} segment(s)"
     )
     return 0
 
@@ -156,6 +156,114 @@ def cmd_publish(args: argparse.Namespace) -> int:
     for name in report.published:
         print(f"published {name}")
     print(f"{len(report.published)} published, {len(report.unchanged)} unchanged")
+    backfill(bootstrap.services(), report.segments)
+    return 0
+
+
+def backfill(svc, segments: dict[str, int]) -> None:
+    """Backfill each new segment version over every contact: a progress bar on a terminal
+    (gone when done), then one line per segment."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    if not segments:
+        return
+    total = svc.contacts.count()
+    console = Console(stderr=True)
+    columns = (TextColumn("backfill {task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal
+    ) as bar:
+        for segment_id, version in sorted(segments.items()):
+            task = bar.add_task(f"{segment_id} v{version}", total=total)
+            moved = svc.segmenter.backfill(
+                segment_id,
+                version,
+                svc.contacts.all_ids(),
+                lambda n, task=task: bar.update(task, completed=n),
+            )
+            size = svc.members.size(segment_id)
+            print(f"segment {segment_id}: {size} member(s) ({moved} moved)")
+
+
+def _segment(svc, name: str):
+    book = svc.segments.book()
+    segment = book.segments.get(name) if book else None
+    if segment is None:
+        known = ", ".join(sorted(book.segments)) if book else "none is published"
+        raise SystemExit(f"leadflow segments: no segment {name!r} ({known})")
+    return segment
+
+
+def _contact_id(svc, who: str) -> str:
+    from chalicelib.leads import normalise
+
+    if who.startswith("ct_"):
+        return who
+    try:
+        found = svc.contacts.find_by_key("email:" + normalise.email(who))
+    except normalise.InvalidValue as exc:
+        message = f"leadflow segments: {who!r} is neither a contact id nor an email: {exc}"
+        raise SystemExit(message) from None
+    if found is None:
+        raise SystemExit(f"leadflow segments: no contact with the email {who!r}")
+    return found
+
+
+def cmd_segments(args: argparse.Namespace) -> int:
+    from chalicelib import bootstrap, ids
+
+    if args.segments == "schema":
+        from chalicelib.segments.language import json_schema
+
+        print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
+        return 0
+    if args.local:
+        _use_local_stack(Path.cwd())
+    svc = bootstrap.services()
+    if args.segments == "list":
+        book = svc.segments.book()
+        for segment in book.segments.values() if book else ():
+            kind = "list" if segment.static else "dynamic"
+            size = svc.members.size(segment.id)
+            print(f"{segment.id:24} {kind:8} {size:>8}  {segment.name}")
+        return 0
+    segment = _segment(svc, args.name)
+    if args.segments == "count":
+        print(svc.members.size(segment.id))
+    elif args.segments == "members":
+        members, after = svc.members.page(segment.id, args.limit, args.after)
+        for member in members:
+            contact = svc.contacts.get(member.contact_id) or {}
+            entered = f"{member.entered_at:%Y-%m-%d %H:%M}"
+            print(f"{member.contact_id}  {contact.get('email') or '-':32} since {entered}")
+        if after:
+            print(f"more: --after {after}")
+    elif args.segments == "explain":
+        contact = svc.contacts.get(_contact_id(svc, args.contact))
+        if contact is None:
+            raise SystemExit(f"leadflow segments: no contact {args.contact!r}")
+        why = svc.segmenter.explain(segment, contact, svc.clock.now())
+        state = "in" if why.inside else "not in"
+        verdict = "holds" if why.holds else "does not hold"
+        print(
+            f"{contact.get('email') or contact['id']} is {state} {segment.id}: "
+            f"the condition {verdict}: {why.reason}"
+        )
+    elif args.segments in ("add", "remove"):
+        contact_id = _contact_id(svc, args.contact)
+        cause = ids.event_id(svc.clock.now())
+        try:
+            done = svc.segmenter.change_list(
+                segment, contact_id, args.segments == "add", "cli", cause
+            )
+        except ValueError as exc:
+            raise SystemExit(f"leadflow segments {args.segments}: {exc}") from None
+        word = "added to" if args.segments == "add" else "removed from"
+        print(f"{args.contact} {word} {segment.id}" if done else "nothing to do")
+    elif args.segments == "backfill":
+        version = svc.segments.live_versions().get(segment.id, 0)
+        backfill(svc, {segment.id: version})
     return 0
 
 
@@ -233,6 +341,29 @@ def parser() -> argparse.ArgumentParser:
     publish.add_argument("path", nargs="?", default="marketing")
     publish.add_argument("--local", action="store_true", help="publish to the running local stack")
     publish.set_defaults(func=cmd_publish)
+    segments = sub.add_parser("segments", help="segments and lists").add_subparsers(
+        dest="segments", required=True
+    )
+    for name, what in (
+        ("list", "every published segment, its kind and size"),
+        ("count", "how many contacts are in a segment"),
+        ("members", "who is in a segment, a page at a time"),
+        ("explain", "whether a contact is in a segment, and why"),
+        ("add", "add a contact to a static list"),
+        ("remove", "take a contact off a static list"),
+        ("backfill", "evaluate a segment for every contact again"),
+        ("schema", "print the JSON Schema of segment files"),
+    ):
+        command = segments.add_parser(name, help=what)
+        if name not in ("list", "schema"):
+            command.add_argument("name", help="the segment (its file name)")
+        if name in ("explain", "add", "remove"):
+            command.add_argument("contact", help="an email address or a contact id")
+        if name == "members":
+            command.add_argument("--limit", type=int, default=50)
+            command.add_argument("--after", help="the cursor a previous page printed")
+        command.add_argument("--local", action="store_true", help="the running local stack")
+        command.set_defaults(func=cmd_segments)
     keys = sub.add_parser("keys", help="admin API keys").add_subparsers(dest="keys", required=True)
     create = keys.add_parser("create", help="create a key and print it once")
     create.add_argument("--name", required=True)
@@ -297,7 +428,9 @@ def main(argv: list[str] | None = None) -> int:
         trouble = _aws_trouble(exc, getattr(args, "local", False))
         if trouble is None:
             raise
-        command = [args.command, getattr(args, "keys", None), getattr(args, "journeys", None)]
+        command = [args.command] + [
+            getattr(args, group, None) for group in ("keys", "journeys", "segments")
+        ]
         print(f"leadflow {' '.join(filter(None, command))}: {trouble}", file=sys.stderr)
         return 1
 

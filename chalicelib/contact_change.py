@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from chalicelib import lifecycle
 from chalicelib.events import Event
@@ -27,21 +27,23 @@ class ContactChange:
     add_tags: set[str] = field(default_factory=set)
     remove_tags: set[str] = field(default_factory=set)
     # Top-level attributes (lead, score, score_caps); None removes one. Not the stage.
-    set: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
     properties: dict[str, Any] = field(default_factory=dict)  # profile fields; None removes
     score_reasons: dict[str, int] = field(default_factory=dict)  # a reason's new total
     stage: Stage | None = None
     events: list[Event] = field(default_factory=list)
     tags_read: frozenset[str] | None = None  # the tags when read, if the decision knew them
+    stage_read: str | None = None  # the stage when read
 
     @classmethod
-    def of(cls, contact: Mapping[str, Any], **attributes: Any) -> ContactChange:
-        """A change to `contact` as it was read (its id, version and tags)."""
+    def of(cls, contact: Mapping[str, Any], **attributes: Any) -> Self:
+        """A change to `contact` as it was read (its id, version, tags and stage)."""
         return cls(
             contact_id=str(contact["id"]),
             version=int(contact["version"]),
-            set=dict(attributes),
+            attributes=dict(attributes),
             tags_read=frozenset(contact.get("tags") or ()),
+            stage_read=contact.get("stage"),
         )
 
     def tag(self, name: str) -> None:
@@ -52,9 +54,15 @@ class ContactChange:
         self.remove_tags.add(name)
         self.add_tags.discard(name)
 
-    def move_stage(self, current: str | None, target: Stage, by: Mover) -> Stage | None:
-        """Ask lifecycle.move; returns the stage the contact moves to, or None if it stays."""
-        moved = lifecycle.move(current, target, by)
+    @property
+    def current_stage(self) -> str | None:
+        """The stage as this change leaves it so far: moved, or as read."""
+        return self.stage.value if self.stage is not None else self.stage_read
+
+    def move_stage(self, target: Stage, by: Mover) -> Stage | None:
+        """Ask lifecycle.move from the current stage; returns the stage the contact moves to,
+        or None if it stays."""
+        moved = lifecycle.move(self.current_stage, target, by)
         if moved is not None:
             self.stage = moved
         return moved
@@ -72,7 +80,7 @@ class ContactChange:
     def touches_contact(self) -> bool:
         """Whether the contact item itself changes (not only its timeline)."""
         return bool(
-            self.set
+            self.attributes
             or self.properties
             or self.add_tags
             or self.remove_tags

@@ -22,6 +22,8 @@ SCORE_DECAY_DUE = "score_decay_due"
 STAGE_CHANGED = "stage_changed"
 SEGMENT_ENTERED = "segment_entered"
 SEGMENT_LEFT = "segment_left"
+SEGMENT_RECHECK_DUE = "segment_recheck_due"
+SEGMENT_BACKFILL = "segment_backfill"
 JOURNEY_ENTERED = "journey_entered"
 JOURNEY_CONVERTED = "journey_converted"
 JOURNEY_EXITED = "journey_exited"
@@ -80,8 +82,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     SCORE_CHANGED: ("scoring", "points for a rule: `rule`, `points`, `score`"),
     SCORE_DECAY_DUE: ("scoring timer", "a score's decay is due"),
     STAGE_CHANGED: ("scoring, journeys, sales", "lifecycle stage: `from`, `to`, `why`"),
-    SEGMENT_ENTERED: ("segments", "joined a segment: `segment`"),
-    SEGMENT_LEFT: ("segments", "left a segment: `segment`"),
+    SEGMENT_ENTERED: ("segments", "joined a segment: `segment`, `reason` (or `by`, for a list)"),
+    SEGMENT_LEFT: ("segments", "left a segment: `segment`, `reason` (or `by`, for a list)"),
+    SEGMENT_RECHECK_DUE: (
+        "segments timer",
+        "a segment's time window may have changed the verdict: `segment`",
+    ),
+    SEGMENT_BACKFILL: (
+        "segments (publish)",
+        "the cause of memberships a new segment version backfills: `segment`, `version`;"
+        " never stored",
+    ),
     JOURNEY_ENTERED: ("journeys", "`version`, `trigger`"),
     JOURNEY_CONVERTED: ("journeys", "the goal happened: `goal`, `event_id`"),
     JOURNEY_EXITED: ("journeys", "left before the end: `reason`"),
@@ -123,8 +134,50 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 """Event type -> (who writes it, what it means and carries)."""
 
-# The consent topic that stands for every marketing email (see messaging/eligibility.py).
+# The consent topic that stands for every marketing email (see consent.py).
 ALL_TOPICS = "*"
+
+# What the person did (as opposed to what Leadflow did to them), for "no activity in N days":
+# these, and any event a website tracks that is not in the catalogue.
+ACTIVITY = frozenset(
+    {
+        FORM_SUBMITTED,
+        PAGE_VIEWED,
+        FILE_DOWNLOADED,
+        IDENTIFIED,
+        EMAIL_OPENED,
+        EMAIL_CLICKED,
+        SUBSCRIBED,
+        DEAL_WON,
+    }
+)
+
+
+# After these, a contact's fields, tags, stage, score or consents may differ: segments that
+# read the contact are evaluated again.
+CONTACT_CHANGES = frozenset(
+    {
+        FORM_SUBMITTED,
+        IDENTIFIED,
+        CONTACT_UPDATED,
+        CONTACT_IMPORTED,
+        SUBSCRIBED,
+        TOPIC_UNSUBSCRIBED,
+        UNSUBSCRIBED,
+        SCORE_CHANGED,
+        STAGE_CHANGED,
+        RULE_FIRED,
+        LEAD_ASSIGNED,
+        OPPORTUNITY_CREATED,
+        DEAL_WON,
+        DEAL_LOST,
+        LEAD_DISQUALIFIED,
+    }
+)
+
+
+def is_activity(event_type: str) -> bool:
+    return event_type in ACTIVITY or event_type not in CATALOGUE
 
 
 @dataclass(frozen=True)

@@ -54,15 +54,19 @@ def derived_event_id(at: datetime, *parts: str) -> str:
     return event_id(at, digest)
 
 
-def effect_event_id(cause_id: str, at: datetime, *parts: str) -> str:
+def effect_event_id(cause_id: str, at: datetime, *parts: str, order: int = 0) -> str:
     """A deterministic id for an event a cause led to, sorting right after the cause.
 
     It keeps the cause's time and first 40 bits of entropy and ends in a digest of the parts,
     so the effects of one form post sort after it and before anything the process recorded
-    later, even in the same millisecond. Ids that are not ULIDs fall back to `at`.
+    later, even in the same millisecond. Ids that are not ULIDs fall back to `at`. Effects
+    given an `order` (1 to 255) sort among themselves in that order.
     """
     digest = hashlib.sha256("\x1f".join((cause_id, *parts)).encode()).digest()
-    suffix = _base32(int.from_bytes(digest[:5], "big") | 1, 8)  # never the cause's own id
+    value = int.from_bytes(digest[:5], "big")
+    if order:
+        value = (min(order, 255) << 32) | (value & 0xFFFFFFFF)
+    suffix = _base32(value | 1, 8)  # never the cause's own id
     if len(cause_id) == 26 and all(c in _CROCKFORD for c in cause_id):
         return cause_id[:18] + suffix
     return event_id(at, digest)[:18] + suffix

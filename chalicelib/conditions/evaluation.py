@@ -12,20 +12,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from chalicelib import consent
 from chalicelib.conditions import durations
 from chalicelib.conditions.language import (
     AllCondition,
     AnyCondition,
     Condition,
+    ConsentCondition,
     EventCondition,
     FieldCondition,
+    InactiveCondition,
     NotCondition,
     SegmentCondition,
     StageCondition,
     TagCondition,
     Where,
 )
-from chalicelib.events import Event
+from chalicelib.events import Event, is_activity
 from chalicelib.lifecycle import reached
 
 TOP_LEVEL = ("email", "phone", "stage", "score", "tags", "segments", "created_at")
@@ -58,12 +61,19 @@ class Verdict:
     reason: str
 
 
+# Where a contact came from and last came from: `first_touch.channel`, `last_touch.campaign`.
+TOUCHES = ("first_touch", "last_touch")
+
+
 def field_value(contact: Mapping[str, Any], name: str) -> Any:
     if name == "email_domain":
         email = contact.get("email") or ""
         return email.rpartition("@")[2].lower() or None
     if name in TOP_LEVEL:
         return contact.get(name)
+    touch, _, key = name.partition(".")
+    if touch in TOUCHES and key:
+        return (contact.get(touch) or {}).get(key)
     props = contact.get("properties") or {}
     return props.get(name.removeprefix("properties."))
 
@@ -143,16 +153,38 @@ def _stage(cond: StageCondition, facts: Facts) -> Verdict:
     return Verdict(reached(stage, cond.stage_reached), f"stage is {stage or 'not set'}")
 
 
-def _event(cond: EventCondition, facts: Facts, now: datetime, journey_id: str | None) -> Verdict:
+def matching(
+    cond: EventCondition, facts: Facts, now: datetime, journey_id: str | None
+) -> list[Event]:
+    """The events that count for an event condition, newest first: those in its window (or
+    the contact's first matching event, if it falls in the window, for `first`)."""
     since = now - cond.within if cond.within else None
+    if cond.first:
+        every = [
+            e for e in facts.events(None) if event_matches(e, cond.types, cond.where, journey_id)
+        ]
+        first = min(every, key=lambda e: (e.occurred_at, e.event_id), default=None)
+        return [first] if first and (since is None or first.occurred_at >= since) else []
     found = [
         e
         for e in facts.events(since)
         if event_matches(e, cond.types, cond.where, journey_id)
         and (since is None or e.occurred_at >= since)
     ]
+    return sorted(found, key=lambda e: (e.occurred_at, e.event_id), reverse=True)
+
+
+def last_activity(facts: Facts, since: datetime | None) -> Event | None:
+    """The newest event the person did themselves (events.is_activity) since `since`."""
+    mine = [e for e in facts.events(since) if is_activity(e.type)]
+    return max(mine, key=lambda e: (e.occurred_at, e.event_id), default=None)
+
+
+def _event(cond: EventCondition, facts: Facts, now: datetime, journey_id: str | None) -> Verdict:
+    found = matching(cond, facts, now, journey_id)
     window = f" within {durations.describe(cond.within)}" if cond.within else ""
-    what = "/".join(cond.types) + (f" {_describe_where(cond.where)}" if cond.where else "")
+    what = ("first " if cond.first else "") + "/".join(cond.types)
+    what += f" {_describe_where(cond.where)}" if cond.where else ""
     holds = len(found) >= cond.min_count
     if holds:
         return Verdict(True, f"{what}{window}: {len(found)} found")
@@ -181,6 +213,16 @@ def evaluate(cond: Condition, facts: Facts, now: datetime, journey_id: str | Non
             return _stage(cond, facts)
         case EventCondition():
             return _event(cond, facts, now, journey_id)
+        case ConsentCondition():
+            said = consent.subscribed(facts.contact().get("consents") or {}, cond.consent)
+            words = {True: "gave", False: "withdrew", None: "never gave"}[said]
+            return Verdict(said is True, f"{words} consent to {cond.consent}")
+        case InactiveCondition():
+            last = last_activity(facts, now - cond.inactive_for)
+            window = durations.describe(cond.inactive_for)
+            if last is None:
+                return Verdict(True, f"no activity within {window}")
+            return Verdict(False, f"{last.type} on {last.occurred_at:%Y-%m-%d %H:%M}")
         case AllCondition():
             reasons = []
             for part in cond.all:
@@ -206,7 +248,7 @@ def evaluate(cond: Condition, facts: Facts, now: datetime, journey_id: str | Non
 def needs_contact(cond: Condition) -> bool:
     """Whether evaluating `cond` reads the contact (event conditions read the timeline)."""
     match cond:
-        case EventCondition():
+        case EventCondition() | InactiveCondition():
             return False
         case AllCondition():
             return any(needs_contact(c) for c in cond.all)

@@ -1,10 +1,11 @@
 """The condition language shared by journeys, scoring, routing, rules and segments.
 
-A condition is a mapping with one kind key (field, tag, segment, stage_reached, event, all,
-any, not). The kind key doubles as the discriminator, so a validation error names the
-condition's own field, and the JSON Schema editors use comes from these same classes. The
-small value types every marketing file shares (durations, times of day, weekdays, property
-filters) live here too, so that no feature owns what all of them speak.
+A condition is a mapping with one kind key (field, tag, segment, stage_reached, event,
+consent, inactive_for, all, any, not). The kind key doubles as the discriminator, so a
+validation error names the condition's own field, and the JSON Schema editors use comes from
+these same classes. The small value types every marketing file shares (durations, times of
+day, weekdays, property filters) live here too, so that no feature owns what all of them
+speak.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainSerializer,
     Tag,
     WithJsonSchema,
     model_validator,
@@ -41,6 +43,8 @@ def _duration(value: Any) -> Any:
 Duration = Annotated[
     timedelta,
     BeforeValidator(_duration),
+    # Stored and published as written (3d), so a published body reads back the same.
+    PlainSerializer(durations.describe, return_type=str, when_used="json"),
     WithJsonSchema(
         {"type": "string", "pattern": r"^(\d+\s*[wdhms]\s*)+$", "examples": ["3d", "2h", "1w"]}
     ),
@@ -142,10 +146,32 @@ class EventCondition(Strict):
     where: Where = Field(default_factory=dict)
     within: Duration | None = None
     min_count: Annotated[int, Field(ge=1)] = 1
+    # Only the contact's first matching event counts: "first visited within 7 days" is new.
+    first: bool = False
 
     @property
     def types(self) -> tuple[str, ...]:
         return (self.event,) if isinstance(self.event, str) else tuple(self.event)
+
+    @model_validator(mode="after")
+    def _first_is_one(self) -> EventCondition:
+        if self.first and self.min_count != 1:
+            raise ValueError("first counts one event: drop min_count")
+        return self
+
+
+class ConsentCondition(Strict):
+    """The contact said yes to email on this topic (`*`: every marketing email), and has not
+    taken it back since."""
+
+    consent: str
+
+
+class InactiveCondition(Strict):
+    """No activity (a form, a page, a download, an email opened or clicked, any event a
+    website tracks) within the window; a contact who was never active is inactive too."""
+
+    inactive_for: Duration
 
 
 class AllCondition(Strict):
@@ -192,6 +218,8 @@ CONDITION_CLASSES: dict[type[BaseModel], str] = {
     SegmentCondition: "segment",
     StageCondition: "stage_reached",
     EventCondition: "event",
+    ConsentCondition: "consent",
+    InactiveCondition: "inactive_for",
     AllCondition: "all",
     AnyCondition: "any",
     NotCondition: "not",

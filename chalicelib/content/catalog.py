@@ -28,6 +28,8 @@ from chalicelib.leads.form_language import Form
 from chalicelib.leads.routing import Routing
 from chalicelib.leads.scoring import Scoring
 from chalicelib.rules.language import RuleBook
+from chalicelib.segments.book import SegmentBook, SegmentCycle, segment_refs
+from chalicelib.segments.language import Segment
 
 # marketing/scoring.yaml, routing.yaml and rules.yaml, and the model each one is
 LEAD_FILES: dict[str, type[BaseModel]] = {"scoring": Scoring, "routing": Routing, "rules": RuleBook}
@@ -55,6 +57,9 @@ class Catalog:
     # assets/: the files that can be served, and every file's name (one with problems too).
     assets: dict[str, Asset] = field(default_factory=dict)
     asset_files: set[str] = field(default_factory=set)
+    # segments/: valid segments, and every segment file's id (for references).
+    segments: dict[str, Segment] = field(default_factory=dict)
+    segment_ids: set[str] = field(default_factory=set)
 
     @property
     def consent_topics(self) -> set[str]:
@@ -302,9 +307,42 @@ def _load_assets(root: Path, catalog: Catalog) -> None:
     catalog.assets = assets.load(paths, f"{root.name}/{downloads.FOLDER}", catalog.problems)
 
 
+def _load_segment(path: Path, root: Path, catalog: Catalog) -> None:
+    catalog.segment_ids.add(path.stem)
+    parsed = _parse(path, root, catalog, Segment, "segment")
+    if parsed is not None:
+        doc, segment = parsed
+        catalog.segments[segment.id] = segment
+        catalog.sources[("segment", segment.id)] = doc
+
+
+def _check_segments(catalog: Catalog) -> None:
+    """Segments name segments that exist, and never read one another in a circle; journeys
+    triggered by a segment name one that exists."""
+    for segment_id, segment in catalog.segments.items():
+        doc = catalog.sources[("segment", segment_id)]
+        for loc, target in segment_refs(segment.when, ("when",)) if segment.when else ():
+            if target not in catalog.segment_ids:
+                catalog.problems.append(doc.problem(loc, f"there is no segment {target!r}"))
+    try:
+        SegmentBook(list(catalog.segments.values()))
+    except SegmentCycle as exc:
+        for segment_id in sorted(catalog.segments):
+            if segment_id in str(exc):
+                doc = catalog.sources[("segment", segment_id)]
+                catalog.problems.append(doc.problem(("when",), str(exc)))
+    for journey, doc, unsure in catalog.checked.values():
+        target = journey.trigger.segment
+        if target is not None and target not in catalog.segment_ids:
+            loc = ("trigger", "segment")
+            if salvage.trusted(loc, unsure):
+                catalog.problems.append(doc.problem(loc, f"there is no segment {target!r}"))
+
+
 LOADERS: tuple[tuple[str, Callable[[Path, Path, Catalog], None]], ...] = (
     ("forms", _load_form),
     ("journeys", _load_journey),
+    ("segments", _load_segment),
 )
 
 
@@ -325,6 +363,7 @@ def load(root: Path, templates: Path | None = None) -> Catalog:
     _load_leads(root, catalog)
     _cross_check(catalog)
     _check_rules(catalog)
+    _check_segments(catalog)
     if "routing" in catalog.leads and not catalog.emails.exists(emails.HANDOFF_TEMPLATE):
         catalog.problems.append(
             catalog.sources[("leads", "routing")].problem(

@@ -533,13 +533,17 @@ class Engine:
         contact = facts.contact()
         record: dict[str, Any] = {"changes": spec.model_dump(mode="json", exclude_none=True)}
         moved = before = None
-        if contact:  # an erased contact keeps nothing a journey would write
+        if not contact:  # erased: nothing to write, and nothing of its data to record
+            record = {"skipped": "the contact is gone"}
+        else:
             change = out.contact
             if change is None:
                 change = out.contact = ContactChange.of(contact)
             if spec.score:
-                change.set["score"] = int(change.set.get("score", contact.get("score") or 0))
-                change.set["score"] += spec.score
+                change.attributes["score"] = int(
+                    change.attributes.get("score", contact.get("score") or 0)
+                )
+                change.attributes["score"] += spec.score
                 read = (contact.get("score_reasons") or {}).get(JOURNEY_SCORE_REASON) or 0
                 total = change.score_reasons.get(JOURNEY_SCORE_REASON, int(read))
                 change.score_reasons[JOURNEY_SCORE_REASON] = total + spec.score
@@ -549,8 +553,8 @@ class Engine:
                 change.untag(tag)
             change.properties.update(spec.fields or {})
             if spec.stage:
-                before = change.stage.value if change.stage else contact.get("stage")
-                moved = change.move_stage(before, spec.stage, Mover.JOURNEY)
+                before = change.current_stage
+                moved = change.move_stage(spec.stage, Mover.JOURNEY)
                 if moved is None and before != spec.stage:
                     record["stage_kept"] = before  # journeys climb the ladder; rules go back
         self._effect(journey, out, step, "update", CONTACT_UPDATED, record)

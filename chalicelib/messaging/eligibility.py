@@ -1,9 +1,7 @@
 """Who may receive an email: pure rules over the contact, its consents and suppressions.
 
-Consents are a map of topic -> the latest record ({"granted": bool, "at": iso time, ...});
-the topic `*` stands for every marketing email. The newest record that concerns a topic
-decides, so unsubscribing from everything and later ticking a form's consent box for one
-topic subscribes that topic again, and nothing else.
+How consent records read is chalicelib/consent.py: the newest record about a topic (or
+about everything) decides.
 """
 
 from __future__ import annotations
@@ -13,6 +11,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
+from chalicelib.consent import latest, subscribed
 from chalicelib.events import ALL_TOPICS, UNSUBSCRIBED
 
 
@@ -22,20 +21,6 @@ class Skip:
 
     reason: str
     detail: str
-
-
-def _latest(consents: dict[str, Any], topic: str | None) -> dict[str, Any] | None:
-    """The newest record for the topic or for everything; the topic's own wins a tie."""
-    records = [consents.get(topic)] if topic else []
-    records.append(consents.get(ALL_TOPICS))
-    present = [r for r in records if isinstance(r, dict)]
-    return max(present, key=lambda r: str(r.get("at") or ""), default=None)
-
-
-def subscribed(consents: dict[str, Any], topic: str | None) -> bool | None:
-    """True or False when the contact said so for this topic (or everything); None if never."""
-    record = _latest(consents, topic)
-    return None if record is None else bool(record.get("granted"))
 
 
 def receives(consents: dict[str, Any], topic: str, consent_topics: frozenset[str]) -> bool:
@@ -76,7 +61,7 @@ def check(
     if transactional:
         return None
     consents = contact.get("consents") or {}
-    record = _latest(consents, topic)
+    record = latest(consents, topic)
     if record is not None and not record.get("granted"):
         everything = record is consents.get(ALL_TOPICS)
         what = "all marketing email" if everything else f"the {topic} topic"

@@ -1,7 +1,8 @@
 """The registry of pipeline handlers: which parts of the product see which events.
 
 Order matters within an event: stitching first (it may move history onto a contact), then
-scoring (score, reasons, stage), then rules, then journeys, then the hand-off; the outbox
+scoring (score, reasons, stage), then rules, then segments (so that journeys see current
+memberships), then journeys, then the hand-off; the outbox
 forwards queued emails and webhooks. Each commits its own effects with ids derived from the
 event, so a retried event changes nothing twice (the contract is in pipeline/registry.py).
 """
@@ -15,6 +16,7 @@ from chalicelib.services.journey_runner import JourneyRunner
 from chalicelib.services.outbox import Outbox
 from chalicelib.services.rule_runner import RuleRunner
 from chalicelib.services.scorekeeper import Scorekeeper
+from chalicelib.services.segmenter import Segmenter
 from chalicelib.services.stitch import Stitcher
 
 
@@ -25,11 +27,13 @@ def registry(
     scorekeeper: Scorekeeper | None = None,
     rules: RuleRunner | None = None,
     dispatcher: Dispatcher | None = None,
+    segmenter: Segmenter | None = None,
 ) -> Registry:
     handlers = (
         stitcher.on_event,
         *((scorekeeper.on_event,) if scorekeeper else ()),
         *((rules.on_event,) if rules else ()),
+        *((segmenter.on_event,) if segmenter else ()),
         journeys.on_event,
         *((dispatcher.on_event,) if dispatcher else ()),
     )

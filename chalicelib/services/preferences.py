@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib import ids
+from chalicelib import consent, ids
 from chalicelib.clock import Clock
 from chalicelib.errors import FieldError, FormValidationError, NotFound
 from chalicelib.events import ALL_TOPICS, SUBSCRIBED, TOPIC_UNSUBSCRIBED, UNSUBSCRIBED, Event
@@ -86,7 +86,7 @@ class Preferences:
     def unsubscribe_all(self, token: str, source: str) -> bool:
         """Stop all marketing email; False if the contact had already asked for that."""
         contact, sent_id = self._who(token)
-        if eligibility.subscribed(contact.get("consents") or {}, None) is False:
+        if consent.subscribed(contact.get("consents") or {}, None) is False:
             return False
         self._change(contact["id"], sent_id, {ALL_TOPICS: False}, source)
         return True

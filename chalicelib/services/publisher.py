@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.content.catalog import LEAD_FILES, Catalog
 from chalicelib.leads import downloads
-from chalicelib.store import journey_library, lead_library, template_library
+from chalicelib.store import journey_library, lead_library, segment_library, template_library
 from chalicelib.store.content import ContentStore
 
 
@@ -14,6 +14,8 @@ from chalicelib.store.content import ContentStore
 class PublishReport:
     published: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    # Segments stored as a new version: each must be backfilled (Segmenter.backfill).
+    segments: dict[str, int] = field(default_factory=dict)
 
 
 def _publish(
@@ -52,6 +54,15 @@ def publish(catalog: Catalog, store: ContentStore) -> PublishReport:
         body = catalog.lead_bodies.get(name, {})
         if store.current_version(lead_library.KIND, name) is not None or body:
             _publish(store, lead_library.KIND, name, body, report)
+    segments = {}
+    for segment_id, segment in sorted(catalog.segments.items()):
+        before = store.current_version(segment_library.KIND, segment_id)
+        segments[segment_id] = _publish(
+            store, segment_library.KIND, segment_id, segment.to_body(), report
+        )
+        if segments[segment_id] != before:
+            report.segments[segment_id] = segments[segment_id]
+    store.publish(*segment_library.INDEX, segments)  # before the journeys that trigger on them
     live = {
         journey_id: _publish(store, journey_library.KIND, journey_id, body, report)
         for journey_id, body in sorted(catalog.journey_bodies.items())

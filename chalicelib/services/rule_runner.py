@@ -173,8 +173,8 @@ class RuleRunner:
                 case SetAction():
                     fields.update(action.set)
                 case SetStageAction():
-                    before = contact.get("stage")
-                    if change.move_stage(before, action.set_stage, Mover.RULE):
+                    before = change.current_stage
+                    if change.move_stage(action.set_stage, Mover.RULE):
                         change.events.append(
                             stage_event(
                                 contact["id"],
@@ -183,6 +183,7 @@ class RuleRunner:
                                 action.set_stage.value,
                                 f"rule {rule.id}",
                                 now,
+                                SOURCE,
                             )
                         )
                 case EnrollAction():

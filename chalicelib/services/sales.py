@@ -115,7 +115,7 @@ class SalesDesk:
 
         change = self.writer.write(contact_id, decide, must_exist=True)
         assert change is not None  # a sales action is a fresh cause: never already done
-        lead = change.set.get("lead", lead_of(read["contact"]))
+        lead = change.attributes.get("lead", lead_of(read["contact"]))
         return Done(contact_id, change.events[0].event_id if change.events else "", lead)
 
     # --- the actions -------------------------------------------------------------------------
@@ -208,9 +208,11 @@ class SalesDesk:
     def _stage(
         change: Change, contact: dict[str, Any], stage: Stage, cause: Event, now: datetime, why: str
     ) -> None:
-        before = contact.get("stage")
-        if change.move_stage(before, stage, Mover.SALES):
-            change.events.append(stage_event(contact["id"], cause, before, stage.value, why, now))
+        before = change.current_stage
+        if change.move_stage(stage, Mover.SALES):
+            change.events.append(
+                stage_event(contact["id"], cause, before, stage.value, why, now, ownership.SOURCE)
+            )
 
     def _disqualify(self, contact, body, cause, now) -> Change:
         lead = self._open_lead(contact, body)

@@ -25,14 +25,22 @@ SOURCE = "scoring"
 
 
 def stage_event(
-    contact_id: str, cause: Event, before: str | None, after: str, reason: str, now: datetime
+    contact_id: str,
+    cause: Event,
+    before: str | None,
+    after: str,
+    reason: str,
+    now: datetime,
+    source: str = SOURCE,
 ) -> Event:
+    """`stage_changed`, written by whoever moved the stage (its source: scoring, rules,
+    sales), with an id derived from its cause."""
     return Event(
         contact_id=contact_id,
         event_id=ids.effect_event_id(cause.event_id, cause.occurred_at, STAGE_CHANGED, after),
         type=STAGE_CHANGED,
         occurred_at=now,
-        source=SOURCE,
+        source=source,
         properties={"from": before, "to": after, "reason": reason},
         caused_by=cause.event_id,
     )
@@ -84,11 +92,11 @@ class Scorekeeper:
             change.score_reasons[c.rule] = have[c.rule]
             change.events.append(self._score_event(contact["id"], event, c, score, now))
         if changes:
-            change.set["score"] = score
+            change.attributes["score"] = score
         if caps is not None and caps != (contact.get("score_caps") or {}):
-            change.set["score_caps"] = caps
+            change.attributes["score_caps"] = caps
         moved = rules.next_stage(scoring, stage, score)
-        if moved is not None and change.move_stage(stage, moved[0], Mover.SCORE):
+        if moved is not None and change.move_stage(moved[0], Mover.SCORE):
             moved_by = stage_event(contact["id"], event, stage, moved[0].value, moved[1], now)
             if changes:  # the score change that reached the stage: the timeline lists it first
                 moved_by = replace(moved_by, caused_by=change.events[-1].event_id)

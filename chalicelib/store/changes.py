@@ -21,7 +21,13 @@ from chalicelib.contact_change import ContactChange
 from chalicelib.effects import Effect
 from chalicelib.store import event_log as event_rows
 from chalicelib.store import tables, timers
-from chalicelib.store.models import ContactModel, CounterModel, LedgerModel, TimerModel
+from chalicelib.store.models import (
+    ContactModel,
+    CounterModel,
+    LedgerModel,
+    SegmentMemberModel,
+    TimerModel,
+)
 from chalicelib.store.optimistic import Stale
 
 LEDGER_TTL = timedelta(days=400)
@@ -63,18 +69,19 @@ class Change(ContactChange):
     cancel: list[str] = field(default_factory=list)
     counters: list[CounterMove] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
+    memberships: dict[str, bool] = field(default_factory=dict)  # segment -> entered or left
 
     @property
     def empty(self) -> bool:
-        return super().empty and not (self.timers or self.cancel)
+        return super().empty and not (self.timers or self.cancel or self.memberships)
 
 
 def contact_update(change: ContactChange) -> tuple[str, Any, dict[str, Any]]:
     """The one write of a contact change: an update conditioned on the version it read."""
-    if "stage" in change.set:
-        raise ValueError("the stage moves through ContactChange.move_stage, not set")
+    if "stage" in change.attributes:
+        raise ValueError("the stage moves through ContactChange.move_stage, not attributes")
     actions: list[Action] = [ContactModel.version.add(1)]
-    for name, value in change.set.items():
+    for name, value in change.attributes.items():
         attr = getattr(ContactModel, name)
         actions.append(attr.remove() if value is None else attr.set(value))
     for name, value in change.properties.items():
@@ -118,6 +125,9 @@ def commit(change: Change, now: datetime, event_shards: int, timer_shards: int) 
                 CounterModel.value < move.ceiling
             )
         items.append(("update", CounterModel(move.key), kwargs))
+    for segment, entered in change.memberships.items():
+        member = SegmentMemberModel(segment, change.contact_id, entered_at=now)
+        items.append(("save", member, {}) if entered else ("delete", member, {}))
     for effect in change.effects:
         entry = LedgerModel(
             key=effect.key,

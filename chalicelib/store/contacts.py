@@ -10,6 +10,7 @@ returning one two, an idempotent retry one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +63,17 @@ def _as_model(data: dict[str, Any]) -> ContactModel:
 class ContactStore:
     def __init__(self, shards: int) -> None:
         self.shards = shards
+
+    def count(self) -> int:
+        """About how many contacts there are (DynamoDB's count, refreshed every few hours on
+        AWS): the total of a progress bar."""
+        return int(ContactModel.describe_table().get("ItemCount", 0))
+
+    def all_ids(self) -> Iterator[str]:
+        """Every contact's id, page by page: only for jobs that must visit everyone (a new
+        segment's backfill); everything else reads one contact by its key."""
+        for item in ContactModel.scan(attributes_to_get=["id"]):
+            yield item.id
 
     def get(self, contact_id: str) -> dict[str, Any] | None:
         if not tables.can_be_key(contact_id):

@@ -30,7 +30,7 @@ class ContentStore:
     def __init__(self, clock: Clock, cache_seconds: float = 30.0) -> None:
         self.clock = clock
         self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._cache: dict[str, tuple[float, dict[str, Any] | None, int | None]] = {}
         self._parsed: dict[tuple[str, str, int | None], tuple[dict[str, Any], Any]] = {}
 
     def publish(self, kind: str, content_id: str, body: dict[str, Any]) -> int | None:
@@ -48,14 +48,20 @@ class ContentStore:
         return version
 
     def latest(self, kind: str, content_id: str) -> dict[str, Any] | None:
-        """The newest published body, cached for `cache_seconds` (None is cached too)."""
+        """The newest published body, cached for `cache_seconds` (None is cached too). While
+        the stored version stays the same, the same body object comes back, so what `parsed`
+        made of it is kept."""
         key = f"{kind}:{content_id}"
         hit = self._cache.get(key)
         if hit and time.monotonic() - hit[0] < self.cache_seconds:
             return hit[1]
         item = self._latest_item(key)
-        body = item.body.as_dict() if item is not None else None
-        self._cache[key] = (time.monotonic(), body)
+        version = int(item.version) if item is not None else None
+        if hit and hit[2] == version:
+            body = hit[1]
+        else:
+            body = item.body.as_dict() if item is not None else None
+        self._cache[key] = (time.monotonic(), body, version)
         return body
 
     def version(self, kind: str, content_id: str, version: int) -> dict[str, Any] | None:

@@ -163,7 +163,7 @@ class EnrollmentStore:
         for event in outcome.events:
             row = event_rows.to_model(event, self.event_shards)
             items.append(("save", row, {"condition": event_rows.new_item_condition()}))
-        if outcome.contact is not None:
+        if outcome.contact is not None and outcome.contact.touches_contact:
             items.append(contact_update(outcome.contact))
         if outcome.sends:
             items.append(_history_write(e.contact_id, outcome, now))

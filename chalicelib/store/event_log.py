@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import time
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -16,7 +14,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib import ids, timeline
 from chalicelib.errors import Busy
 from chalicelib.events import Event
-from chalicelib.store import idempotency, tables
+from chalicelib.store import idempotency, optimistic, tables
 from chalicelib.store.models import CounterModel, EventModel, IdempotencyModel
 
 
@@ -101,9 +99,9 @@ class EventStore:
         two racing requests cannot both be first, and neither event can be lost. A counter
         with `expires_at` is deleted by DynamoDB's TTL after that time."""
         first = True
-        for n in range(5):
-            if n:  # full jitter: racing counters of one email spread out
-                time.sleep(random.uniform(0, 0.01 * 2**n))
+        for n in range(optimistic.ATTEMPTS):
+            if n:  # racing counters of one email spread out
+                optimistic.pause(n - 1)
             count = [CounterModel.value.add(1)]
             if expires_at is not None:
                 count.append(CounterModel.expires_at.set(expires_at))

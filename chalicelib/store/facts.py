@@ -16,6 +16,40 @@ from chalicelib.store.models import EventModel
 TIMELINE_LIMIT = 1000
 
 
+def timeline_since(contact_id: str, since: datetime | None) -> list[Event]:
+    """A contact's events since `since` (all, if None), newest first, up to TIMELINE_LIMIT:
+    one Query on the contact's own partition, whatever the number of contacts."""
+    if since is None:
+        items = EventModel.query(contact_id, limit=TIMELINE_LIMIT, scan_index_forward=False)
+    else:
+        items = EventModel.query(
+            contact_id,
+            EventModel.event_id >= ids.lowest_event_id(since),
+            limit=TIMELINE_LIMIT,
+            scan_index_forward=False,
+        )
+    return [event_rows.from_model(item) for item in items]
+
+
+class ReadFacts:
+    """Facts around a contact already read (the one a change will be written against), its
+    timeline loaded when a condition asks, once per window."""
+
+    def __init__(self, contact: dict[str, Any]) -> None:
+        self._contact = contact
+        self._events: dict[datetime | None, list[Event]] = {}
+        self.reads = 0
+
+    def contact(self) -> dict[str, Any]:
+        return self._contact
+
+    def events(self, since: datetime | None) -> list[Event]:
+        if since not in self._events:
+            self.reads += 1
+            self._events[since] = timeline_since(str(self._contact["id"]), since)
+        return self._events[since]
+
+
 class StoreFacts:
     """Lazy and cached for one decision: a branch that never looks at the contact costs no read."""
 
@@ -35,18 +69,7 @@ class StoreFacts:
 
     def events(self, since: datetime | None) -> list[Event]:
         self.reads += 1
-        if since is None:
-            items = EventModel.query(
-                self.contact_id, limit=TIMELINE_LIMIT, scan_index_forward=False
-            )
-        else:
-            items = EventModel.query(
-                self.contact_id,
-                EventModel.event_id >= ids.lowest_event_id(since),
-                limit=TIMELINE_LIMIT,
-                scan_index_forward=False,
-            )
-        return [event_rows.from_model(item) for item in items]
+        return timeline_since(self.contact_id, since)
 
     def sends(self) -> SendHistory:
         if self._sends is None:

@@ -288,6 +288,18 @@ class CounterModel(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class SegmentMemberModel(Model):
+    """Who is in a segment or list, for listing its members page by page; the contact's own
+    `segments` set is what conditions read, and both are written in one transaction."""
+
+    class Meta(_Table):
+        table_name = "segment-members"
+
+    segment = UnicodeAttribute(hash_key=True)
+    contact_id = UnicodeAttribute(range_key=True)
+    entered_at = UTCDateTimeAttribute()
+
+
 MODELS: tuple[type[Model], ...] = (
     ContactModel,
     ContactKeyModel,
@@ -302,4 +314,5 @@ MODELS: tuple[type[Model], ...] = (
     CounterModel,
     SuppressionModel,
     TimerModel,
+    SegmentMemberModel,
 )

@@ -13,6 +13,7 @@ from chalicelib.errors import Busy
 
 ATTEMPTS = 10
 PAUSE_SECONDS = 0.01
+MAX_PAUSE_SECONDS = 0.25  # all ten attempts wait at most about a second in all
 
 
 class Stale(Busy):
@@ -20,5 +21,7 @@ class Stale(Busy):
 
 
 def pause(attempt: int) -> None:
-    """Wait before attempt `attempt + 1`: up to PAUSE_SECONDS * 2**attempt, at random."""
-    time.sleep(random.uniform(0, PAUSE_SECONDS * 2**attempt))
+    """Wait before attempt `attempt + 1` (0-based): up to PAUSE_SECONDS * 2**attempt, at most
+    MAX_PAUSE_SECONDS, at random; not at all after the last attempt."""
+    if attempt + 1 < ATTEMPTS:
+        time.sleep(random.uniform(0, min(MAX_PAUSE_SECONDS, PAUSE_SECONDS * 2**attempt)))

@@ -165,11 +165,18 @@ def _tidy(text: str) -> str:
     return "\n".join(out).rstrip("\n")
 
 
-def _publish_locally(argv: list[str], sandbox: Sandbox, capsys: Any) -> tuple[int, str]:
-    """`publish --local` against the test stack, which holds the samples as `make run` does."""
+def _locally(argv: list[str], sandbox: Sandbox, capsys: Any) -> tuple[int, str]:
+    """`publish --local` and `segments ... --local` against the test stack, which holds the
+    samples as `make run` does."""
     rest = [a for a in argv[1:] if a != "--local"]
+    if argv[0] == "publish":
+        rest = rest or [str(sandbox.path("marketing"))]
     capsys.readouterr()
-    code = main(["publish", *(rest or [str(sandbox.path("marketing"))])])
+    try:
+        code = main([argv[0], *rest])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+        print(exc.code, file=sys.stderr)
     captured = capsys.readouterr()
     return code, captured.err + captured.out
 
@@ -179,10 +186,10 @@ def _run(command: str, sandbox: Sandbox, runner: Runner, capsys: Any) -> tuple[i
     if argv is None or argv[0] in NOT_RUN:
         return None
     argv = sandbox.argv(argv)
-    if argv[0] == "publish":
+    if argv[0] in ("publish", "segments") and argv[1:] != ["schema"]:
         if "--local" not in argv:
             return None  # an AWS account's
-        return _publish_locally(argv, sandbox, capsys)
+        return _locally(argv, sandbox, capsys)
     return runner.run(argv, sandbox.root)
 
 

@@ -11,10 +11,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib import lifecycle
 from chalicelib.content import catalog
 from chalicelib.events import STAGE_CHANGED
-from chalicelib.lifecycle import Mover, Stage
+from chalicelib.lifecycle import Stage
 from chalicelib.services import publisher
 from tests.builders import ROOT, stub_templates
 from tests.conftest import fresh_world
@@ -77,6 +76,17 @@ def _world(folder: Path, journeys: list[list[str]], rules: list[str], thresholds
     return world, world.sign_up("stages@example.com")
 
 
+def climbs(before: str | None, after: str) -> bool:
+    """Forward, spelled out here rather than asked of lifecycle.move (the code under test):
+    up the ladder, or off it to disqualified or churned, from a stage on it (or from none)."""
+    ladder = ["subscriber", "lead", "mql", "sql", "opportunity", "customer"]
+    if before is None:
+        return True
+    if before not in ladder:
+        return False
+    return after not in ladder or ladder.index(after) > ladder.index(before)
+
+
 @pytest.mark.usefixtures("aws")
 @settings(
     max_examples=12,
@@ -116,9 +126,9 @@ def test_a_stage_moves_back_only_through_an_explicit_rule(
     for move in moves:
         before, after = move.properties["from"], move.properties["to"]
         assert before == stage, f"{move.properties}: the contact was at {stage}"
-        climbs = lifecycle.move(before, Stage(after), Mover.JOURNEY) is not None
-        by_rule = str(move.properties.get("reason", "")).startswith("rule ")
-        assert climbs or by_rule, f"{before} -> {after} by {move.source} {move.properties}"
+        assert climbs(before, after) or move.source == "rules", (
+            f"{before} -> {after} by {move.source} {move.properties}"
+        )
         stage = after
     contact = world.svc.contacts.get(contact_id)
     assert contact is not None and contact.get("stage") == stage

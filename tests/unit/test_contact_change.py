@@ -24,14 +24,15 @@ def test_adding_and_removing_tags_in_one_change_writes_the_whole_set_it_read():
 def test_the_stage_moves_only_as_the_lifecycle_allows_for_who_asks():
     change = ContactChange.of(READ)
 
-    assert change.move_stage(READ["stage"], Stage.LEAD, Mover.JOURNEY) is None
+    assert change.move_stage(Stage.LEAD, Mover.JOURNEY) is None
     assert change.stage is None and change.empty
-    assert change.move_stage(READ["stage"], Stage.LEAD, Mover.RULE) is Stage.LEAD
+    assert change.move_stage(Stage.LEAD, Mover.RULE) is Stage.LEAD
     assert change.stage is Stage.LEAD and change.touches_contact
+    assert change.move_stage(Stage.MQL, Mover.JOURNEY) is Stage.MQL  # from lead, as moved
 
 
 def test_the_stage_is_not_a_field_a_change_may_set():
-    change = ContactChange("ct_x", 3, set={"stage": "customer"})
+    change = ContactChange("ct_x", 3, attributes={"stage": "customer"})
 
     with pytest.raises(ValueError, match="move_stage"):
         contact_update(change)

@@ -25,7 +25,7 @@ from tests.builders import ROOT
 
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md"), ROOT / "bench" / "README.md"])
 COMMAND = "./leadflow"
-SUBCOMMANDS = "run|validate|simulate|journeys|preview|publish|keys"
+SUBCOMMANDS = "run|validate|simulate|journeys|preview|publish|keys|segments"
 # A command written so that a shell will not find it after `make run`.
 UNREACHABLE = re.compile(rf"(?<![\w./-])leadflow ({SUBCOMMANDS})\b|\.venv/bin/leadflow")
 MARKER = re.compile(r"^\s*<!-- docs-test (\{.*\}) -->\s*$")

@@ -42,7 +42,18 @@ CYCLE_FINDER = textwrap.dedent(
 )
 
 DOMAIN = ("journeys", "leads", "rules", "segments", "conditions")
-KERNEL = ("lifecycle", "events", "clock", "ids", "errors", "payload", "timeline")
+KERNEL = (
+    "lifecycle",
+    "contact_change",
+    "effects",
+    "consent",
+    "events",
+    "clock",
+    "ids",
+    "errors",
+    "payload",
+    "timeline",
+)
 BLOCKED_IMPORT = textwrap.dedent(
     f"""
     import importlib, importlib.abc, pkgutil, sys

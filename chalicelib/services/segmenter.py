@@ -1,0 +1,185 @@
+"""Segment membership, kept current one event at a time.
+
+The pipeline hands every event to `on_event`. Only the segments that event can affect are
+evaluated (segments/book.py), for its contact only, against the contact as read; entering and
+leaving write `segment_entered` / `segment_left` (journeys trigger on them), the contact's
+`segments` set (branches and other segments read it), the members table and the size
+counter, all in one transaction at the contact's version. A segment with a time window sets
+the contact's own re-check timer for the moment the window can next change its verdict, so
+"no activity in 90 days" is decided on the right day without reading anyone else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib import ids
+from chalicelib.events import (
+    SEGMENT_BACKFILL,
+    SEGMENT_ENTERED,
+    SEGMENT_LEFT,
+    SEGMENT_RECHECK_DUE,
+    Event,
+)
+from chalicelib.pipeline.registry import HandlerContext
+from chalicelib.segments import membership
+from chalicelib.segments.book import reads
+from chalicelib.segments.language import Segment
+from chalicelib.store.changes import Change, CounterMove, Timer
+from chalicelib.store.facts import ReadFacts
+from chalicelib.store.segment_library import SegmentLibrary
+from chalicelib.store.segments import size_key
+from chalicelib.store.writer import ContactWriter
+
+log = logging.getLogger(__name__)
+SOURCE = "segments"
+LISTS = "lists"  # the source of a static list's entries and exits
+
+
+def timer_name(segment_id: str) -> str:
+    return f"segment:{segment_id}"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    segment: str
+    inside: bool
+    holds: bool
+    reason: str
+
+
+class Segmenter:
+    def __init__(self, library: SegmentLibrary, writer: ContactWriter) -> None:
+        self.library = library
+        self.writer = writer
+
+    def on_event(self, event: Event, ctx: HandlerContext) -> None:
+        if not event.contact_id.startswith("ct_") or event.source == SOURCE:
+            return
+        book = self.library.book()
+        segments = book.affected_by(event) if book else []
+        if segments:
+            self.settle(event, segments)
+
+    def settle(self, cause: Event, segments: list[Segment]) -> Change | None:
+        """Evaluate `segments` for the cause's contact and commit what changed."""
+        return self.writer.write(
+            cause.contact_id, lambda contact, now: self.decide(segments, contact, cause, now)
+        )
+
+    def decide(
+        self, segments: list[Segment], contact: dict[str, Any], cause: Event, now: datetime
+    ) -> Change:
+        facts = ReadFacts(contact)
+        decided = membership.decide(segments, facts, now)
+        change = Change.of(contact)
+        # A window that closed left the segment when its re-check was due, not when the tick
+        # came round to it.
+        at = cause.occurred_at if cause.type == SEGMENT_RECHECK_DUE else now
+        for i, move in enumerate(decided.moves, 1):
+            kind = SEGMENT_ENTERED if move.entered else SEGMENT_LEFT
+            change.events.append(
+                Event(
+                    contact_id=change.contact_id,
+                    event_id=ids.effect_event_id(
+                        cause.event_id, cause.occurred_at, kind, move.segment, order=i
+                    ),
+                    type=kind,
+                    occurred_at=at,
+                    source=SOURCE,
+                    properties={"segment": move.segment, "reason": move.reason},
+                    caused_by=cause.event_id if cause.type != SEGMENT_BACKFILL else None,
+                )
+            )
+            change.memberships[move.segment] = move.entered
+            change.counters.append(CounterMove(size_key(move.segment), 1 if move.entered else -1))
+        if decided.moves:
+            change.attributes["segments"] = decided.inside or None
+        windowed = {s.id for s in segments if _has_window(s)}
+        for segment_id, at in decided.rechecks.items():
+            if at is not None:
+                props = {"segment": segment_id}
+                change.timers.append(Timer(timer_name(segment_id), SEGMENT_RECHECK_DUE, at, props))
+            elif segment_id in windowed and cause.type == SEGMENT_RECHECK_DUE:
+                change.cancel.append(timer_name(segment_id))
+        return change
+
+    def explain(self, segment: Segment, contact: dict[str, Any], now: datetime) -> Explanation:
+        """For one contact: whether it is in the segment, whether the condition holds now,
+        and the evaluator's reason (for `leadflow segments explain`)."""
+        inside = segment.id in set(contact.get("segments") or ())
+        if segment.when is None:
+            return Explanation(segment.id, inside, inside, "a static list: added by hand")
+        verdict = membership.decide([segment], ReadFacts(contact), now).verdicts[segment.id]
+        return Explanation(segment.id, inside, verdict.holds, verdict.reason)
+
+    def change_list(
+        self, segment: Segment, contact_id: str, add: bool, by: str, cause_id: str
+    ) -> bool:
+        """Add a contact to a static list, or take it off; False if it already was (or was
+        not) on it. Lists change only this way: by hand, never by rules."""
+        if not segment.static:
+            raise ValueError(f"{segment.id} is a dynamic segment: its condition decides")
+        cause = Event(contact_id, cause_id, SEGMENT_BACKFILL, self.writer.clock.now(), LISTS, {})
+
+        def decide(contact: dict[str, Any], now: datetime) -> Change | None:
+            inside = set(contact.get("segments") or ())
+            if (segment.id in inside) == add:
+                return None
+            change = Change.of(contact, segments=(inside | {segment.id}) if add else None)
+            if not add:
+                change.attributes["segments"] = (inside - {segment.id}) or None
+            kind = SEGMENT_ENTERED if add else SEGMENT_LEFT
+            change.events.append(
+                Event(
+                    contact_id=change.contact_id,
+                    event_id=ids.effect_event_id(cause.event_id, now, kind, segment.id),
+                    type=kind,
+                    occurred_at=now,
+                    source=LISTS,
+                    properties={"segment": segment.id, "by": by},
+                )
+            )
+            change.memberships[segment.id] = add
+            change.counters.append(CounterMove(size_key(segment.id), 1 if add else -1))
+            return change
+
+        return self.writer.write(contact_id, decide, must_exist=True) is not None
+
+    def backfill(
+        self,
+        segment_id: str,
+        version: int,
+        contacts: Iterator[str],
+        progress: Callable[[int], None] = lambda n: None,
+    ) -> int:
+        """Evaluate a (new version of a) segment, and the segments that read it, for every
+        contact; returns how many moved in or out. Each contact's moves commit at once with its
+        membership, so running it again (after an interruption) moves nobody twice."""
+        book = self.library.book()
+        if book is None or segment_id not in book.reads:
+            return 0
+        segments = book.with_dependents({segment_id})
+        moved = 0
+        for n, contact_id in enumerate(contacts, 1):
+            at = self.writer.clock.now()
+            cause = Event(
+                contact_id=contact_id,
+                event_id=ids.derived_event_id(at, "backfill", segment_id, str(version)),
+                type=SEGMENT_BACKFILL,
+                occurred_at=at,
+                source=SOURCE,
+                properties={"segment": segment_id, "version": version},
+            )
+            change = self.settle(cause, segments)
+            moved += len(change.memberships) if change is not None else 0
+            progress(n)
+        return moved
+
+
+def _has_window(segment: Segment) -> bool:
+    return segment.when is not None and reads(segment.when).windows
