@@ -17,6 +17,7 @@ from chalicelib.api import (
     index,
     leads,
     middleware,
+    segments,
     tracking,
 )
 from chalicelib.bootstrap import services
@@ -162,6 +163,24 @@ def get_contact(contact_id: str):
 @http.guarded
 def find_contacts():
     return admin.find_contacts(app.current_request, services())
+
+
+@app.route("/segments", methods=["GET"])
+@http.guarded
+def list_segments():
+    return segments.list_segments(app.current_request, services())
+
+
+@app.route("/segments/{segment_id}/members", methods=["GET"])
+@http.guarded
+def segment_members(segment_id: str):
+    return segments.members(app.current_request, segment_id, services())
+
+
+@app.route("/segments/{segment_id}/explain", methods=["GET"])
+@http.guarded
+def explain_segment(segment_id: str):
+    return segments.explain(app.current_request, segment_id, services())
 
 
 @app.route("/leads/{contact_id}/{action}", methods=["POST"], content_types=[http.JSON])

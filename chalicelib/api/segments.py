@@ -1,0 +1,102 @@
+"""Admin API for segments: what exists and how big, who is in one, and why a contact is in
+or out. Member lists are personal data in bulk, so only admin keys read them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib.api import http
+from chalicelib.api.admin import authorize
+from chalicelib.bootstrap import Services
+from chalicelib.errors import FieldError, FormValidationError, NotFound
+from chalicelib.leads import normalise
+from chalicelib.segments.language import Segment
+
+ADMINS = ("admin",)
+CURSOR = re.compile(r"ct_[0-9a-f]{32}")  # a page's `next`: the last contact id it listed
+
+
+def _segment(svc: Services, segment_id: str) -> Segment:
+    book = svc.segments.book()
+    segment = book.segments.get(segment_id) if book else None
+    if segment is None:
+        raise NotFound(f"no segment {segment_id!r}")
+    return segment
+
+
+def _summary(svc: Services, segment: Segment) -> dict[str, Any]:
+    return {
+        "id": segment.id,
+        "name": segment.name,
+        "description": segment.description,
+        "kind": "list" if segment.static else "dynamic",
+        "size": svc.members.size(segment.id),
+    }
+
+
+def list_segments(request: Request, svc: Services) -> Response:
+    authorize(request, svc, ("admin", "viewer"))
+    book = svc.segments.book()
+    segments = [_summary(svc, s) for s in book.segments.values()] if book else []
+    return http.json_response(200, {"segments": sorted(segments, key=lambda s: s["id"])})
+
+
+def members(request: Request, segment_id: str, svc: Services) -> Response:
+    authorize(request, svc, ADMINS)
+    segment = _segment(svc, segment_id)
+    params = request.query_params or {}
+    raw = params.get("limit", "50")
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 500:
+        raise FormValidationError([FieldError("limit", "must be a whole number from 1 to 500")])
+    after = params.get("after")
+    if after is not None and not CURSOR.fullmatch(after):
+        raise FormValidationError([FieldError("after", "the `next` cursor of a previous page")])
+    page, cursor = svc.members.page(segment.id, int(raw), after)
+    contacts = [(m, svc.contacts.get(m.contact_id) or {}) for m in page]
+    return http.json_response(
+        200,
+        {
+            **_summary(svc, segment),
+            "members": [
+                {
+                    "contact_id": m.contact_id,
+                    "email": contact.get("email"),
+                    "entered_at": m.entered_at.isoformat(),
+                }
+                for m, contact in contacts
+            ],
+            "next": cursor,
+        },
+    )
+
+
+def explain(request: Request, segment_id: str, svc: Services) -> Response:
+    authorize(request, svc, ADMINS)
+    segment = _segment(svc, segment_id)
+    params = request.query_params or {}
+    contact_id = params.get("contact_id")
+    if not contact_id:
+        if not params.get("email"):
+            raise FormValidationError([FieldError("email", "give ?email= or ?contact_id=")])
+        try:
+            contact_id = svc.contacts.find_by_key("email:" + normalise.email(params["email"]))
+        except normalise.InvalidValue as exc:
+            raise FormValidationError([FieldError("email", str(exc))]) from exc
+    contact = svc.contacts.get(contact_id) if contact_id else None
+    if contact is None:
+        raise NotFound("no such contact")
+    why = svc.segmenter.explain(segment, contact, svc.clock.now())
+    return http.json_response(
+        200,
+        {
+            "segment": segment.id,
+            "contact_id": contact["id"],
+            "inside": why.inside,
+            "holds": why.holds,
+            "reason": why.reason,
+        },
+    )
