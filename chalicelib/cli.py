@@ -259,8 +259,11 @@ def cmd_segments(args: argparse.Namespace) -> int:
             )
         except ValueError as exc:
             raise SystemExit(f"leadflow segments {args.segments}: {exc}") from None
-        word = "added to" if args.segments == "add" else "removed from"
-        print(f"{args.contact} {word} {segment.id}" if done else "nothing to do")
+        if args.segments == "add":
+            said = "added to" if done else "was already on"
+        else:
+            said = "removed from" if done else "was not on"
+        print(f"{args.contact} {said} {segment.id}")
     elif args.segments == "backfill":
         version = svc.segments.live_versions().get(segment.id, 0)
         backfill(svc, {segment.id: version})
