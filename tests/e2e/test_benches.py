@@ -44,6 +44,13 @@ def test_the_tick_bench_reads_only_what_is_due():
     assert "PASS  the worker advanced every enrollment it was given (20 of 20, 0 failed)" in out
 
 
+def test_the_segments_bench_reads_the_same_for_one_event_whatever_the_contacts():
+    out = _run("segments.py", "--quick")
+    assert "PASS  no Scan" in out
+    assert "PASS  every click entered clicked-30d (10 and 10 of 10)" in out
+    assert "PASS  items read per event do not grow with contacts" in out
+
+
 def test_the_sender_bench_sends_every_queued_email():
     out = _run("sender.py", "--quick")
     assert "sent to the outbox         20" in out
