@@ -26,6 +26,7 @@ from chalicelib.services.feedback import Feedback
 from chalicelib.services.journey_runner import JourneyRunner, TickReport
 from chalicelib.services.outbox import Outbox
 from chalicelib.services.preferences import Preferences
+from chalicelib.services.rfm import RfmKeeper
 from chalicelib.services.rule_runner import RuleRunner
 from chalicelib.services.sales import SalesDesk
 from chalicelib.services.scorekeeper import Scorekeeper
@@ -79,10 +80,14 @@ class Services:
     segments: SegmentLibrary
     segmenter: Segmenter
     members: SegmentMembers
+    rfm: RfmKeeper
 
     def tick(self) -> tuple[TickReport, FireReport]:
-        """What the scheduled tick does: advance due enrollments, fire due contact timers."""
-        return self.journeys.tick(), self.timers.fire_due(self.clock.now())
+        """What the scheduled tick does: advance due enrollments, fire due contact timers,
+        and once a day recompute RFM over the buyers."""
+        report = self.journeys.tick(), self.timers.fire_due(self.clock.now())
+        self.rfm.recompute_if_due(self.clock.now())
+        return report
 
 
 def build(
@@ -121,6 +126,8 @@ def build(
     )
     segments = SegmentLibrary(content)
     segmenter = Segmenter(segments, writer)
+    members = SegmentMembers(Counters())
+    rfm = RfmKeeper(leads, members, writer, Counters())
     if registry is None:
         registry = handlers.registry(
             Stitcher(events),
@@ -130,6 +137,7 @@ def build(
             RuleRunner(leads, writer),
             dispatcher,
             segmenter,
+            rfm,
         )
     processor = Processor(registry, events, contacts, clock)
     subscriptions = SubscriptionStore(settings.pending_shards)
@@ -184,7 +192,8 @@ def build(
         ),
         segments,
         segmenter,
-        SegmentMembers(Counters()),
+        members,
+        rfm,
     )
 
 

@@ -60,6 +60,8 @@ FOLLOW_UP_REMINDED = "follow_up_reminded"
 OPPORTUNITY_CREATED = "opportunity_created"
 DEAL_WON = "deal_won"
 DEAL_LOST = "deal_lost"
+PURCHASE = "purchase"
+RFM_CHANGED = "rfm_changed"
 RULE_DUE = "rule_due"
 RULE_FIRED = "rule_fired"
 
@@ -129,6 +131,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     OPPORTUNITY_CREATED: ("sales", "`name`, `amount`, `currency`"),
     DEAL_WON: ("sales", "`amount`, `currency`, `campaign`"),
     DEAL_LOST: ("sales", "`reason`"),
+    PURCHASE: ("website (POST /events)", "a purchase, for RFM: `amount`, `currency`"),
+    RFM_CHANGED: (
+        "rfm (daily)",
+        "the contact's RFM tier changed: `tier`, `label`, `from`, `r`, `f`, `m`",
+    ),
     RULE_DUE: ("rules timer", 'a rule\'s "for N days" wait is over'),
     RULE_FIRED: ("rules", "an if/then rule acted: `rule`"),
 }
@@ -149,6 +156,7 @@ ACTIVITY = frozenset(
         EMAIL_CLICKED,
         SUBSCRIBED,
         DEAL_WON,
+        PURCHASE,
     }
 )
 
@@ -172,6 +180,7 @@ CONTACT_CHANGES = frozenset(
         DEAL_WON,
         DEAL_LOST,
         LEAD_DISQUALIFIED,
+        RFM_CHANGED,
     }
 )
 

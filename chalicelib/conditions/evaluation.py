@@ -61,8 +61,9 @@ class Verdict:
     reason: str
 
 
-# Where a contact came from and last came from: `first_touch.channel`, `last_touch.campaign`.
-TOUCHES = ("first_touch", "last_touch")
+# Maps on the contact a condition may look into: where it came from (`first_touch.channel`,
+# `last_touch.campaign`) and its RFM scores and tier (`rfm.tier`, `rfm.r`).
+TOUCHES = ("first_touch", "last_touch", "rfm")
 
 
 def field_value(contact: Mapping[str, Any], name: str) -> Any:

@@ -30,9 +30,15 @@ from chalicelib.leads.scoring import Scoring
 from chalicelib.rules.language import RuleBook
 from chalicelib.segments.book import SegmentBook, SegmentCycle, segment_refs
 from chalicelib.segments.language import Segment
+from chalicelib.segments.rfm import RfmSettings
 
-# marketing/scoring.yaml, routing.yaml and rules.yaml, and the model each one is
-LEAD_FILES: dict[str, type[BaseModel]] = {"scoring": Scoring, "routing": Routing, "rules": RuleBook}
+# marketing/scoring.yaml, routing.yaml, rules.yaml and rfm.yaml, and the model each one is
+LEAD_FILES: dict[str, type[BaseModel]] = {
+    "scoring": Scoring,
+    "routing": Routing,
+    "rules": RuleBook,
+    "rfm": RfmSettings,
+}
 
 
 @dataclass

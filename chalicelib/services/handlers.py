@@ -14,6 +14,7 @@ from chalicelib.pipeline.registry import ANY, Registry
 from chalicelib.services.dispatcher import Dispatcher
 from chalicelib.services.journey_runner import JourneyRunner
 from chalicelib.services.outbox import Outbox
+from chalicelib.services.rfm import RfmKeeper
 from chalicelib.services.rule_runner import RuleRunner
 from chalicelib.services.scorekeeper import Scorekeeper
 from chalicelib.services.segmenter import Segmenter
@@ -28,6 +29,7 @@ def registry(
     rules: RuleRunner | None = None,
     dispatcher: Dispatcher | None = None,
     segmenter: Segmenter | None = None,
+    rfm: RfmKeeper | None = None,
 ) -> Registry:
     handlers = (
         stitcher.on_event,
@@ -36,6 +38,7 @@ def registry(
         *((segmenter.on_event,) if segmenter else ()),
         journeys.on_event,
         *((dispatcher.on_event,) if dispatcher else ()),
+        *((rfm.on_event,) if rfm else ()),
     )
     return {
         ANY: handlers,

@@ -10,7 +10,7 @@ from typing import Any
 from chalicelib import ids
 from chalicelib.clock import Clock
 from chalicelib.errors import FieldError, FormValidationError
-from chalicelib.events import CATALOGUE, FILE_DOWNLOADED, PAGE_VIEWED, Event
+from chalicelib.events import CATALOGUE, FILE_DOWNLOADED, PAGE_VIEWED, PURCHASE, Event
 from chalicelib.leads import attribution, normalise
 from chalicelib.leads.identity import (
     CLIENT_KEY,
@@ -26,7 +26,7 @@ from chalicelib.store.event_log import EventStore
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 # What Leadflow records itself; a website may send only its own events and these two.
-SYSTEM_EVENTS = frozenset(CATALOGUE) - {PAGE_VIEWED, FILE_DOWNLOADED}
+SYSTEM_EVENTS = frozenset(CATALOGUE) - {PAGE_VIEWED, FILE_DOWNLOADED, PURCHASE}
 SYSTEM_PREFIXES = ("email_", "journey_", "handoff_")
 # Fields a tracker sends as strings; anything else (a number, an object, null) is refused.
 TEXT_FIELDS = (

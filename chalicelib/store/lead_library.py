@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from chalicelib.leads.routing import Routing
 from chalicelib.leads.scoring import Scoring
 from chalicelib.rules.language import RuleBook
+from chalicelib.segments.rfm import RfmSettings
 from chalicelib.store.content import ContentStore
 
 KIND = "leads"
@@ -33,3 +34,6 @@ class LeadLibrary:
 
     def rules(self) -> RuleBook | None:
         return self._get("rules", RuleBook)
+
+    def rfm(self) -> RfmSettings | None:
+        return self._get("rfm", RfmSettings)

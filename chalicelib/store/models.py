@@ -57,6 +57,8 @@ class ContactModel(Model):
     score_caps = MapAttribute(default=dict)
     # Sales: who owns the lead now, since when, and what they did with it.
     lead = MapAttribute(null=True)
+    # RFM, recomputed daily for buyers: scores 1-5, tier and its label (services/rfm.py).
+    rfm = MapAttribute(null=True)
 
 
 class ContactKeyModel(Model):

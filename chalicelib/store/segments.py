@@ -39,6 +39,10 @@ class SegmentMembers:
         more = len(items) > limit
         return members, members[-1].contact_id if more and members else None
 
+    def add(self, segment_id: str, contact_id: str, at: datetime) -> None:
+        """Put a contact on a list outside any contact change (a put: twice is once)."""
+        SegmentMemberModel(segment_id, contact_id, entered_at=at).save()
+
     def all(self, segment_id: str) -> Iterator[Member]:
         after = None
         while True:
