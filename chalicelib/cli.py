@@ -212,6 +212,7 @@ def _contact_id(svc, who: str) -> str:
 
 def cmd_segments(args: argparse.Namespace) -> int:
     from chalicelib import bootstrap, ids
+    from chalicelib.api.segments import CURSOR
 
     if args.segments == "schema":
         from chalicelib.segments.language import json_schema
@@ -232,7 +233,15 @@ def cmd_segments(args: argparse.Namespace) -> int:
     if args.segments == "count":
         print(svc.members.size(segment.id))
     elif args.segments == "members":
+        if not 1 <= args.limit <= 500:
+            raise SystemExit("leadflow segments members: --limit must be from 1 to 500")
+        if args.after is not None and not CURSOR.fullmatch(args.after):
+            raise SystemExit(
+                "leadflow segments members: --after takes the cursor a previous page printed"
+            )
         members, after = svc.members.page(segment.id, args.limit, args.after)
+        if not members:
+            print(f"{segment.id} has no members" + (" after that cursor" if args.after else ""))
         for member in members:
             contact = svc.contacts.get(member.contact_id) or {}
             entered = f"{member.entered_at:%Y-%m-%d %H:%M}"
@@ -244,12 +253,13 @@ def cmd_segments(args: argparse.Namespace) -> int:
         if contact is None:
             raise SystemExit(f"leadflow segments: no contact {args.contact!r}")
         why = svc.segmenter.explain(segment, contact, svc.clock.now())
-        state = "in" if why.inside else "not in"
-        verdict = "holds" if why.holds else "does not hold"
-        print(
-            f"{contact.get('email') or contact['id']} is {state} {segment.id}: "
-            f"the condition {verdict}: {why.reason}"
-        )
+        who = contact.get("email") or contact["id"]
+        if segment.static:
+            print(f"{who} is {'on' if why.inside else 'not on'} the list {segment.id}")
+        else:
+            state = "in" if why.inside else "not in"
+            verdict = "holds" if why.holds else "does not hold"
+            print(f"{who} is {state} {segment.id}: the condition {verdict}: {why.reason}")
     elif args.segments in ("add", "remove"):
         contact_id = _contact_id(svc, args.contact)
         cause = ids.event_id(svc.clock.now())

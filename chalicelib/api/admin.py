@@ -21,7 +21,7 @@ READERS = ("admin", "sales", "viewer")
 def authorize(request: Request, svc: Services, roles: tuple[str, ...] = READERS) -> Caller:
     key = request.headers.get("x-api-key")
     if not key:
-        raise Unauthorized("send an admin API key in the X-Api-Key header")
+        raise Unauthorized("send an API key in the X-Api-Key header")
     caller = svc.api_keys.caller_of(key)
     if caller is None:
         raise Unauthorized("unknown API key")

@@ -8,6 +8,9 @@ from datetime import timedelta
 _UNITS = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds"}
 _PART = re.compile(r"(\d+)\s*([wdhms])")
 _WHOLE = re.compile(r"^\s*(?:\d+\s*[wdhms]\s*)+$")
+# Ten years: longer than any wait, window or cap means anything, and far from the edge of
+# what a date can hold (a window of 99999999d would reach before the year 1).
+LONGEST = timedelta(days=3650)
 
 
 def parse(text: str) -> timedelta:
@@ -18,10 +21,15 @@ def parse(text: str) -> timedelta:
             "like 3d or 2h30m"
         )
     delta = timedelta()
-    for amount, unit in _PART.findall(text.lower()):
-        delta += timedelta(**{_UNITS[unit]: int(amount)})
+    try:
+        for amount, unit in _PART.findall(text.lower()):
+            delta += timedelta(**{_UNITS[unit]: int(amount)})
+    except (OverflowError, ValueError):  # more days than a timedelta holds
+        delta = LONGEST * 2
     if delta <= timedelta():
         raise ValueError(f"{text!r} must be longer than zero")
+    if delta > LONGEST:
+        raise ValueError(f"{text!r} is longer than ten years (3650d), the longest allowed")
     return delta
 
 

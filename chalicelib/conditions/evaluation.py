@@ -189,7 +189,9 @@ def _event(cond: EventCondition, facts: Facts, now: datetime, journey_id: str | 
     holds = len(found) >= cond.min_count
     if holds:
         return Verdict(True, f"{what}{window}: {len(found)} found")
-    return Verdict(False, f"no {what}{window}" if not found else f"only {len(found)} {what}")
+    return Verdict(
+        False, f"no {what}{window}" if not found else f"only {len(found)} {what}{window}"
+    )
 
 
 def _describe_where(where: Where) -> str:

@@ -333,10 +333,12 @@ def _check_segments(catalog: Catalog) -> None:
     try:
         SegmentBook(list(catalog.segments.values()))
     except SegmentCycle as exc:
-        for segment_id in sorted(catalog.segments):
-            if segment_id in str(exc):
-                doc = catalog.sources[("segment", segment_id)]
-                catalog.problems.append(doc.problem(("when",), str(exc)))
+        for reader, read in zip(exc.circle, exc.circle[1:], strict=False):
+            segment = catalog.segments[reader]
+            refs = segment_refs(segment.when, ("when",)) if segment.when else []
+            loc = next((loc for loc, target in refs if target == read), ("when",))
+            doc = catalog.sources[("segment", reader)]
+            catalog.problems.append(doc.problem(loc, str(exc)))
     for journey, doc, unsure in catalog.checked.values():
         target = journey.trigger.segment
         if target is not None and target not in catalog.segment_ids:

@@ -84,7 +84,9 @@ def segment_refs(cond: Condition, loc: tuple = ()) -> list[tuple[tuple, str]]:
 
 
 class SegmentCycle(ValueError):
-    pass
+    def __init__(self, circle: list[str]) -> None:
+        super().__init__(f"segments read each other in a circle: {' -> '.join(circle)}")
+        self.circle = circle  # each reads the next; the last is the first again
 
 
 class SegmentBook:
@@ -95,7 +97,7 @@ class SegmentBook:
         try:
             self.order = [sid for sid in TopologicalSorter(graph).static_order()]
         except CycleError as exc:
-            raise SegmentCycle(f"segments read each other in a circle: {exc.args[1]}") from exc
+            raise SegmentCycle(list(reversed(exc.args[1]))) from exc
         self.position = {sid: i for i, sid in enumerate(self.order)}
 
     def dynamic(self) -> list[Segment]:

@@ -25,10 +25,15 @@ class Segment(Strict):
 
     @model_validator(mode="after")
     def _dynamic_or_static(self) -> Segment:
-        if (self.when is None) != self.static:
+        if self.when is not None and self.static:
             raise ValueError(
-                "a segment needs either when (a condition: who is in it) or static: true "
-                "(a list people are added to)"
+                "static: a list has no condition: give when (who is in it) or static: true "
+                "(a list people are added to), not both"
+            )
+        if self.when is None and not self.static:
+            raise ValueError(
+                "when: a segment needs a condition (who is in it), or static: true for a list "
+                "people are added to"
             )
         return self
 

@@ -113,7 +113,8 @@ class Segmenter:
         and the evaluator's reason (for `leadflow segments explain`)."""
         inside = segment.id in set(contact.get("segments") or ())
         if segment.when is None:
-            return Explanation(segment.id, inside, inside, "a static list: added by hand")
+            said = "on the list" if inside else "not on the list"
+            return Explanation(segment.id, inside, inside, f"{said} (a list changes by hand)")
         verdict = membership.decide([segment], ReadFacts(contact), now).verdicts[segment.id]
         return Explanation(segment.id, inside, verdict.holds, verdict.reason)
 

@@ -77,7 +77,17 @@ def test_a_restarted_stack_keeps_contacts_their_journeys_the_key_and_working_lin
             assert _post(first, address, **(HOT if address.startswith("grace") else {}))[0] == 201
         _wait(lambda: len(list(first.outbox.glob("*.eml"))) >= 4)  # 3 thank-yous, 1 hand-off
         key = (state / "local-admin-key").read_text().strip()
-        before = {a: _contact(first, key, a) for a in names}
+        # Deliveries (the hand-off's webhook) may still be landing: wait until a look a second
+        # later finds every timeline as the one before did.
+        looks: list[dict] = []
+
+        def still() -> bool:
+            time.sleep(1.0 if looks else 0.0)
+            looks.append({a: _contact(first, key, a) for a in names})
+            return len(looks) > 1 and looks[-1] == looks[-2]
+
+        _wait(still)
+        before = looks[-1]
 
     with local_stack(start=True, state=state, port=port) as second:
         assert (state / "local-admin-key").read_text().strip() == key

@@ -14,13 +14,14 @@ def test_publishing_twice_stores_one_version_and_a_change_makes_the_next(svc, tm
     _write(tmp_path, "demo.yaml", VALID.replace("Demo request", "Book a demo"))
     changed = publisher.publish(catalog.load(root), svc.content)
 
-    # The svc fixture published the sample scoring, routing and rules; this folder has none,
-    # so the first publish retires them (an empty version) and the later ones leave them be.
+    # The svc fixture published the sample scoring, routing, rules and rfm; this folder has
+    # none, so the first publish retires them (an empty version) and the later ones leave them.
     assert first.published == [
         "form demo v1",
         "leads scoring v2 (removed)",
         "leads routing v2 (removed)",
         "leads rules v2 (removed)",
+        "leads rfm v2 (removed)",
     ]
     assert same.published == [] and same.unchanged[0] == "form demo"
     assert changed.published == ["form demo v2"]

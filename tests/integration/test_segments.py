@@ -233,7 +233,7 @@ def test_explain_says_why_a_contact_is_in_or_out(client, world):
     why = world.svc.segmenter.explain(book.segments["playbook-twice"], contact, world.clock.now())
 
     assert (why.inside, why.holds) == (False, False)
-    assert why.reason == "only 1 form_submitted form_id=whitepaper"
+    assert why.reason == "only 1 form_submitted form_id=whitepaper within 30d"
 
 
 def _imported(email: str, now):
