@@ -177,6 +177,18 @@ def segment_members(segment_id: str):
     return segments.members(app.current_request, segment_id, services())
 
 
+@app.route("/segments/{segment_id}/members", methods=["POST"], content_types=[http.JSON, http.TEXT])
+@http.guarded
+def add_segment_member(segment_id: str):
+    return segments.add_member(app.current_request, segment_id, services())
+
+
+@app.route("/segments/{segment_id}/members/{contact_id}", methods=["DELETE"])
+@http.guarded
+def remove_segment_member(segment_id: str, contact_id: str):
+    return segments.remove_member(app.current_request, segment_id, contact_id, services())
+
+
 @app.route("/segments/{segment_id}/explain", methods=["GET"])
 @http.guarded
 def explain_segment(segment_id: str):

@@ -1,5 +1,6 @@
 """Admin API for segments: what exists and how big, who is in one, and why a contact is in
-or out. Member lists are personal data in bulk, so only admin keys read them."""
+or out; lists changed by hand. Member lists are personal data in bulk, so only admin keys
+read or change them."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from typing import Any
 from chalice import Response
 from chalice.app import Request
 
+from chalicelib import ids
 from chalicelib.api import http
 from chalicelib.api.admin import authorize
 from chalicelib.bootstrap import Services
-from chalicelib.errors import FieldError, FormValidationError, NotFound
+from chalicelib.errors import FieldError, FormValidationError, LeadflowError, NotFound
 from chalicelib.leads import normalise
 from chalicelib.segments.language import Segment
 
 ADMINS = ("admin",)
+LIST_BODY_BYTES = 4096
 CURSOR = re.compile(r"ct_[0-9a-f]{32}")  # a page's `next`: the last contact id it listed
 
 
@@ -72,6 +75,63 @@ def members(request: Request, segment_id: str, svc: Services) -> Response:
             "next": cursor,
         },
     )
+
+
+class DynamicSegment(LeadflowError):
+    """Only lists change by hand; a dynamic segment's condition decides who is in it."""
+
+    status = 409
+    code = "conflict"
+
+
+def _list(svc: Services, segment_id: str) -> Segment:
+    segment = _segment(svc, segment_id)
+    if not segment.static:
+        raise DynamicSegment(f"{segment_id} is a dynamic segment: its condition decides")
+    return segment
+
+
+def add_member(request: Request, segment_id: str, svc: Services) -> Response:
+    """Put a contact (by email or contact_id) on a list: 201 if added, 200 if it was on it."""
+    authorize(request, svc, ADMINS)
+    segment = _list(svc, segment_id)
+    body = http.only(http.json_object(request, LIST_BODY_BYTES), ("email", "contact_id"))
+    contact_id = _contact_of(svc, body)
+    added = svc.segmenter.change_list(segment, contact_id, True, "api", _cause(svc))
+    return http.json_response(
+        201 if added else 200, {"segment": segment.id, "contact_id": contact_id, "added": added}
+    )
+
+
+def remove_member(request: Request, segment_id: str, contact_id: str, svc: Services) -> Response:
+    authorize(request, svc, ADMINS)
+    segment = _list(svc, segment_id)
+    if svc.contacts.get(contact_id) is None:
+        raise NotFound(f"no contact {contact_id!r}")
+    removed = svc.segmenter.change_list(segment, contact_id, False, "api", _cause(svc))
+    return http.json_response(
+        200, {"segment": segment.id, "contact_id": contact_id, "removed": removed}
+    )
+
+
+def _contact_of(svc: Services, body: dict[str, Any]) -> str:
+    if isinstance(body.get("contact_id"), str) and body["contact_id"]:
+        if svc.contacts.get(body["contact_id"]) is None:
+            raise NotFound(f"no contact {body['contact_id']!r}")
+        return body["contact_id"]
+    if not isinstance(body.get("email"), str):
+        raise FormValidationError([FieldError("email", "give email or contact_id")])
+    try:
+        found = svc.contacts.find_by_key("email:" + normalise.email(body["email"]))
+    except normalise.InvalidValue as exc:
+        raise FormValidationError([FieldError("email", str(exc))]) from exc
+    if found is None:
+        raise NotFound("no contact with that email")
+    return found
+
+
+def _cause(svc: Services) -> str:
+    return ids.event_id(svc.clock.now())
 
 
 def explain(request: Request, segment_id: str, svc: Services) -> Response:

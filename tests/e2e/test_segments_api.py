@@ -67,3 +67,30 @@ def test_a_viewer_sees_sizes_but_no_members_and_bad_input_names_the_field(client
     missing = _get(client, "/segments/dormant/explain", admin)
     assert missing.status_code == 422 and "email" in missing.body.decode()
     assert _get(client, "/segments", "wrong").status_code == 401
+
+
+def test_a_list_changes_by_hand_through_the_api_and_a_segment_does_not(client, svc, journeys):
+    admin = svc.api_keys.create("admin", "admin")
+    assert post_json(client, lead()).status_code == 201
+    journeys.settle()
+    ada = svc.contacts.find_by_key("email:ada@example.com")
+
+    def post(path: str, body: dict):
+        return client.http.post(
+            path,
+            headers={"X-Api-Key": admin, "Content-Type": "application/json"},
+            body=json.dumps(body),
+        )
+
+    added = post("/segments/vip-list/members", {"email": "ADA@example.com"})
+    again = post("/segments/vip-list/members", {"contact_id": ada})
+    dynamic = post("/segments/dormant/members", {"email": "ada@example.com"})
+    typo = post("/segments/vip-list/members", {"emial": "ada@example.com"})
+    removed = client.http.delete(f"/segments/vip-list/members/{ada}", headers={"X-Api-Key": admin})
+
+    assert (added.status_code, json.loads(added.body)["added"]) == (201, True)
+    assert (again.status_code, json.loads(again.body)["added"]) == (200, False)
+    assert dynamic.status_code == 409 and "dynamic" in dynamic.body.decode()
+    assert typo.status_code == 422 and "emial" in typo.body.decode()
+    assert json.loads(removed.body) == {"segment": "vip-list", "contact_id": ada, "removed": True}
+    assert svc.members.size("vip-list") == 0
