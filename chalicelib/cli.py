@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from chalicelib.errors import ContentError
+from chalicelib.errors import ContentError, LeadflowError
 
 
 def _use_local_stack(root: Path) -> None:
@@ -161,29 +161,26 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 
 def backfill(svc, segments: dict[str, int]) -> None:
-    """Backfill each new segment version over every contact: a progress bar on a terminal
-    (gone when done), then one line per segment."""
+    """Backfill new segment versions over every contact in one pass: a progress bar on a
+    terminal (gone when done), then one line per segment."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     if not segments:
         return
-    total = svc.contacts.count()
     console = Console(stderr=True)
     columns = (TextColumn("backfill {task.description}"), BarColumn(), MofNCompleteColumn())
+    names = ", ".join(f"{s} v{v}" for s, v in sorted(segments.items()))
     with Progress(
         *columns, console=console, transient=True, disable=not console.is_terminal
     ) as bar:
-        for segment_id, version in sorted(segments.items()):
-            task = bar.add_task(f"{segment_id} v{version}", total=total)
-            moved = svc.segmenter.backfill(
-                segment_id,
-                version,
-                svc.contacts.all_ids(),
-                lambda n, task=task: bar.update(task, completed=n),
-            )
-            size = svc.members.size(segment_id)
-            print(f"segment {segment_id}: {size} member(s) ({moved} moved)")
+        task = bar.add_task(names, total=svc.contacts.count())
+        moved = svc.segmenter.backfill(
+            set(segments), svc.contacts.all_ids(), lambda n: bar.update(task, completed=n)
+        )
+    for segment_id in sorted(segments):
+        print(f"segment {segment_id}: {svc.members.size(segment_id)} member(s)")
+    print(f"backfilled {len(segments)} segment(s): {moved} moved")
 
 
 def _segment(svc, name: str):
@@ -267,7 +264,7 @@ def cmd_segments(args: argparse.Namespace) -> int:
             done = svc.segmenter.change_list(
                 segment, contact_id, args.segments == "add", "cli", cause
             )
-        except ValueError as exc:
+        except (ValueError, LeadflowError) as exc:
             raise SystemExit(f"leadflow segments {args.segments}: {exc}") from None
         if args.segments == "add":
             said = "added to" if done else "was already on"
@@ -275,8 +272,7 @@ def cmd_segments(args: argparse.Namespace) -> int:
             said = "removed from" if done else "was not on"
         print(f"{args.contact} {said} {segment.id}")
     elif args.segments == "backfill":
-        version = svc.segments.live_versions().get(segment.id, 0)
-        backfill(svc, {segment.id: version})
+        backfill(svc, {segment.id: svc.segments.live_versions().get(segment.id, 0)})
     return 0
 
 

@@ -31,8 +31,8 @@ def provision(svc: Services, content: Catalog) -> PublishReport:
     tables.create_all()
     svc.queues.create_all()
     report = publisher.publish(content, svc.content)
-    for segment_id, version in sorted(report.segments.items()):  # changed while stopped
-        svc.segmenter.backfill(segment_id, version, svc.contacts.all_ids())
+    if report.segments:  # changed while the stack was stopped
+        svc.segmenter.backfill(set(report.segments), svc.contacts.all_ids())
     for domain in sender_domains(content):
         svc.ses.verify_domain(domain)
     svc.ses.ensure_configuration_set()

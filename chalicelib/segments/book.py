@@ -129,5 +129,6 @@ class SegmentBook:
             event_type in r.events
             # Activity ends inactivity; a new or changed contact may never have been active.
             or (r.activity and (is_activity(event_type) or event_type in CONTACT_CHANGES))
-            or (r.contact and event_type in CONTACT_CHANGES)
+            # Any event a person sends through the API may set their email, phone or touches.
+            or (r.contact and (event_type in CONTACT_CHANGES or is_activity(event_type)))
         )

@@ -56,10 +56,15 @@ class RfmKeeper:
             self.members.add(BUYERS, event.contact_id, event.occurred_at)
 
     def recompute_if_due(self, now: datetime) -> RfmReport | None:
-        """Once a day, whichever tick comes first: the day is claimed by an atomic counter."""
-        if self.counters.next(f"rfm:{now:%Y-%m-%d}") != 0:
+        """Once a day: the first tick of the day recomputes, and the day is marked done only
+        when the run finished, so a run that failed is made again by the next tick. (Two
+        ticks racing both compute: harmless, as each writes only what changed, once.)"""
+        day = f"rfm:{now:%Y-%m-%d}"
+        if self.counters.value(day) != 0:
             return None
-        return self.recompute(now)
+        report = self.recompute(now)
+        self.counters.next(day)
+        return report
 
     def recompute(self, now: datetime) -> RfmReport:
         settings = self.settings()

@@ -153,28 +153,30 @@ class Segmenter:
 
     def backfill(
         self,
-        segment_id: str,
-        version: int,
+        segment_ids: set[str],
         contacts: Iterator[str],
         progress: Callable[[int], None] = lambda n: None,
     ) -> int:
-        """Evaluate a (new version of a) segment, and the segments that read it, for every
-        contact; returns how many moved in or out. Each contact's moves commit at once with its
-        membership, so running it again (after an interruption) moves nobody twice."""
+        """Evaluate (new versions of) segments, and the segments that read them, for every
+        contact, in one pass in evaluation order (a segment before those that read it, so
+        nobody enters `not vips` on the way); returns how many moves were made. Each contact's
+        moves commit at once with its membership, so running it again (after an
+        interruption) moves nobody twice."""
         book = self.library.book()
-        if book is None or segment_id not in book.reads:
+        segments = book.with_dependents(set(segment_ids)) if book else []
+        if not segments:
             return 0
-        segments = book.with_dependents({segment_id})
         moved = 0
+        names = sorted(s.id for s in segments)
         for n, contact_id in enumerate(contacts, 1):
             at = self.writer.clock.now()
             cause = Event(
                 contact_id=contact_id,
-                event_id=ids.derived_event_id(at, "backfill", segment_id, str(version)),
+                event_id=ids.derived_event_id(at, "backfill", contact_id, *names),
                 type=SEGMENT_BACKFILL,
                 occurred_at=at,
                 source=SOURCE,
-                properties={"segment": segment_id, "version": version},
+                properties={"segments": names},
             )
             change = self.settle(cause, segments)
             moved += len(change.memberships) if change is not None else 0

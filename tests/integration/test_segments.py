@@ -216,8 +216,8 @@ def test_editing_a_segment_backfills_it_once(client, world, tmp_path):
     world.svc.content._cache.clear()
     assert report.segments == {"quiet": 2}
 
-    moved = world.svc.segmenter.backfill("quiet", 2, world.svc.contacts.all_ids())
-    again = world.svc.segmenter.backfill("quiet", 2, world.svc.contacts.all_ids())
+    moved = world.svc.segmenter.backfill({"quiet"}, world.svc.contacts.all_ids())
+    again = world.svc.segmenter.backfill({"quiet"}, world.svc.contacts.all_ids())
     world.settle()
 
     assert (moved, again) == (1, 0)
