@@ -198,7 +198,7 @@ def _contact_id(svc, who: str) -> str:
     if who.startswith("ct_"):
         return who
     try:
-        found = svc.contacts.find_by_key("email:" + normalise.email(who))
+        found = svc.contacts.find_by_email(who)
     except normalise.InvalidValue as exc:
         message = f"leadflow segments: {who!r} is neither a contact id nor an email: {exc}"
         raise SystemExit(message) from None

@@ -84,8 +84,9 @@ def _view(svc: Services, caller: Caller, contact_id: str, limit: int) -> dict[st
     )
 
 
-def _limit(request: Request) -> int:
-    raw = (request.query_params or {}).get("limit", "100")
+def query_limit(request: Request, default: int = 100) -> int:
+    """?limit=, a whole number from 1 to 500."""
+    raw = (request.query_params or {}).get("limit", str(default))
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 500:
         raise FormValidationError([FieldError("limit", "must be a whole number from 1 to 500")])
     return int(raw)
@@ -93,7 +94,7 @@ def _limit(request: Request) -> int:
 
 def get_contact(request: Request, contact_id: str, svc: Services) -> Response:
     caller = authorize(request, svc)
-    return http.json_response(200, _view(svc, caller, contact_id, _limit(request)))
+    return http.json_response(200, _view(svc, caller, contact_id, query_limit(request)))
 
 
 def find_contacts(request: Request, svc: Services) -> Response:
@@ -111,7 +112,7 @@ def find_contacts(request: Request, svc: Services) -> Response:
         raise FormValidationError([FieldError(field, str(exc))]) from exc
     contact_id = svc.contacts.find_by_key(key)
     try:
-        found = [_view(svc, caller, contact_id, _limit(request))] if contact_id else []
+        found = [_view(svc, caller, contact_id, query_limit(request))] if contact_id else []
     except NotFound:
         found = []
     return http.json_response(200, {"contacts": found})

@@ -12,7 +12,7 @@ from chalice.app import Request
 
 from chalicelib import ids
 from chalicelib.api import http
-from chalicelib.api.admin import authorize
+from chalicelib.api.admin import authorize, query_limit
 from chalicelib.bootstrap import Services
 from chalicelib.errors import FieldError, FormValidationError, LeadflowError, NotFound
 from chalicelib.leads import normalise
@@ -52,13 +52,11 @@ def members(request: Request, segment_id: str, svc: Services) -> Response:
     authorize(request, svc, ADMINS)
     segment = _segment(svc, segment_id)
     params = request.query_params or {}
-    raw = params.get("limit", "50")
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 500:
-        raise FormValidationError([FieldError("limit", "must be a whole number from 1 to 500")])
+    limit = query_limit(request, 50)
     after = params.get("after")
     if after is not None and not CURSOR.fullmatch(after):
         raise FormValidationError([FieldError("after", "the `next` cursor of a previous page")])
-    page, cursor = svc.members.page(segment.id, int(raw), after)
+    page, cursor = svc.members.page(segment.id, limit, after)
     contacts = [(m, svc.contacts.get(m.contact_id) or {}) for m in page]
     return http.json_response(
         200,
@@ -122,7 +120,7 @@ def _contact_of(svc: Services, body: dict[str, Any]) -> str:
     if not isinstance(body.get("email"), str):
         raise FormValidationError([FieldError("email", "give email or contact_id")])
     try:
-        found = svc.contacts.find_by_key("email:" + normalise.email(body["email"]))
+        found = svc.contacts.find_by_email(body["email"])
     except normalise.InvalidValue as exc:
         raise FormValidationError([FieldError("email", str(exc))]) from exc
     if found is None:
@@ -143,7 +141,7 @@ def explain(request: Request, segment_id: str, svc: Services) -> Response:
         if not params.get("email"):
             raise FormValidationError([FieldError("email", "give ?email= or ?contact_id=")])
         try:
-            contact_id = svc.contacts.find_by_key("email:" + normalise.email(params["email"]))
+            contact_id = svc.contacts.find_by_email(params["email"])
         except normalise.InvalidValue as exc:
             raise FormValidationError([FieldError("email", str(exc))]) from exc
     contact = svc.contacts.get(contact_id) if contact_id else None

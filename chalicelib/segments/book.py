@@ -100,9 +100,6 @@ class SegmentBook:
             raise SegmentCycle(list(reversed(exc.args[1]))) from exc
         self.position = {sid: i for i, sid in enumerate(self.order)}
 
-    def dynamic(self) -> list[Segment]:
-        return [self.segments[sid] for sid in self.order if sid in self.reads]
-
     def affected_by(self, event: Event) -> list[Segment]:
         """The segments an event can change for its contact, in evaluation order: those that
         read it, and the segments that read those."""

@@ -20,6 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Busy
 from chalicelib.events import Event
+from chalicelib.leads import normalise
 from chalicelib.leads.intake import Intake, new_contact, profile_merge
 from chalicelib.store import event_log as event_rows
 from chalicelib.store import idempotency, optimistic, tables
@@ -68,6 +69,11 @@ class ContactStore:
         """About how many contacts there are (DynamoDB's count, refreshed every few hours on
         AWS): the total of a progress bar."""
         return int(ContactModel.describe_table().get("ItemCount", 0))
+
+    def find_by_email(self, address: str) -> str | None:
+        """The contact with this email, normalised as capture does (InvalidValue if it is
+        not an email address)."""
+        return self.find_by_key("email:" + normalise.email(address))
 
     def all_ids(self) -> Iterator[str]:
         """Every contact's id, page by page: only for jobs that must visit everyone (a new

@@ -38,14 +38,12 @@ class ReadFacts:
     def __init__(self, contact: dict[str, Any]) -> None:
         self._contact = contact
         self._events: dict[datetime | None, list[Event]] = {}
-        self.reads = 0
 
     def contact(self) -> dict[str, Any]:
         return self._contact
 
     def events(self, since: datetime | None) -> list[Event]:
         if since not in self._events:
-            self.reads += 1
             self._events[since] = timeline_since(str(self._contact["id"]), since)
         return self._events[since]
 
