@@ -19,6 +19,7 @@ from chalicelib.messaging.transport import SesTransport, Transport
 from chalicelib.pipeline.processor import Processor
 from chalicelib.pipeline.registry import Registry
 from chalicelib.services import handlers
+from chalicelib.services.broadcaster import Broadcaster
 from chalicelib.services.courier import Courier
 from chalicelib.services.dispatcher import Dispatcher
 from chalicelib.services.engagement import Engagement
@@ -35,6 +36,8 @@ from chalicelib.services.sender import Sender
 from chalicelib.services.stitch import Stitcher
 from chalicelib.store import tables
 from chalicelib.store.api_keys import ApiKeyStore
+from chalicelib.store.broadcast_library import BroadcastLibrary
+from chalicelib.store.broadcasts import BroadcastStore
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.content import ContentStore
 from chalicelib.store.counters import Counters
@@ -81,11 +84,13 @@ class Services:
     segmenter: Segmenter
     members: SegmentMembers
     rfm: RfmKeeper
+    broadcasts: Broadcaster
 
     def tick(self) -> tuple[TickReport, FireReport]:
         """What the scheduled tick does: advance due enrollments, fire due contact timers,
-        and once a day recompute RFM over the buyers."""
+        run due broadcasts, and once a day recompute RFM over the buyers."""
         report = self.journeys.tick(), self.timers.fire_due(self.clock.now())
+        self.broadcasts.run_due()
         self.rfm.recompute_if_due(self.clock.now())
         return report
 
@@ -128,6 +133,19 @@ def build(
     segmenter = Segmenter(segments, writer)
     members = SegmentMembers(Counters())
     rfm = RfmKeeper(leads, members, writer, Counters())
+    subscriptions = SubscriptionStore(settings.pending_shards)
+    templates = TemplateLibrary(content)
+    broadcast_runs = BroadcastStore(settings.pending_shards)
+    broadcaster = Broadcaster(
+        library=BroadcastLibrary(content),
+        store=broadcast_runs,
+        members=members,
+        contacts=contacts,
+        subscriptions=subscriptions,
+        templates=templates,
+        queues=queues,
+        clock=clock,
+    )
     if registry is None:
         registry = handlers.registry(
             Stitcher(events),
@@ -138,10 +156,9 @@ def build(
             dispatcher,
             segmenter,
             rfm,
+            broadcaster,
         )
     processor = Processor(registry, events, contacts, clock)
-    subscriptions = SubscriptionStore(settings.pending_shards)
-    templates = TemplateLibrary(content)
     ses = SesTransport(settings)
     mailbox = Mailbox(Path(settings.outbox_dir)) if settings.outbox_dir else None
     if transport is None:
@@ -157,6 +174,7 @@ def build(
         signer=signer,
         limiter=RateLimiter(settings.max_send_rate, clock, sleep),
         public_url=settings.public_url,
+        cancelled=broadcast_runs.cancelled,
     )
     return Services(
         settings,
@@ -194,6 +212,7 @@ def build(
         segmenter,
         members,
         rfm,
+        broadcaster,
     )
 
 

@@ -79,6 +79,13 @@ class NotFound(LeadflowError):
     code = "not_found"
 
 
+class Conflict(LeadflowError):
+    """The request does not fit the state it would change (a broadcast already sent)."""
+
+    status = 409
+    code = "conflict"
+
+
 class Unauthorized(LeadflowError):
     status = 401
     code = "unauthorized"

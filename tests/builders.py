@@ -119,7 +119,7 @@ class Journeys:
 
     def publish(self, folder: Path, **journeys: str) -> None:
         """Publish the sample forms and the files they offer plus these journeys (file stem ->
-        YAML); only they are live."""
+        YAML) and whatever else `folder` holds; only they are live."""
         (folder / "forms").mkdir(parents=True, exist_ok=True)
         (folder / "journeys").mkdir(exist_ok=True)
         for form in (ROOT / "marketing" / "forms").glob("*.yaml"):
@@ -127,7 +127,8 @@ class Journeys:
         shutil.copytree(ROOT / "marketing" / "assets", folder / "assets", dirs_exist_ok=True)
         for stem, text in journeys.items():
             (folder / "journeys" / f"{stem}.yaml").write_text(text)
-        stub_templates(folder.parent / "templates", "\n".join(journeys.values()))
+        sending = [*journeys.values(), *(b.read_text() for b in folder.glob("broadcasts/*.yaml"))]
+        stub_templates(folder.parent / "templates", "\n".join(sending))
         content = catalog.load(folder)
         assert not content.problems, content.problems
         publisher.publish(content, self.svc.content)

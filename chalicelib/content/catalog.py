@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.broadcasts.language import Broadcast
 from chalicelib.content import assets, emails, salvage, wording
 from chalicelib.content.assets import Asset
 from chalicelib.content.emails import EmailContent
@@ -66,6 +67,8 @@ class Catalog:
     # segments/: valid segments, and every segment file's id (for references).
     segments: dict[str, Segment] = field(default_factory=dict)
     segment_ids: set[str] = field(default_factory=set)
+    # broadcasts/: valid broadcasts.
+    broadcasts: dict[str, Broadcast] = field(default_factory=dict)
 
     @property
     def consent_topics(self) -> set[str]:
@@ -347,10 +350,53 @@ def _check_segments(catalog: Catalog) -> None:
                 catalog.problems.append(doc.problem(loc, f"there is no segment {target!r}"))
 
 
+def _load_broadcast(path: Path, root: Path, catalog: Catalog) -> None:
+    parsed = _parse(path, root, catalog, Broadcast, "broadcast")
+    if parsed is not None:
+        doc, broadcast = parsed
+        catalog.broadcasts[broadcast.id] = broadcast
+        catalog.sources[("broadcast", broadcast.id)] = doc
+
+
+def _check_broadcasts(catalog: Catalog) -> None:
+    """A broadcast names segments, templates and a topic that exist, and subjects that
+    read only fields contacts can have."""
+    for broadcast_id, broadcast in catalog.broadcasts.items():
+        doc = catalog.sources[("broadcast", broadcast_id)]
+        found: list[tuple[Loc, str]] = []
+        audience = broadcast.audience
+        targets = [(("audience", "segment"), audience.segment)]
+        targets += [(("audience", "exclude", i), s) for i, s in enumerate(audience.exclude)]
+        found += [
+            (loc, f"there is no segment {t!r}")
+            for loc, t in targets
+            if t not in catalog.segment_ids
+        ]
+        emails_ = [(("email",), broadcast.email.template, broadcast.email.subject)]
+        emails_ += [
+            (("ab_test", "variants", i), v.template, v.subject)
+            for i, v in enumerate(broadcast.variants)
+        ]
+        for loc, template, subject in emails_:
+            if template and not catalog.emails.exists(template):
+                found.append(
+                    ((*loc, "template"), f"there is no template templates/{template}.mjml")
+                )
+            problem = emails.check_subject(subject, catalog.contact_fields) if subject else None
+            if problem:
+                found.append(((*loc, "subject"), problem))
+        topic = broadcast.email.topic
+        if topic != "marketing" and topic not in catalog.emails.topics:
+            message = f"topic {topic!r} is not listed under topics in templates/brand.yaml"
+            found.append((("email", "topic"), message))
+        catalog.problems.extend(doc.problem(loc, message) for loc, message in found)
+
+
 LOADERS: tuple[tuple[str, Callable[[Path, Path, Catalog], None]], ...] = (
     ("forms", _load_form),
     ("journeys", _load_journey),
     ("segments", _load_segment),
+    ("broadcasts", _load_broadcast),
 )
 
 
@@ -372,6 +418,7 @@ def load(root: Path, templates: Path | None = None) -> Catalog:
     _cross_check(catalog)
     _check_rules(catalog)
     _check_segments(catalog)
+    _check_broadcasts(catalog)
     if "routing" in catalog.leads and not catalog.emails.exists(emails.HANDOFF_TEMPLATE):
         catalog.problems.append(
             catalog.sources[("leads", "routing")].problem(

@@ -28,7 +28,17 @@ from chalicelib.store.event_log import EventStore
 SOURCE = "email"
 # How long an email's open and click counters are kept: past it, a click is "first" again.
 COUNTERS_KEPT = timedelta(days=400)
-_CARRIED = ("journey", "version", "enrollment", "step", "template", "topic", "subject")
+_CARRIED = (
+    "journey",
+    "version",
+    "enrollment",
+    "step",
+    "template",
+    "topic",
+    "subject",
+    "broadcast",
+    "variant",
+)
 
 log = logging.getLogger(__name__)
 

@@ -2,15 +2,25 @@
 
 Order matters within an event: stitching first (it may move history onto a contact), then
 scoring (score, reasons, stage), then rules, then segments (so that journeys see current
-memberships), then journeys, then the hand-off; the outbox
-forwards queued emails and webhooks. Each commits its own effects with ids derived from the
-event, so a retried event changes nothing twice (the contract is in pipeline/registry.py).
+memberships), then journeys, then the hand-off; the outbox forwards queued emails and
+webhooks; the broadcaster counts what broadcast emails did. Each commits its own effects
+with ids derived from the event, so a retried event changes nothing twice (the contract is
+in pipeline/registry.py).
 """
 
 from __future__ import annotations
 
-from chalicelib.events import EMAIL_QUEUED, WEBHOOK_QUEUED
+from chalicelib.events import (
+    EMAIL_CLICKED,
+    EMAIL_FAILED,
+    EMAIL_OPENED,
+    EMAIL_QUEUED,
+    EMAIL_SENT,
+    EMAIL_SKIPPED,
+    WEBHOOK_QUEUED,
+)
 from chalicelib.pipeline.registry import ANY, Registry
+from chalicelib.services.broadcaster import Broadcaster
 from chalicelib.services.dispatcher import Dispatcher
 from chalicelib.services.journey_runner import JourneyRunner
 from chalicelib.services.outbox import Outbox
@@ -30,6 +40,7 @@ def registry(
     dispatcher: Dispatcher | None = None,
     segmenter: Segmenter | None = None,
     rfm: RfmKeeper | None = None,
+    broadcaster: Broadcaster | None = None,
 ) -> Registry:
     handlers = (
         stitcher.on_event,
@@ -40,8 +51,13 @@ def registry(
         *((dispatcher.on_event,) if dispatcher else ()),
         *((rfm.on_event,) if rfm else ()),
     )
+    counted = (broadcaster.on_event,) if broadcaster else ()
     return {
         ANY: handlers,
         EMAIL_QUEUED: (outbox.forward,),
         WEBHOOK_QUEUED: (outbox.forward,),
+        **{
+            kind: counted
+            for kind in (EMAIL_SENT, EMAIL_OPENED, EMAIL_CLICKED, EMAIL_SKIPPED, EMAIL_FAILED)
+        },
     }

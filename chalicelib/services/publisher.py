@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 
 from chalicelib.content.catalog import LEAD_FILES, Catalog
 from chalicelib.leads import downloads
-from chalicelib.store import journey_library, lead_library, segment_library, template_library
+from chalicelib.store import (
+    broadcast_library,
+    journey_library,
+    lead_library,
+    segment_library,
+    template_library,
+)
 from chalicelib.store.content import ContentStore
 
 
@@ -68,4 +74,9 @@ def publish(catalog: Catalog, store: ContentStore) -> PublishReport:
         for journey_id, body in sorted(catalog.journey_bodies.items())
     }
     store.publish(*journey_library.INDEX, live)
+    broadcasts = {
+        broadcast_id: _publish(store, broadcast_library.KIND, broadcast_id, b.to_body(), report)
+        for broadcast_id, b in sorted(catalog.broadcasts.items())
+    }
+    store.publish(*broadcast_library.INDEX, broadcasts)
     return report

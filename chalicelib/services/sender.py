@@ -46,6 +46,8 @@ _JOURNEY_KEYS = (
     "template",
     "topic",
     "internal",
+    "broadcast",
+    "variant",
 )
 
 
@@ -162,6 +164,7 @@ class Sender:
         signer: Signer,
         limiter: RateLimiter,
         public_url: str,
+        cancelled: Callable[[str], bool] = lambda broadcast_id: False,
     ) -> None:
         self.clock = clock
         self.sleep = sleep
@@ -174,6 +177,7 @@ class Sender:
         self.limiter = limiter
         self.urls = Urls(public_url)
         self.renderer = Renderer()
+        self.cancelled = cancelled
 
     def deliver(self, request: Mapping[str, Any]) -> str:
         """Deliver one queued email; returns what became of it (sent, skipped, failed, ...)."""
@@ -218,6 +222,9 @@ class Sender:
             suppression=suppression,
             consent_topics=settings.consent_topics,
         )
+        broadcast = request.get("broadcast")
+        if skip is None and broadcast and self.cancelled(str(broadcast)):
+            skip = eligibility.Skip("cancelled", f"the broadcast {broadcast} was cancelled")
         if skip is not None:
             self._settle(request, Status.SKIPPED, EMAIL_SKIPPED, skip.reason, skip.detail)
             return "skipped"
@@ -254,6 +261,7 @@ class Sender:
             "journey": _tag(request.get("journey") or "none"),
             "step": _tag(request.get("step") or "none"),
             "campaign": _tag(request.get("campaign") or request.get("journey") or "none"),
+            "broadcast": _tag(request.get("broadcast") or "none"),
             "template": _tag(name),
         }
         properties = {"subject": mail.subject, "to": address, "links": mail.links}

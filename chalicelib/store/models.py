@@ -302,6 +302,60 @@ class SegmentMemberModel(Model):
     entered_at = UTCDateTimeAttribute()
 
 
+class BroadcastDueIndex(GlobalSecondaryIndex):
+    """Sparse: only broadcasts with something left to do (plan, release a wave) are in it."""
+
+    class Meta:
+        index_name = "due"
+        projection = AllProjection()
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    due_at = UTCDateTimeAttribute(range_key=True)
+
+
+class BroadcastModel(Model):
+    """A scheduled broadcast's run: its state, its place in the audience, its waves."""
+
+    class Meta(_Table):
+        table_name = "broadcasts"
+
+    id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute()
+    status = UnicodeAttribute()
+    send_at = UnicodeAttribute()  # as scheduled (local time for a local-time broadcast)
+    starts_at = UTCDateTimeAttribute()
+    cursor = UnicodeAttribute(null=True)  # the last audience member planned
+    planned = NumberAttribute(default=0)
+    # Wave instant (ISO) -> how many emails go then; and the waves handed to the queue.
+    waves = MapAttribute(default=dict)
+    released = ListAttribute(of=UnicodeAttribute, default=list)
+    release_cursor = UnicodeAttribute(null=True)
+    winner = UnicodeAttribute(null=True)
+    winner_reason = UnicodeAttribute(null=True)
+    scheduled_by = UnicodeAttribute(null=True)
+    scheduled_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    finished_at = UTCDateTimeAttribute(null=True)
+    revision = NumberAttribute(default=0)
+    due_shard = UnicodeAttribute(null=True)
+    due_at = UTCDateTimeAttribute(null=True)
+    due = BroadcastDueIndex()
+
+
+class BroadcastSendModel(Model):
+    """One planned email of a broadcast, filed under its wave (the broadcast and the instant
+    it goes), so releasing a wave is one Query; the ledger entry beside it makes it once."""
+
+    class Meta(_Table):
+        table_name = "broadcast-sends"
+
+    wave = UnicodeAttribute(hash_key=True)
+    contact_id = UnicodeAttribute(range_key=True)
+    variant = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
 MODELS: tuple[type[Model], ...] = (
     ContactModel,
     ContactKeyModel,
@@ -317,4 +371,6 @@ MODELS: tuple[type[Model], ...] = (
     SuppressionModel,
     TimerModel,
     SegmentMemberModel,
+    BroadcastModel,
+    BroadcastSendModel,
 )

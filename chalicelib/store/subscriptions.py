@@ -27,6 +27,14 @@ class SubscriptionStore:
         except SuppressionModel.DoesNotExist:
             return None
 
+    def suppressions(self, addresses: Sequence[str]) -> dict[str, str]:
+        """Which of many addresses are suppressed, and why (BatchGetItem, 100 a call)."""
+        keys = sorted({a.lower() for a in addresses if a and tables.can_be_key(a.lower())})
+        return {
+            item.address: item.reason
+            for item in SuppressionModel.batch_get(keys, consistent_read=True)
+        }
+
     def suppress(
         self, address: str, reason: str, detail: str, contact_id: str | None, now: datetime
     ) -> bool:

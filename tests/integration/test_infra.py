@@ -18,7 +18,14 @@ from pynamodb.models import Model
 
 from chalicelib.config import Settings
 from chalicelib.messaging.queues import ADVANCE, QUEUES, SENDS, WEBHOOKS_DEAD
-from chalicelib.store.models import MODELS, CounterModel, EventModel, IdempotencyModel, LedgerModel
+from chalicelib.store.models import (
+    MODELS,
+    BroadcastSendModel,
+    CounterModel,
+    EventModel,
+    IdempotencyModel,
+    LedgerModel,
+)
 from chalicelib.store.tables import base_name
 from infra import package, template
 
@@ -121,7 +128,7 @@ def test_every_table_is_on_demand_encrypted_recoverable_and_retained(
     assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
 
 
-def test_only_idempotency_records_the_ledger_and_counters_expire_by_ttl(
+def test_only_idempotency_records_the_ledger_counters_and_broadcast_plans_expire_by_ttl(
     resources: dict[str, Any],
 ) -> None:
     expiring = {m: _table(resources, m).get("TimeToLiveSpecification") for m in MODELS}
@@ -129,6 +136,7 @@ def test_only_idempotency_records_the_ledger_and_counters_expire_by_ttl(
     assert expiring.pop(IdempotencyModel) == ttl
     assert expiring.pop(LedgerModel) == ttl
     assert expiring.pop(CounterModel) == ttl  # only counters given an expires_at go
+    assert expiring.pop(BroadcastSendModel) == ttl  # a sent broadcast's plan, after 400 days
     assert all(value is None for value in expiring.values())
 
 

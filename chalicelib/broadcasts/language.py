@@ -1,0 +1,144 @@
+"""The broadcast language: what a marketer writes in marketing/broadcasts/*.yaml.
+
+A broadcast is one email to everyone in a segment or list, once: at a time in the
+broadcast's zone, or at that local time in each contact's own zone. It obeys consent,
+topics and suppressions like every marketing email, plus its own quiet hours, send days and
+frequency cap. An A/B test sends two or more variants (subject, template) to a test share,
+waits, picks the variant with the best unique open or click rate, and sends it to the rest.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+
+from chalicelib.conditions.language import Duration, Strict, Weekday
+from chalicelib.journeys.language import FrequencyCap, QuietHours
+
+BROADCAST_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
+VARIANT_ID = r"^[a-z0-9][a-z0-9_-]{0,30}$"
+DEFAULT_TOPIC = "marketing"
+
+
+class Audience(Strict):
+    """Who gets it: the members of a segment or list, less the members of `exclude`."""
+
+    segment: str
+    exclude: list[str] = Field(default_factory=list)
+
+
+class BroadcastEmail(Strict):
+    template: str
+    subject: str = Field(min_length=1, max_length=200)
+    from_: str | None = Field(None, alias="from")
+    reply_to: str | None = None
+    topic: str = DEFAULT_TOPIC
+
+
+class Variant(Strict):
+    """One arm of an A/B test: what it changes from `email` (the subject, the template)."""
+
+    id: Annotated[str, Field(pattern=VARIANT_ID)]
+    subject: str | None = Field(None, min_length=1, max_length=200)
+    template: str | None = None
+
+
+class AbTest(Strict):
+    variants: list[Variant] = Field(min_length=2, max_length=5)
+    # The percentage of the audience that gets a test variant; the rest get the winner.
+    share: Annotated[int, Field(ge=1, le=100)] = 20
+    wait: Duration = timedelta(hours=4)
+    metric: Literal["unique_opens", "unique_clicks"] = "unique_opens"
+
+    @field_validator("variants")
+    @classmethod
+    def _distinct(cls, value: list[Variant]) -> list[Variant]:
+        names = [v.id for v in value]
+        if len(set(names)) != len(names):
+            raise ValueError(f"variant ids must differ: {', '.join(names)}")
+        return value
+
+    @field_validator("wait")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("the test needs time to measure: give a wait like 4h")
+        return value
+
+
+class Broadcast(Strict):
+    id: Annotated[str, Field(pattern=BROADCAST_ID)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: str | None = None
+    audience: Audience
+    email: BroadcastEmail
+    # When it goes: a time in `timezone` (or with its own offset), or in each contact's zone.
+    send_at: datetime
+    timezone: str = "UTC"
+    local_time: bool = False
+    quiet_hours: QuietHours | None = None
+    send_days: list[Weekday] | None = None
+    frequency_cap: FrequencyCap | None = None
+    ab_test: AbTest | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"{value!r} is not a time zone; use a name like Asia/Shanghai"
+            ) from exc
+        return value
+
+    @field_validator("send_days")
+    @classmethod
+    def _some_days(cls, value: list[Weekday] | None) -> list[Weekday] | None:
+        if value is not None and not value:
+            raise ValueError("send_days needs at least one day (or leave it out for every day)")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Broadcast:
+        if self.local_time and self.send_at.tzinfo is not None:
+            raise ValueError(
+                "send_at: with local_time the time is each contact's own; "
+                "write it without an offset, like 2026-12-10T09:00"
+            )
+        if self.local_time and self.ab_test is not None:
+            raise ValueError(
+                "ab_test: an A/B test needs one send time to measure from; "
+                "it cannot go with local_time"
+            )
+        if self.audience.segment in self.audience.exclude:
+            raise ValueError("audience: a segment cannot exclude itself")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def variants(self) -> list[Variant]:
+        """The arms of the test, or none."""
+        return list(self.ab_test.variants) if self.ab_test else []
+
+    def templates(self) -> set[str]:
+        return {self.email.template} | {v.template for v in self.variants if v.template}
+
+    def to_body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema editors use for broadcast files (the id is the file name)."""
+    schema = Broadcast.model_json_schema(by_alias=True)
+    schema["properties"].pop("id", None)
+    schema["required"] = [r for r in schema.get("required", []) if r != "id"]
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Leadflow broadcast"
+    return schema
