@@ -64,6 +64,8 @@ def _time_of_day(value: Any) -> Any:
 TimeOfDay = Annotated[
     time,
     BeforeValidator(_time_of_day),
+    # Published as written (09:30), so a published body reads back the same.
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}),
 ]
 Scalar = str | int | float | bool

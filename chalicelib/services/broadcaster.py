@@ -379,7 +379,7 @@ class Broadcaster:
             return
         nxt = self._next_wave(current)
         if nxt is None:
-            current.status = Status.DONE
+            current.status = Status.SENT
             current.finished_at = self.clock.now()
             current.due_shard = None
             current.due_at = None

@@ -43,7 +43,7 @@ class Status:
     SCHEDULED = "scheduled"
     PLANNING = "planning"
     SENDING = "sending"
-    DONE = "done"
+    SENT = "sent"  # every wave is on the sends queue (which may still be sending it)
     CANCELLED = "cancelled"
     ACTIVE = (SCHEDULED, PLANNING, SENDING)
 
@@ -158,7 +158,8 @@ class BroadcastStore:
         return True
 
     def cancel(self, broadcast_id: str, now: datetime) -> bool:
-        """Stop a broadcast that has not finished; False if there is none to stop."""
+        """Stop a broadcast: waves not yet released never go, and the sender skips what is
+        still on the queue. False if there is nothing to stop (never scheduled, cancelled)."""
         try:
             BroadcastModel(broadcast_id).update(
                 actions=[
@@ -169,7 +170,7 @@ class BroadcastStore:
                     BroadcastModel.updated_at.set(now),
                     BroadcastModel.revision.add(1),
                 ],
-                condition=BroadcastModel.status.is_in(*Status.ACTIVE),
+                condition=BroadcastModel.status.is_in(*Status.ACTIVE, Status.SENT),
             )
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":

@@ -97,7 +97,7 @@ def test_a_broadcast_run_twice_sends_each_contact_once(world):
     world.settle()
     assert [len(_sent(world, p)) for p in people] == [1] * 5
     status = world.svc.broadcasts.status("news")
-    assert status["status"] == "done"
+    assert status["status"] == "sent"
     assert status["variants"]["main"]["sent"] == 5
     subjects = {_sent(world, p)[0].properties["subject"] for p in people}
     assert subjects == {f"News for p{i}@example.com" for i in range(5)}
@@ -150,3 +150,147 @@ def test_skipped_contacts_get_a_reason_event_and_a_count(world):
         "unsubscribed": 1,
         "no_consent": 1,
     }
+
+
+AB = (
+    NEWS
+    + """
+ab_test:
+  share: 50
+  wait: 4h
+  metric: unique_opens
+  variants:
+    - {id: plain, subject: "Plain news"}
+    - {id: bold, subject: "Bold news"}
+"""
+)
+
+
+def _open(world, contact_id: str) -> None:
+    """Open the broadcast email the way a mail program does: the signed pixel."""
+    sent = _sent(world, contact_id)[-1]
+    world.svc.engagement.open(world.svc.engagement.signer.sign("open", contact_id, sent.event_id))
+
+
+def test_the_ab_winner_is_picked_by_its_metric_and_goes_to_the_rest(world):
+    world.publish_broadcasts(news=AB)
+    people = _people(world, 24)
+    world.svc.broadcasts.schedule("news")
+    world.at(SEND_AT)
+    tested = world.deliver()
+    world.settle()
+    arms = {p: _sent(world, p)[0].properties["variant"] for p in people if _sent(world, p)}
+    assert len(arms) == tested and set(arms.values()) == {"plain", "bold"}
+    assert 0 < tested < len(people)  # the rest wait for the verdict
+    # Every bold reader opens twice (counted once); one plain reader opens.
+    bold = [p for p, arm in arms.items() if arm == "bold"]
+    plain = [p for p, arm in arms.items() if arm == "plain"]
+    for p in bold:
+        _open(world, p)
+        _open(world, p)
+    _open(world, plain[0])
+    world.later(hours=3, minutes=59)
+    assert world.deliver() == 0
+    world.later(minutes=1)
+    status = world.svc.broadcasts.status("news")
+    assert status["winner"] == "bold"
+    assert f"bold 100.0% of {len(bold)}" in status["winner_reason"]
+    assert world.deliver() == len(people) - tested
+    world.settle()
+    rest = [p for p in people if p not in arms]
+    assert {_sent(world, p)[0].properties["subject"] for p in rest} == {"Bold news"}
+    status = world.svc.broadcasts.status("news")
+    assert status["variants"]["bold"]["opened"] == len(bold)
+    assert status["variants"]["plain"]["opened"] == 1
+    assert status["variants"]["bold"]["sent"] == len(bold) + len(rest)
+
+
+def test_with_no_opens_at_all_the_first_variant_listed_wins(world):
+    world.publish_broadcasts(news=AB)
+    _people(world, 6)
+    world.svc.broadcasts.schedule("news")
+    world.at(SEND_AT)
+    world.deliver()
+    world.later(hours=4)
+    status = world.svc.broadcasts.status("news")
+    assert status["winner"] == "plain"
+    assert "first listed wins" in status["winner_reason"]
+
+
+def _zone(contact_id: str, zone: str) -> None:
+    from chalicelib.store.models import ContactModel
+
+    ContactModel(contact_id).update(actions=[ContactModel.properties["timezone"].set(zone)])
+
+
+def test_local_time_sends_at_nine_in_each_contacts_own_zone(world):
+    local = NEWS.replace("send_at: 2026-01-05T11:00", "send_at: 2026-01-06T09:00\nlocal_time: true")
+    world.publish_broadcasts(news=local)
+    shanghai, new_york, unknown = _people(world, 3)
+    _zone(shanghai, "Asia/Shanghai")
+    _zone(new_york, "America/New_York")
+    world.svc.broadcasts.schedule("news")
+    # It starts when the earliest zone (UTC+14) reaches 09:00: 19:00 UTC the day before.
+    assert world.svc.broadcasts.status("news")["starts_at"] == "2026-01-05T19:00:00+00:00"
+    world.at(datetime(2026, 1, 5, 19, 0, tzinfo=UTC))
+    assert world.svc.broadcasts.status("news")["waves"] == {
+        "2026-01-06T01:00:00+00:00": 1,
+        "2026-01-06T09:00:00+00:00": 1,
+        "2026-01-06T14:00:00+00:00": 1,
+    }
+    assert world.deliver() == 0
+    sent_at = {}
+    for hour in (1, 9, 14):
+        world.at(datetime(2026, 1, 6, hour, 0, tzinfo=UTC))
+        assert world.deliver() == 1
+        world.settle()
+    for who in (shanghai, new_york, unknown):
+        sent_at[who] = _sent(world, who)[0].occurred_at.hour
+    assert sent_at == {shanghai: 1, unknown: 9, new_york: 14}
+    assert world.svc.broadcasts.status("news")["status"] == "sent"
+
+
+def test_quiet_hours_hold_a_contact_and_the_frequency_cap_skips_one(world):
+    first = NEWS
+    second = NEWS.replace("Product news", "More news").replace(
+        "timezone: UTC",
+        'timezone: UTC\nquiet_hours: {start: "20:00", end: "08:00"}\n'
+        "frequency_cap: {max: 1, per: 7d}",
+    )
+    second = second.replace("send_at: 2026-01-05T11:00", "send_at: 2026-01-05T13:00")
+    world.publish_broadcasts(news=first)
+    capped, shanghai, free = _people(world, 3)
+    world.svc.broadcasts.schedule("news")
+    world.at(SEND_AT)
+    world.deliver()
+    world.settle()
+    # A second broadcast: the three are in it, but `capped` already had one this week.
+    world.publish_broadcasts(news=first, more=second)
+    from chalicelib.store.models import SendHistoryModel
+
+    for cid in (shanghai, free):  # forget their first one, as if it were weeks ago
+        SendHistoryModel(cid).delete()
+    _zone(shanghai, "Asia/Shanghai")  # 13:00 UTC is 21:00 there: quiet until 08:00
+    world.svc.broadcasts.schedule("more")
+    world.at(datetime(2026, 1, 5, 13, 0, tzinfo=UTC))
+    assert _skips(world, capped) == ["frequency_cap"]
+    assert world.deliver() == 1
+    world.at(datetime(2026, 1, 6, 0, 0, tzinfo=UTC))  # 08:00 in Shanghai
+    assert world.deliver() == 1
+    world.settle()
+    assert [len(_sent(world, p)) for p in (capped, shanghai, free)] == [1, 2, 2]
+
+
+def test_cancelling_stops_what_was_not_sent(world):
+    world.publish_broadcasts(news=NEWS)
+    people = _people(world, 3)
+    svc = world.svc
+    svc.broadcasts.schedule("news")
+    world.at(SEND_AT)  # planned and handed to the queue
+    assert svc.broadcasts.cancel("news")["status"] == "cancelled"
+    assert world.deliver() == 3
+    world.settle()
+    assert [_skips(world, p) for p in people] == [["cancelled"]] * 3
+    assert svc.broadcasts.status("news")["skipped"] == {"cancelled": 3}
+    with pytest.raises(Conflict):
+        svc.broadcasts.cancel("news")
