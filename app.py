@@ -10,6 +10,7 @@ from chalice import Chalice, Rate
 from chalicelib.api import (
     admin,
     assets,
+    broadcasts,
     email,
     forms,
     health,
@@ -193,6 +194,40 @@ def remove_segment_member(segment_id: str, contact_id: str):
 @http.guarded
 def explain_segment(segment_id: str):
     return segments.explain(app.current_request, segment_id, services())
+
+
+@app.route("/broadcasts", methods=["GET"])
+@http.guarded
+def list_broadcasts():
+    return broadcasts.list_broadcasts(app.current_request, services())
+
+
+@app.route("/broadcasts/{broadcast_id}", methods=["GET"])
+@http.guarded
+def broadcast_status(broadcast_id: str):
+    return broadcasts.status(app.current_request, broadcast_id, services())
+
+
+@app.route("/broadcasts/{broadcast_id}/preview", methods=["GET"])
+@http.guarded
+def preview_broadcast(broadcast_id: str):
+    return broadcasts.preview(app.current_request, broadcast_id, services())
+
+
+@app.route(
+    "/broadcasts/{broadcast_id}/schedule", methods=["POST"], content_types=[http.JSON, http.TEXT]
+)
+@http.guarded
+def schedule_broadcast(broadcast_id: str):
+    return broadcasts.schedule(app.current_request, broadcast_id, services())
+
+
+@app.route(
+    "/broadcasts/{broadcast_id}/cancel", methods=["POST"], content_types=[http.JSON, http.TEXT]
+)
+@http.guarded
+def cancel_broadcast(broadcast_id: str):
+    return broadcasts.cancel(app.current_request, broadcast_id, services())
 
 
 @app.route("/leads/{contact_id}/{action}", methods=["POST"], content_types=[http.JSON])

@@ -15,14 +15,16 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+from pydantic import ValidationError
 
 from chalicelib import ids
 from chalicelib.broadcasts import plan
 from chalicelib.broadcasts.language import Broadcast
 from chalicelib.clock import Clock
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import Conflict, FieldError, FormValidationError, NotFound
 from chalicelib.events import (
     EMAIL_CLICKED,
     EMAIL_FAILED,
@@ -52,6 +54,7 @@ from chalicelib.store.template_library import TemplateLibrary
 
 log = logging.getLogger(__name__)
 PAGE = 100
+PAST = timedelta(minutes=5)  # a send time this far back is a mistake, not "now"
 SOURCE = "broadcast"
 _METRICS = {EMAIL_SENT: "sent", EMAIL_OPENED: "opened", EMAIL_CLICKED: "clicked"}
 SKIP_REASONS = (
@@ -81,6 +84,14 @@ class Preview:
     sends: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     waves: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "audience": self.audience,
+            "sends": dict(sorted(self.sends.items())),
+            "skipped": dict(sorted(self.skipped.items())),
+            "waves": dict(sorted(self.waves.items())),
+        }
 
 
 def _parse(value: str) -> datetime:
@@ -120,20 +131,24 @@ class Broadcaster:
             raise NotFound(f"no published broadcast {broadcast_id!r} ({known})")
         return found
 
-    def schedule(self, broadcast_id: str, at: datetime | None = None, by: str = "cli") -> dict:
-        """Schedule the newest published version, at its send_at or at `at` (which, for a
-        local-time broadcast, is a local time without an offset)."""
+    def schedule(self, broadcast_id: str, at: str | None = None, by: str = "cli") -> dict:
+        """Schedule the newest published version at its send_at, or at `at` (ISO time,
+        local without an offset for a local-time broadcast, or `now`)."""
         broadcast, version = self.definition(broadcast_id)
-        if at is not None:
-            broadcast = Broadcast.model_validate({**broadcast.to_body(), "send_at": at})
         now = self.clock.now()
+        broadcast = self._at(broadcast, now.isoformat() if at == "now" else at)
+        starts = plan.send_time(broadcast)
+        if starts < now - PAST and at != "now":
+            raise FormValidationError(
+                [
+                    FieldError(
+                        "at",
+                        f"{broadcast.send_at.isoformat()} has passed; give a later time or now",
+                    )
+                ]
+            )
         state = self.store.schedule(
-            broadcast_id,
-            version,
-            broadcast.send_at.isoformat(),
-            plan.send_time(broadcast),
-            by,
-            now,
+            broadcast_id, version, broadcast.send_at.isoformat(), starts, by, now
         )
         if state is None:
             current = self.store.get(broadcast_id)
@@ -143,6 +158,16 @@ class Broadcaster:
                 "a broadcast goes to each contact once"
             )
         return self.status(broadcast_id)
+
+    @staticmethod
+    def _at(broadcast: Broadcast, at: str | None) -> Broadcast:
+        if at is None:
+            return broadcast
+        try:
+            return Broadcast.model_validate({**broadcast.to_body(), "send_at": at})
+        except ValidationError as exc:
+            message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            raise FormValidationError([FieldError("at", message)]) from None
 
     def cancel(self, broadcast_id: str) -> dict:
         if not self.store.cancel(broadcast_id, self.clock.now()):
@@ -156,7 +181,14 @@ class Broadcaster:
         """The run's state with what its emails did, per variant and per skip reason."""
         state = self.store.get(broadcast_id)
         if state is None:
-            raise NotFound(f"broadcast {broadcast_id} was never scheduled")
+            draft, version = self.definition(broadcast_id)
+            return {
+                "id": broadcast_id,
+                "name": draft.name,
+                "version": version,
+                "status": "draft",
+                "send_at": draft.send_at.isoformat(),
+            }
         broadcast = self.library.version(broadcast_id, int(state.version))
         arms = [v.id for v in broadcast.variants] if broadcast and broadcast.ab_test else []
         arms = arms or [plan.MAIN]
@@ -204,11 +236,10 @@ class Broadcaster:
             )
         return out
 
-    def preview(self, broadcast_id: str, at: datetime | None = None) -> Preview:
-        """Decide every contact of the audience as a run would, writing nothing."""
+    def preview(self, broadcast_id: str, at: str | None = None) -> Preview:
+        """Decide every contact of the audience as a run would now, writing nothing."""
         broadcast, _ = self.definition(broadcast_id)
-        if at is not None:
-            broadcast = Broadcast.model_validate({**broadcast.to_body(), "send_at": at})
+        broadcast = self._at(broadcast, at)
         out = Preview()
         after = None
         while True:

@@ -11,10 +11,15 @@ HTML comments set that copy up as the prose tells the reader to:
     <!-- docs-test {"edit": "PATH", "old": "...", "new": "..."} -->  an edit the prose describes
     <!-- docs-test {"copy": "/tmp/try"} -->                        cp -r marketing templates there
     <!-- docs-test {"skip": "why"} -->                             the next block is not run
+    <!-- docs-test {"leads": ["ada@example.com"]} -->             post whitepaper leads, as the
+                                                                    prose's curl does
+    <!-- docs-test {"later": {"minutes": 1}} -->                   time passes on the stack: the
+                                                                    tick runs, the outbox fills
 
-Paths under /tmp/ are taken inside the copy. `publish --local` runs against the test stack with
-the samples published, as `make run` leaves it; `make run` itself and what needs it running
-(curl) or an AWS account are left to tests/e2e/test_stack.py and to the reader.
+Paths under /tmp/ are taken inside the copy. `publish --local` (and `segments` and
+`broadcasts` with --local) runs against the test stack with the samples published, as `make
+run` leaves it; `make run` itself and what needs it running (curl) or an AWS account are left
+to tests/e2e/test_stack.py and to the reader.
 """
 
 from __future__ import annotations
@@ -166,8 +171,8 @@ def _tidy(text: str) -> str:
 
 
 def _locally(argv: list[str], sandbox: Sandbox, capsys: Any) -> tuple[int, str]:
-    """`publish --local` and `segments ... --local` against the test stack, which holds the
-    samples as `make run` does."""
+    """`publish --local`, `segments ... --local` and `broadcasts ... --local` against the test
+    stack, which holds the samples as `make run` does."""
     rest = [a for a in argv[1:] if a != "--local"]
     if argv[0] == "publish":
         rest = rest or [str(sandbox.path("marketing"))]
@@ -186,20 +191,44 @@ def _run(command: str, sandbox: Sandbox, runner: Runner, capsys: Any) -> tuple[i
     if argv is None or argv[0] in NOT_RUN:
         return None
     argv = sandbox.argv(argv)
-    if argv[0] in ("publish", "segments") and argv[1:] != ["schema"]:
+    if argv[0] in ("publish", "segments", "broadcasts") and argv[1:] != ["schema"]:
         if "--local" not in argv:
             return None  # an AWS account's
         return _locally(argv, sandbox, capsys)
     return runner.run(argv, sandbox.root)
 
 
+def _on_the_stack(op: dict[str, Any], journeys: Any) -> bool:
+    """What the prose has the reader do to the running stack: post leads, let time pass."""
+    if "leads" in op:
+        from chalice.test import Client
+
+        from app import app
+        from tests.builders import lead, post_json
+
+        with Client(app, project_dir=str(ROOT)) as client:
+            for email in op["leads"]:
+                assert post_json(client, lead(email=email)).status_code == 201
+    elif "later" in op:
+        journeys.clock.advance(**op["later"])
+    else:
+        return False
+    journeys.settle()
+    journeys.deliver()
+    journeys.settle()
+    return True
+
+
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
-def test_the_documented_commands_print_what_the_docs_show(doc, runner, svc, tmp_path, capsys):
+def test_the_documented_commands_print_what_the_docs_show(
+    doc, runner, svc, journeys, tmp_path, capsys
+):
     sandbox = Sandbox(tmp_path / "checkout")
     wrong: list[str] = []
     for item in _items(doc):
         if not isinstance(item, Block):
-            sandbox.apply(item)
+            if not _on_the_stack(item, journeys):
+                sandbox.apply(item)
             continue
         marker = item.marker
         if "write" in marker or "append" in marker:

@@ -1,4 +1,5 @@
-"""The `leadflow` command: run the local stack; validate, simulate, graph and publish content."""
+"""The `leadflow` command: run the local stack; validate, simulate, graph and publish content;
+segments, broadcasts and keys."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return 1
     print(
         f"ok: {content.files} file(s), {len(content.forms)} form(s), "
-        f"{len(content.journeys)} journey(s), {len(content.segments)} segment(s)"
+        f"{len(content.journeys)} journey(s), {len(content.segments)} segment(s), "
+        f"{len(content.broadcasts)} broadcast(s)"
     )
     return 0
 
@@ -373,6 +375,9 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--after", help="the cursor a previous page printed")
         command.add_argument("--local", action="store_true", help="the running local stack")
         command.set_defaults(func=cmd_segments)
+    from chalicelib.cli import broadcasts
+
+    broadcasts.register(sub)
     keys = sub.add_parser("keys", help="admin API keys").add_subparsers(dest="keys", required=True)
     create = keys.add_parser("create", help="create a key and print it once")
     create.add_argument("--name", required=True)
@@ -438,11 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         if trouble is None:
             raise
         command = [args.command] + [
-            getattr(args, group, None) for group in ("keys", "journeys", "segments")
+            getattr(args, group, None) for group in ("keys", "journeys", "segments", "broadcasts")
         ]
         print(f"leadflow {' '.join(filter(None, command))}: {trouble}", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

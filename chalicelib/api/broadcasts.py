@@ -1,0 +1,49 @@
+"""Admin API for broadcasts: what is published and scheduled, what a run would do now, and
+scheduling and cancelling one. A broadcast mails a whole segment, so only admins act."""
+
+from __future__ import annotations
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib.api import http
+from chalicelib.api.admin import authorize
+from chalicelib.bootstrap import Services
+from chalicelib.errors import FieldError, FormValidationError
+
+ADMINS = ("admin",)
+READERS = ("admin", "viewer")
+BODY_BYTES = 1024
+
+
+def list_broadcasts(request: Request, svc: Services) -> Response:
+    authorize(request, svc, READERS)
+    return http.json_response(200, {"broadcasts": svc.broadcasts.list()})
+
+
+def status(request: Request, broadcast_id: str, svc: Services) -> Response:
+    authorize(request, svc, READERS)
+    return http.json_response(200, svc.broadcasts.status(broadcast_id))
+
+
+def preview(request: Request, broadcast_id: str, svc: Services) -> Response:
+    """Every contact of the audience decided as a run would now; nothing is written."""
+    authorize(request, svc, ADMINS)
+    at = (request.query_params or {}).get("at")
+    body = svc.broadcasts.preview(broadcast_id, at).as_dict()
+    return http.json_response(200, {"id": broadcast_id, **body})
+
+
+def schedule(request: Request, broadcast_id: str, svc: Services) -> Response:
+    """Schedule the newest published version: at its send_at, or at {"at": ...}."""
+    authorize(request, svc, ADMINS)
+    body = http.only(http.json_object(request, BODY_BYTES), ("at",)) if request.raw_body else {}
+    at = body.get("at")
+    if at is not None and not isinstance(at, str):
+        raise FormValidationError([FieldError("at", "an ISO 8601 time, or now")])
+    return http.json_response(200, svc.broadcasts.schedule(broadcast_id, at, "api"))
+
+
+def cancel(request: Request, broadcast_id: str, svc: Services) -> Response:
+    authorize(request, svc, ADMINS)
+    return http.json_response(200, svc.broadcasts.cancel(broadcast_id))

@@ -1,0 +1,72 @@
+"""The broadcasts admin API: admins preview, schedule and cancel; viewers read; bad input names
+its field; a started broadcast cannot be scheduled again."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from tests.builders import lead, post_json
+
+SAMPLE = "webinar-invite"  # marketing/broadcasts/webinar-invite.yaml
+
+
+def _call(client, method: str, path: str, key: str, body: object | None = None):
+    headers = {"X-Api-Key": key, "Content-Type": "application/json"}
+    send = getattr(client.http, method)
+    if body is None:
+        return send(path, headers=headers)
+    return send(path, headers=headers, body=json.dumps(body))
+
+
+def test_an_admin_previews_schedules_and_reads_the_run(client, svc, journeys, admin_key):
+    for name in ("ada", "bob"):
+        assert post_json(client, lead(email=f"{name}@example.com")).status_code == 201
+    journeys.settle()
+
+    listed = json.loads(_call(client, "get", "/broadcasts", admin_key).body)
+    preview = json.loads(_call(client, "get", f"/broadcasts/{SAMPLE}/preview", admin_key).body)
+    scheduled = _call(client, "post", f"/broadcasts/{SAMPLE}/schedule", admin_key)
+
+    assert [(b["id"], b["status"]) for b in listed["broadcasts"]] == [(SAMPLE, "draft")]
+    assert preview["audience"] == 2 and sum(preview["sends"].values()) == 2
+    assert scheduled.status_code == 200
+    run = json.loads(scheduled.body)
+    assert run["status"] == "scheduled" and run["send_at"] == "2026-12-08T10:00:00"
+    assert run["starts_at"] == "2026-12-08T09:00:00+00:00"  # 10:00 in Berlin
+
+    journeys.at(datetime(2026, 12, 8, 9, 0, tzinfo=UTC))
+    journeys.deliver()  # the test share now; the rest when the winner is known
+    journeys.settle()
+    again = _call(client, "post", f"/broadcasts/{SAMPLE}/schedule", admin_key)
+    status = json.loads(_call(client, "get", f"/broadcasts/{SAMPLE}", admin_key).body)
+
+    assert again.status_code == 409 and "already started" in json.loads(again.body)["message"]
+    assert status["status"] == "sending" and status["planned"] == 2
+    tested = sum(n for variant, n in preview["sends"].items() if variant != "winner")
+    assert sum(v["sent"] for v in status["variants"].values()) == tested
+
+
+def test_viewers_read_but_do_not_send_and_bad_input_names_the_field(client, svc, admin_key):
+    viewer = svc.api_keys.create("reports", "viewer")
+
+    read = _call(client, "get", f"/broadcasts/{SAMPLE}", viewer)
+    refused = _call(client, "post", f"/broadcasts/{SAMPLE}/schedule", viewer)
+    past = _call(
+        client, "post", f"/broadcasts/{SAMPLE}/schedule", admin_key, {"at": "2020-01-01T09:00"}
+    )
+    garbled = _call(client, "post", f"/broadcasts/{SAMPLE}/schedule", admin_key, {"at": "soon"})
+    typo = _call(client, "post", f"/broadcasts/{SAMPLE}/schedule", admin_key, {"when": "now"})
+    unknown = _call(client, "get", "/broadcasts/no-such-thing", admin_key)
+    never = _call(client, "post", f"/broadcasts/{SAMPLE}/cancel", admin_key)
+
+    assert read.status_code == 200 and json.loads(read.body)["status"] == "draft"
+    assert refused.status_code == 403
+    for answer in (past, garbled, typo):
+        assert answer.status_code == 422
+    assert json.loads(past.body)["fields"][0]["field"] == "at"
+    assert "has passed" in json.loads(past.body)["fields"][0]["message"]
+    assert json.loads(garbled.body)["fields"][0]["field"] == "at"
+    assert json.loads(typo.body)["fields"][0]["field"] == "when"
+    assert unknown.status_code == 404 and SAMPLE in json.loads(unknown.body)["message"]
+    assert never.status_code == 404
