@@ -274,8 +274,8 @@ def sweep(event: Any) -> None:
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="tick")
 def tick(event: Any) -> None:
-    """Advance enrollments whose wait is due (a large batch fans out to `advance`), and turn
-    due contact timers (SLAs, reminders, decay, rules) into events."""
+    """Advance enrollments whose wait is due (a large batch fans out to `advance`), turn
+    due contact timers (SLAs, reminders, decay, rules) into events, and run due broadcasts."""
     services().tick()
 
 

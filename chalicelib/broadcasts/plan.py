@@ -135,16 +135,17 @@ class Verdict:
 
 
 def judge(broadcast: Broadcast, arms: Mapping[str, Arm]) -> Verdict:
-    """The variant with the best rate on the test's metric; a tie goes to the one listed
-    first, so the same numbers always pick the same winner."""
+    """The variant with the best rate on the test's metric among those that were sent; a tie
+    goes to the one listed first, so the same numbers always pick the same winner."""
     test = broadcast.ab_test
     assert test is not None
     order = [v.id for v in test.variants]
     stats = [arms.get(i) or Arm(i, 0, 0, 0) for i in order]
-    best = max(stats, key=lambda a: (a.rate(test.metric), -order.index(a.id)))
+    measured = [a for a in stats if a.sent] or stats
+    best = max(measured, key=lambda a: (a.rate(test.metric), -order.index(a.id)))
     what = "open" if test.metric == "unique_opens" else "click"
     table = ", ".join(f"{a.id} {a.rate(test.metric):.1%} of {a.sent}" for a in stats)
-    tied = [a.id for a in stats if a.rate(test.metric) == best.rate(test.metric)]
+    tied = [a.id for a in measured if a.rate(test.metric) == best.rate(test.metric)]
     tie = (
         f"; tied with {', '.join(t for t in tied if t != best.id)}, first listed wins"
         if len(tied) > 1

@@ -103,11 +103,12 @@ def _preview_text(preview: dict[str, Any]) -> str:
     sends = sum(preview["sends"].values())
     lines = [f"{preview['id']}: {preview['audience']} in the audience, {sends} to send"]
     for variant, n in preview["sends"].items():
-        lines.append(f"  {variant:24} {n:>8}")
+        label = "the rest (the winner)" if variant == "winner" else f"variant {variant}"
+        lines.append(f"  {label:24} {n:>8}")
     for reason, n in preview["skipped"].items():
         lines.append(f"  skipped: {reason:15} {n:>8}")
     for wave, n in list(preview["waves"].items())[:24]:
-        lines.append(f"  at {_time(wave):25} {n:>8}")
+        lines.append(f"  at {_time(wave):21} {n:>8}")
     if len(preview["waves"]) > 24:
         lines.append(f"  ... {len(preview['waves']) - 24} more waves (--json lists them all)")
     return "\n".join(lines)

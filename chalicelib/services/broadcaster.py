@@ -13,6 +13,7 @@ to the SES rate like every email.
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -55,6 +56,8 @@ from chalicelib.store.template_library import TemplateLibrary
 log = logging.getLogger(__name__)
 PAGE = 100
 PAST = timedelta(minutes=5)  # a send time this far back is a mistake, not "now"
+# Planning stops after this long in one tick (its Lambda has 300 s) and resumes at the next.
+BUDGET_SECONDS = 120.0
 SOURCE = "broadcast"
 _METRICS = {EMAIL_SENT: "sent", EMAIL_OPENED: "opened", EMAIL_CLICKED: "clicked"}
 SKIP_REASONS = (
@@ -136,7 +139,8 @@ class Broadcaster:
         local without an offset for a local-time broadcast, or `now`)."""
         broadcast, version = self.definition(broadcast_id)
         now = self.clock.now()
-        broadcast = self._at(broadcast, now.isoformat() if at == "now" else at)
+        when = now.replace(microsecond=0).isoformat() if at == "now" else at
+        broadcast = self._at(broadcast, when)
         starts = plan.send_time(broadcast)
         if starts < now - PAST and at != "now":
             raise FormValidationError(
@@ -256,15 +260,23 @@ class Broadcaster:
 
     # --- the run ----------------------------------------------------------------------
 
-    def run_due(self, max_pages: int | None = None) -> RunReport:
-        """Advance every broadcast whose time has come (the tick calls this)."""
+    def run_due(
+        self, max_pages: int | None = None, budget_seconds: float = BUDGET_SECONDS
+    ) -> RunReport:
+        """Advance every broadcast whose time has come (the tick calls this); planning
+        stops after `max_pages` pages or `budget_seconds` and resumes at the next call."""
         report = RunReport()
+        deadline = time.monotonic() + budget_seconds
         for state in self.store.due(self.clock.now()):
-            self.advance(state, report, max_pages)
+            self.advance(state, report, max_pages, deadline)
         return report
 
     def advance(
-        self, state: BroadcastModel, report: RunReport, max_pages: int | None = None
+        self,
+        state: BroadcastModel,
+        report: RunReport,
+        max_pages: int | None = None,
+        deadline: float = float("inf"),
     ) -> None:
         broadcast = self.library.version(state.id, int(state.version))
         if broadcast is None:
@@ -275,7 +287,7 @@ class Broadcaster:
         if state.status in (Status.SCHEDULED, Status.PLANNING):
             if self.clock.now() < state.starts_at:
                 return
-            state = self._plan(broadcast, state, report, max_pages)
+            state = self._plan(broadcast, state, report, max_pages, deadline)
         if state is not None and state.status == Status.SENDING:
             self._release(broadcast, state, report)
 
@@ -285,6 +297,7 @@ class Broadcaster:
         state: BroadcastModel,
         report: RunReport,
         max_pages: int | None,
+        deadline: float,
     ) -> BroadcastModel | None:
         pages = 0
         current: BroadcastModel | None = state
@@ -300,6 +313,8 @@ class Broadcaster:
             current = self._record(current, written.new, cursor, after is None)
             pages += 1
             if after is None or (max_pages is not None and pages >= max_pages):
+                break
+            if time.monotonic() > deadline:
                 break
         return current
 

@@ -294,3 +294,25 @@ def test_cancelling_stops_what_was_not_sent(world):
     assert svc.broadcasts.status("news")["skipped"] == {"cancelled": 3}
     with pytest.raises(Conflict):
         svc.broadcasts.cancel("news")
+
+
+def test_an_interrupted_plan_resumes_from_its_cursor_and_plans_nobody_twice(world):
+    world.publish_broadcasts(news=NEWS)
+    people = _people(world, 5)
+    svc = world.svc
+    svc.broadcasts.page = 2
+    svc.broadcasts.schedule("news")
+    world.clock.set(SEND_AT)
+    first = svc.broadcasts.run_due(max_pages=1)
+    assert (first.planned, first.released) == (2, 0)
+    assert svc.broadcasts.status("news")["status"] == "planning"
+    # The same page again (a crash before the cursor was saved) writes nothing new.
+    BroadcastModel("news").update(actions=[BroadcastModel.cursor.remove()])
+    again = svc.broadcasts.run_due(max_pages=1)
+    assert (again.planned, again.already) == (0, 2)
+    rest = svc.broadcasts.run_due()
+    assert (rest.planned, rest.released) == (3, 5)
+    assert world.deliver() == 5
+    world.settle()
+    assert [len(_sent(world, p)) for p in people] == [1] * 5
+    assert svc.broadcasts.status("news")["planned"] == 5

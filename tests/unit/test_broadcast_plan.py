@@ -106,6 +106,8 @@ def test_the_winner_has_the_best_rate_and_ties_go_to_the_first_listed():
     tied = {"a": plan.Arm("a", 10, 1, 1), "b": plan.Arm("b", 10, 1, 1), "c": plan.Arm("c", 0, 0, 0)}
     assert plan.judge(b, tied).winner == "a"
     assert plan.judge(b, {}).winner == "a"
+    unsent = {"a": plan.Arm("a", 0, 0, 0), "b": plan.Arm("b", 3, 0, 0)}
+    assert plan.judge(b, unsent).winner == "b"  # a variant nobody got cannot win
     opens = broadcast(ab_test=AB)
     assert plan.judge(opens, arms).winner == "c"
 
