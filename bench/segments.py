@@ -1,10 +1,16 @@
-"""`make bench`: what keeping 20 segments current costs for one event, among N contacts.
+"""`make bench`: what keeping 20 segments current costs for one event, among N contacts; and
+a broadcast to all N.
 
 One run, on the embedded AWS the stack runs on: 20 segments (event windows, inactivity,
 consent, fields, segments of segments, a list) published over N = 1,000 and N = 100,000
 contacts; then an email click for each of M contacts, each handed to the segmenter as the
 pipeline does. Per event: the time, the DynamoDB items read and the calls, from DynamoDB's
 answers. Incremental means the same cost at both sizes and no Scan.
+
+Then the large set is put on a list and a broadcast to it is scheduled now: the seconds the
+tick's broadcast run takes to plan every contact and hand the emails to the sends queue,
+and the emails a second the sender then sends (over the first --sends of them, by as many
+consumers as the stack's queue worker runs; target 200 a second).
 
     .venv/bin/python bench/segments.py [--quick]
 """
@@ -38,7 +44,13 @@ from chalicelib.store import tables  # noqa: E402
 from chalicelib.store.models import ContactModel  # noqa: E402
 
 RATIO_TARGET = 1.3
-QUICK = ["--small", "200", "--large", "2000", "--events", "10"]
+QUICK = ["--small", "200", "--large", "2000", "--events", "10", "--sends", "100"]
+SENDS_TARGET = 200.0
+BROADCAST = """name: Bench newsletter
+audience: {segment: vip-list}
+email: {template: webinar-invite, subject: "News for {{ contact.email }}"}
+send_at: 2026-01-05T09:00
+"""
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 SEGMENTS = {
     "clicked-30d": "when: {event: email_clicked, within: 30d}",
@@ -78,10 +90,27 @@ class Population:
     clicked: int = 0  # members of clicked-30d afterwards
 
 
+@dataclass
+class BroadcastRun:
+    listed: float = 0.0  # seconds to put everyone on the list (set-up)
+    enqueue: float = 0.0
+    queued: int = 0
+    wanted: int = 0
+    sent: int = 0
+    seconds: float = 0.0
+    consumers: int = 0
+
+
 def populate(prefix: str, n: int) -> Population:
     """N contacts by batch writes, and the 20 segments published over them."""
     settings = Settings.from_env(
-        {"LEADFLOW_STAGE": "bench", "LEADFLOW_TABLE_PREFIX": prefix, "AWS_REGION": "us-east-1"}
+        {
+            "LEADFLOW_STAGE": "bench",
+            "LEADFLOW_TABLE_PREFIX": prefix,
+            "AWS_REGION": "us-east-1",
+            "LEADFLOW_SIGNING_SECRET": "bench-secret-0123456789abcdef",
+            "LEADFLOW_MAX_SEND_RATE": "100000",  # SES's quota is not what is measured
+        }
     )
     svc = bootstrap.build(settings, FakeClock(NOW))
     tables.create_all()
@@ -91,6 +120,8 @@ def populate(prefix: str, n: int) -> Population:
         folder.mkdir(parents=True)
         for name, body in SEGMENTS.items():
             (folder / f"{name}.yaml").write_text(f"name: {name}\n{body}\n")
+        (folder.parent / "broadcasts").mkdir()
+        (folder.parent / "broadcasts" / "bench-news.yaml").write_text(BROADCAST)
         content = catalog.load(folder.parent, ROOT / "templates")
         content.raise_for_problems()
         publisher.publish(content, svc.content)
@@ -135,7 +166,63 @@ def click(pop: Population, meter: Meter, i: int) -> None:
     pop.scans += meter.calls["Scan"]
 
 
-def report(args: argparse.Namespace, small: Population, large: Population) -> int:
+def broadcast(pop: Population, sends: int) -> BroadcastRun:
+    """Everyone on vip-list, a broadcast to it scheduled now; its run timed, then the sender."""
+    from chalicelib.local.drivers import CONSUMERS
+    from chalicelib.messaging.queues import SENDS
+    from chalicelib.store.models import SegmentMemberModel
+
+    tables.bind(pop.svc.settings)
+    run = BroadcastRun(consumers=CONSUMERS[SENDS])
+    start = time.perf_counter()
+    with SegmentMemberModel.batch_write() as batch:
+        for i in range(pop.n):
+            batch.save(SegmentMemberModel("vip-list", contact_id(i), entered_at=NOW))
+    run.listed = time.perf_counter() - start
+    pop.svc.ses.verify_domain("example.com")  # the emulator, like SES, wants a known sender
+    pop.svc.broadcasts.schedule("bench-news", "now")
+    start = time.perf_counter()
+    done = pop.svc.broadcasts.run_due(budget_seconds=float("inf"))
+    run.enqueue = time.perf_counter() - start
+    run.queued = done.released
+    run.wanted = min(sends, run.queued)
+    run.sent, run.seconds = _send(pop.svc, run.wanted, run.consumers)
+    return run
+
+
+def _send(svc: bootstrap.Services, wanted: int, consumers: int) -> tuple[int, float]:
+    """The sender's loop, `consumers` at once, until `wanted` emails are sent."""
+    import json
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.local import queue_driver
+    from chalicelib.messaging.queues import SENDS
+
+    sent = 0
+    lock = threading.Lock()
+
+    def handle(records: list[dict]) -> dict:
+        nonlocal sent
+        for record in records:
+            if svc.sender.deliver(json.loads(record["body"])) == "sent":
+                with lock:
+                    sent += 1
+        return {"batchItemFailures": []}
+
+    def consume(_: int) -> None:
+        while sent < wanted and queue_driver.drain_once(svc.queues, SENDS, handle):
+            pass
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(consumers) as pool:
+        list(pool.map(consume, range(consumers)))
+    return sent, time.perf_counter() - start
+
+
+def report(
+    args: argparse.Namespace, small: Population, large: Population, run: BroadcastRun
+) -> int:
     def median_ms(pop: Population) -> float:
         return 1000 * statistics.median(pop.sample.wall)
 
@@ -152,6 +239,14 @@ def report(args: argparse.Namespace, small: Population, large: Population) -> in
     print(f"{'Scans':30}{small.scans:>14}{large.scans:>14}")
     print(f"{'clicked-30d members after':30}{sizes[0]:>14}{sizes[1]:>14}")
     print()
+    rate = run.sent / run.seconds if run.seconds else 0.0
+    print(f"broadcast to all {large.n:,} (listed in {run.listed:.1f} s)")
+    print(f"  planned and queued in {run.enqueue:.1f} s ({large.n / run.enqueue:,.0f} a second)")
+    print(
+        f"  sent {run.sent:,} in {run.seconds:.1f} s by {run.consumers} consumers: "
+        f"{rate:.0f} emails a second"
+    )
+    print()
     checks = [
         (
             ratio <= RATIO_TARGET,
@@ -166,6 +261,12 @@ def report(args: argparse.Namespace, small: Population, large: Population) -> in
             sizes == (args.events, args.events),
             f"every click entered clicked-30d ({sizes[0]} and {sizes[1]} of {args.events})",
         ),
+        (run.queued == large.n, f"the broadcast queued {run.queued:,} of {large.n:,} emails"),
+        (run.sent >= run.wanted, f"the sender sent the first {run.wanted:,} of them"),
+        (
+            rate >= SENDS_TARGET,
+            f"the broadcast sent {rate:.0f} emails a second >= {SENDS_TARGET:.0f}",
+        ),
     ]
     for ok, what in checks:
         print(f"{'PASS' if ok else 'FAIL'}  {what}")
@@ -178,6 +279,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--small", type=int, default=1000, help="N of the small set (1000)")
     parser.add_argument("--large", type=int, default=100_000, help="N of the large set (100000)")
     parser.add_argument("--events", type=int, default=50, help="clicks timed per set (50)")
+    parser.add_argument(
+        "--sends", type=int, default=2000, help="broadcast emails whose sending is timed (2000)"
+    )
     parser.add_argument(
         "--quick", action="store_true", help="a small run that only checks the bench works"
     )
@@ -206,9 +310,10 @@ def main(argv: list[str] | None = None) -> int:
         for pop in (small, large):
             tables.bind(pop.svc.settings)
             pop.clicked = pop.svc.members.size("clicked-30d")
+        run = broadcast(large, args.sends)
     finally:
         engine.kill()
-    return report(args, small, large)
+    return report(args, small, large, run)
 
 
 if __name__ == "__main__":
