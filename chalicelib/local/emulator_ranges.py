@@ -1,4 +1,4 @@
-"""Range reads on index partitions for ministack, as DynamoDB does them.
+"""Range reads on index and table partitions for ministack, as DynamoDB does them.
 
 ministack keeps each index partition as a set of base keys, and a Query gathers the whole
 partition, sorts it and checks the key condition on every item, so its cost grows with the
@@ -8,6 +8,11 @@ was the tick's cost. Here each partition also keeps its members sorted by the in
 and while a Query runs, iterating a partition yields only the members its key condition can
 match (found by bisection). ministack then sorts and checks that short list as before, so its
 answers are unchanged: the items left out could not have matched.
+
+A table's own partitions are read the same way: a segment's members or a broadcast's wave
+(100,000 items under one partition key) are read a page at a time with `contact_id > :after`,
+which cost the whole partition per page (so the whole read was quadratic). Each partition of a
+table with a sort key becomes a `Bucket` that keeps its sort keys sorted as items come and go.
 
 Loaded by emulator_main.py, inside ministack's process; it imports nothing of Leadflow's.
 """
@@ -71,19 +76,75 @@ class Partition(dict):  # type: ignore[type-arg]
         bounds = _bounds.get()
         if bounds is None or self._mixed:
             return iter(list(super().__iter__()))
-        low, low_in, high, high_in = bounds
+        keys = _between(self._sorted, bounds)
+        return iter(list(super().__iter__()) if keys is None else keys)
+
+
+class Bucket(dict):  # type: ignore[type-arg]
+    """One table partition: ministack's {sort key: item}, also sorted by sort value.
+
+    Items are added and removed only through ministack's `_set_item` and `_remove_item`
+    (patched below); a copy (ministack snapshots tables for transactions) restores the sorted
+    list with the instance before re-adding the items, so re-adding them changes nothing.
+    """
+
+    def __init__(self, items: dict[Any, Any], sort_value: Any) -> None:
+        super().__init__()
+        self._sort_value = sort_value
+        self._sorted: list[tuple[Any, Any]] = []
+        self._values: dict[Any, Any] = {}
+        self._mixed = False
+        for key, item in items.items():
+            self[key] = item
+
+    def __setitem__(self, key: Any, item: Any) -> None:
+        super().__setitem__(key, item)
+        if self._mixed or key in self._values:
+            return
+        value = self._sort_value(item)
         try:
-            start = 0
-            if low is not None:
-                find = bisect.bisect_left if low_in else bisect.bisect_right
-                start = find(self._sorted, low, key=_first)
-            end = len(self._sorted)
-            if high is not None:
-                find = bisect.bisect_right if high_in else bisect.bisect_left
-                end = find(self._sorted, high, key=_first)
-        except TypeError:  # a bound of another type than the key: ministack will refuse it
-            return iter(list(super().__iter__()))
-        return iter([key for _, key in self._sorted[start:end]])
+            bisect.insort(self._sorted, (value, key), key=_first)
+        except TypeError:
+            self._mixed = True
+            return
+        self._values[key] = value
+
+    def pop(self, key: Any, default: Any = None) -> Any:
+        if key in self._values:
+            value = self._values.pop(key)
+            start = bisect.bisect_left(self._sorted, value, key=_first)
+            for i in range(start, len(self._sorted)):
+                if self._sorted[i][1] == key:
+                    del self._sorted[i]
+                    break
+        return super().pop(key, default)
+
+    def __delitem__(self, key: Any) -> None:
+        self.pop(key)
+
+    def values(self) -> Any:  # type: ignore[override]
+        bounds = _bounds.get()
+        if bounds is None or self._mixed:
+            return super().values()
+        keys = _between(self._sorted, bounds)
+        return super().values() if keys is None else [self[key] for key in keys]
+
+
+def _between(ordered: list[tuple[Any, Any]], bounds: Bounds) -> list[Any] | None:
+    """The keys whose sort value is within `bounds`, by bisection; None if incomparable."""
+    low, low_in, high, high_in = bounds
+    try:
+        start = 0
+        if low is not None:
+            find = bisect.bisect_left if low_in else bisect.bisect_right
+            start = find(ordered, low, key=_first)
+        end = len(ordered)
+        if high is not None:
+            find = bisect.bisect_right if high_in else bisect.bisect_left
+            end = find(ordered, high, key=_first)
+    except TypeError:  # a bound of another type than the key: ministack will refuse it
+        return None
+    return [key for _, key in ordered[start:end]]
 
 
 def _range_name(table: dict[str, Any], index_name: str, dynamodb: Any) -> str | None:
@@ -193,9 +254,12 @@ def install() -> None:
     def bounded_query(data: dict[str, Any]) -> Any:
         bounds = None
         index_name = data.get("IndexName")
-        table = dynamodb._tables.get(data.get("TableName")) if index_name else None
+        table = dynamodb._tables.get(data.get("TableName"))
         if table is not None:
-            range_name = _range_name(table, index_name, dynamodb)
+            if index_name:
+                range_name = _range_name(table, index_name, dynamodb)
+            else:
+                range_name = table.get("sk_name")
             if range_name:
                 sk_type = dynamodb._get_attr_type(table, range_name)
                 if sk_type in ("S", "N"):
@@ -206,6 +270,21 @@ def install() -> None:
         finally:
             _bounds.reset(token)
 
+    set_item = dynamodb._set_item
+
+    def sorted_set_item(table: dict[str, Any], pk_val: Any, sk_val: Any, item: Any) -> Any:
+        bucket = table["items"].get(pk_val)
+        if type(bucket) is not Bucket and table.get("sk_name"):
+            name = table["sk_name"]
+            kind = dynamodb._get_attr_type(table, name)
+
+            def sort_value(stored: dict[str, Any]) -> Any:
+                return dynamodb._sort_key_value(stored.get(name), kind)
+
+            table["items"][pk_val] = Bucket(bucket or {}, sort_value)
+        return set_item(table, pk_val, sk_val, item)
+
     dynamodb._index_members = index_members
     dynamodb._index_item = index_item
     dynamodb._query = bounded_query
+    dynamodb._set_item = sorted_set_item

@@ -207,12 +207,13 @@ def test_the_ab_winner_is_picked_by_its_metric_and_goes_to_the_rest(world):
 
 def test_with_no_opens_at_all_the_first_variant_listed_wins(world):
     world.publish_broadcasts(news=AB)
-    _people(world, 6)
+    _people(world, 6, prefix="d")  # two get plain, two bold: a tie at 0 %
     world.svc.broadcasts.schedule("news")
     world.at(SEND_AT)
     world.deliver()
     world.later(hours=4)
     status = world.svc.broadcasts.status("news")
+    assert {v: n["sent"] for v, n in status["variants"].items()} == {"plain": 2, "bold": 2}
     assert status["winner"] == "plain"
     assert "first listed wins" in status["winner_reason"]
 

@@ -111,3 +111,79 @@ def test_index_range_queries_match_the_items_after_puts_moves_and_deletes(table)
             want = expected(index, shard, keep)
             assert _query_all(table, index, Key("shard").eq(shard) & condition) == want
             assert _query_all(table, index, Key("shard").eq(shard) & condition, limit=7) == want
+
+
+@pytest.fixture
+def members(aws) -> Any:
+    """A table whose partitions are sorted by a sort key, like segment members and waves."""
+    resource = boto3.resource("dynamodb", endpoint_url=aws.endpoint, region_name="us-east-1")
+    created = resource.create_table(
+        TableName=f"{TABLE}-members",
+        KeySchema=[
+            {"AttributeName": "group", "KeyType": "HASH"},
+            {"AttributeName": "member", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "group", "AttributeType": "S"},
+            {"AttributeName": "member", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    yield created
+    created.delete()
+
+
+def _pages(table: Any, group: str, condition: Any, limit: int) -> list[str]:
+    found: list[str] = []
+    kwargs: dict[str, Any] = {"KeyConditionExpression": Key("group").eq(group) & condition}
+    while True:
+        page = table.query(Limit=limit, **kwargs)
+        found += [item["member"] for item in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            return found
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def test_table_range_queries_match_the_items_after_puts_overwrites_deletes_and_a_rollback(
+    members,
+):
+    rng = random.Random(11)
+    groups: dict[str, set[str]] = {"a": set(), "b": set()}
+    with members.batch_writer(overwrite_by_pkeys=["group", "member"]) as batch:
+        for i in range(400):
+            group, member = rng.choice("ab"), f"m{rng.randint(0, 999):04d}"
+            groups[group].add(member)
+            batch.put_item(Item={"group": group, "member": member, "n": i})
+    for group in "ab":
+        for member in rng.sample(sorted(groups[group]), 30):
+            members.delete_item(Key={"group": group, "member": member})
+            groups[group].discard(member)
+        for member in rng.sample(sorted(groups[group]), 20):  # an overwrite keeps its place
+            members.put_item(Item={"group": group, "member": member, "n": -1})
+    client = members.meta.client
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(  # a new member and a failed condition: neither stays
+            TransactItems=[
+                {"Put": {"TableName": members.name, "Item": {"group": "a", "member": "m9999"}}},
+                {
+                    "Put": {
+                        "TableName": members.name,
+                        "Item": {"group": "b", "member": sorted(groups["b"])[0]},
+                        "ConditionExpression": "attribute_not_exists(#m)",
+                        "ExpressionAttributeNames": {"#m": "member"},
+                    }
+                },
+            ]
+        )
+    for group, inside in groups.items():
+        ordered = sorted(inside)
+        after = ordered[len(ordered) // 3]
+        assert _pages(members, group, Key("member").gt(after), 25) == [
+            m for m in ordered if m > after
+        ]
+        assert _pages(members, group, Key("member").lte(after), 7) == [
+            m for m in ordered if m <= after
+        ]
+        assert _pages(members, group, Key("member").between("m0100", "m0500"), 50) == [
+            m for m in ordered if "m0100" <= m <= "m0500"
+        ]

@@ -16,7 +16,7 @@ from tests.builders import all_events, lead, post_json
 from tests.conftest import settings
 
 # What the pipeline derives from a fact (journeys, scoring, rules, hand-offs), not the facts.
-DERIVED = {"journey", "scoring", "rules", "sales"}
+DERIVED = {"journey", "scoring", "rules", "sales", "segments"}
 
 
 class Audit:
