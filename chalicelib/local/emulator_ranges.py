@@ -28,6 +28,10 @@ from typing import Any
 # While a Query runs: (low, low inclusive, high, high inclusive); None bounds are open.
 Bounds = tuple[Any, bool, Any, bool]
 _bounds: contextvars.ContextVar[Bounds | None] = contextvars.ContextVar("bounds", default=None)
+# And the page it reads: (Limit, forward, the ExclusiveStartKey's sort value or None).
+Window = tuple[int, bool, Any]
+_window: contextvars.ContextVar[Window | None] = contextvars.ContextVar("window", default=None)
+OPEN: Bounds = (None, True, None, True)
 
 _NAME = r"(#[A-Za-z0-9_]+|[A-Za-z_][A-Za-z0-9_]*)"
 _COMPARE = re.compile(_NAME + r"\s*(<=|>=|<|>|=)\s*(:[A-Za-z0-9_]+)")
@@ -131,7 +135,8 @@ class Bucket(dict):  # type: ignore[type-arg]
 
 
 def _between(ordered: list[tuple[Any, Any]], bounds: Bounds) -> list[Any] | None:
-    """The keys whose sort value is within `bounds`, by bisection; None if incomparable."""
+    """The keys whose sort value is within `bounds`, by bisection, and within the page the
+    Query reads (its Limit, after its start key); None if incomparable."""
     low, low_in, high, high_in = bounds
     try:
         start = 0
@@ -142,9 +147,38 @@ def _between(ordered: list[tuple[Any, Any]], bounds: Bounds) -> list[Any] | None
         if high is not None:
             find = bisect.bisect_right if high_in else bisect.bisect_left
             end = find(ordered, high, key=_first)
+        window = _window.get()
+        if window is not None:
+            start, end = _page(ordered, start, end, window)
     except TypeError:  # a bound of another type than the key: ministack will refuse it
         return None
     return [key for _, key in ordered[start:end]]
+
+
+def _page(ordered: list[tuple[Any, Any]], start: int, end: int, window: Window) -> tuple[int, int]:
+    """Narrow [start, end) to what one page can read: the Limit's items past the start key,
+    one more (so ministack sees there is more), and every item tied with either edge (its
+    order among equal sort values is its own)."""
+    limit, forward, after = window
+    ties = 0
+    if after is not None:
+        first = bisect.bisect_left(ordered, after, key=_first)
+        last = bisect.bisect_right(ordered, after, key=_first)
+        ties = last - first
+        if forward:
+            start = max(start, first)
+        else:
+            end = min(end, last)
+    take = limit + 1 + ties
+    if forward:
+        cut = start + take
+        while start < cut < end and ordered[cut][0] == ordered[cut - 1][0]:
+            cut += 1
+        return start, min(end, cut)
+    cut = end - take
+    while start < cut < end and ordered[cut][0] == ordered[cut - 1][0]:
+        cut -= 1
+    return max(start, cut), end
 
 
 def _range_name(table: dict[str, Any], index_name: str, dynamodb: Any) -> str | None:
@@ -192,7 +226,24 @@ def _query_bounds(
             }[op]
     except LookupError:
         return None
-    return None
+    return OPEN  # no condition on the sort key: every item of the partition matches
+
+
+def _query_window(
+    data: dict[str, Any], range_name: str, sk_type: str, dynamodb: Any
+) -> Window | None:
+    """The page a Query with a Limit reads; None without a Limit (or with a start key that
+    does not carry the sort key)."""
+    limit = data.get("Limit")
+    if not isinstance(limit, int) or limit < 1:
+        return None
+    after = None
+    start_key = data.get("ExclusiveStartKey")
+    if start_key:
+        if range_name not in start_key:
+            return None
+        after = dynamodb._sort_key_value(start_key[range_name], sk_type)
+    return (limit, data.get("ScanIndexForward", True) is not False, after)
 
 
 def install() -> None:
@@ -252,7 +303,7 @@ def install() -> None:
     query = dynamodb._query
 
     def bounded_query(data: dict[str, Any]) -> Any:
-        bounds = None
+        bounds = window = None
         index_name = data.get("IndexName")
         table = dynamodb._tables.get(data.get("TableName"))
         if table is not None:
@@ -264,10 +315,13 @@ def install() -> None:
                 sk_type = dynamodb._get_attr_type(table, range_name)
                 if sk_type in ("S", "N"):
                     bounds = _query_bounds(data, range_name, sk_type, dynamodb)
+                    window = _query_window(data, range_name, sk_type, dynamodb)
         token = _bounds.set(bounds)
+        paging = _window.set(window if bounds is not None else None)
         try:
             return query(data)
         finally:
+            _window.reset(paging)
             _bounds.reset(token)
 
     set_item = dynamodb._set_item

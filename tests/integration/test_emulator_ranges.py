@@ -51,10 +51,16 @@ def table(aws) -> Any:
     created.delete()
 
 
-def _query_all(table: Any, index: str, condition: Any, limit: int | None = None) -> list[str]:
+def _query_all(
+    table: Any, index: str, condition: Any, limit: int | None = None, forward: bool = True
+) -> list[str]:
     """Every page, as PynamoDB reads them: ids in the order DynamoDB returns them."""
     ids: list[str] = []
-    kwargs: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": condition}
+    kwargs: dict[str, Any] = {
+        "IndexName": index,
+        "KeyConditionExpression": condition,
+        "ScanIndexForward": forward,
+    }
     if limit:
         kwargs["Limit"] = limit
     while True:
@@ -111,6 +117,10 @@ def test_index_range_queries_match_the_items_after_puts_moves_and_deletes(table)
             want = expected(index, shard, keep)
             assert _query_all(table, index, Key("shard").eq(shard) & condition) == want
             assert _query_all(table, index, Key("shard").eq(shard) & condition, limit=7) == want
+            backwards = _query_all(
+                table, index, Key("shard").eq(shard) & condition, limit=5, forward=False
+            )
+            assert sorted(backwards) == sorted(want) and len(backwards) == len(want)
 
 
 @pytest.fixture
@@ -133,9 +143,12 @@ def members(aws) -> Any:
     created.delete()
 
 
-def _pages(table: Any, group: str, condition: Any, limit: int) -> list[str]:
+def _pages(table: Any, group: str, condition: Any, limit: int, forward: bool = True) -> list[str]:
     found: list[str] = []
-    kwargs: dict[str, Any] = {"KeyConditionExpression": Key("group").eq(group) & condition}
+    kwargs: dict[str, Any] = {
+        "KeyConditionExpression": Key("group").eq(group) & condition,
+        "ScanIndexForward": forward,
+    }
     while True:
         page = table.query(Limit=limit, **kwargs)
         found += [item["member"] for item in page["Items"]]
@@ -186,4 +199,10 @@ def test_table_range_queries_match_the_items_after_puts_overwrites_deletes_and_a
         ]
         assert _pages(members, group, Key("member").between("m0100", "m0500"), 50) == [
             m for m in ordered if "m0100" <= m <= "m0500"
+        ]
+        assert _pages(members, group, Key("member").lt(after), 9, forward=False) == [
+            m for m in reversed(ordered) if m < after
+        ]
+        assert _pages(members, group, Key("member").begins_with("m01"), 4) == [
+            m for m in ordered if m.startswith("m01")
         ]
