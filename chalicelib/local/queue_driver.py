@@ -26,7 +26,6 @@ def drain_once(queues: Queues, queue: str, handler: Handler, wait_seconds: int =
     ]
     answer = handler(records)
     failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
-    for record, message in zip(records, messages, strict=True):
-        if record["messageId"] not in failed:
-            queues.delete(queue, message)
+    done = [m for r, m in zip(records, messages, strict=True) if r["messageId"] not in failed]
+    queues.delete_many(queue, done)
     return len(messages)

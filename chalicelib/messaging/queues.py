@@ -6,6 +6,7 @@ Names derive from the stage like the tables do; the same client talks to the emu
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ WEBHOOKS = "webhooks"
 WEBHOOKS_DEAD = "webhooks-dead"
 ADVANCE = "journey-advance"
 QUEUES = (SENDS, WEBHOOKS, WEBHOOKS_DEAD, ADVANCE)
+log = logging.getLogger(__name__)
 BATCH = 10
 
 
@@ -80,6 +82,16 @@ class Queues:
 
     def delete(self, queue: str, message: Message) -> None:
         self.client.delete_message(QueueUrl=self.url(queue), ReceiptHandle=message.receipt)
+
+    def delete_many(self, queue: str, messages: list[Message]) -> None:
+        """Delete up to a batch of received messages in one call (what Lambda does after a
+        batch succeeds)."""
+        for start in range(0, len(messages), BATCH):
+            chunk = messages[start : start + BATCH]
+            entries = [{"Id": str(i), "ReceiptHandle": m.receipt} for i, m in enumerate(chunk)]
+            answer = self.client.delete_message_batch(QueueUrl=self.url(queue), Entries=entries)
+            if answer.get("Failed"):  # they come back after their visibility timeout
+                log.warning("%s: %d messages not deleted", queue, len(answer["Failed"]))
 
     def depth(self, queue: str) -> int:
         """Messages waiting (visible or delayed): what an admin sees before a replay."""

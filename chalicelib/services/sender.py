@@ -3,14 +3,16 @@
 For each message: claim its ledger entry (a second copy stops here), check the recipient may
 receive it, render the compiled template for this contact, sign its links, build the MIME
 message, wait for the send rate, hand it to SES (throttling is retried with backoff and never
-sends twice), then settle the ledger entry together with the timeline event.
+sends twice), then settle the ledger entry together with the timeline event. A queue batch
+goes through together: one transaction claims its entries, one read fetches its contacts and
+one their suppressions, one transaction settles them, so SES is most of what a send costs.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +28,7 @@ from chalicelib.messaging.renderer import MissingValue, Rendered, Renderer
 from chalicelib.messaging.tokens import Signer
 from chalicelib.messaging.transport import Outgoing, Refused, Throttled, Transport
 from chalicelib.store.contacts import ContactStore
-from chalicelib.store.ledger import Ledger, Status
+from chalicelib.store.ledger import Ledger, Settlement, Status
 from chalicelib.store.outage import is_outage
 from chalicelib.store.subscriptions import SubscriptionStore
 from chalicelib.store.template_library import EmailSettings, TemplateLibrary
@@ -143,6 +145,14 @@ def _tag(value: Any) -> str:
 
 
 @dataclass(frozen=True)
+class _Found:
+    """What a batch read: its contacts by id, and which of their addresses are suppressed."""
+
+    contacts: dict[str, dict[str, Any]]
+    suppressions: dict[str, str]
+
+
+@dataclass(frozen=True)
 class _Prepared:
     mail: Outgoing
     event_id: str
@@ -181,39 +191,90 @@ class Sender:
 
     def deliver(self, request: Mapping[str, Any]) -> str:
         """Deliver one queued email; returns what became of it (sent, skipped, failed, ...)."""
-        key = str(request["ledger"])
-        claim = self.ledger.claim(key, self.clock.now(), LEASE)
-        if not claim.granted:
-            if claim.expired:
+        outcome = self.deliver_many([request])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def deliver_many(self, requests: Sequence[Mapping[str, Any]]) -> list[str | Exception]:
+        """Deliver a queue batch: one transaction claims every entry, one read each fetches
+        the contacts and their suppressions, SES is called per email, one transaction
+        settles them with their events. Each request's outcome, in order: what became of it,
+        or the exception to report it failed by (its claim given back for the next copy)."""
+        outcomes: list[str | Exception] = ["duplicate"] * len(requests)
+        first: dict[str, int] = {}
+        for i, request in enumerate(requests):
+            first.setdefault(str(request["ledger"]), i)  # a second copy in one batch waits
+        claims = self.ledger.claim_many(list(first), self.clock.now(), LEASE)
+        mine = []
+        for key, i in first.items():
+            claim = claims[key]
+            if claim.granted:
+                mine.append(i)
+            elif claim.expired:
                 detail = "delivery was interrupted; not retried, so it cannot arrive twice"
-                return self._fail(request, "interrupted", detail)
-            log.info("send %s: already %s", key, claim.status)
-            return "duplicate"
+                outcomes[i] = self._fail(requests[i], "interrupted", detail)
+            else:
+                log.info("send %s: already %s", key, claim.status)
+        if not mine:
+            return outcomes
         try:
-            prepared = self._prepare(request)
-            if isinstance(prepared, str):
-                return prepared
+            found = self._read([requests[i] for i in mine])
+        except Exception:
+            self._release([requests[i] for i in mine])
+            raise
+        settled: list[Settlement] = []
+        for i in mine:
+            outcomes[i] = self._one(requests[i], found, settled)
+        self.ledger.settle_many(settled)
+        return outcomes
+
+    def _read(self, requests: list[Mapping[str, Any]]) -> _Found:
+        contacts = self.contacts.get_many([str(r["contact_id"]) for r in requests])
+        addresses = [str(c.get("email") or "") for c in contacts.values()]
+        addresses += [str(r["to"]) for r in requests if r.get("internal") and r.get("to")]
+        return _Found(contacts, self.subscriptions.suppressions(addresses))
+
+    def _release(self, requests: list[Mapping[str, Any]]) -> None:
+        for request in requests:
+            try:
+                self.ledger.release(str(request["ledger"]))
+            except Exception:  # the store is away too: the lease runs out instead
+                log.warning("claim %s not given back", request["ledger"])
+
+    def _one(
+        self, request: Mapping[str, Any], found: _Found, settled: list[Settlement]
+    ) -> str | Exception:
+        """One claimed email: prepare, hand to SES, and add how it ended to `settled`."""
+        try:
+            prepared = self._prepare(request, found)
+            if isinstance(prepared, Settlement):
+                settled.append(prepared)
+                return "skipped" if prepared.status == Status.SKIPPED else "failed"
             message_id = self._send(prepared.mail)
         except Refused as exc:
-            return self._fail(request, "refused", str(exc))
-        except Exception:
-            self.ledger.release(key)  # nothing was handed to SES: the next copy may try
-            raise
+            settled.append(self._ending(request, Status.FAILED, EMAIL_FAILED, "refused", str(exc)))
+            return "failed"
+        except Exception as exc:
+            self._release([request])  # nothing was handed to SES: the next copy may try
+            return exc
         # Handed over: from here on the claim is never released, whatever happens.
         properties = {**prepared.properties, "message_id": message_id}
         event = self._event(request, EMAIL_SENT, properties, prepared.event_id, prepared.at)
-        self.ledger.settle(key, Status.SENT, {"message_id": message_id}, event)
+        settled.append(
+            Settlement(str(request["ledger"]), Status.SENT, {"message_id": message_id}, event)
+        )
         return "sent"
 
-    def _prepare(self, request: Mapping[str, Any]) -> _Prepared | str:
-        """Everything before the hand-over; a skip or failure is settled here instead."""
-        contact = self.contacts.get(str(request["contact_id"]))
+    def _prepare(self, request: Mapping[str, Any], found: _Found) -> _Prepared | Settlement:
+        """Everything before the hand-over; or how it ended without one (skipped, failed)."""
+        contact = found.contacts.get(str(request["contact_id"]))
         if contact is None:
-            return self._fail(request, "no_contact", "the contact no longer exists")
+            return self._failure(request, "no_contact", "the contact no longer exists")
         settings = self.templates.settings()
         internal = bool(request.get("internal"))
         address = request.get("to") if internal else contact.get("email")
-        suppression = self.subscriptions.suppression(address) if address else None
+        suppression = found.suppressions.get(str(address).lower()) if address else None
         transactional = bool(request.get("transactional")) or internal
         skip = eligibility.check(
             {**contact, "email": address} if internal else contact,
@@ -226,12 +287,11 @@ class Sender:
         if skip is None and broadcast and self.cancelled(str(broadcast)):
             skip = eligibility.Skip("cancelled", f"the broadcast {broadcast} was cancelled")
         if skip is not None:
-            self._settle(request, Status.SKIPPED, EMAIL_SKIPPED, skip.reason, skip.detail)
-            return "skipped"
+            return self._ending(request, Status.SKIPPED, EMAIL_SKIPPED, skip.reason, skip.detail)
         name = str(request["template"])
         email = self.templates.get(name)
         if email is None:
-            return self._fail(request, "no_template", f"template {name} is not published")
+            return self._failure(request, "no_template", f"template {name} is not published")
         now = self.clock.now()
         sent_id = ids.derived_event_id(now, str(request["ledger"]), EMAIL_SENT)
         extra = {
@@ -252,7 +312,7 @@ class Sender:
                 internal,
             )
         except MissingValue as exc:
-            return self._fail(request, "render_failed", str(exc))
+            return self._failure(request, "render_failed", str(exc))
         envelope = self._envelope(
             request, settings, str(address), mail.subject, mail.unsubscribe_token
         )
@@ -306,17 +366,22 @@ class Sender:
         raise AssertionError("unreachable")
 
     def _fail(self, request: Mapping[str, Any], reason: str, detail: str) -> str:
-        self._settle(request, Status.FAILED, EMAIL_FAILED, reason, detail)
+        """Settle a failure on its own (a delivery found interrupted)."""
+        ending = self._failure(request, reason, detail)
+        self.ledger.settle(ending.key, ending.status, ending.result, ending.event)
         return "failed"
 
-    def _settle(
+    def _failure(self, request: Mapping[str, Any], reason: str, detail: str) -> Settlement:
+        return self._ending(request, Status.FAILED, EMAIL_FAILED, reason, detail)
+
+    def _ending(
         self, request: Mapping[str, Any], status: Status, kind: str, reason: str, detail: str
-    ) -> None:
+    ) -> Settlement:
         now = self.clock.now()
         event_id = ids.derived_event_id(now, str(request["ledger"]), kind)
         props = {"reason": reason, "detail": detail}
         event = self._event(request, kind, props, event_id, now)
-        self.ledger.settle(str(request["ledger"]), status, props, event)
+        return Settlement(str(request["ledger"]), status, props, event)
 
     def _event(
         self,
@@ -339,14 +404,15 @@ class Sender:
 
 
 def handle_batch(records: Iterable[Mapping[str, Any]], sender: Sender) -> dict[str, Any]:
-    """The Lambda adapter: each SQS record is one email; failures come back on their own."""
+    """The Lambda adapter: each SQS record is one email, delivered together; failures come
+    back on their own."""
+    records = list(records)
+    outcomes = sender.deliver_many([json.loads(r["body"]) for r in records])
     failures = []
-    for record in records:
-        try:
-            sender.deliver(json.loads(record["body"]))
-        except Exception as exc:
-            if is_outage(exc):
-                raise  # the store or SES is away: the whole batch comes back, nothing is lost
-            log.exception("send %s failed; it will be retried", record.get("messageId"))
+    for record, outcome in zip(records, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            if is_outage(outcome):
+                raise outcome  # the store or SES is away: the batch comes back, nothing is lost
+            log.error("send %s failed; it will be retried: %r", record.get("messageId"), outcome)
             failures.append({"itemIdentifier": record.get("messageId")})
     return {"batchItemFailures": failures}

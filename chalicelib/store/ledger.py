@@ -44,6 +44,19 @@ class Claim:
     expired: bool = False
 
 
+@dataclass(frozen=True)
+class Settlement:
+    """How a delivery ended, to be written with its timeline event."""
+
+    key: str
+    status: Status
+    result: dict[str, Any]
+    event: Event | None
+
+
+_SETTLED_PER_TRANSACTION = 50  # an entry and its event each: 100 items, DynamoDB's most
+
+
 class Ledger:
     def __init__(self, event_shards: int) -> None:
         self.event_shards = event_shards
@@ -74,6 +87,31 @@ class Ledger:
                 raise
             return self._refusal(key, now)
         return Claim(key, True, Status.SENDING.value, int(item.attempts or 0))
+
+    def claim_many(self, keys: list[str], now: datetime, lease: timedelta) -> dict[str, Claim]:
+        """Claim a queue batch's entries in one transaction; when any is not ours to take (a
+        second copy, a settled entry), each is claimed on its own to learn which."""
+        if len(keys) < 2:
+            return {key: self.claim(key, now, lease) for key in keys}
+        condition = LedgerModel.key.exists() & LedgerModel.status.is_in(
+            Status.RECORDED.value, Status.RETRY.value
+        )
+        actions = [
+            LedgerModel.status.set(Status.SENDING.value),
+            LedgerModel.claimed_until.set(now + lease),
+            LedgerModel.attempts.add(1),
+        ]
+        try:
+            tables.transact(
+                ("update", LedgerModel(key), {"actions": actions, "condition": condition})
+                for key in keys
+            )
+        except TransactWriteError as exc:
+            reasons = exc.cancellation_reasons or []
+            if reasons and (tables.failed_conditions(exc) or tables.conflicted(reasons)):
+                return {key: self.claim(key, now, lease) for key in keys}
+            raise
+        return {key: Claim(key, True, Status.SENDING.value) for key in keys}
 
     def get(self, key: str) -> LedgerModel | None:
         if not tables.can_be_key(key):
@@ -131,6 +169,39 @@ class Ledger:
             ],
             condition=LedgerModel.status == Status.SENDING.value,
         )
+
+    def settle_many(self, outcomes: list[Settlement]) -> None:
+        """Settle a batch's entries with their events in one transaction (50 a transaction);
+        if one was settled meanwhile, each is settled on its own."""
+        for start in range(0, len(outcomes), _SETTLED_PER_TRANSACTION):
+            chunk = outcomes[start : start + _SETTLED_PER_TRANSACTION]
+            try:
+                tables.transact(item for o in chunk for item in self._settle_items(o))
+            except TransactWriteError as exc:
+                reasons = exc.cancellation_reasons or []
+                if not reasons or not (tables.failed_conditions(exc) or tables.conflicted(reasons)):
+                    raise
+                for o in chunk:
+                    self.settle(o.key, o.status, o.result, o.event)
+
+    def _settle_items(self, outcome: Settlement) -> list[tables.Write]:
+        actions = [
+            LedgerModel.status.set(outcome.status.value),
+            LedgerModel.result.set(outcome.result),
+            LedgerModel.claimed_until.remove(),
+        ]
+        entry = LedgerModel(outcome.key)
+        items: list[tables.Write] = [
+            (
+                "update",
+                entry,
+                {"actions": actions, "condition": LedgerModel.status == Status.SENDING.value},
+            )
+        ]
+        if outcome.event is not None:
+            row = event_rows.to_model(outcome.event, self.event_shards)
+            items.append(("save", row, {"condition": event_rows.new_item_condition()}))
+        return items
 
     def settle(
         self,
