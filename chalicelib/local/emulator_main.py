@@ -87,6 +87,37 @@ def _bound_memory() -> None:
     dynamodb._STREAM_RETENTION_SECONDS = STREAM_RETENTION_SECONDS
 
 
+def _light_raw_mail() -> None:
+    """ministack parses every raw email whole, to keep its text and HTML for an inspection API
+    we never read, and then builds a second MIME copy of it for an SMTP relay we never
+    configure: three quarters of what a send cost it. Sender and recipients are all it needs
+    to accept or refuse the email as SES would, and they are in the headers."""
+    from email.parser import BytesHeaderParser
+    from email.policy import default
+
+    from ministack.services import ses, ses_v2
+
+    parser = BytesHeaderParser(policy=default)
+    build = ses_v2._build_mime_message
+
+    def headers_only(raw: Any) -> dict[str, Any]:
+        data = raw.encode("utf-8") if isinstance(raw, str) else raw
+        with contextlib.suppress(Exception):  # else it is raw already, as ministack accepts
+            data = base64.b64decode(data)
+        try:
+            headers = parser.parsebytes(data, headersonly=True)
+        except Exception as exc:
+            return {"ParseError": str(exc)}
+        found = {k: str(headers.get(k, "")) for k in ("From", "To", "Cc", "Bcc", "Subject")}
+        return {**found, "ContentType": headers.get_content_type(), "BodyParts": []}
+
+    def build_if_relayed(*args: Any, **kwargs: Any) -> str:
+        return build(*args, **kwargs) if ses._parse_smtp_host() else ""
+
+    ses_v2._parse_raw_mime = headers_only
+    ses_v2._build_mime_message = build_if_relayed
+
+
 async def _forget_sent_mail() -> None:
     from ministack.services import ses
 
@@ -415,6 +446,7 @@ async def serve(
 
     _remember_parsed_expressions()
     _bound_memory()
+    _light_raw_mail()
     emulator_ranges.install()
     config = Config()
     config.bind = [f"127.0.0.1:{port}"]
