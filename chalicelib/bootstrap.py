@@ -145,6 +145,7 @@ def build(
         templates=templates,
         queues=queues,
         clock=clock,
+        backlog=settings.broadcast_backlog,
     )
     if registry is None:
         registry = handlers.registry(

@@ -28,6 +28,9 @@ class Settings:
     feedback_topics: tuple[str, ...] = ()
     allow_private_webhooks: bool = False
     webhook_max_delay_seconds: int = 900
+    # Broadcast emails kept on the sends queue at most, so a journey's email is never stuck
+    # behind a newsletter: about two minutes of sending at the account's SES rate.
+    broadcast_backlog: int = 2000
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -54,4 +57,5 @@ class Settings:
             ),
             allow_private_webhooks=env.get("LEADFLOW_ALLOW_PRIVATE_WEBHOOKS", "") == "1",
             webhook_max_delay_seconds=int(env.get("LEADFLOW_WEBHOOK_MAX_DELAY_SECONDS", 900)),
+            broadcast_backlog=int(env.get("LEADFLOW_BROADCAST_BACKLOG", 2000)),
         )

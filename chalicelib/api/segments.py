@@ -5,6 +5,7 @@ read or change them."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from chalice import Response
@@ -31,20 +32,30 @@ def _segment(svc: Services, segment_id: str) -> Segment:
     return segment
 
 
-def _summary(svc: Services, segment: Segment) -> dict[str, Any]:
+def _summary(
+    svc: Services, segment: Segment, computed: dict[str, datetime] | None = None
+) -> dict[str, Any]:
+    """What a segment is and how big; `last_computed_at`: when its version was last computed
+    for every contact (its backfill), kept current event by event since."""
+    if computed is None:
+        computed = svc.segmenter.backfills.computed_at([segment.id])
+    at = computed.get(segment.id)
     return {
         "id": segment.id,
         "name": segment.name,
         "description": segment.description,
         "kind": "list" if segment.static else "dynamic",
         "size": svc.members.size(segment.id),
+        "last_computed_at": at.isoformat() if at else None,
     }
 
 
 def list_segments(request: Request, svc: Services) -> Response:
     authorize(request, svc, ("admin", "viewer"))
     book = svc.segments.book()
-    segments = [_summary(svc, s) for s in book.segments.values()] if book else []
+    found = list(book.segments.values()) if book else []
+    computed = svc.segmenter.backfills.computed_at([s.id for s in found])
+    segments = [_summary(svc, s, computed) for s in found]
     return http.json_response(200, {"segments": sorted(segments, key=lambda s: s["id"])})
 
 

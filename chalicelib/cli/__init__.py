@@ -177,12 +177,14 @@ def backfill(svc, segments: dict[str, int]) -> None:
         *columns, console=console, transient=True, disable=not console.is_terminal
     ) as bar:
         task = bar.add_task(names, total=svc.contacts.count())
-        moved = svc.segmenter.backfill(
-            set(segments), svc.contacts.all_ids(), lambda n: bar.update(task, completed=n)
+        done = svc.segmenter.backfill(
+            segments, svc.contacts.all_ids, lambda n: bar.update(task, completed=n)
         )
+    if done.resumed:
+        print(f"resumed after the {done.resumed} contact(s) an interrupted backfill had done")
     for segment_id in sorted(segments):
         print(f"segment {segment_id}: {svc.members.size(segment_id)} member(s)")
-    print(f"backfilled {len(segments)} segment(s): {moved} moved")
+    print(f"backfilled {len(segments)} segment(s): {done.moved} moved")
 
 
 def _segment(svc, name: str):

@@ -32,7 +32,7 @@ def provision(svc: Services, content: Catalog) -> PublishReport:
     svc.queues.create_all()
     report = publisher.publish(content, svc.content)
     if report.segments:  # changed while the stack was stopped
-        svc.segmenter.backfill(set(report.segments), svc.contacts.all_ids())
+        svc.segmenter.backfill(report.segments, svc.contacts.all_ids)
     for domain in sender_domains(content):
         svc.ses.verify_domain(domain)
     svc.ses.ensure_configuration_set()

@@ -114,6 +114,7 @@ class Broadcaster:
         queues: Queues,
         clock: Clock,
         page: int = PAGE,
+        backlog: int = 2000,
     ) -> None:
         self.library = library
         self.store = store
@@ -124,6 +125,7 @@ class Broadcaster:
         self.queues = queues
         self.clock = clock
         self.page = page
+        self.backlog = backlog
 
     # --- what a marketer asks ----------------------------------------------------------
 
@@ -402,6 +404,7 @@ class Broadcaster:
             w for w in plain_waves(state) if w not in (state.released or []) and _parse(w) <= now
         )
         current: BroadcastModel | None = state
+        room = self.backlog - self.queues.depth(SENDS) if due else 0
         for wave in due:
             at = _parse(wave)
             judged = plan.winner_time(broadcast)
@@ -411,9 +414,13 @@ class Broadcaster:
                 if not self.store.save(current, now):
                     return  # another run moved it; it carries on from its own read
             while current is not None:
-                rows, after = self.store.wave(broadcast.id, at, current.release_cursor, self.page)
+                if room <= 0:
+                    return  # the queue holds enough for now; the next tick hands over more
+                limit = min(self.page, room)
+                rows, after = self.store.wave(broadcast.id, at, current.release_cursor, limit)
                 self.queues.send_many(SENDS, (self._message(broadcast, current, r) for r in rows))
                 report.released += len(rows)
+                room -= len(rows)
                 current.release_cursor = after
                 if after is None:
                     current.released = [*(current.released or []), wave]

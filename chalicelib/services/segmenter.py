@@ -11,6 +11,8 @@ the contact's own re-check timer for the moment the window can next change its v
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from chalicelib.pipeline.registry import HandlerContext
 from chalicelib.segments import membership
 from chalicelib.segments.book import reads
 from chalicelib.segments.language import Segment
+from chalicelib.store.backfills import Backfills
 from chalicelib.store.changes import Change, CounterMove, Timer
 from chalicelib.store.facts import ReadFacts
 from chalicelib.store.segment_library import SegmentLibrary
@@ -36,6 +39,7 @@ from chalicelib.store.segments import size_key
 from chalicelib.store.writer import ContactWriter
 
 log = logging.getLogger(__name__)
+CHECKPOINT_EVERY = 100  # contacts between two saves of where a backfill got to
 SOURCE = "segments"
 LISTS = "lists"  # the source of a static list's entries and exits
 
@@ -53,9 +57,12 @@ class Explanation:
 
 
 class Segmenter:
-    def __init__(self, library: SegmentLibrary, writer: ContactWriter) -> None:
+    def __init__(
+        self, library: SegmentLibrary, writer: ContactWriter, backfills: Backfills | None = None
+    ) -> None:
         self.library = library
         self.writer = writer
+        self.backfills = backfills or Backfills()
 
     def on_event(self, event: Event, ctx: HandlerContext) -> None:
         if not event.contact_id.startswith("ct_") or event.source == SOURCE:
@@ -153,22 +160,25 @@ class Segmenter:
 
     def backfill(
         self,
-        segment_ids: set[str],
-        contacts: Iterator[str],
+        versions: dict[str, int],
+        contacts: Callable[[str | None], Iterator[str]],
         progress: Callable[[int], None] = lambda n: None,
-    ) -> int:
-        """Evaluate (new versions of) segments, and the segments that read them, for every
+    ) -> Backfilled:
+        """Evaluate new versions of segments, and the segments that read them, for every
         contact, in one pass in evaluation order (a segment before those that read it, so
-        nobody enters `not vips` on the way); returns how many moves were made. Each contact's
-        moves commit at once with its membership, so running it again (after an
-        interruption) moves nobody twice."""
+        nobody enters `not vips` on the way). Each contact's moves commit at once with its
+        membership, and the pass saves where it got to every page: run again after an
+        interruption, it resumes there, and moves nobody twice."""
         book = self.library.book()
-        segments = book.with_dependents(set(segment_ids)) if book else []
+        segments = book.with_dependents(set(versions)) if book else []
         if not segments:
-            return 0
-        moved = 0
+            return Backfilled(0, 0)
         names = sorted(s.id for s in segments)
-        for n, contact_id in enumerate(contacts, 1):
+        job = hashlib.sha256(json.dumps(sorted(versions.items())).encode()).hexdigest()[:24]
+        after, done = self.backfills.resume_point(job)
+        resumed, moved = done, 0
+        progress(done)
+        for contact_id in contacts(after):
             at = self.writer.clock.now()
             cause = Event(
                 contact_id=contact_id,
@@ -180,8 +190,18 @@ class Segmenter:
             )
             change = self.settle(cause, segments)
             moved += len(change.memberships) if change is not None else 0
-            progress(n)
-        return moved
+            done += 1
+            if done % CHECKPOINT_EVERY == 0:
+                self.backfills.save(job, contact_id, done, at)
+            progress(done)
+        self.backfills.finish(job, names, self.writer.clock.now())
+        return Backfilled(moved, resumed)
+
+
+@dataclass(frozen=True)
+class Backfilled:
+    moved: int
+    resumed: int  # contacts an interrupted run had done already
 
 
 def _has_window(segment: Segment) -> bool:

@@ -75,10 +75,12 @@ class ContactStore:
         not an email address)."""
         return self.find_by_key("email:" + normalise.email(address))
 
-    def all_ids(self) -> Iterator[str]:
-        """Every contact's id, page by page: only for jobs that must visit everyone (a new
-        segment's backfill); everything else reads one contact by its key."""
-        for item in ContactModel.scan(attributes_to_get=["id"]):
+    def all_ids(self, after: str | None = None) -> Iterator[str]:
+        """Every contact's id (after `after`, in the scan's order), page by page: only for jobs
+        that must visit everyone (a new segment's backfill); everything else reads one
+        contact by its key."""
+        start = {"id": {"S": after}} if after else None
+        for item in ContactModel.scan(attributes_to_get=["id"], last_evaluated_key=start):
             yield item.id
 
     def get(self, contact_id: str) -> dict[str, Any] | None:

@@ -288,6 +288,9 @@ class CounterModel(Model):
     value = NumberAttribute(default=0)
     # Counters of one email's opens and clicks go when nobody looks any more; others stay.
     expires_at = TTLAttribute(null=True)
+    # A job's checkpoint (the last item it finished), and when it last ran or finished.
+    cursor = UnicodeAttribute(null=True)
+    at = UTCDateTimeAttribute(null=True)
 
 
 class SegmentMemberModel(Model):

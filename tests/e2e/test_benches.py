@@ -49,7 +49,7 @@ def test_the_segments_bench_reads_the_same_for_one_event_whatever_the_contacts()
     assert "PASS  no Scan" in out
     assert "PASS  every click entered clicked-30d (10 and 10 of 10)" in out
     assert "PASS  items read per event do not grow with contacts" in out
-    assert "PASS  the broadcast queued 2,000 of 2,000 emails" in out
+    assert "PASS  the broadcast planned 2,000 of 2,000 emails" in out
     assert "PASS  the sender sent the first 100 of them" in out
 
 

@@ -36,7 +36,7 @@ SEND_AT = datetime(2026, 1, 5, 11, 0, tzinfo=UTC)
 
 @pytest.fixture
 def world(journeys, tmp_path):
-    def publish(**broadcasts: str) -> None:
+    def publish(journeys_: dict[str, str] | None = None, **broadcasts: str) -> None:
         marketing = tmp_path / "marketing"
         (marketing / "segments").mkdir(parents=True, exist_ok=True)
         (marketing / "broadcasts").mkdir(exist_ok=True)
@@ -44,7 +44,7 @@ def world(journeys, tmp_path):
         (marketing / "segments" / "hold-outs.yaml").write_text(HOLD_OUTS)
         for name, text in broadcasts.items():
             (marketing / "broadcasts" / f"{name}.yaml").write_text(text)
-        journeys.publish(marketing)
+        journeys.publish(marketing, **(journeys_ or {}))
         journeys.svc.content._cache.clear()
 
     journeys.publish_broadcasts = publish
@@ -317,3 +317,40 @@ def test_an_interrupted_plan_resumes_from_its_cursor_and_plans_nobody_twice(worl
     world.settle()
     assert [len(_sent(world, p)) for p in people] == [1] * 5
     assert svc.broadcasts.status("news")["planned"] == 5
+
+
+WELCOME = """
+name: Welcome
+trigger: {event: form_submitted}
+steps:
+  - id: hello
+    send_email: {template: hello, subject: Welcome, transactional: true}
+"""
+
+
+def test_a_broadcast_keeps_the_sends_queue_short_so_journey_email_is_not_stuck_behind_it(
+    world, client
+):
+    from tests.builders import lead, post_json
+
+    world.publish_broadcasts({"welcome": WELCOME}, news=NEWS)
+    people = _people(world, 5)
+    svc = world.svc
+    svc.broadcasts.backlog = 2
+    svc.broadcasts.schedule("news")
+    world.clock.set(SEND_AT)
+    first = svc.broadcasts.run_due()
+    assert (first.planned, first.released) == (5, 2)
+    assert svc.broadcasts.run_due().released == 0  # still two waiting
+    # A lead's thank-you email arrives meanwhile: it waits behind two, not five.
+    assert post_json(client, lead(email="new@example.com")).status_code == 201
+    world.pipeline.drain()
+    assert svc.queues.depth("sends") == 3
+    assert world.deliver() == 3
+    assert svc.broadcasts.run_due().released == 2
+    world.deliver()
+    assert svc.broadcasts.run_due().released == 1
+    world.deliver()
+    world.settle()
+    assert [len(_sent(world, p)) for p in people] == [1] * 5
+    assert svc.broadcasts.status("news")["status"] == "sent"

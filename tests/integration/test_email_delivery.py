@@ -77,6 +77,22 @@ def test_a_second_copy_of_the_queue_message_sends_nothing(svc, ada, journeys):
     assert len(_messages(svc)) == 1
 
 
+def test_a_batch_sends_each_email_once_whatever_copies_it_holds(client, svc, journeys):
+    for name in ("bob", "cy"):
+        assert post_json(client, lead(email=f"{name}@example.com")).status_code == 201
+    journeys.settle()
+    bob, cy = svc.queues.receive("sends")
+    # Bob's email twice in one batch, and Cy's, which a first batch already sent.
+    assert svc.sender.deliver_many([cy.body]) == ["sent"]
+    outcomes = svc.sender.deliver_many([bob.body, bob.body, cy.body])
+
+    assert outcomes == ["sent", "duplicate", "duplicate"]
+    assert sorted(str(m["To"]) for m in _messages(svc)) == ["bob@example.com", "cy@example.com"]
+    for body in (bob.body, cy.body):
+        assert LedgerModel.get(body["ledger"]).status == Status.SENT
+        assert len(_events(svc, body["contact_id"], "email_sent")) == 1
+
+
 def test_marketing_email_carries_one_click_unsubscribe_headers(svc, ada, journeys):
     journeys.later(days=3)
     assert journeys.deliver() == 1

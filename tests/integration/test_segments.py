@@ -216,13 +216,41 @@ def test_editing_a_segment_backfills_it_once(client, world, tmp_path):
     world.svc.content._cache.clear()
     assert report.segments == {"quiet": 2}
 
-    moved = world.svc.segmenter.backfill({"quiet"}, world.svc.contacts.all_ids())
-    again = world.svc.segmenter.backfill({"quiet"}, world.svc.contacts.all_ids())
+    moved = world.svc.segmenter.backfill(report.segments, world.svc.contacts.all_ids).moved
+    again = world.svc.segmenter.backfill(report.segments, world.svc.contacts.all_ids).moved
     world.settle()
 
     assert (moved, again) == (1, 0)
     assert "quiet" in _segments(world, ada)
     assert _moves(world, ada).count(("segment_entered", "quiet")) == 1
+
+
+def test_an_interrupted_backfill_resumes_where_it_stopped(client, world, monkeypatch):
+    from chalicelib.services import segmenter
+
+    monkeypatch.setattr(segmenter, "CHECKPOINT_EVERY", 2)
+    people = [world.sign_up(f"q{i}@example.com") for i in range(5)]
+    world.settle()
+    world.clock.advance(days=91)
+    visited: list[str] = []
+
+    def crashing(after):
+        for contact_id in world.svc.contacts.all_ids(after):
+            if len(visited) == 3:
+                raise ConnectionError("the job was stopped")
+            visited.append(contact_id)
+            yield contact_id
+
+    with pytest.raises(ConnectionError):
+        world.svc.segmenter.backfill({"quiet": 1}, crashing)
+    resumed = world.svc.segmenter.backfill({"quiet": 1}, world.svc.contacts.all_ids)
+    world.settle()
+
+    assert resumed.resumed == 2  # the checkpoint after the second contact
+    assert all("quiet" in _segments(world, p) for p in people)
+    assert world.svc.members.size("quiet") == len(people)
+    computed = world.svc.segmenter.backfills.computed_at(["quiet"])
+    assert computed == {"quiet": world.clock.now()}
 
 
 def test_explain_says_why_a_contact_is_in_or_out(client, world):
