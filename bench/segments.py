@@ -185,7 +185,7 @@ def broadcast(pop: Population, sends: int) -> BroadcastRun:
     pop.svc.ses.verify_domain("example.com")  # the emulator, like SES, wants a known sender
     pop.svc.broadcasts.schedule("bench-news", "now")
     start = time.perf_counter()
-    done = pop.svc.broadcasts.run_due(budget_seconds=float("inf"))
+    done = pop.svc.broadcaster.run_due(budget_seconds=float("inf"))
     run.enqueue = time.perf_counter() - start
     run.planned = done.planned
     # The rate limiter paces real time: on the fake clock the set-up needs, it would wait for
@@ -223,7 +223,7 @@ def _send(svc: bootstrap.Services, wanted: int, consumers: int) -> tuple[int, fl
 
     def tick() -> None:  # the stack's tick, which tops the queue up
         while sent < wanted:
-            svc.broadcasts.run_due()
+            svc.broadcaster.run_due()
             time.sleep(0.5)
 
     start = time.perf_counter()

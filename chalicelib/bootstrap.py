@@ -19,6 +19,8 @@ from chalicelib.messaging.transport import SesTransport, Transport
 from chalicelib.pipeline.processor import Processor
 from chalicelib.pipeline.registry import Registry
 from chalicelib.services import handlers
+from chalicelib.services.broadcast_desk import BroadcastDesk
+from chalicelib.services.broadcast_stats import BroadcastStats
 from chalicelib.services.broadcaster import Broadcaster
 from chalicelib.services.courier import Courier
 from chalicelib.services.dispatcher import Dispatcher
@@ -84,13 +86,14 @@ class Services:
     segmenter: Segmenter
     members: SegmentMembers
     rfm: RfmKeeper
-    broadcasts: Broadcaster
+    broadcasts: BroadcastDesk
+    broadcaster: Broadcaster
 
     def tick(self) -> tuple[TickReport, FireReport]:
         """What the scheduled tick does: advance due enrollments, fire due contact timers,
         run due broadcasts, and once a day recompute RFM over the buyers."""
         report = self.journeys.tick(), self.timers.fire_due(self.clock.now())
-        self.broadcasts.run_due()
+        self.broadcaster.run_due()
         self.rfm.recompute_if_due(self.clock.now())
         return report
 
@@ -136,8 +139,9 @@ def build(
     subscriptions = SubscriptionStore(settings.pending_shards)
     templates = TemplateLibrary(content)
     broadcast_runs = BroadcastStore(settings.pending_shards)
+    broadcast_library = BroadcastLibrary(content)
     broadcaster = Broadcaster(
-        library=BroadcastLibrary(content),
+        library=broadcast_library,
         store=broadcast_runs,
         members=members,
         contacts=contacts,
@@ -157,7 +161,7 @@ def build(
             dispatcher,
             segmenter,
             rfm,
-            broadcaster,
+            BroadcastStats(broadcast_runs),
         )
     processor = Processor(registry, events, contacts, clock)
     ses = SesTransport(settings)
@@ -213,6 +217,13 @@ def build(
         segmenter,
         members,
         rfm,
+        BroadcastDesk(
+            library=broadcast_library,
+            store=broadcast_runs,
+            members=members,
+            broadcaster=broadcaster,
+            clock=clock,
+        ),
         broadcaster,
     )
 

@@ -10,17 +10,9 @@ in pipeline/registry.py).
 
 from __future__ import annotations
 
-from chalicelib.events import (
-    EMAIL_CLICKED,
-    EMAIL_FAILED,
-    EMAIL_OPENED,
-    EMAIL_QUEUED,
-    EMAIL_SENT,
-    EMAIL_SKIPPED,
-    WEBHOOK_QUEUED,
-)
+from chalicelib.events import EMAIL_QUEUED, WEBHOOK_QUEUED
 from chalicelib.pipeline.registry import ANY, Registry
-from chalicelib.services.broadcaster import Broadcaster
+from chalicelib.services.broadcast_stats import COUNTED, BroadcastStats
 from chalicelib.services.dispatcher import Dispatcher
 from chalicelib.services.journey_runner import JourneyRunner
 from chalicelib.services.outbox import Outbox
@@ -40,7 +32,7 @@ def registry(
     dispatcher: Dispatcher | None = None,
     segmenter: Segmenter | None = None,
     rfm: RfmKeeper | None = None,
-    broadcaster: Broadcaster | None = None,
+    broadcast_stats: BroadcastStats | None = None,
 ) -> Registry:
     handlers = (
         stitcher.on_event,
@@ -51,13 +43,10 @@ def registry(
         *((dispatcher.on_event,) if dispatcher else ()),
         *((rfm.on_event,) if rfm else ()),
     )
-    counted = (broadcaster.on_event,) if broadcaster else ()
+    counted = (broadcast_stats.on_event,) if broadcast_stats else ()
     return {
         ANY: handlers,
         EMAIL_QUEUED: (outbox.forward,),
         WEBHOOK_QUEUED: (outbox.forward,),
-        **{
-            kind: counted
-            for kind in (EMAIL_SENT, EMAIL_OPENED, EMAIL_CLICKED, EMAIL_SKIPPED, EMAIL_FAILED)
-        },
+        **dict.fromkeys(COUNTED, counted),
     }

@@ -91,7 +91,7 @@ def test_a_broadcast_run_twice_sends_each_contact_once(world):
             BroadcastModel.due_at.set(SEND_AT),
         ]
     )
-    again = world.svc.broadcasts.run_due()
+    again = world.svc.broadcaster.run_due()
     assert (again.planned, again.already, again.released) == (0, 5, 5)
     world.deliver()
     world.settle()
@@ -301,17 +301,17 @@ def test_an_interrupted_plan_resumes_from_its_cursor_and_plans_nobody_twice(worl
     world.publish_broadcasts(news=NEWS)
     people = _people(world, 5)
     svc = world.svc
-    svc.broadcasts.page = 2
+    svc.broadcaster.page = 2
     svc.broadcasts.schedule("news")
     world.clock.set(SEND_AT)
-    first = svc.broadcasts.run_due(max_pages=1)
+    first = svc.broadcaster.run_due(max_pages=1)
     assert (first.planned, first.released) == (2, 0)
     assert svc.broadcasts.status("news")["status"] == "planning"
     # The same page again (a crash before the cursor was saved) writes nothing new.
     BroadcastModel("news").update(actions=[BroadcastModel.cursor.remove()])
-    again = svc.broadcasts.run_due(max_pages=1)
+    again = svc.broadcaster.run_due(max_pages=1)
     assert (again.planned, again.already) == (0, 2)
-    rest = svc.broadcasts.run_due()
+    rest = svc.broadcaster.run_due()
     assert (rest.planned, rest.released) == (3, 5)
     assert world.deliver() == 5
     world.settle()
@@ -336,20 +336,20 @@ def test_a_broadcast_keeps_the_sends_queue_short_so_journey_email_is_not_stuck_b
     world.publish_broadcasts({"welcome": WELCOME}, news=NEWS)
     people = _people(world, 5)
     svc = world.svc
-    svc.broadcasts.backlog = 2
+    svc.broadcaster.backlog = 2
     svc.broadcasts.schedule("news")
     world.clock.set(SEND_AT)
-    first = svc.broadcasts.run_due()
+    first = svc.broadcaster.run_due()
     assert (first.planned, first.released) == (5, 2)
-    assert svc.broadcasts.run_due().released == 0  # still two waiting
+    assert svc.broadcaster.run_due().released == 0  # still two waiting
     # A lead's thank-you email arrives meanwhile: it waits behind two, not five.
     assert post_json(client, lead(email="new@example.com")).status_code == 201
     world.pipeline.drain()
     assert svc.queues.depth("sends") == 3
     assert world.deliver() == 3
-    assert svc.broadcasts.run_due().released == 2
+    assert svc.broadcaster.run_due().released == 2
     world.deliver()
-    assert svc.broadcasts.run_due().released == 1
+    assert svc.broadcaster.run_due().released == 1
     world.deliver()
     world.settle()
     assert [len(_sent(world, p)) for p in people] == [1] * 5
