@@ -116,7 +116,8 @@ class BroadcastStore:
         by: str,
         now: datetime,
     ) -> BroadcastModel | None:
-        """Schedule (or move) a broadcast that has not started; None if it already has."""
+        """Schedule (or move) a broadcast that nobody was planned for yet (it has not started,
+        was cancelled first, or found its audience empty); None if someone was."""
         item = BroadcastModel(
             broadcast_id,
             version=version,
@@ -129,8 +130,9 @@ class BroadcastStore:
             due_shard=DUE_SHARD,
             due_at=starts_at,
         )
+        # Until someone is planned, nobody can have been sent it: it may be (re)scheduled.
         fresh = BroadcastModel.id.does_not_exist()
-        waiting = BroadcastModel.status.is_in(Status.SCHEDULED, Status.CANCELLED) & (
+        waiting = BroadcastModel.status.is_in(Status.SCHEDULED, Status.CANCELLED, Status.SENT) & (
             BroadcastModel.planned == 0
         )
         try:

@@ -354,3 +354,19 @@ def test_a_broadcast_keeps_the_sends_queue_short_so_journey_email_is_not_stuck_b
     world.settle()
     assert [len(_sent(world, p)) for p in people] == [1] * 5
     assert svc.broadcasts.status("news")["status"] == "sent"
+
+
+def test_a_broadcast_that_found_nobody_can_be_scheduled_again(world):
+    world.publish_broadcasts(news=NEWS)
+    svc = world.svc
+    svc.broadcasts.schedule("news")
+    world.at(SEND_AT)
+    assert svc.broadcasts.status("news")["status"] == "sent"  # to an empty segment
+    people = _people(world, 2)
+    assert svc.broadcasts.schedule("news", "now")["status"] == "scheduled"
+    world.later(minutes=1)
+    assert world.deliver() == 2
+    world.settle()
+    assert [len(_sent(world, p)) for p in people] == [1, 1]
+    with pytest.raises(Conflict):
+        svc.broadcasts.schedule("news", "now")
