@@ -56,8 +56,14 @@ def send_time(broadcast: Broadcast) -> datetime:
 
 
 def winner_time(broadcast: Broadcast) -> datetime | None:
-    """When the test is judged and the winner goes to the rest; None without a test."""
-    return send_time(broadcast) + broadcast.ab_test.wait if broadcast.ab_test else None
+    """When the test is judged and the winner goes to the rest: `wait` after the test could
+    first go in the broadcast's zone (its quiet hours and send days hold the test too, so the
+    verdict never comes before the test was sent); None without a test."""
+    if broadcast.ab_test is None:
+        return None
+    zone, quiet, days = broadcast.zone, broadcast.quiet_hours, broadcast.send_days
+    test = calendar.next_send_window(send_time(broadcast), zone, quiet, days)
+    return test + broadcast.ab_test.wait
 
 
 def _bucket(broadcast_id: str, contact_id: str, salt: str) -> int:

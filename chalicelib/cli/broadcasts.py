@@ -125,6 +125,9 @@ def _status_text(state: dict[str, Any]) -> str:
         f"  planned {state['planned']} email(s) in {len(waves)} wave(s), "
         f"{len(state['released'])} handed to the queue"
     )
+    for wave, n in sorted(waves.items())[:12]:
+        when = "handed to the queue" if wave in state["released"] else "waits"
+        lines.append(f"    {_time(wave)}  {n:>8}  {when}")
     lines.append(f"  {'variant':16} {'sent':>8} {'opened':>14} {'clicked':>14}")
     for variant, n in state["variants"].items():
         lines.append(

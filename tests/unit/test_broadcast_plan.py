@@ -112,6 +112,19 @@ def test_the_winner_has_the_best_rate_and_ties_go_to_the_first_listed():
     assert plan.judge(opens, arms).winner == "c"
 
 
+def test_a_test_held_by_quiet_hours_is_judged_wait_after_it_could_go():
+    b = broadcast(
+        send_at="2026-03-02T22:00", quiet_hours={"start": "20:00", "end": "08:00"}, ab_test=AB
+    )
+    # 22:00 in Berlin is quiet: the test goes at 08:00, the verdict four hours later.
+    assert plan.winner_time(b) == datetime(2026, 3, 3, 11, 0, tzinfo=UTC)
+    rest = next(f"ct_{i}" for i in range(100) if plan.variant(b, f"ct_{i}") == plan.WINNER)
+    tested = next(f"ct_{i}" for i in range(100) if plan.variant(b, f"ct_{i}") != plan.WINNER)
+    test_send, rest_send = plan.decide(b, {"id": tested}), plan.decide(b, {"id": rest})
+    assert isinstance(test_send, plan.Send) and isinstance(rest_send, plan.Send)
+    assert rest_send.at - test_send.at == timedelta(hours=4)
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "words"),
     [
