@@ -88,6 +88,13 @@ class Broadcast(Strict):
             ) from exc
         return value
 
+    @field_validator("send_at")
+    @classmethod
+    def _this_millennium(cls, value: datetime) -> datetime:
+        if not 2000 <= value.year <= 2999:
+            raise ValueError(f"{value.isoformat()} is not a date to send on (2000 to 2999)")
+        return value
+
     @field_validator("send_days")
     @classmethod
     def _some_days(cls, value: list[Weekday] | None) -> list[Weekday] | None:

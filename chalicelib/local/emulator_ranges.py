@@ -235,8 +235,8 @@ def _query_window(
     """The page a Query with a Limit reads; None without a Limit (or with a start key that
     does not carry the sort key)."""
     limit = data.get("Limit")
-    if not isinstance(limit, int) or limit < 1:
-        return None
+    if not isinstance(limit, int) or limit < 1 or data.get("KeyConditions"):
+        return None  # (the legacy KeyConditions are not read for bounds: no window either)
     after = None
     start_key = data.get("ExclusiveStartKey")
     if start_key:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import binascii
 import contextlib
 import secrets
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -112,7 +113,11 @@ def _line(name: str, value: str) -> str:
 
 def _structured(name: str, value: str) -> str:
     """An address or subject header line: plain ASCII as it is (a display name quoted when it
-    needs to be), anything else folded and encoded by the email package."""
+    needs to be), anything else folded and encoded by the email package. A line break or
+    other control character would end the header early (and let a value write headers of
+    its own), so it is refused."""
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+        raise HeaderError(f"{name} holds a line break or control character: {value!r}")
     if value.isascii() and value.isprintable():
         if name == "Subject":
             with contextlib.suppress(HeaderError):
@@ -126,7 +131,7 @@ def _structured(name: str, value: str) -> str:
 
 def _part(boundary: str, subtype: str, content: str) -> list[str]:
     """One text part, quoted-printable by the C encoder."""
-    plain = content.replace("\r\n", "\n").encode("utf-8")
+    plain = content.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
     encoded = binascii.b2a_qp(plain, istext=True).decode("ascii")
     return [
         f"--{boundary}",

@@ -78,6 +78,16 @@ class BroadcastDesk:
         local without an offset for a local-time broadcast, or `now`)."""
         broadcast, version = self.definition(broadcast_id)
         now = self.clock.now()
+        if at == "now" and broadcast.local_time:
+            raise FormValidationError(
+                [
+                    FieldError(
+                        "at",
+                        "a local-time broadcast goes at a time of day in each contact's zone: "
+                        "give one like 2026-12-08T09:00, not now",
+                    )
+                ]
+            )
         when = now.replace(microsecond=0).isoformat() if at == "now" else at
         broadcast = self._at(broadcast, when)
         starts = plan.send_time(broadcast)

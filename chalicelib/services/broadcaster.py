@@ -36,8 +36,9 @@ from chalicelib.store.template_library import TemplateLibrary
 
 log = logging.getLogger(__name__)
 PAGE = 100
-# Planning stops after this long in one tick (its Lambda has 300 s) and resumes at the next.
-BUDGET_SECONDS = 120.0
+# Planning stops after this long in one tick and resumes at the next: ticks come every
+# minute, and one that ran longer would plan beside the next.
+BUDGET_SECONDS = 45.0
 SOURCE = "broadcast"
 
 
@@ -129,7 +130,7 @@ class Broadcaster:
             report.planned += len(written.new)
             report.already += written.existing
             cursor = page[-1].contact_id if page else current.cursor
-            current = self._record(current, written.new, cursor, after is None)
+            current = self._record(current, plans, written.new, cursor, after is None)
             pages += 1
             if after is None or (max_pages is not None and pages >= max_pages):
                 break
@@ -138,15 +139,24 @@ class Broadcaster:
         return current
 
     def _record(
-        self, state: BroadcastModel, new: list[Planned], cursor: str | None, finished: bool
+        self,
+        state: BroadcastModel,
+        page: list[Planned],
+        new: list[Planned],
+        cursor: str | None,
+        finished: bool,
     ) -> BroadcastModel | None:
-        """Add a page's new plans to the run; merged again on a fresh read if another run
-        moved it meanwhile, so no wave is ever forgotten."""
+        """Add a page's plans to the run; merged again on a fresh read if another run moved
+        it meanwhile. Every instant of the page becomes a wave, even one whose plans an
+        interrupted run had written (it never counted them), and a wave that gets plans after
+        it was released is released again (its earlier emails are refused by their claims)."""
         waves = Counter(p.at.isoformat() for p in new if p.at is not None)
+        instants = {p.at.isoformat() for p in page if p.at is not None}
         fresh: BroadcastModel | None = state
         while fresh is not None and fresh.status in Status.ACTIVE:
             merged = Counter(plain_waves(fresh)) + waves
-            fresh.waves = dict(merged)
+            fresh.waves = {**dict.fromkeys(instants, 0), **merged}
+            fresh.released = [w for w in fresh.released or [] if w not in instants]
             fresh.planned = int(fresh.planned or 0) + len(new)
             if cursor is not None and (fresh.cursor is None or cursor > fresh.cursor):
                 fresh.cursor = cursor
@@ -222,10 +232,16 @@ class Broadcaster:
         )
         current: BroadcastModel | None = state
         room = self.backlog - self.queues.depth(SENDS) if due else 0
+        judged = plan.winner_time(broadcast)
         for wave in due:
             at = _parse(wave)
-            judged = plan.winner_time(broadcast)
             if current is not None and judged and at >= judged and current.winner is None:
+                # `wait` after the test went, even when planning a large audience delayed it.
+                ready = current.tested_at + broadcast.ab_test.wait if current.tested_at else now
+                if now < ready:
+                    current.due_at = ready
+                    self.store.save(current, now)
+                    return
                 verdict = plan.judge(broadcast, self._arms(broadcast))
                 current.winner, current.winner_reason = verdict.winner, verdict.reason
                 if not self.store.save(current, now):
@@ -241,6 +257,8 @@ class Broadcaster:
                 current.release_cursor = after
                 if after is None:
                     current.released = [*(current.released or []), wave]
+                    if judged and at < judged:
+                        current.tested_at = self.clock.now()
                 if not self.store.save(current, self.clock.now()):
                     return
                 if after is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +37,10 @@ from chalicelib.store.template_library import EmailSettings, TemplateLibrary
 log = logging.getLogger(__name__)
 SOURCE = "email"
 LEASE = timedelta(minutes=10)
+# A batch gives back what it has not sent after this long (the function has a minute), and
+# records what it sent at least this often.
+BATCH_SECONDS = 30.0
+FLUSH_SECONDS = 5.0
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 4.0)
 # Marketing email that names no topic counts as this one: consent and unsubscribes apply.
 DEFAULT_TOPIC = "marketing"
@@ -206,28 +211,42 @@ class Sender:
         for i, request in enumerate(requests):
             first.setdefault(str(request["ledger"]), i)  # a second copy in one batch waits
         claims = self.ledger.claim_many(list(first), self.clock.now(), LEASE)
-        mine = []
-        for key, i in first.items():
-            claim = claims[key]
-            if claim.granted:
-                mine.append(i)
-            elif claim.expired:
-                detail = "delivery was interrupted; not retried, so it cannot arrive twice"
-                outcomes[i] = self._fail(requests[i], "interrupted", detail)
-            else:
-                log.info("send %s: already %s", key, claim.status)
-        if not mine:
-            return outcomes
+        mine = [i for key, i in first.items() if claims[key].granted]
+        lapsed = [i for key, i in first.items() if claims[key].expired]
+        if mine:
+            self._deliver_claimed(requests, mine, outcomes)
+        for i in lapsed:
+            detail = "delivery was interrupted; not retried, so it cannot arrive twice"
+            outcomes[i] = self._fail(requests[i], "interrupted", detail)
+        return outcomes
+
+    def _deliver_claimed(
+        self,
+        requests: Sequence[Mapping[str, Any]],
+        mine: list[int],
+        outcomes: list[str | Exception],
+    ) -> None:
+        """Send the claimed emails, settling as it goes every few seconds (a slow SES must
+        not hold many sent emails unrecorded) and giving back what is left when the batch
+        has run long, so the next copy sends it before the function's time runs out."""
         try:
             found = self._read([requests[i] for i in mine])
         except Exception:
             self._release([requests[i] for i in mine])
             raise
         settled: list[Settlement] = []
-        for i in mine:
+        started = flushed = time.monotonic()
+        for n, i in enumerate(mine):
+            if time.monotonic() - started > BATCH_SECONDS:
+                self._release([requests[j] for j in mine[n:]])
+                for j in mine[n:]:
+                    outcomes[j] = TryLater("the batch ran long; the next copy sends it")
+                break
             outcomes[i] = self._one(requests[i], found, settled)
+            if settled and time.monotonic() - flushed > FLUSH_SECONDS:
+                self.ledger.settle_many(settled)
+                settled, flushed = [], time.monotonic()
         self.ledger.settle_many(settled)
-        return outcomes
 
     def _read(self, requests: list[Mapping[str, Any]]) -> _Found:
         contacts = self.contacts.get_many([str(r["contact_id"]) for r in requests])
@@ -316,7 +335,10 @@ class Sender:
         envelope = self._envelope(
             request, settings, str(address), mail.subject, mail.unsubscribe_token
         )
-        raw = mime.build(envelope, mail.rendered.html, mail.rendered.text, now)
+        try:
+            raw = mime.build(envelope, mail.rendered.html, mail.rendered.text, now)
+        except mime.HeaderError as exc:
+            return self._failure(request, "bad_header", str(exc))
         tags = {
             "journey": _tag(request.get("journey") or "none"),
             "step": _tag(request.get("step") or "none"),
@@ -405,11 +427,23 @@ class Sender:
 
 def handle_batch(records: Iterable[Mapping[str, Any]], sender: Sender) -> dict[str, Any]:
     """The Lambda adapter: each SQS record is one email, delivered together; failures come
-    back on their own."""
+    back on their own (a record that is not a send request fails alone)."""
     records = list(records)
-    outcomes = sender.deliver_many([json.loads(r["body"]) for r in records])
-    failures = []
-    for record, outcome in zip(records, outcomes, strict=True):
+    failures: list[dict[str, Any]] = []
+    requests, good = [], []
+    for record in records:
+        try:
+            request = json.loads(record["body"])
+            if not isinstance(request, dict) or not request.get("ledger"):
+                raise ValueError("not a send request")
+        except (ValueError, KeyError, TypeError) as exc:
+            log.error("send %s is not a send request: %s", record.get("messageId"), exc)
+            failures.append({"itemIdentifier": record.get("messageId")})
+            continue
+        requests.append(request)
+        good.append(record)
+    outcomes = sender.deliver_many(requests) if requests else []
+    for record, outcome in zip(good, outcomes, strict=True):
         if isinstance(outcome, Exception):
             if is_outage(outcome):
                 raise outcome  # the store or SES is away: the batch comes back, nothing is lost

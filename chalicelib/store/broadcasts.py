@@ -162,6 +162,8 @@ class BroadcastStore:
     def cancel(self, broadcast_id: str, now: datetime) -> bool:
         """Stop a broadcast: waves not yet released never go, and the sender skips what is
         still on the queue. False if there is nothing to stop (never scheduled, cancelled)."""
+        if not tables.can_be_key(broadcast_id):
+            return False
         try:
             BroadcastModel(broadcast_id).update(
                 actions=[

@@ -109,9 +109,21 @@ class Ledger:
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
             if reasons and (tables.failed_conditions(exc) or tables.conflicted(reasons)):
-                return {key: self.claim(key, now, lease) for key in keys}
+                return self._claim_each(keys, now, lease)
             raise
         return {key: Claim(key, True, Status.SENDING.value) for key in keys}
+
+    def _claim_each(self, keys: list[str], now: datetime, lease: timedelta) -> dict[str, Claim]:
+        claims: dict[str, Claim] = {}
+        try:
+            for key in keys:
+                claims[key] = self.claim(key, now, lease)
+        except Exception:
+            for claim in claims.values():  # nothing was sent: give back what we took
+                if claim.granted:
+                    self.release(claim.key)
+            raise
+        return claims
 
     def get(self, key: str) -> LedgerModel | None:
         if not tables.can_be_key(key):

@@ -335,6 +335,7 @@ class BroadcastModel(Model):
     release_cursor = UnicodeAttribute(null=True)
     winner = UnicodeAttribute(null=True)
     winner_reason = UnicodeAttribute(null=True)
+    tested_at = UTCDateTimeAttribute(null=True)  # when the last test wave went to the queue
     scheduled_by = UnicodeAttribute(null=True)
     scheduled_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()

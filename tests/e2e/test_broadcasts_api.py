@@ -57,6 +57,14 @@ def test_viewers_read_but_do_not_send_and_bad_input_names_the_field(client, svc,
     )
     garbled = _call(client, "post", f"/broadcasts/{SAMPLE}/schedule", admin_key, {"at": "soon"})
     typo = _call(client, "post", f"/broadcasts/{SAMPLE}/schedule", admin_key, {"when": "now"})
+    far = _call(
+        client,
+        "post",
+        f"/broadcasts/{SAMPLE}/schedule",
+        admin_key,
+        {"at": "9999-12-31T23:00-05:00"},
+    )
+    long_id = _call(client, "post", f"/broadcasts/{'x' * 3000}/cancel", admin_key)
     unknown = _call(client, "get", "/broadcasts/no-such-thing", admin_key)
     never = _call(client, "post", f"/broadcasts/{SAMPLE}/cancel", admin_key)
 
@@ -68,5 +76,7 @@ def test_viewers_read_but_do_not_send_and_bad_input_names_the_field(client, svc,
     assert "has passed" in json.loads(past.body)["fields"][0]["message"]
     assert json.loads(garbled.body)["fields"][0]["field"] == "at"
     assert json.loads(typo.body)["fields"][0]["field"] == "when"
+    assert far.status_code == 422 and json.loads(far.body)["fields"][0]["field"] == "at"
+    assert long_id.status_code == 404
     assert unknown.status_code == 404 and SAMPLE in json.loads(unknown.body)["message"]
     assert never.status_code == 404

@@ -370,3 +370,46 @@ def test_a_broadcast_that_found_nobody_can_be_scheduled_again(world):
     assert [len(_sent(world, p)) for p in people] == [1, 1]
     with pytest.raises(Conflict):
         svc.broadcasts.schedule("news", "now")
+
+
+def test_plans_a_crashed_run_wrote_but_never_counted_are_still_sent(world):
+    world.publish_broadcasts(news=NEWS)
+    people = _people(world, 5)
+    svc = world.svc
+    svc.broadcasts.schedule("news")
+    world.clock.set(SEND_AT)
+    # A run wrote the first two plans, then died before it recorded them in the run's state.
+    broadcast = svc.broadcasts.definition("news")[0]
+    decided = svc.broadcaster.decide(broadcast, sorted(people)[:2])
+    now = world.clock.now()
+    plans = [svc.broadcaster._planned(broadcast, cid, d, now) for cid, d in decided.items()]
+    svc.broadcaster.store.write_plan("news", plans, now)
+
+    report = svc.broadcaster.run_due()
+
+    assert (report.planned, report.already, report.released) == (3, 2, 5)
+    assert world.deliver() == 5
+    world.settle()
+    assert [len(_sent(world, p)) for p in people] == [1] * 5
+
+
+def test_the_verdict_waits_for_the_test_to_have_gone_however_long_that_took(world):
+    world.publish_broadcasts(news=AB)
+    _people(world, 6, prefix="d")  # two get plain, two bold, two the winner
+    svc = world.svc
+    svc.broadcaster.backlog = 1  # the test goes out one email at a time
+    svc.broadcasts.schedule("news")
+    world.clock.set(SEND_AT)
+    svc.broadcaster.run_due()
+    world.clock.advance(hours=5)  # past send_at + wait, with most of the test still to go
+    while svc.broadcasts.status("news")["released"] == []:
+        world.deliver()
+        svc.broadcaster.run_due()
+    assert svc.broadcasts.status("news")["winner"] is None
+    world.deliver()
+    world.clock.advance(hours=3, minutes=59)
+    svc.broadcaster.run_due()
+    assert svc.broadcasts.status("news")["winner"] is None
+    world.clock.advance(minutes=1)
+    svc.broadcaster.run_due()
+    assert svc.broadcasts.status("news")["winner"] == "plain"

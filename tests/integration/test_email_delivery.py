@@ -93,6 +93,24 @@ def test_a_batch_sends_each_email_once_whatever_copies_it_holds(client, svc, jou
         assert len(_events(svc, body["contact_id"], "email_sent")) == 1
 
 
+def test_a_record_that_is_not_a_send_request_fails_alone(client, svc, journeys):
+    from chalicelib.services import sender
+
+    assert post_json(client, lead(email="bob@example.com")).status_code == 201
+    journeys.settle()
+    [bob] = svc.queues.receive("sends")
+    records = [
+        {"messageId": "1", "body": "{not json"},
+        {"messageId": "2", "body": json.dumps(bob.body)},
+        {"messageId": "3", "body": json.dumps({"contact_id": "ct_x"})},
+    ]
+
+    answer = sender.handle_batch(records, svc.sender)
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "1"}, {"itemIdentifier": "3"}]}
+    assert [str(m["To"]) for m in _messages(svc)] == ["bob@example.com"]
+
+
 def test_marketing_email_carries_one_click_unsubscribe_headers(svc, ada, journeys):
     journeys.later(days=3)
     assert journeys.deliver() == 1

@@ -7,6 +7,7 @@ import email
 from datetime import UTC, datetime
 from email import policy
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -54,3 +55,24 @@ def test_a_display_name_that_needs_quotes_gets_them():
     assert message["From"].addresses[0].display_name == "Leadflow, Inc."
     assert message["Reply-To"].addresses[0].addr_spec == "sales@example.com"
     assert not message.defects
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("sender", "Leadflow\r\nBcc: everyone@example.com <hello@example.com>"),
+        ("recipient", "ada@example.com\nX-Injected: 1"),
+        ("reply_to", "Sales\u2028Team <s@example.com>"),
+    ],
+)
+def test_a_header_that_would_break_the_line_is_refused(field, value):
+    fields = {"sender": "hello@example.com", "recipient": "ada@example.com", "subject": "Hi"}
+    envelope = mime.Envelope(**{**fields, field: value})
+    with pytest.raises(mime.HeaderError):
+        mime.build(envelope, "<p>hi</p>", "hi", datetime(2026, 1, 5, tzinfo=UTC))
+
+
+def test_a_lone_carriage_return_in_a_body_becomes_a_line_break():
+    envelope = mime.Envelope(sender="hello@example.com", recipient="ada@example.com", subject="Hi")
+    raw = mime.build(envelope, "<p>a\rb</p>", "a\rb", datetime(2026, 1, 5, tzinfo=UTC))
+    assert b"\r" not in raw.replace(b"\r\n", b"")
