@@ -208,6 +208,12 @@ def broadcast_status(broadcast_id: str):
     return broadcasts.status(app.current_request, broadcast_id, services())
 
 
+@app.route("/broadcasts/{broadcast_id}", methods=["PUT"], content_types=[http.JSON, http.TEXT])
+@http.guarded
+def save_broadcast(broadcast_id: str):
+    return broadcasts.save(app.current_request, broadcast_id, services())
+
+
 @app.route("/broadcasts/{broadcast_id}/preview", methods=["GET"])
 @http.guarded
 def preview_broadcast(broadcast_id: str):

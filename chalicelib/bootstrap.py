@@ -221,6 +221,8 @@ def build(
             library=broadcast_library,
             store=broadcast_runs,
             members=members,
+            segments=segments,
+            templates=templates,
             broadcaster=broadcaster,
             clock=clock,
         ),

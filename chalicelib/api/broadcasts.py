@@ -13,7 +13,16 @@ from chalicelib.errors import FieldError, FormValidationError
 
 ADMINS = ("admin",)
 READERS = ("admin", "viewer")
-BODY_BYTES = 1024
+BODY_BYTES = 4096
+BROADCAST_BYTES = 32 * 1024
+
+
+def save(request: Request, broadcast_id: str, svc: Services) -> Response:
+    """Create or replace a broadcast from JSON (a broadcast file's fields); 200 with its
+    version and whether it changed."""
+    authorize(request, svc, ADMINS)
+    body = http.json_object(request, BROADCAST_BYTES)
+    return http.json_response(200, svc.broadcasts.save(broadcast_id, body))
 
 
 def list_broadcasts(request: Request, svc: Services) -> Response:
@@ -39,7 +48,7 @@ def schedule(request: Request, broadcast_id: str, svc: Services) -> Response:
     authorize(request, svc, ADMINS)
     body = http.only(http.json_object(request, BODY_BYTES), ("at",)) if request.raw_body else {}
     at = body.get("at")
-    if at is not None and not isinstance(at, str):
+    if "at" in body and not isinstance(at, str):
         raise FormValidationError([FieldError("at", "an ISO 8601 time, or now")])
     return http.json_response(200, svc.broadcasts.schedule(broadcast_id, at, "api"))
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 
-from chalicelib.conditions.language import Duration, Strict, Weekday
-from chalicelib.journeys.language import FrequencyCap, QuietHours
+from chalicelib.conditions.language import Duration, Strict, ZoneName, file_schema
+from chalicelib.journeys.language import FrequencyCap, QuietHours, SendDays
 
 BROADCAST_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
 VARIANT_ID = r"^[a-z0-9][a-z0-9_-]{0,30}$"
@@ -70,36 +70,18 @@ class Broadcast(Strict):
     email: BroadcastEmail
     # When it goes: a time in `timezone` (or with its own offset), or in each contact's zone.
     send_at: datetime
-    timezone: str = "UTC"
+    timezone: ZoneName = "UTC"
     local_time: bool = False
     quiet_hours: QuietHours | None = None
-    send_days: list[Weekday] | None = None
+    send_days: SendDays | None = None
     frequency_cap: FrequencyCap | None = None
     ab_test: AbTest | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"{value!r} is not a time zone; use a name like Asia/Shanghai"
-            ) from exc
-        return value
 
     @field_validator("send_at")
     @classmethod
     def _this_millennium(cls, value: datetime) -> datetime:
         if not 2000 <= value.year <= 2999:
             raise ValueError(f"{value.isoformat()} is not a date to send on (2000 to 2999)")
-        return value
-
-    @field_validator("send_days")
-    @classmethod
-    def _some_days(cls, value: list[Weekday] | None) -> list[Weekday] | None:
-        if value is not None and not value:
-            raise ValueError("send_days needs at least one day (or leave it out for every day)")
         return value
 
     @model_validator(mode="after")
@@ -136,9 +118,4 @@ class Broadcast(Strict):
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema editors use for broadcast files (the id is the file name)."""
-    schema = Broadcast.model_json_schema(by_alias=True)
-    schema["properties"].pop("id", None)
-    schema["required"] = [r for r in schema.get("required", []) if r != "id"]
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "Leadflow broadcast"
-    return schema
+    return file_schema(Broadcast, "Leadflow broadcast")

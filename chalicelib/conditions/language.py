@@ -14,8 +14,10 @@ import re
 from datetime import time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -70,6 +72,28 @@ TimeOfDay = Annotated[
 ]
 Scalar = str | int | float | bool
 Where = dict[str, Scalar | list[Scalar]]
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not a time zone; use a name like Asia/Shanghai") from exc
+    return value
+
+
+# An IANA time zone name (Asia/Shanghai), as journeys, broadcasts and routing write them.
+ZoneName = Annotated[str, AfterValidator(_zone)]
+
+
+def file_schema(model: type[BaseModel], title: str) -> dict[str, Any]:
+    """The JSON Schema editors use for a content file whose id is its file name."""
+    schema = model.model_json_schema(by_alias=True)
+    schema["properties"].pop("id", None)
+    schema["required"] = [r for r in schema.get("required", []) if r != "id"]
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = title
+    return schema
 
 
 class Weekday(StrEnum):

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     Field,
@@ -31,6 +32,7 @@ from chalicelib.conditions.language import (
     TimeOfDay,
     Weekday,
     Where,
+    ZoneName,
     tagged_union,
 )
 from chalicelib.lifecycle import Stage
@@ -305,6 +307,16 @@ class QuietHours(Strict):
     end: TimeOfDay
 
 
+def _some_days(value: list[Weekday]) -> list[Weekday]:
+    if not value:
+        raise ValueError("send_days needs at least one day (or leave it out for every day)")
+    return value
+
+
+# The weekdays marketing email may go on (journeys and broadcasts): at least one.
+SendDays = Annotated[list[Weekday], AfterValidator(_some_days)]
+
+
 class FrequencyCap(Strict):
     """At most `max` marketing emails per `per`, counted across all journeys."""
 
@@ -326,31 +338,13 @@ class Journey(Strict):
     description: str | None = None
     trigger: Trigger
     entry: Entry = Field(default_factory=Entry)
-    timezone: str = "UTC"
+    timezone: ZoneName = "UTC"
     quiet_hours: QuietHours | None = None
-    send_days: list[Weekday] | None = None
+    send_days: SendDays | None = None
     frequency_cap: FrequencyCap | None = None
     exit_when: list[Condition] = Field(default_factory=list)
     goal: Goal | None = None
     steps: list[Step] = Field(min_length=1)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"{value!r} is not a time zone; use a name like Asia/Shanghai"
-            ) from exc
-        return value
-
-    @field_validator("send_days")
-    @classmethod
-    def _some_days(cls, value: list[Weekday] | None) -> list[Weekday] | None:
-        if value is not None and not value:
-            raise ValueError("send_days needs at least one day (or leave it out for every day)")
-        return value
 
     @property
     def zone(self) -> ZoneInfo:

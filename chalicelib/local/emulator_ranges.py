@@ -44,68 +44,18 @@ def _first(entry: tuple[Any, Any]) -> Any:
     return entry[0]
 
 
-class Partition(dict):  # type: ignore[type-arg]
-    """One index partition: ministack's {(base_pk, base_sk): None}, also sorted by sort value."""
+class _Sorted(dict):  # type: ignore[type-arg]
+    """A ministack dict that also keeps its keys sorted by a sort value, for range reads."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._sorted: list[tuple[Any, Any]] = []  # (sort value, base key), by sort value
+        self._sorted: list[tuple[Any, Any]] = []  # (sort value, key), by sort value
         self._values: dict[Any, Any] = {}
-        self._mixed = False
+        self._mixed = False  # values of two types (a write ministack let through): read whole
 
-    def add(self, key: Any, value: Any) -> None:
-        self.pop(key, None)
-        self[key] = None
-        if self._mixed:
-            return
-        try:
-            bisect.insort(self._sorted, (value, key), key=_first)
-        except TypeError:  # values of two types (a write ministack let through): read it whole
-            self._mixed = True
-            return
-        self._values[key] = value
-
-    def pop(self, key: Any, default: Any = None) -> Any:
-        if key not in self._values:
-            return super().pop(key, default)
-        value = self._values.pop(key)
-        start = bisect.bisect_left(self._sorted, value, key=_first)
-        for i in range(start, len(self._sorted)):
-            if self._sorted[i][1] == key:
-                del self._sorted[i]
-                break
-        return super().pop(key, default)
-
-    def __iter__(self) -> Iterator[Any]:
-        bounds = _bounds.get()
-        if bounds is None or self._mixed:
-            return iter(list(super().__iter__()))
-        keys = _between(self._sorted, bounds)
-        return iter(list(super().__iter__()) if keys is None else keys)
-
-
-class Bucket(dict):  # type: ignore[type-arg]
-    """One table partition: ministack's {sort key: item}, also sorted by sort value.
-
-    Items are added and removed only through ministack's `_set_item` and `_remove_item`
-    (patched below); a copy (ministack snapshots tables for transactions) restores the sorted
-    list with the instance before re-adding the items, so re-adding them changes nothing.
-    """
-
-    def __init__(self, items: dict[Any, Any], sort_value: Any) -> None:
-        super().__init__()
-        self._sort_value = sort_value
-        self._sorted: list[tuple[Any, Any]] = []
-        self._values: dict[Any, Any] = {}
-        self._mixed = False
-        for key, item in items.items():
-            self[key] = item
-
-    def __setitem__(self, key: Any, item: Any) -> None:
-        super().__setitem__(key, item)
+    def _remember(self, key: Any, value: Any) -> None:
         if self._mixed or key in self._values:
             return
-        value = self._sort_value(item)
         try:
             bisect.insort(self._sorted, (value, key), key=_first)
         except TypeError:
@@ -123,14 +73,51 @@ class Bucket(dict):  # type: ignore[type-arg]
                     break
         return super().pop(key, default)
 
+    def _keys_in_range(self) -> list[Any] | None:
+        """The keys the running Query's range can match; None when it reads everything."""
+        bounds = _bounds.get()
+        if bounds is None or self._mixed:
+            return None
+        return _between(self._sorted, bounds)
+
+
+class Partition(_Sorted):
+    """One index partition: ministack's {(base_pk, base_sk): None}, sorted by sort value."""
+
+    def add(self, key: Any, value: Any) -> None:
+        self.pop(key, None)
+        self[key] = None
+        self._remember(key, value)
+
+    def __iter__(self) -> Iterator[Any]:
+        keys = self._keys_in_range()
+        return iter(list(super().__iter__()) if keys is None else keys)
+
+
+class Bucket(_Sorted):
+    """One table partition: ministack's {sort key: item}, also sorted by sort value.
+
+    Items are added and removed only through ministack's `_set_item` and `_remove_item`
+    (patched below); a copy (ministack snapshots tables for transactions) restores the sorted
+    list with the instance before re-adding the items, so re-adding them changes nothing.
+    """
+
+    def __init__(self, items: dict[Any, Any], sort_value: Any) -> None:
+        super().__init__()
+        self._sort_value = sort_value
+        for key, item in items.items():
+            self[key] = item
+
+    def __setitem__(self, key: Any, item: Any) -> None:
+        super().__setitem__(key, item)
+        if key not in self._values:
+            self._remember(key, self._sort_value(item))
+
     def __delitem__(self, key: Any) -> None:
         self.pop(key)
 
     def values(self) -> Any:  # type: ignore[override]
-        bounds = _bounds.get()
-        if bounds is None or self._mixed:
-            return super().values()
-        keys = _between(self._sorted, bounds)
+        keys = self._keys_in_range()
         return super().values() if keys is None else [self[key] for key in keys]
 
 

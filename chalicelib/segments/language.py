@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from chalicelib.conditions.language import Condition, Strict
+from chalicelib.conditions.language import Condition, Strict, file_schema
 
 SEGMENT_ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
@@ -43,9 +43,4 @@ class Segment(Strict):
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema editors use for segment files (the id is the file name)."""
-    schema = Segment.model_json_schema(by_alias=True)
-    schema["properties"].pop("id", None)
-    schema["required"] = [r for r in schema.get("required", []) if r != "id"]
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "Leadflow segment"
-    return schema
+    return file_schema(Segment, "Leadflow segment")

@@ -18,7 +18,9 @@ from chalicelib.events import UNSUBSCRIBED
 from chalicelib.services.broadcaster import Broadcaster
 from chalicelib.store.broadcast_library import BroadcastLibrary
 from chalicelib.store.broadcasts import BroadcastStore, as_dict
+from chalicelib.store.segment_library import SegmentLibrary
 from chalicelib.store.segments import SegmentMembers
+from chalicelib.store.template_library import TemplateLibrary
 
 PAST = timedelta(minutes=5)  # a send time this far back is a mistake, not "now"
 SKIP_REASONS = (
@@ -57,14 +59,66 @@ class BroadcastDesk:
         library: BroadcastLibrary,
         store: BroadcastStore,
         members: SegmentMembers,
+        segments: SegmentLibrary,
+        templates: TemplateLibrary,
         broadcaster: Broadcaster,
         clock: Clock,
     ) -> None:
         self.library = library
         self.store = store
         self.members = members
+        self.segments = segments
+        self.templates = templates
         self.broadcaster = broadcaster
         self.clock = clock
+
+    def save(self, broadcast_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Publish a broadcast sent as JSON (the fields of a broadcast file): checked like a
+        file, against the segments, templates and topics that are live."""
+        if broadcast_id in self.library.from_files():
+            raise Conflict(
+                f"{broadcast_id} is marketing/broadcasts/{broadcast_id}.yaml: change the file "
+                "and publish it"
+            )
+        if "id" in body:
+            raise FormValidationError([FieldError("id", "the id is in the URL; remove id")])
+        try:
+            broadcast = Broadcast.model_validate({**body, "id": broadcast_id})
+        except ValidationError as exc:
+            raise FormValidationError(_field_errors(exc)) from None
+        problems = self._references(broadcast)
+        if problems:
+            raise FormValidationError(problems)
+        version, changed = self.library.publish(broadcast)
+        return {"id": broadcast_id, "version": version, "changed": changed}
+
+    def _references(self, broadcast: Broadcast) -> list[FieldError]:
+        """What validate checks across files: the segments, templates and topic exist."""
+        live = self.segments.live_versions()
+        audience = broadcast.audience
+        found = [
+            FieldError(field, f"there is no segment {name!r}")
+            for field, name in [
+                ("audience.segment", audience.segment),
+                *((f"audience.exclude.{i}", s) for i, s in enumerate(audience.exclude)),
+            ]
+            if name not in live
+        ]
+        emails = [("email.template", broadcast.email.template)]
+        emails += [
+            (f"ab_test.variants.{i}.template", v.template)
+            for i, v in enumerate(broadcast.variants)
+            if v.template
+        ]
+        found += [
+            FieldError(field, f"there is no published template {name!r}")
+            for field, name in emails
+            if self.templates.get(name) is None
+        ]
+        topics = self.templates.settings().topics
+        if broadcast.email.topic != "marketing" and broadcast.email.topic not in topics:
+            found.append(FieldError("email.topic", "is not a topic templates/brand.yaml lists"))
+        return found
 
     def definition(self, broadcast_id: str) -> tuple[Broadcast, int]:
         found = self.library.newest(broadcast_id)
@@ -119,7 +173,7 @@ class BroadcastDesk:
         try:
             return Broadcast.model_validate({**broadcast.to_body(), "send_at": at})
         except ValidationError as exc:
-            message = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            message = _field_errors(exc)[0].message
             raise FormValidationError([FieldError("at", message)]) from None
 
     def cancel(self, broadcast_id: str) -> dict:
@@ -210,3 +264,14 @@ class BroadcastDesk:
                     out.waves[decided.at.isoformat()] += 1
             if after is None:
                 return out
+
+
+def _field_errors(exc: ValidationError) -> list[FieldError]:
+    """Pydantic's complaints, each named by its dotted field (`ab_test.variants.0.id`)."""
+    return [
+        FieldError(
+            ".".join(str(part) for part in error["loc"]) or "body",
+            str(error["msg"]).removeprefix("Value error, "),
+        )
+        for error in exc.errors()
+    ]

@@ -80,3 +80,49 @@ def test_viewers_read_but_do_not_send_and_bad_input_names_the_field(client, svc,
     assert long_id.status_code == 404
     assert unknown.status_code == 404 and SAMPLE in json.loads(unknown.body)["message"]
     assert never.status_code == 404
+
+
+NEWSLETTER = {
+    "name": "December news",
+    "audience": {"segment": "subscribers"},
+    "email": {"template": "webinar-invite", "subject": "December at Leadflow"},
+    "send_at": "2026-12-08T10:00",
+    "timezone": "Europe/Berlin",
+}
+
+
+def test_a_broadcast_made_through_the_api_is_checked_versioned_and_scheduled(
+    client, svc, journeys, admin_key
+):
+    assert post_json(client, lead(email="ada@example.com")).status_code == 201
+    journeys.settle()
+
+    made = _call(client, "put", "/broadcasts/december-news", admin_key, NEWSLETTER)
+    same = _call(client, "put", "/broadcasts/december-news", admin_key, NEWSLETTER)
+    typo = _call(
+        client,
+        "put",
+        "/broadcasts/december-news",
+        admin_key,
+        {**NEWSLETTER, "audience": {"segment": "subscriber"}, "sendat": "x"},
+    )
+    file = _call(client, "put", f"/broadcasts/{SAMPLE}", admin_key, NEWSLETTER)
+    scheduled = _call(client, "post", "/broadcasts/december-news/schedule", admin_key)
+    listed = json.loads(_call(client, "get", "/broadcasts", admin_key).body)["broadcasts"]
+
+    assert made.status_code == 200 and json.loads(made.body) == {
+        "id": "december-news",
+        "version": 1,
+        "changed": True,
+    }
+    assert json.loads(same.body)["changed"] is False
+    assert typo.status_code == 422
+    assert {f["field"] for f in json.loads(typo.body)["fields"]} == {"sendat"}
+    wrong_segment = dict(NEWSLETTER, audience={"segment": "subscriber"})
+    unknown = _call(client, "put", "/broadcasts/december-news", admin_key, wrong_segment)
+    assert json.loads(unknown.body)["fields"] == [
+        {"field": "audience.segment", "message": "there is no segment 'subscriber'"}
+    ]
+    assert file.status_code == 409
+    assert scheduled.status_code == 200 and json.loads(scheduled.body)["status"] == "scheduled"
+    assert {b["id"] for b in listed} == {SAMPLE, "december-news"}
