@@ -103,7 +103,8 @@ class Broadcaster:
             log.error("broadcast %s v%s is not stored; cancelling it", state.id, state.version)
             self.store.cancel(state.id, self.clock.now())
             return
-        broadcast = Broadcast.model_validate({**broadcast.to_body(), "send_at": state.send_at})
+        # The run's own send_at (its schedule may have moved it): checked when it was scheduled.
+        broadcast = broadcast.model_copy(update={"send_at": _parse(state.send_at)})
         if state.status in (Status.SCHEDULED, Status.PLANNING):
             if self.clock.now() < state.starts_at:
                 return

@@ -10,12 +10,12 @@ with its reason. A second run of the same page finds the ledger entries and writ
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 
 from chalicelib.events import Event
 from chalicelib.store import event_log as event_rows
@@ -135,37 +135,23 @@ class BroadcastStore:
         waiting = BroadcastModel.status.is_in(Status.SCHEDULED, Status.CANCELLED, Status.SENT) & (
             BroadcastModel.planned == 0
         )
-        try:
-            item.save(condition=fresh | waiting)
-        except Exception as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-                return None
-            raise
-        return item
+        return item if _held(lambda: item.save(condition=fresh | waiting)) else None
 
     def save(self, state: BroadcastModel, now: datetime) -> bool:
         """Write the run's progress, if nobody else moved it meanwhile (False then)."""
         read = int(state.revision or 0)
         state.revision = read + 1
         state.updated_at = now
-        try:
-            state.save(
-                condition=(BroadcastModel.revision == read)
-                & BroadcastModel.status.is_in(*Status.ACTIVE)
-            )
-        except Exception as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        unmoved = (BroadcastModel.revision == read) & BroadcastModel.status.is_in(*Status.ACTIVE)
+        return _held(lambda: state.save(condition=unmoved))
 
     def cancel(self, broadcast_id: str, now: datetime) -> bool:
         """Stop a broadcast: waves not yet released never go, and the sender skips what is
         still on the queue. False if there is nothing to stop (never scheduled, cancelled)."""
         if not tables.can_be_key(broadcast_id):
             return False
-        try:
-            BroadcastModel(broadcast_id).update(
+        stopped = _held(
+            lambda: BroadcastModel(broadcast_id).update(
                 actions=[
                     BroadcastModel.status.set(Status.CANCELLED),
                     BroadcastModel.due_shard.remove(),
@@ -176,10 +162,9 @@ class BroadcastStore:
                 ],
                 condition=BroadcastModel.status.is_in(*Status.ACTIVE, Status.SENT),
             )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
+        )
+        if not stopped:
+            return False
         self._cancelled.pop(broadcast_id, None)
         return True
 
@@ -335,6 +320,17 @@ class BroadcastStore:
         for item in CounterModel.batch_get(list(wanted)):
             found[wanted[item.key]] = int(item.value or 0)
         return found
+
+
+def _held(write: Callable[[], object]) -> bool:
+    """Run a conditional write: False when its condition did not hold."""
+    try:
+        write()
+    except (PutError, UpdateError) as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def plain_waves(state: BroadcastModel) -> dict[str, int]:
