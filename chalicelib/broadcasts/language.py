@@ -9,11 +9,12 @@ waits, picks the variant with the best unique open or click rate, and sends it t
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from chalicelib.conditions.language import Duration, Strict, ZoneName, file_schema
 from chalicelib.journeys.language import FrequencyCap, QuietHours, SendDays
@@ -30,11 +31,21 @@ class Audience(Strict):
     exclude: list[str] = Field(default_factory=list)
 
 
+def _one_line(value: str | None) -> str | None:
+    if value is not None and any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+        raise ValueError("must be one line, without control characters")
+    return value
+
+
+# A header's value (subject, sender): a line break would end the header and start another.
+OneLine = Annotated[str, AfterValidator(_one_line)]
+
+
 class BroadcastEmail(Strict):
     template: str
-    subject: str = Field(min_length=1, max_length=200)
-    from_: str | None = Field(None, alias="from")
-    reply_to: str | None = None
+    subject: OneLine = Field(min_length=1, max_length=200)
+    from_: OneLine | None = Field(None, alias="from")
+    reply_to: OneLine | None = None
     topic: str = DEFAULT_TOPIC
 
 
@@ -42,7 +53,7 @@ class Variant(Strict):
     """One arm of an A/B test: what it changes from `email` (the subject, the template)."""
 
     id: Annotated[str, Field(pattern=VARIANT_ID)]
-    subject: str | None = Field(None, min_length=1, max_length=200)
+    subject: OneLine | None = Field(None, min_length=1, max_length=200)
     template: str | None = None
 
 

@@ -153,6 +153,15 @@ def check_templates(
             )
 
 
+def subject_syntax(subject: str) -> str | None:
+    """What is wrong with a subject as a template, or None (fields are not checked)."""
+    try:
+        unknown_variables(subject, set())
+    except jinja2.TemplateSyntaxError as exc:
+        return f"template syntax: {exc.message}"
+    return None
+
+
 def check_subject(subject: str, contact_fields: set[str]) -> str | None:
     try:
         unknown = unknown_variables(subject, contact_fields)

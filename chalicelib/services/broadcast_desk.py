@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from chalicelib.broadcasts import plan
 from chalicelib.broadcasts.language import Broadcast
 from chalicelib.clock import Clock
+from chalicelib.content.emails import subject_syntax
 from chalicelib.errors import Conflict, FieldError, FormValidationError, NotFound
 from chalicelib.events import UNSUBSCRIBED
 from chalicelib.services.broadcaster import Broadcaster
@@ -114,6 +115,17 @@ class BroadcastDesk:
             FieldError(field, f"there is no published template {name!r}")
             for field, name in emails
             if self.templates.get(name) is None
+        ]
+        subjects = [("email.subject", broadcast.email.subject)]
+        subjects += [
+            (f"ab_test.variants.{i}.subject", v.subject)
+            for i, v in enumerate(broadcast.variants)
+            if v.subject
+        ]
+        found += [
+            FieldError(field, problem)
+            for field, subject in subjects
+            if (problem := subject_syntax(subject))
         ]
         topics = self.templates.settings().topics
         if broadcast.email.topic != "marketing" and broadcast.email.topic not in topics:

@@ -126,3 +126,27 @@ def test_a_broadcast_made_through_the_api_is_checked_versioned_and_scheduled(
     assert file.status_code == 409
     assert scheduled.status_code == 200 and json.loads(scheduled.body)["status"] == "scheduled"
     assert {b["id"] for b in listed} == {SAMPLE, "december-news"}
+
+
+def test_a_broadcast_that_could_only_fail_at_send_time_is_refused_up_front(client, admin_key):
+    injected = {
+        **NEWSLETTER,
+        "email": {
+            "template": "webinar-invite",
+            "subject": "Hi\r\nBcc: everyone@example.com",
+            "from": "Leadflow <hello@example.com>\nBcc: everyone@example.com",
+        },
+    }
+    broken = {**NEWSLETTER, "email": {"template": "webinar-invite", "subject": "{{ contact."}}
+
+    refused = _call(client, "put", "/broadcasts/december-news", admin_key, injected)
+    unparsable = _call(client, "put", "/broadcasts/december-news", admin_key, broken)
+
+    assert refused.status_code == 422
+    assert {f["field"] for f in json.loads(refused.body)["fields"]} == {
+        "email.subject",
+        "email.from",
+    }
+    assert unparsable.status_code == 422
+    [problem] = json.loads(unparsable.body)["fields"]
+    assert problem["field"] == "email.subject" and "template syntax" in problem["message"]
