@@ -33,7 +33,7 @@ lint: install
 	$(BIN)/lint-imports --no-cache
 
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(or $(JOBS),2) --dist loadfile
 
 # The API against docs/openapi.yaml with more examples than make test's quick run.
 fuzz: install

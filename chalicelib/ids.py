@@ -10,7 +10,8 @@ import hashlib
 import os
 import threading
 import uuid
-from datetime import datetime
+from collections import OrderedDict
+from datetime import datetime, timedelta
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _NAMESPACE = uuid.UUID("8f4f0e8e-5c43-4bb2-9a3e-1f0b5d6c7a10")
@@ -46,6 +47,29 @@ def event_id(at: datetime, entropy: bytes | None = None) -> str:
             rand = _last[1] + _EFFECTS
         _last[:] = [millis, rand]
     return _base32(millis, 10) + _base32(rand, 16)
+
+
+_stamps: OrderedDict[str, datetime] = OrderedDict()  # contact -> the last instant stamped
+_STAMPS = 10_000
+_MILLI = timedelta(milliseconds=1)
+_DRIFT = timedelta(seconds=1)  # a clock set back further is a new run (a test's), not a tie
+
+
+def timeline_instant(contact_id: str, at: datetime) -> datetime:
+    """`at`, or a millisecond past the last instant this process stamped for the contact.
+
+    Two enrollments of one contact that a tick runs in the same millisecond (always, under a
+    test's fake clock) would otherwise get ids ordered by their digests, not by which ran
+    first, and the timeline would show a stage change before the one it followed.
+    """
+    with _lock:
+        last = _stamps.pop(contact_id, None)
+        if last is not None and last - _DRIFT < at <= last:
+            at = last + _MILLI
+        _stamps[contact_id] = at
+        if len(_stamps) > _STAMPS:
+            _stamps.popitem(last=False)
+    return at
 
 
 def derived_event_id(at: datetime, *parts: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -589,9 +589,9 @@ class Engine:
         now = self.clock.now()
         where = step or ""
         occurrence = str(e.occurrence(where)) if where else ""
-        # Ids carry a millisecond per event of this outcome, so a timeline (sorted by id)
-        # lists what one run did in the order it did it.
-        at = now + timedelta(milliseconds=len(out.events))
+        # Ids carry a millisecond per event the process stamps for the contact, so a timeline
+        # (sorted by id) lists what one run, and the runs of one tick, did in that order.
+        at = ids.timeline_instant(e.contact_id, now)
         event_id = ids.derived_event_id(at, e.key, type_, where, occurrence, salt)
         props = {"journey": e.journey_id, "version": e.journey_version, "enrollment": e.key}
         if step is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.content import catalog
@@ -98,6 +98,19 @@ def climbs(before: str | None, after: str) -> bool:
     rules=st.lists(STAGES, min_size=2, max_size=2),
     thresholds=st.lists(st.integers(min_value=0, max_value=120), min_size=3, max_size=3),
     ops=OPS,
+)
+@example(  # two enrollments of one contact move its stage in the same tick, in run order
+    journeys=[["lead"], ["mql", "churned", "sql"], ["disqualified", "mql", "sql"]],
+    rules=["lead", "mql"],
+    thresholds=[100, 28, 82],
+    ops=[
+        ("rule", 1),
+        ("event", "webinar_attended"),
+        ("journey", 1),
+        ("later", 13),
+        ("journey", 1),
+        ("rule", 0),
+    ],
 )
 def test_a_stage_moves_back_only_through_an_explicit_rule(
     tmp_path_factory, journeys, rules, thresholds, ops
