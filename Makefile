@@ -40,7 +40,7 @@ fuzz: install
 	LEADFLOW_FUZZ_EXAMPLES=$(or $(EXAMPLES),100) $(BIN)/python -m pytest tests/e2e/test_api_contract.py -q
 
 # Every bench but the half-hour soak (bench/soak.py); each exits 1 when it misses a target.
-BENCHES := capture tick render sender burst speed_to_lead segments
+BENCHES := capture tick render sender burst speed_to_lead segments import
 # Node's mjml, pinned, for bench/render.py's compile-per-send comparison (skipped without npm).
 bench/node_modules/.installed: bench/package.json bench/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --prefix bench --no-audit --no-fund --silent && touch $@; \

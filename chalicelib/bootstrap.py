@@ -25,7 +25,9 @@ from chalicelib.services.broadcaster import Broadcaster
 from chalicelib.services.courier import Courier
 from chalicelib.services.dispatcher import Dispatcher
 from chalicelib.services.engagement import Engagement
+from chalicelib.services.exporter import Exporter
 from chalicelib.services.feedback import Feedback
+from chalicelib.services.importer import Importer
 from chalicelib.services.journey_runner import JourneyRunner, TickReport
 from chalicelib.services.outbox import Outbox
 from chalicelib.services.preferences import Preferences
@@ -45,6 +47,7 @@ from chalicelib.store.content import ContentStore
 from chalicelib.store.counters import Counters
 from chalicelib.store.enrollments import EnrollmentStore
 from chalicelib.store.event_log import EventStore
+from chalicelib.store.imports import ImportStore
 from chalicelib.store.journey_library import JourneyLibrary
 from chalicelib.store.lead_library import LeadLibrary
 from chalicelib.store.ledger import Ledger
@@ -88,6 +91,8 @@ class Services:
     rfm: RfmKeeper
     broadcasts: BroadcastDesk
     broadcaster: Broadcaster
+    importer: Importer
+    exporter: Exporter
 
     def tick(self) -> tuple[TickReport, FireReport]:
         """What the scheduled tick does: advance due enrollments, fire due contact timers,
@@ -227,6 +232,8 @@ def build(
             clock=clock,
         ),
         broadcaster,
+        Importer(ImportStore(settings.pending_shards), contacts, clock),
+        Exporter(contacts, members),
     )
 
 

@@ -377,9 +377,10 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--after", help="the cursor a previous page printed")
         command.add_argument("--local", action="store_true", help="the running local stack")
         command.set_defaults(func=cmd_segments)
-    from chalicelib.cli import broadcasts
+    from chalicelib.cli import broadcasts, contacts
 
     broadcasts.register(sub)
+    contacts.register(sub)
     keys = sub.add_parser("keys", help="admin API keys").add_subparsers(dest="keys", required=True)
     create = keys.add_parser("create", help="create a key and print it once")
     create.add_argument("--name", required=True)

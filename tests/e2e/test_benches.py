@@ -58,6 +58,12 @@ def test_the_sender_bench_sends_every_queued_email():
     assert "sent to the outbox         20" in out
 
 
+def test_the_import_bench_accounts_for_every_row_and_measures_memory_at_two_sizes():
+    out = _run("import.py", "--quick")
+    assert "every row accounted for     PASS" in out
+    assert "MiB for 200 rows" in out and "MiB for 2000: ratio" in out
+
+
 def test_the_render_bench_renders_personalised_emails():
     out = _run("render.py", "--seconds", "0.2")
     assert "personalised emails per second" in out

@@ -1,0 +1,139 @@
+"""The importer: rows a second for a generated file, and whether its memory grows with the file.
+
+A CSV of N generated contacts (Chinese and English names, phones, companies, tags; one row in
+fifty repeats an earlier person and one in a hundred is bad) is imported through the real
+`leadflow import` code path into the embedded AWS, in a process of its own per size so that
+each peak is the importer's own. Prints rows a second for the large file and the peak memory
+(tracemalloc's peak of Python allocations during the import) for a small and a large file.
+Targets: at least 2,000 rows a second; peak memory for N rows at most 1.2 times that for N/10.
+
+    .venv/bin/python bench/import.py [--n 100000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TARGET_PER_SECOND = 2000.0
+MEMORY_RATIO = 1.2
+QUICK_N = 2000
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚"
+CITIES = ["北京", "上海", "广州", "深圳", "杭州", "成都", "Berlin", "London"]
+
+
+def generate(path: Path, n: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["邮箱", "手机", "姓名", "公司", "职位", "城市", "标签"])
+        for i in range(n):
+            person = rng.randrange(i) if i and i % 50 == 0 else i
+            email = f"contact{person}@example.com" if i % 100 != 99 else f"broken{i}@"
+            name = rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if i % 3 else "")
+            phone = f"1{rng.choice('3589')}{person:09d}"
+            tags = "展会;VIP" if i % 7 == 0 else "展会"
+            city = rng.choice(CITIES)
+            out.writerow([email, phone, name, f"公司{person % 997}", "市场经理", city, tags])
+
+
+def one_import(file: str) -> dict[str, float]:
+    """In this process: an emulator of its own, the import, its time and peak memory."""
+    import time
+    import tracemalloc
+
+    from chalicelib import bootstrap
+    from chalicelib.config import Settings
+    from chalicelib.local import emulator
+    from chalicelib.services.importer import ImportOptions
+    from chalicelib.store import tables
+
+    engine = emulator.start()
+    try:
+        settings = Settings.from_env(
+            {
+                "LEADFLOW_STAGE": "bench",
+                "AWS_ENDPOINT_URL": engine.endpoint,
+                "LEADFLOW_SIGNING_SECRET": "bench-secret-0123456789abcdef",
+            }
+        )
+        svc = bootstrap.build(settings)
+        tables.create_all()
+        tracemalloc.start()
+        started = time.perf_counter()
+        summary = svc.importer.run(Path(file), ImportOptions(phone_region="CN"))
+        seconds = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    finally:
+        engine.kill()
+    return {"rows": summary.rows, "seconds": seconds, "peak": peak, **summary.counts}
+
+
+def measure(n: int) -> dict[str, dict[str, float]]:
+    figures = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for size in (n // 10, n):
+            path = Path(folder) / f"contacts-{size}.csv"
+            generate(path, size)
+            done = subprocess.run(
+                [sys.executable, __file__, "--one", str(path)],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
+            figures[str(size)] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000, help="rows in the large file (100000)")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_N} rows: a check only")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps(one_import(args.one)))
+        return 0
+    n = QUICK_N if args.quick else args.n
+    figures = measure(n)
+    small, large = figures[str(n // 10)], figures[str(n)]
+    rate = large["rows"] / large["seconds"]
+    ratio = large["peak"] / small["peak"]
+    created = large.get("create", 0) + large.get("update", 0) + large.get("unchanged", 0)
+    every = large["rows"] == n and created + large.get("rejected", 0) == n
+    print(f"\nimport: {n} generated rows (1 in 50 a repeat, 1 in 100 bad), CSV UTF-8")
+    print(
+        f"  {n} rows: {large.get('create', 0):.0f} created, {large.get('update', 0):.0f} "
+        f"updated, {large.get('unchanged', 0):.0f} unchanged, {large.get('rejected', 0):.0f} "
+        f"rejected in {large['seconds']:.1f} s"
+    )
+    print(f"  every row accounted for     {'PASS' if every else 'FAIL'}")
+    ok_rate = rate >= TARGET_PER_SECOND
+    print(
+        f"  rows a second       {rate:9.0f}   "
+        f"{'PASS' if ok_rate else 'FAIL'} >= {TARGET_PER_SECOND:g}"
+    )
+    ok_memory = ratio <= MEMORY_RATIO
+    print(
+        f"  peak memory         {small['peak'] / 2**20:6.1f} MiB for {n // 10} rows, "
+        f"{large['peak'] / 2**20:.1f} MiB for {n}: ratio {ratio:.2f}   "
+        f"{'PASS' if ok_memory else 'FAIL'} <= {MEMORY_RATIO:g}"
+    )
+    return 0 if (every and ok_rate and ok_memory) or (args.quick and every) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""`leadflow import FILE` and `leadflow export FILE`: a marketer's spreadsheet in and out,
+against AWS or (with --local) the running `make run` stack."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chalicelib.contacts.columns import MappingError
+from chalicelib.contacts.encoding import EncodingError
+from chalicelib.contacts.reconcile import OnExisting
+from chalicelib.contacts.sheet import SheetError
+from chalicelib.leads import normalise
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    load = sub.add_parser(
+        "import",
+        help="import contacts from a CSV or .xlsx file",
+        description="Import contacts from CSV (comma, semicolon or tab; UTF-8, UTF-16 or GBK) "
+        "or .xlsx. Rows are matched to contacts by email, else phone. Run it again with the "
+        "same file and options to resume an interrupted import.",
+    )
+    load.add_argument("file", type=Path)
+    load.add_argument(
+        "--dry-run", action="store_true", help="count what would happen; write nothing"
+    )
+    load.add_argument(
+        "--on-existing",
+        choices=[m.value for m in OnExisting],
+        default=OnExisting.UPDATE.value,
+        help="a row whose contact exists: update it (default), skip it, or fill-empty fields only",
+    )
+    load.add_argument("--encoding", help="read the CSV in this encoding (gb18030, big5, ...)")
+    load.add_argument("--map", type=Path, help="a YAML mapping file: column header -> field")
+    load.add_argument("--tag", action="append", default=[], help="tag everyone (repeatable)")
+    load.add_argument("--list", action="append", default=[], help="put everyone on a list")
+    load.add_argument(
+        "--consent-topics",
+        default="",
+        help="what the file's consent column is about, e.g. marketing,newsletter",
+    )
+    load.add_argument("--consent-source", default="", help="where the consent was given")
+    load.add_argument("--phone-region", help="read numbers without +country code as this (CN)")
+    load.add_argument("--rejected", type=Path, help="where to write rejected rows (CSV)")
+    load.add_argument("--json", action="store_true", help="print the summary as JSON")
+    load.add_argument("--local", action="store_true", help="the running local stack")
+    load.set_defaults(func=run_import)
+
+    dump = sub.add_parser("export", help="export contacts to CSV or .xlsx")
+    dump.add_argument("file", type=Path, help="where to write (.xlsx by the suffix, else CSV)")
+    dump.add_argument("--segment", help="only this segment's or list's members")
+    dump.add_argument("--fields", default="", help="the columns, in order (email,phone,company)")
+    dump.add_argument("--encoding", choices=["utf-8", "gbk"], default="utf-8")
+    dump.add_argument("--local", action="store_true", help="the running local stack")
+    dump.set_defaults(func=run_export)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from chalicelib.services.importer import ImportOptions
+
+    try:
+        options = ImportOptions(
+            on_existing=OnExisting(args.on_existing),
+            encoding=args.encoding,
+            mapping=_mapping(args.map) if args.map else None,
+            tags=frozenset(normalise.line(t) for t in args.tag if t.strip()),
+            lists=frozenset(args.list),
+            consent_topics=tuple(t.strip() for t in args.consent_topics.split(",") if t.strip()),
+            consent_source=args.consent_source,
+            phone_region=normalise.country(args.phone_region) if args.phone_region else None,
+        )
+    except (ValueError, OSError) as exc:
+        return _fail("import", exc)
+    if not args.file.is_file():
+        return _fail("import", f"{args.file}: no such file")
+    svc = _services(args)
+    unknown = [name for name in sorted(options.lists) if not _is_list(svc, name)]
+    if unknown:
+        return _fail("import", f"--list: {', '.join(unknown)} is not a published static list")
+    rejected = args.rejected or args.file.with_name(args.file.stem + ".rejected.csv")
+    try:
+        with _bar("import") as tick:
+            summary = svc.importer.run(
+                args.file, options, dry_run=args.dry_run, rejected=rejected, progress=tick
+            )
+    except (EncodingError, SheetError, MappingError) as exc:
+        return _fail("import", f"{args.file}: {exc}")
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
+        return 0
+    _print_summary(summary.as_dict())
+    return 0
+
+
+def _print_summary(s: dict[str, Any]) -> None:
+    read = s["format"] if s["format"] == "xlsx" else f"CSV, {s['encoding']}, {_sep(s['separator'])}"
+    print(f"{'dry run: ' if s['dry_run'] else ''}{s['file']} ({read})")
+    print("columns: " + ", ".join(f"{h} -> {f}" for h, f in s["columns"].items()))
+    for header, why in s["ignored_columns"].items():
+        print(f"ignored column {header!r}: {why}")
+    if s["resumed_after_row"]:
+        print(f"resumed after row {s['resumed_after_row']}")
+    counts = ", ".join(
+        f"{s[k]} {k}" for k in ("create", "update", "unchanged", "skipped", "rejected")
+    )
+    print(f"{s['rows']} row(s): {counts}")
+    if s["rejected_file"]:
+        print(f"rejected rows: {s['rejected_file']}")
+
+
+def _sep(separator: str | None) -> str:
+    return {",": "comma", ";": "semicolon", "\t": "tab"}.get(separator or ",", repr(separator))
+
+
+def run_export(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    if args.segment and svc.segments.book() and args.segment not in svc.segments.book().segments:
+        return _fail("export", f"--segment: no published segment or list {args.segment!r}")
+    fields = [f.strip() for f in args.fields.split(",") if f.strip()]
+    from chalicelib.services.exporter import ExportError
+
+    try:
+        with _bar("export") as tick:
+            done = svc.exporter.export(
+                args.file,
+                segment=args.segment,
+                fields=fields,
+                encoding=args.encoding,
+                progress=tick,
+            )
+    except (ExportError, OSError) as exc:
+        return _fail("export", exc)
+    print(f"exported {done.rows} contact(s) to {done.path}: {', '.join(done.columns)}")
+    return 0
+
+
+def _services(args: argparse.Namespace):
+    from chalicelib import bootstrap
+    from chalicelib.cli import _use_local_stack
+
+    if args.local:
+        _use_local_stack(Path.cwd())
+    return bootstrap.services()
+
+
+def _is_list(svc, name: str) -> bool:
+    book = svc.segments.book()
+    segment = book.segments.get(name) if book else None
+    return segment is not None and segment.static
+
+
+def _mapping(path: Path) -> dict[str, Any]:
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    columns = loaded.get("columns") if isinstance(loaded, dict) else None
+    if not isinstance(columns, dict):
+        raise ValueError(f"{path}: give `columns:` with one `header: field` per line")
+    return {str(k): (None if v is None else str(v)) for k, v in columns.items()}
+
+
+class _bar:
+    """A rows-per-second counter on a terminal (gone when done); nothing when piped."""
+
+    def __init__(self, what: str) -> None:
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        console = Console(stderr=True)
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn(f"{what} row {{task.completed}}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        )
+        self.task = self.progress.add_task(what, total=None)
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return lambda n: self.progress.update(self.task, completed=n)
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+
+def _fail(command: str, problem: object) -> int:
+    print(f"leadflow {command}: {problem}", file=sys.stderr)
+    return 1

@@ -1,0 +1,420 @@
+"""Import a spreadsheet of contacts: stream it, decide each row, write in batches, resume.
+
+Rows are read one at a time and written a transaction's worth at a time, so memory does not
+grow with the file. Each batch is decided on what is stored now (one BatchGetItem for the keys,
+one for the contacts) and committed with the job's checkpoint; an interrupted import run again
+with the same file and options starts after the last committed row. A dry run decides the same
+way but keeps what it would have written in a scratch database on disk (later rows of the file
+see earlier ones), so it prints the counts the real run will print.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sqlite3
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chalicelib import ids
+from chalicelib.clock import Clock
+from chalicelib.contacts import columns, sheet
+from chalicelib.contacts.reconcile import Action, Consent, OnExisting, applied, decide
+from chalicelib.contacts.records import Record, Rejection, read_row
+from chalicelib.events import CONTACT_IMPORTED, SEGMENT_ENTERED, Event
+from chalicelib.services.segmenter import LISTS
+from chalicelib.store.contacts import ContactStore
+from chalicelib.store.imports import Checkpoint, ImportStore, Planned
+
+SOURCE = "import"
+ATTEMPTS = 3
+END = 2**53  # the checkpoint of a file read to its end
+REJECTED_HEADER = ["row", "column", "value", "reason"]
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    on_existing: OnExisting = OnExisting.UPDATE
+    encoding: str | None = None
+    mapping: dict[str, Any] | None = None
+    tags: frozenset[str] = frozenset()
+    """Added to everyone the file creates or updates."""
+    lists: frozenset[str] = frozenset()
+    """Static lists everyone in the file is put on."""
+    consent_topics: tuple[str, ...] = ()
+    """What a yes (or no) in the consent column is about; without topics it is ignored."""
+    consent_source: str = ""
+    phone_region: str | None = None
+
+    def fingerprint(self) -> dict[str, Any]:
+        return {
+            "on_existing": self.on_existing.value,
+            "encoding": self.encoding,
+            "mapping": self.mapping,
+            "tags": sorted(self.tags),
+            "lists": sorted(self.lists),
+            "consent": [list(self.consent_topics), self.consent_source],
+            "region": self.phone_region,
+        }
+
+
+@dataclass
+class Summary:
+    job: str
+    file: str
+    kind: str
+    encoding: str | None
+    separator: str | None
+    mapped: dict[str, str]
+    """Header -> field."""
+    ignored: dict[str, str]
+    counts: Counter[str] = field(default_factory=Counter)
+    resumed_after: int = 0
+    """The last row a previous run committed (0: a fresh start)."""
+    dry_run: bool = False
+    rejected_file: str | None = None
+
+    @property
+    def rows(self) -> int:
+        return sum(self.counts.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "job": self.job,
+            "file": self.file,
+            "dry_run": self.dry_run,
+            "format": self.kind,
+            "encoding": self.encoding,
+            "separator": self.separator,
+            "columns": self.mapped,
+            "ignored_columns": self.ignored,
+            "rows": self.rows,
+            **{a: self.counts.get(a, 0) for a in COUNTED},
+            "resumed_after_row": self.resumed_after,
+            "rejected_file": self.rejected_file,
+        }
+
+
+COUNTED = ("create", "update", "unchanged", "skipped", "rejected")
+
+
+class Importer:
+    def __init__(self, store: ImportStore, contacts: ContactStore, clock: Clock) -> None:
+        self.store = store
+        self.contacts = contacts
+        self.clock = clock
+
+    def run(
+        self,
+        path: Path,
+        options: ImportOptions,
+        *,
+        dry_run: bool = False,
+        rejected: Path | None = None,
+        progress: Callable[[int], None] = lambda row: None,
+    ) -> Summary:
+        """Import `path` (or only decide, with `dry_run`); rejected rows go to `rejected`."""
+        job = job_id(path, options)
+        with sheet.opened(path, options.encoding) as table, _rejections(rejected) as reject:
+            mapping = columns.map_columns(table.header, options.mapping)
+            summary = Summary(
+                job,
+                path.name,
+                table.kind,
+                table.encoding,
+                table.separator,
+                {table.header[i]: f for i, f in mapping.fields.items()},
+                mapping.ignored,
+                dry_run=dry_run,
+            )
+            done = Checkpoint() if dry_run else self.store.resume_point(job)
+            summary.resumed_after = done.row if done.row > 1 else 0
+            with _scratch(dry_run) as scratch:
+                run = _Run(self, job, path.name, options, done, scratch)
+                for number, cells in table.rows:
+                    result = read_row(number, cells, table.header, mapping, options.phone_region)
+                    if isinstance(result, list):
+                        reject(result)
+                    if number <= done.row or result is None:
+                        continue
+                    if isinstance(result, list):
+                        run.counts["rejected"] += 1
+                    else:
+                        run.add(result)
+                    progress(number)
+                run.flush(upto=END)
+                for rejection in run.late:
+                    reject([rejection])
+            summary.counts = Counter({k: v for k, v in done.counts.items() if v})
+            summary.rejected_file = str(rejected) if rejected and reject.count else None
+        if not dry_run:
+            self.store.finish(job)
+        if rejected and not reject.count:
+            rejected.unlink(missing_ok=True)
+        return summary
+
+
+class _Run:
+    """One pass over the rows: a batch of records, decided and committed together."""
+
+    def __init__(
+        self,
+        importer: Importer,
+        job: str,
+        file: str,
+        options: ImportOptions,
+        done: Checkpoint,
+        scratch: _Scratch | None,
+    ) -> None:
+        self.importer = importer
+        self.store = importer.store
+        self.job = job
+        self.file = file
+        self.options = options
+        self.done = done
+        self.counts = done.counts
+        self.scratch = scratch
+        self.pending: list[Record] = []
+        self.keys: set[str] = set()
+        self.room = 0
+        self.late: list[Rejection] = []
+        self.consent = (
+            Consent(
+                options.consent_topics,
+                options.consent_source or f"import:{file}",
+                importer.clock.now().isoformat(),
+            )
+            if options.consent_topics
+            else None
+        )
+
+    def add(self, record: Record) -> None:
+        size = 4 + 2 * len(self.options.lists)  # keys, contact, event, lists: at most
+        if self.pending and (self.keys & set(record.identity_keys()) or self.room < size):
+            self.flush(upto=record.row - 1)
+        if not self.pending:
+            self.room = 99 - len(self.options.lists)
+        self.pending.append(record)
+        self.keys.update(record.identity_keys())
+        self.room -= size
+
+    def flush(self, upto: int) -> None:
+        """Decide and commit the batch; the checkpoint says every row up to `upto` is done
+        (the rejections among them are counted)."""
+        records, self.pending, self.keys = self.pending, [], set()
+        planned = self._plan(records)
+        self.done.row = upto
+        if self.scratch is not None:
+            return
+        if planned or not records:
+            failed = self.store.commit(self.job, planned, self.done) if planned else []
+            for planned_row in failed:
+                self._again(planned_row)
+            if failed or not planned:
+                self.store.save(self.job, self.done)
+
+    def _plan(self, records: Sequence[Record]) -> list[Planned]:
+        keys = [k for r in records for k in r.identity_keys()]
+        owners = self._owners(keys)
+        contacts = self._contacts({owners[k] for k in keys if k in owners})
+        out = []
+        for record in records:
+            planned = self._decide(record, owners, contacts)
+            if planned is not None:
+                out.append(planned)
+        return out
+
+    def _owners(self, keys: list[str]) -> dict[str, str]:
+        if self.scratch is not None:
+            found = self.scratch.owners(keys)
+            rest = [k for k in keys if k not in found]
+            return {**self.store.owners(rest), **found} if rest else found
+        return self.store.owners(keys)
+
+    def _contacts(self, contact_ids: set[str]) -> dict[str, dict[str, Any]]:
+        if self.scratch is not None:
+            found = self.scratch.contacts(contact_ids)
+            rest = [c for c in contact_ids if c not in found]
+            return {**self.importer.contacts.get_many(rest), **found}
+        return self.importer.contacts.get_many(list(contact_ids))
+
+    def _decide(
+        self, record: Record, owners: dict[str, str], contacts: dict[str, dict[str, Any]]
+    ) -> Planned | None:
+        contact_id, contact = _match(record, owners, contacts)
+        options = self.options
+        decision = decide(record, contact, options.on_existing, options.lists, self.consent)
+        decision.tags |= set(options.tags) - set((contact or {}).get("tags") or ())
+        if decision.action is Action.UNCHANGED and decision.tags:
+            decision.action = Action.UPDATE
+        self.counts[decision.action.value] += 1
+        if decision.action not in (Action.CREATE, Action.UPDATE):
+            return None
+        if self.scratch is not None:
+            after = applied(contact, record, decision)
+            self.scratch.put(contact_id, record.identity_keys(), after)
+            return None
+        now = self.importer.clock.now()
+        event_id = ids.derived_event_id(now, SOURCE, self.job, str(record.row))
+        event = Event(
+            contact_id,
+            event_id,
+            CONTACT_IMPORTED,
+            now,
+            SOURCE,
+            {
+                "import": self.job,
+                "file": self.file,
+                "row": record.row,
+                "action": decision.action.value,
+                "changed": decision.changed,
+            },
+        )
+        entered = [
+            Event(
+                contact_id,
+                ids.effect_event_id(event_id, now, SEGMENT_ENTERED, segment),
+                SEGMENT_ENTERED,
+                now,
+                LISTS,
+                {"segment": segment, "by": "import"},
+                caused_by=event_id,
+            )
+            for segment in sorted(decision.lists)
+        ]
+        values = {"email": decision.email, "phone": decision.phone}
+        claims = [
+            k
+            for k in record.identity_keys()
+            if k not in owners and values[k.partition(":")[0]] == k.partition(":")[2]
+        ]
+        version = None if contact is None else int(contact.get("version") or 1)
+        return Planned(record, decision, contact_id, version, claims, [event, *entered], now)
+
+    def _again(self, planned: Planned) -> None:
+        """A row whose condition failed: decide it again on what is stored now."""
+        self.counts[planned.decision.action.value] -= 1
+        for _ in range(ATTEMPTS):
+            retry = self._plan([planned.record])
+            if not retry or self.store.commit_one(retry[0]):
+                return
+            self.counts[retry[0].decision.action.value] -= 1
+        self.counts["rejected"] += 1
+        self.late.append(
+            Rejection(planned.record.row, "", "", "the contact kept changing: import it again")
+        )
+
+
+def _match(
+    record: Record, owners: dict[str, str], contacts: dict[str, dict[str, Any]]
+) -> tuple[str, dict[str, Any] | None]:
+    """The contact the record is about, found as forms find it: by email, else by phone (a
+    phone-only contact gains the email); a new contact gets the id its identity derives."""
+    email_key = f"email:{record.email}" if record.email else None
+    phone_key = f"phone:{record.phone}" if record.phone else None
+    if email_key and email_key in owners:
+        cid = owners[email_key]
+    elif phone_key and phone_key in owners:
+        other = contacts.get(owners[phone_key])
+        cid = (
+            owners[phone_key]
+            if other is not None and not (email_key and other.get("email"))
+            else None
+        )
+    else:
+        cid = None
+    if cid is not None and cid in contacts:
+        return cid, contacts[cid]
+    kind, _, value = record.key.partition(":")
+    return ids.contact_id(kind, value), None
+
+
+def job_id(path: Path, options: ImportOptions) -> str:
+    """The same file with the same options is the same job (so a second run resumes it)."""
+    digest = hashlib.sha256(json.dumps(options.fingerprint(), sort_keys=True).encode())
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(sheet.CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:24]
+
+
+class _Rejected:
+    def __init__(self, writer: Any | None) -> None:
+        self.writer = writer
+        self.count = 0
+
+    def __call__(self, rejections: list[Rejection]) -> None:
+        self.count += 1
+        if self.writer is not None:
+            for r in rejections:
+                self.writer.writerow([r.row, r.column, sheet.guard(r.value), r.reason])
+
+
+@contextmanager
+def _rejections(path: Path | None) -> Iterator[_Rejected]:
+    if path is None:
+        yield _Rejected(None)
+        return
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(REJECTED_HEADER)
+        yield _Rejected(writer)
+
+
+class _Scratch:
+    """What a dry run would have written, on disk: later rows of the file see earlier ones."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        db.execute("create table keys (key text primary key, contact_id text)")
+        db.execute("create table contacts (id text primary key, body text)")
+
+    def owners(self, keys: list[str]) -> dict[str, str]:
+        marks = ",".join("?" * len(keys))
+        rows = self.db.execute(f"select key, contact_id from keys where key in ({marks})", keys)
+        return dict(rows.fetchall())
+
+    def contacts(self, contact_ids: set[str]) -> dict[str, dict[str, Any]]:
+        wanted = list(contact_ids)
+        marks = ",".join("?" * len(wanted))
+        rows = self.db.execute(f"select id, body from contacts where id in ({marks})", wanted)
+        return {cid: _loaded(body) for cid, body in rows.fetchall()}
+
+    def put(self, contact_id: str, keys: list[str], contact: dict[str, Any]) -> None:
+        self.db.executemany(
+            "insert or ignore into keys values (?, ?)", [(k, contact_id) for k in keys]
+        )
+        body = json.dumps(contact, default=_plain)
+        self.db.execute("insert or replace into contacts values (?, ?)", (contact_id, body))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    return str(value)
+
+
+def _loaded(body: str) -> dict[str, Any]:
+    contact = json.loads(body)
+    for name in ("tags", "segments"):
+        contact[name] = set(contact.get(name) or ())
+    return contact
+
+
+@contextmanager
+def _scratch(dry_run: bool) -> Iterator[_Scratch | None]:
+    if not dry_run:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="leadflow-dry-run-") as folder:
+        db = sqlite3.connect(Path(folder) / "scratch.db")
+        try:
+            yield _Scratch(db)
+        finally:
+            db.close()

@@ -1,0 +1,235 @@
+"""Importing and exporting contacts on the embedded AWS: encodings, separators and Excel; a
+second run, the dry run, rejected rows, an interrupted run resumed, lists, consent, and an
+export that imports back to the same contacts."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from chalicelib.contacts.encoding import EncodingError
+from chalicelib.contacts.reconcile import OnExisting
+from chalicelib.services.importer import ImportOptions
+from chalicelib.store import tables
+from chalicelib.store.models import ContactModel
+from tests.conftest import reset_aws
+
+HEADER = ["邮箱", "手机", "姓名", "公司", "职位", "城市", "标签"]
+PEOPLE = [
+    ["li.lei@example.cn", "13800138000", "李雷", "北京星辰科技", "市场总监", "北京", "展会;VIP"],
+    ["Han.Meimei@Example.cn", "13900139000", "韩梅梅", "上海云图信息", "销售经理", "上海", "展会"],
+    ["wang.fang@example.cn", "", "王芳", "深圳前海数据", "CEO", "深圳", ""],
+]
+CN = ImportOptions(phone_region="CN")
+
+
+def _csv(path: Path, rows: list[list[str]], encoding: str, separator: str = ",") -> Path:
+    with path.open("w", encoding=encoding, newline="") as f:
+        csv.writer(f, delimiter=separator).writerows(rows)
+    return path
+
+
+def _xlsx(path: Path, rows: list[list[object]]) -> Path:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
+def _names(svc) -> dict[str, str]:
+    out = {}
+    for contact_id in svc.contacts.all_ids():
+        contact = svc.contacts.get(contact_id)
+        out[contact["email"] or contact["phone"]] = contact["properties"].get("name")
+    return out
+
+
+@pytest.mark.parametrize(
+    ("encoding", "separator"),
+    [
+        ("utf-8", ","),
+        ("utf-8-sig", ";"),
+        ("utf-16", "\t"),  # Excel's "Unicode text"
+        ("gbk", ","),  # Excel's "CSV" on a Chinese Windows: no BOM
+        ("gb18030", "\t"),
+    ],
+)
+def test_each_encoding_and_separator_imports_the_same_names(svc, tmp_path, encoding, separator):
+    path = _csv(tmp_path / "contacts.csv", [HEADER, *PEOPLE], encoding, separator)
+    summary = svc.importer.run(path, CN)
+    assert summary.counts["create"] == 3 and summary.separator == separator
+    assert _names(svc) == {
+        "li.lei@example.cn": "李雷",
+        "han.meimei@example.cn": "韩梅梅",
+        "wang.fang@example.cn": "王芳",
+    }
+
+
+def test_an_excel_workbook_imports_numbers_as_excel_shows_them(svc, tmp_path):
+    rows = [HEADER, *[[*p[:1], int(p[1]) if p[1] else None, *p[2:]] for p in PEOPLE]]
+    summary = svc.importer.run(_xlsx(tmp_path / "contacts.xlsx", rows), CN)
+    assert summary.kind == "xlsx" and summary.counts["create"] == 3
+    li = svc.contacts.get(svc.contacts.find_by_email("li.lei@example.cn"))
+    assert li["phone"] == "+8613800138000" and li["tags"] == {"展会", "VIP"}
+    assert li["properties"] == {
+        "name": "李雷",
+        "company": "北京星辰科技",
+        "job_title": "市场总监",
+        "city": "北京",
+    }
+
+
+def test_a_big5_file_is_refused_with_the_option_named(svc, tmp_path):
+    rows = [["郵箱", "姓名", "公司"], ["a@example.tw", "陳大文", "臺北資訊股份有限公司"]]
+    path = _csv(tmp_path / "big5.csv", rows, "big5")
+    with pytest.raises(EncodingError, match="--encoding"):
+        svc.importer.run(path, CN)
+    summary = svc.importer.run(path, ImportOptions(encoding="big5"))
+    assert _names(svc) == {"a@example.tw": "陳大文"} and summary.counts["create"] == 1
+
+
+def test_a_file_imported_twice_creates_no_one_new(svc, tmp_path):
+    path = _csv(tmp_path / "contacts.csv", [HEADER, *PEOPLE], "utf-8")
+    assert svc.importer.run(path, CN).counts["create"] == 3
+    again = svc.importer.run(path, CN)
+    assert dict(again.counts) == {"unchanged": 3}
+    assert ContactModel.count() == 3
+
+
+def test_the_dry_run_counts_what_the_real_run_does_and_writes_nothing(svc, tmp_path):
+    svc.importer.run(_csv(tmp_path / "old.csv", [HEADER, PEOPLE[0]], "utf-8"), CN)
+    rows = [
+        HEADER,
+        PEOPLE[0],  # unchanged
+        [*PEOPLE[1][:5], "杭州", ""],  # new
+        ["LI.LEI@example.cn", "", "李雷", "北京星辰科技", "副总裁", "北京", ""],  # an update
+        ["not-an-email", "", "无名", "", "", "", ""],  # rejected
+        ["", "", "", "", "", "", ""],  # blank: not a row
+        [*PEOPLE[1][:5], "杭州", ""],  # the same person again in the file: unchanged
+        [*PEOPLE[1][:5], "苏州", ""],  # and again, moved: an update
+    ]
+    path = _csv(tmp_path / "new.csv", rows, "utf-8")
+    before = ContactModel.count()
+    dry = svc.importer.run(path, CN, dry_run=True)
+    assert ContactModel.count() == before
+    real = svc.importer.run(path, CN)
+    assert (
+        dict(dry.counts)
+        == dict(real.counts)
+        == {
+            "unchanged": 2,
+            "create": 1,
+            "update": 2,
+            "rejected": 1,
+        }
+    )
+    han = svc.contacts.get(svc.contacts.find_by_email("han.meimei@example.cn"))
+    assert han["properties"]["city"] == "苏州"
+
+
+def test_rejected_rows_are_written_with_row_column_value_and_reason(svc, tmp_path):
+    rows = [
+        HEADER,
+        PEOPLE[0],
+        ["bad@", "", "坏邮箱", "", "", "", ""],
+        ["", "12345", "短号码", "", "", "", ""],
+        ["", "", "没有联系方式", "某公司", "", "", ""],
+        ["ok@example.cn", "", "<script>x</script>", "", "", "", ""],
+        PEOPLE[2],
+    ]
+    rejected = tmp_path / "rejected.csv"
+    summary = svc.importer.run(_csv(tmp_path / "c.csv", rows, "gbk"), CN, rejected=rejected)
+    assert summary.counts["create"] == 2 and summary.counts["rejected"] == 4
+    with rejected.open(encoding="utf-8-sig") as f:
+        found = list(csv.reader(f))
+    assert found[0] == ["row", "column", "value", "reason"]
+    assert [(r[0], r[1], r[2]) for r in found[1:]] == [
+        ("3", "邮箱", "bad@"),
+        ("4", "手机", "12345"),
+        ("5", "邮箱", ""),
+        ("6", "姓名", "<script>x</script>"),
+    ]
+    assert all(r[3] for r in found[1:])
+    assert _names(svc) == {"li.lei@example.cn": "李雷", "wang.fang@example.cn": "王芳"}
+
+
+def test_an_interrupted_import_resumes_after_its_last_batch_and_creates_no_one_twice(svc, tmp_path):
+    rows = [["email", "name"]] + [[f"p{i}@example.com", f"Person {i}"] for i in range(120)]
+    path = _csv(tmp_path / "many.csv", rows, "utf-8")
+
+    def stop(row: int) -> None:
+        if row == 70:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        svc.importer.run(path, CN, progress=stop)
+    written = ContactModel.count()
+    assert 0 < written < 120
+    resumed = svc.importer.run(path, CN)
+    assert 0 < resumed.resumed_after < 70
+    assert dict(resumed.counts) == {"create": 120}
+    assert ContactModel.count() == 120
+
+
+def test_on_existing_skip_and_fill_empty_leave_what_the_contact_has(svc, tmp_path):
+    svc.importer.run(
+        _csv(tmp_path / "a.csv", [["email", "company", "city"], ["a@x.io", "Acme", ""]], "utf-8"),
+        CN,
+    )
+    path = _csv(
+        tmp_path / "b.csv", [["email", "company", "city"], ["a@x.io", "Other", "Berlin"]], "utf-8"
+    )
+    skip = svc.importer.run(path, ImportOptions(on_existing=OnExisting.SKIP))
+    assert dict(skip.counts) == {"skipped": 1}
+    fill = svc.importer.run(path, ImportOptions(on_existing=OnExisting.FILL_EMPTY))
+    assert dict(fill.counts) == {"update": 1}
+    contact = svc.contacts.get(svc.contacts.find_by_email("a@x.io"))
+    assert contact["properties"] == {"company": "Acme", "city": "Berlin"}
+
+
+def test_a_list_tags_and_consent_come_only_from_the_file_and_its_options(svc, tmp_path):
+    rows = [["email", "consent"], ["yes@x.io", "是"], ["no@x.io", "否"], ["silent@x.io", ""]]
+    options = ImportOptions(
+        lists=frozenset({"trade-show-2026"}),
+        tags=frozenset({"expo"}),
+        consent_topics=("marketing",),
+        consent_source="Expo 2026 sign-up sheet",
+    )
+    svc.importer.run(_csv(tmp_path / "expo.csv", rows, "utf-8"), options)
+    people = {
+        c: svc.contacts.get(svc.contacts.find_by_email(c))
+        for c in ("yes@x.io", "no@x.io", "silent@x.io")
+    }
+    assert people["yes@x.io"]["consents"]["marketing"]["granted"] is True
+    assert people["yes@x.io"]["consents"]["marketing"]["source"] == "Expo 2026 sign-up sheet"
+    assert people["no@x.io"]["consents"]["marketing"]["granted"] is False
+    assert people["silent@x.io"]["consents"] == {}
+    assert all(
+        p["tags"] == {"expo"} and p["segments"] == {"trade-show-2026"} for p in people.values()
+    )
+    assert svc.members.size("trade-show-2026") == 3
+    entered = [
+        e for e in svc.events.timeline(people["no@x.io"]["id"]) if e.type == "segment_entered"
+    ]
+    assert [e.properties["segment"] for e in entered] == ["trade-show-2026"]
+
+
+def test_an_export_imports_back_to_the_same_contacts(svc, tmp_path):
+    rows = [HEADER, *PEOPLE, ["=cmd@example.cn", "", "=SUM(A1)", "", "", "", ""]]
+    svc.importer.run(_csv(tmp_path / "in.csv", rows[:4], "utf-8"), CN)
+    before = {c: svc.contacts.get(c) for c in svc.contacts.all_ids()}
+    for name in ("out.csv", "out.xlsx"):
+        out = tmp_path / name
+        assert svc.exporter.export(out).rows == 3
+        reset_aws()
+        tables.create_all()
+        svc.importer.run(out, CN)
+        after = {c: svc.contacts.get(c) for c in svc.contacts.all_ids()}
+        assert set(after) == set(before)
+        for cid, contact in before.items():
+            for name_ in ("email", "phone", "properties", "tags"):
+                assert after[cid][name_] == contact[name_], (name, name_)
