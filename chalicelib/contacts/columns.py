@@ -107,6 +107,9 @@ _KNOWN: dict[str, tuple[str, ...]] = {
         "订阅",
         "同意营销",
         "是否订阅",
+        "是否同意营销",
+        "营销许可",
+        "接受营销",
     ),
 }
 _ALIASES = {alias: target for target, aliases in _KNOWN.items() for alias in aliases}

@@ -261,7 +261,9 @@ class _Run:
             self.scratch.put(contact_id, record.identity_keys(), after)
             return None
         now = self.importer.clock.now()
-        event_id = ids.derived_event_id(now, SOURCE, self.job, str(record.row))
+        # A fresh id: the checkpoint, not the id, keeps a resumed import from writing a row
+        # twice, and the same file imported again later is a new event for the contact.
+        event_id = ids.event_id(now)
         event = Event(
             contact_id,
             event_id,

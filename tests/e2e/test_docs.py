@@ -7,6 +7,7 @@ The transcripts (```text blocks of `$ ./leadflow ...` lines and their output) an
 HTML comments set that copy up as the prose tells the reader to:
 
     <!-- docs-test {"write": "marketing/journeys/demo.yaml"} -->   the next block is that file
+    <!-- docs-test {"write": "expo.csv", "encoding": "gbk"} -->    ... in that encoding
     <!-- docs-test {"append": "marketing/journeys/demo.yaml"} -->  ... is added to that file
     <!-- docs-test {"edit": "PATH", "old": "...", "new": "..."} -->  an edit the prose describes
     <!-- docs-test {"copy": "/tmp/try"} -->                        cp -r marketing templates there
@@ -16,15 +17,16 @@ HTML comments set that copy up as the prose tells the reader to:
     <!-- docs-test {"later": {"minutes": 1}} -->                   time passes on the stack: the
                                                                     tick runs, the outbox fills
 
-Paths under /tmp/ are taken inside the copy. `publish --local` (and `segments` and
-`broadcasts` with --local) runs against the test stack with the samples published, as `make
-run` leaves it; `make run` itself and what needs it running (curl) or an AWS account are left
-to tests/e2e/test_stack.py and to the reader.
+Paths under /tmp/ are taken inside the copy. `publish --local` (and `segments`,
+`broadcasts`, `import` and `export` with --local) runs against the test stack with the
+samples published, as `make run` leaves it; `make run` itself and what needs it running
+(curl) or an AWS account are left to tests/e2e/test_stack.py and to the reader.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import selectors
 import shutil
@@ -41,6 +43,7 @@ from tests.builders import ROOT
 from tests.unit.test_docs import DOCS, Block, _argv, _items, _logical_lines, _transcript
 
 NOT_RUN = {"run", "keys"}  # the stack itself, and keys that need a stack or AWS
+LOCAL = ("publish", "segments", "broadcasts", "import", "export")  # run on the test stack
 
 
 def test_the_leadflow_script_runs_the_command_from_a_checkout():
@@ -177,11 +180,15 @@ def _locally(argv: list[str], sandbox: Sandbox, capsys: Any) -> tuple[int, str]:
     if argv[0] == "publish":
         rest = rest or [str(sandbox.path("marketing"))]
     capsys.readouterr()
+    here = Path.cwd()
+    os.chdir(sandbox.root)  # the files the prose names are in the reader's checkout
     try:
         code = main([argv[0], *rest])
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
         print(exc.code, file=sys.stderr)
+    finally:
+        os.chdir(here)
     captured = capsys.readouterr()
     return code, captured.err + captured.out
 
@@ -191,7 +198,7 @@ def _run(command: str, sandbox: Sandbox, runner: Runner, capsys: Any) -> tuple[i
     if argv is None or argv[0] in NOT_RUN:
         return None
     argv = sandbox.argv(argv)
-    if argv[0] in ("publish", "segments", "broadcasts") and argv[1:] != ["schema"]:
+    if argv[0] in LOCAL and argv[1:] != ["schema"]:
         if "--local" not in argv:
             return None  # an AWS account's
         return _locally(argv, sandbox, capsys)
@@ -235,7 +242,8 @@ def test_the_documented_commands_print_what_the_docs_show(
             path = sandbox.path(marker.get("write") or marker["append"])
             path.parent.mkdir(parents=True, exist_ok=True)
             before = path.read_text(encoding="utf-8") if "append" in marker else ""
-            path.write_text(before + item.text, encoding="utf-8")
+            # A file in another encoding (a GBK CSV, as Chinese Excel saves one) says so.
+            path.write_text(before + item.text, encoding=marker.get("encoding", "utf-8"))
             continue
         if "skip" in marker:
             continue
