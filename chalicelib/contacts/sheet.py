@@ -56,12 +56,11 @@ def opened(path: Path, encoding: str | None = None) -> Iterator[Sheet]:
             first = text.readline()
         except UnicodeDecodeError as exc:
             raise SheetError(f"the file is not {name}: {exc.reason} at byte {exc.start}") from None
-        separator = max(SEPARATORS, key=first.count) if first.strip() else ","
-        lines = _chain([first], text)
-        reader = csv.reader(lines, delimiter=separator)
-        header = next(reader, None)
-        if header is None:
+        if not first.strip():
             raise SheetError("the file is empty: give a header row, then one row per contact")
+        separator = max(SEPARATORS, key=first.count)
+        reader = csv.reader(_chain([first], text), delimiter=separator)
+        header = next(reader)
         yield Sheet(header, _numbered(reader, name), "csv", name, separator)
 
 

@@ -233,3 +233,27 @@ def test_an_export_imports_back_to_the_same_contacts(svc, tmp_path):
         for cid, contact in before.items():
             for name_ in ("email", "phone", "properties", "tags"):
                 assert after[cid][name_] == contact[name_], (name, name_)
+
+
+def test_the_cli_names_what_is_wrong_and_exits_1(svc, tmp_path, capsys):
+    from chalicelib.cli import main
+
+    big5 = _csv(tmp_path / "big5.csv", [["郵箱", "姓名"], ["a@example.tw", "陳大文"]], "big5")
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    no_key = _csv(tmp_path / "names.csv", [["姓名", "公司"], ["李雷", "星辰"]], "utf-8")
+    cases = [
+        ([str(tmp_path / "missing.csv")], "no such file"),
+        ([str(big5)], "--encoding"),
+        ([str(big5), "--encoding", "klingon"], "--encoding: 'klingon'"),
+        ([str(empty)], "the file is empty"),
+        ([str(no_key)], "no column holds an email address or a phone number"),
+        ([str(big5), "--list", "nobody-made-this"], "--list: nobody-made-this"),
+        ([str(big5), "--phone-region", "XX"], "ISO 3166"),
+    ]
+    for argv, message in cases:
+        capsys.readouterr()
+        assert main(["import", *argv]) == 1, argv
+        err = capsys.readouterr().err
+        assert err.startswith("leadflow import: ") and message in err, (argv, err)
+    assert ContactModel.count() == 0
