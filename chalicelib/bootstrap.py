@@ -23,6 +23,7 @@ from chalicelib.services.broadcast_desk import BroadcastDesk
 from chalicelib.services.broadcast_stats import BroadcastStats
 from chalicelib.services.broadcaster import Broadcaster
 from chalicelib.services.courier import Courier
+from chalicelib.services.directory import Directory
 from chalicelib.services.dispatcher import Dispatcher
 from chalicelib.services.engagement import Engagement
 from chalicelib.services.exporter import Exporter
@@ -93,6 +94,7 @@ class Services:
     broadcaster: Broadcaster
     importer: Importer
     exporter: Exporter
+    directory: Directory
 
     def tick(self) -> tuple[TickReport, FireReport]:
         """What the scheduled tick does: advance due enrollments, fire due contact timers,
@@ -234,6 +236,7 @@ def build(
         broadcaster,
         Importer(ImportStore(settings.pending_shards), contacts, clock),
         Exporter(contacts, members),
+        Directory(contacts, members),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from chalice import Response
@@ -10,9 +11,12 @@ from chalice.app import Request
 
 from chalicelib.api import http
 from chalicelib.bootstrap import Services
+from chalicelib.contacts.listing import ContactFilter
 from chalicelib.errors import FieldError, Forbidden, FormValidationError, NotFound, Unauthorized
 from chalicelib.leads import normalise
 from chalicelib.leads.ownership import lead_of
+from chalicelib.lifecycle import Stage
+from chalicelib.store import tables
 from chalicelib.store.api_keys import Caller
 
 READERS = ("admin", "sales", "viewer")
@@ -98,15 +102,20 @@ def get_contact(request: Request, contact_id: str, svc: Services) -> Response:
 
 
 def find_contacts(request: Request, svc: Services) -> Response:
+    """?email= or ?phone= finds one person; anything else is the contact list, a page at a
+    time, filtered by stage, owner, tag, segment, created or updated since, and text."""
     caller = authorize(request, svc)
     params = request.query_params or {}
+    if "email" not in params and "phone" not in params:
+        return _contact_list(request, svc, caller, params)
     try:
         if params.get("email"):
             key = "email:" + normalise.email(params["email"])
         elif params.get("phone"):
             key = "phone:" + normalise.phone(params["phone"], params.get("region", "US"))
         else:
-            raise FormValidationError([FieldError("email", "give ?email= or ?phone=")])
+            field = "email" if "email" in params else "phone"
+            raise FormValidationError([FieldError(field, "must not be empty")])
     except normalise.InvalidValue as exc:
         field = "email" if params.get("email") else "phone"
         raise FormValidationError([FieldError(field, str(exc))]) from exc
@@ -116,3 +125,55 @@ def find_contacts(request: Request, svc: Services) -> Response:
     except NotFound:
         found = []
     return http.json_response(200, {"contacts": found})
+
+
+LIST_PARAMS = (
+    "stage",
+    "owner",
+    "tag",
+    "segment",
+    "created_since",
+    "updated_since",
+    "q",
+    "limit",
+    "after",
+    "region",
+)
+
+
+def _contact_list(
+    request: Request, svc: Services, caller: Caller, params: dict[str, str]
+) -> Response:
+    unknown = sorted(set(params) - set(LIST_PARAMS) - {"email", "phone"})
+    errors = [FieldError(name, "is not a filter of the contact list") for name in unknown]
+    since: dict[str, datetime | None] = {}
+    for name in ("created_since", "updated_since"):
+        since[name] = None
+        if params.get(name):
+            try:
+                since[name] = _aware(datetime.fromisoformat(params[name]))
+            except ValueError:
+                errors.append(FieldError(name, "must be an ISO date or time, e.g. 2026-11-01"))
+    stage = params.get("stage")
+    if stage and stage not in {s.value for s in Stage}:
+        errors.append(FieldError("stage", f"must be one of {', '.join(s.value for s in Stage)}"))
+    if errors:
+        raise FormValidationError(errors)
+    wanted = ContactFilter(
+        stage=stage,
+        owner=params.get("owner") or None,
+        tag=params.get("tag") or None,
+        segment=params.get("segment") or None,
+        created_since=since["created_since"],
+        updated_since=since["updated_since"],
+        search=params.get("q") or None,
+    )
+    after = params.get("after") or None
+    if after is not None and not tables.can_be_key(after):
+        raise FormValidationError([FieldError("after", "is not a cursor this list gave")])
+    page = svc.directory.page(wanted, caller, query_limit(request, 50), after)
+    return http.json_response(200, _jsonable({"contacts": page.contacts, "next": page.next}))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

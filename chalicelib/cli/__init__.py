@@ -381,6 +381,7 @@ def parser() -> argparse.ArgumentParser:
 
     broadcasts.register(sub)
     contacts.register(sub)
+    contacts.register_contacts(sub)
     keys = sub.add_parser("keys", help="admin API keys").add_subparsers(dest="keys", required=True)
     create = keys.add_parser("create", help="create a key and print it once")
     create.add_argument("--name", required=True)

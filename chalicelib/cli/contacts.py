@@ -61,6 +61,72 @@ def register(sub: argparse._SubParsersAction) -> None:
     dump.set_defaults(func=run_export)
 
 
+def register_contacts(sub: argparse._SubParsersAction) -> None:
+    group = sub.add_parser("contacts", help="the contact list").add_subparsers(
+        dest="contacts", required=True
+    )
+    listing = group.add_parser("list", help="contacts, filtered, a page at a time")
+    listing.add_argument("--stage")
+    listing.add_argument("--owner")
+    listing.add_argument("--tag")
+    listing.add_argument("--segment", help="a segment's or list's members")
+    listing.add_argument("--since", help="created on or after (ISO date)")
+    listing.add_argument("--updated-since", help="updated on or after (ISO date)")
+    listing.add_argument("--search", help="text in the name, email, phone or company")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--after", help="the cursor a previous page printed")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.add_argument("--local", action="store_true", help="the running local stack")
+    listing.set_defaults(func=run_contacts)
+
+
+def run_contacts(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from chalicelib.contacts.listing import ContactFilter
+    from chalicelib.store.api_keys import Caller
+
+    try:
+        since, updated = (
+            datetime.fromisoformat(v).replace(tzinfo=UTC) if v else None
+            for v in (args.since, args.updated_since)
+        )
+    except ValueError:
+        return _fail("contacts list", "--since and --updated-since take an ISO date (2026-11-01)")
+    if not 1 <= args.limit <= 500:
+        return _fail("contacts list", "--limit: a whole number from 1 to 500")
+    svc = _services(args)
+    wanted = ContactFilter(
+        stage=args.stage,
+        owner=args.owner,
+        tag=args.tag,
+        segment=args.segment,
+        created_since=since,
+        updated_since=updated,
+        search=args.search,
+    )
+    page = svc.directory.page(wanted, Caller("admin"), args.limit, args.after)
+    if args.json:
+        print(
+            json.dumps(
+                {"contacts": page.contacts, "next": page.next},
+                default=str,
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return 0
+    for c in page.contacts:
+        name = c["name"] or " ".join(filter(None, (c["first_name"], c["last_name"])))
+        who = c["email"] or c["phone"]
+        company, stage, owner = (c[k] or "-" for k in ("company", "stage", "owner"))
+        print(f"{who:32} {name or '-':16} {company:24} {stage:11} {owner}")
+    print(
+        f"{len(page.contacts)} contact(s)" + (f"; more: --after {page.next}" if page.next else "")
+    )
+    return 0
+
+
 def run_import(args: argparse.Namespace) -> int:
     from chalicelib.services.importer import ImportOptions
 

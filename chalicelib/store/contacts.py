@@ -83,6 +83,15 @@ class ContactStore:
         for item in ContactModel.scan(attributes_to_get=["id"], last_evaluated_key=start):
             yield item.id
 
+    def scan_page(self, after: str | None, size: int) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of every contact in the table's order, and where the next page starts
+        (None at the end): the contact list without a segment to narrow it."""
+        start = {"id": {"S": after}} if after else None
+        found = ContactModel.scan(limit=size, page_size=size, last_evaluated_key=start)
+        contacts = [_as_dict(m) for m in found]
+        last = found.last_evaluated_key
+        return contacts, (last["id"]["S"] if last and len(contacts) == size else None)
+
     def get(self, contact_id: str) -> dict[str, Any] | None:
         if not tables.can_be_key(contact_id):
             return None

@@ -257,3 +257,42 @@ def test_the_cli_names_what_is_wrong_and_exits_1(svc, tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("leadflow import: ") and message in err, (argv, err)
     assert ContactModel.count() == 0
+
+
+def test_the_contact_list_filters_pages_and_shows_a_sales_key_only_its_leads(
+    svc, client, admin_key, tmp_path
+):
+    rows = [["email", "name", "company", "tags"]] + [
+        [
+            f"p{i}@example.com",
+            f"Person {i}",
+            "星辰科技" if i % 3 == 0 else "Acme",
+            "vip" if i % 2 else "",
+        ]
+        for i in range(30)
+    ]
+    svc.importer.run(_csv(tmp_path / "people.csv", rows, "utf-8"), CN)
+
+    def page(**params):
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        answer = client.http.get(f"/contacts?{query}", headers={"X-Api-Key": admin_key})
+        assert answer.status_code == 200, answer.body
+        return answer.json_body
+
+    seen, after = [], None
+    while True:
+        body = page(tag="vip", limit=4, **({"after": after} if after else {}))
+        assert len(body["contacts"]) <= 4
+        seen += [c["email"] for c in body["contacts"]]
+        after = body["next"]
+        if after is None:
+            break
+    assert sorted(seen) == sorted(f"p{i}@example.com" for i in range(30) if i % 2)
+    found = page(q="星辰", limit=50)["contacts"]
+    assert {c["email"] for c in found} == {f"p{i}@example.com" for i in range(0, 30, 3)}
+    bad = client.http.get("/contacts?stage=royalty&since=x", headers={"X-Api-Key": admin_key})
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json_body["fields"]} == {"stage", "since"}
+    sales = svc.api_keys.create("rep", "sales", owner="rep-1")
+    mine = client.http.get("/contacts?limit=50", headers={"X-Api-Key": sales})
+    assert mine.status_code == 200 and mine.json_body["contacts"] == []
