@@ -30,6 +30,7 @@ from chalicelib.services.exporter import Exporter
 from chalicelib.services.feedback import Feedback
 from chalicelib.services.importer import Importer
 from chalicelib.services.journey_runner import JourneyRunner, TickReport
+from chalicelib.services.merger import Merger
 from chalicelib.services.outbox import Outbox
 from chalicelib.services.preferences import Preferences
 from chalicelib.services.rfm import RfmKeeper
@@ -52,6 +53,7 @@ from chalicelib.store.imports import ImportStore
 from chalicelib.store.journey_library import JourneyLibrary
 from chalicelib.store.lead_library import LeadLibrary
 from chalicelib.store.ledger import Ledger
+from chalicelib.store.merges import MergeStore
 from chalicelib.store.segment_library import SegmentLibrary
 from chalicelib.store.segments import SegmentMembers
 from chalicelib.store.subscriptions import SubscriptionStore
@@ -95,6 +97,7 @@ class Services:
     importer: Importer
     exporter: Exporter
     directory: Directory
+    merger: Merger
 
     def tick(self) -> tuple[TickReport, FireReport]:
         """What the scheduled tick does: advance due enrollments, fire due contact timers,
@@ -237,6 +240,7 @@ def build(
         Importer(ImportStore(settings.pending_shards), contacts, clock),
         Exporter(contacts, members),
         Directory(contacts, members),
+        Merger(contacts, MergeStore(settings.pending_shards), segments, clock),
     )
 
 

@@ -14,6 +14,7 @@ FILE_DOWNLOADED = "file_downloaded"
 IDENTIFIED = "identified"
 CONTACT_UPDATED = "contact_updated"
 CONTACT_IMPORTED = "contact_imported"
+CONTACTS_MERGED = "contacts_merged"
 SUBSCRIBED = "subscribed"
 TOPIC_UNSUBSCRIBED = "topic_unsubscribed"
 UNSUBSCRIBED = "unsubscribed"
@@ -77,7 +78,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "journeys, sales, rules",
         "profile fields changed: `changes`, `before`, `by`",
     ),
-    CONTACT_IMPORTED: ("import", "a contact came from an imported file"),
+    CONTACT_IMPORTED: (
+        "import",
+        "a contact came from an imported file, or a row changed it: `import`, `file`, `row`, "
+        "`action`, `changed`",
+    ),
+    CONTACTS_MERGED: (
+        "merge (API, CLI)",
+        "another contact was merged into this one: `merged`, `by`, `taken`, `moved`",
+    ),
     SUBSCRIBED: ("preference centre", "a topic turned back on: `topic`"),
     TOPIC_UNSUBSCRIBED: ("preference centre", "one topic turned off: `topic`"),
     UNSUBSCRIBED: ("one-click, preference centre", "no marketing email at all: journeys end on it"),
@@ -169,6 +178,7 @@ CONTACT_CHANGES = frozenset(
         IDENTIFIED,
         CONTACT_UPDATED,
         CONTACT_IMPORTED,
+        CONTACTS_MERGED,
         SUBSCRIBED,
         TOPIC_UNSUBSCRIBED,
         UNSUBSCRIBED,

@@ -88,11 +88,21 @@ class ContactStore:
         (None at the end): the contact list without a segment to narrow it."""
         start = {"id": {"S": after}} if after else None
         found = ContactModel.scan(limit=size, page_size=size, last_evaluated_key=start)
-        contacts = [_as_dict(m) for m in found]
+        items = list(found)
         last = found.last_evaluated_key
-        return contacts, (last["id"]["S"] if last and len(contacts) == size else None)
+        contacts = [_as_dict(m) for m in items if not m.merged_into]
+        return contacts, (last["id"]["S"] if last and len(items) == size else None)
 
     def get(self, contact_id: str) -> dict[str, Any] | None:
+        """The contact, or the one it was merged into: an old id (in a link, a webhook, a
+        CRM) keeps working after a merge."""
+        contact = self.get_own(contact_id)
+        if contact is not None and contact.get("merged_into"):
+            return self.get_own(contact["merged_into"])
+        return contact
+
+    def get_own(self, contact_id: str) -> dict[str, Any] | None:
+        """The item itself, a merged-away contact's tombstone included."""
         if not tables.can_be_key(contact_id):
             return None
         try:
@@ -104,7 +114,8 @@ class ContactStore:
         """Many contacts in BatchGetItem calls of 100 (a broadcast's page of its audience);
         ids with no contact are left out."""
         keys = sorted({c for c in contact_ids if tables.can_be_key(c)})
-        return {m.id: _as_dict(m) for m in ContactModel.batch_get(keys, consistent_read=True)}
+        found = ContactModel.batch_get(keys, consistent_read=True)
+        return {m.id: _as_dict(m) for m in found if not m.merged_into}
 
     def find_by_key(self, key: str) -> str | None:
         if not tables.can_be_key(key):

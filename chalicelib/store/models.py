@@ -59,6 +59,8 @@ class ContactModel(Model):
     lead = MapAttribute(null=True)
     # RFM, recomputed daily for buyers: scores 1-5, tier and its label (services/rfm.py).
     rfm = MapAttribute(null=True)
+    # A contact merged into another keeps only this: where it went (its id still resolves).
+    merged_into = UnicodeAttribute(null=True)
 
 
 class ContactKeyModel(Model):

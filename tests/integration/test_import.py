@@ -296,3 +296,49 @@ def test_the_contact_list_filters_pages_and_shows_a_sales_key_only_its_leads(
     sales = svc.api_keys.create("rep", "sales", owner="rep-1")
     mine = client.http.get("/contacts?limit=50", headers={"X-Api-Key": sales})
     assert mine.status_code == 200 and mine.json_body["contacts"] == []
+
+
+def test_a_merge_keeps_both_timelines_journeys_and_lists_and_the_stricter_consent(
+    client, svc, journeys, tmp_path
+):
+    from tests.builders import lead, post_json
+
+    # Ada signed up twice: once with consent on the whitepaper form, once on a list import
+    # that says she refused marketing, under another address.
+    assert post_json(client, lead(email="ada@example.com", first_name="Ada")).status_code == 201
+    journeys.settle()
+    journeys.clock.advance(hours=1)  # the import is the newer record: its company wins
+    rows = [
+        ["email", "phone", "company", "consent"],
+        ["ada.l@example.org", "+4915112345678", "Engines Ltd", "no"],
+    ]
+    svc.importer.run(
+        _csv(tmp_path / "a.csv", rows, "utf-8"),
+        ImportOptions(lists=frozenset({"vip-list"}), consent_topics=("marketing",)),
+    )
+    journeys.settle()
+    ada = svc.contacts.find_by_email("ada@example.com")
+    other = svc.contacts.find_by_email("ada.l@example.org")
+    before = {e.event_id for cid in (ada, other) for e in svc.events.timeline(cid, limit=500)}
+    journeys_before = svc.enrollments.for_contact(ada)
+
+    report = svc.merger.merge(ada, other, by="test")
+
+    merged = svc.contacts.get(ada)
+    timeline = svc.events.timeline(ada, limit=500)
+    assert before <= {e.event_id for e in timeline}
+    assert [e.type for e in timeline].count("contacts_merged") == 1
+    assert merged["consents"]["marketing"]["granted"] is False  # the refusal wins
+    assert merged["phone"] == "+4915112345678" and merged["email"] == "ada@example.com"
+    assert merged["properties"]["company"] == "Engines Ltd"
+    assert merged["properties"]["first_name"] == "Ada"
+    assert merged["first_touch"] == svc.contacts.get_own(ada)["first_touch"]
+    assert "vip-list" in merged["segments"] and svc.members.size("vip-list") == 1
+    assert {e.key for e in svc.enrollments.for_contact(ada)} >= {e.key for e in journeys_before}
+    # the merged-away id and both addresses find the survivor
+    assert svc.contacts.get(other)["id"] == ada
+    assert svc.contacts.find_by_email("ada.l@example.org") == ada
+    assert svc.events.timeline(other, limit=10) == []
+    assert report.keys == ["email:ada.l@example.org", "phone:+4915112345678"]
+    with pytest.raises(Exception, match="merged into"):
+        svc.merger.merge(ada, other, by="test")
