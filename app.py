@@ -11,6 +11,7 @@ from chalicelib.api import (
     admin,
     assets,
     broadcasts,
+    contacts,
     email,
     forms,
     health,
@@ -152,6 +153,18 @@ def outbox_message(name: str):
 @http.guarded
 def outbox_raw(name: str):
     return email.outbox_message(name, services(), raw=True)
+
+
+@app.route("/contacts/duplicates", methods=["GET"])
+@http.guarded
+def contact_duplicates():
+    return contacts.duplicates(app.current_request, services())
+
+
+@app.route("/contacts/merge", methods=["POST"], content_types=[http.JSON, http.TEXT])
+@http.guarded
+def merge_contacts():
+    return contacts.merge(app.current_request, services())
 
 
 @app.route("/contacts/{contact_id}", methods=["GET"])

@@ -25,6 +25,7 @@ from chalicelib.services.broadcaster import Broadcaster
 from chalicelib.services.courier import Courier
 from chalicelib.services.directory import Directory
 from chalicelib.services.dispatcher import Dispatcher
+from chalicelib.services.duplicates import DuplicateFinder
 from chalicelib.services.engagement import Engagement
 from chalicelib.services.exporter import Exporter
 from chalicelib.services.feedback import Feedback
@@ -98,6 +99,7 @@ class Services:
     exporter: Exporter
     directory: Directory
     merger: Merger
+    duplicates: DuplicateFinder
 
     def tick(self) -> tuple[TickReport, FireReport]:
         """What the scheduled tick does: advance due enrollments, fire due contact timers,
@@ -241,6 +243,7 @@ def build(
         Exporter(contacts, members),
         Directory(contacts, members),
         Merger(contacts, MergeStore(settings.pending_shards), segments, clock),
+        DuplicateFinder(contacts),
     )
 
 

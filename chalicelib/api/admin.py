@@ -36,13 +36,13 @@ def authorize(request: Request, svc: Services, roles: tuple[str, ...] = READERS)
     return caller
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, set):
         return sorted(value)
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
@@ -78,7 +78,7 @@ def _view(svc: Services, caller: Caller, contact_id: str, limit: int) -> dict[st
         }
         for e in sorted(svc.enrollments.for_contact(contact_id), key=lambda e: e.entered_at)
     ]
-    return _jsonable(
+    return jsonable(
         {
             "contact": contact,
             "attribution": attribution,
@@ -172,7 +172,7 @@ def _contact_list(
     if after is not None and not tables.can_be_key(after):
         raise FormValidationError([FieldError("after", "is not a cursor this list gave")])
     page = svc.directory.page(wanted, caller, query_limit(request, 50), after)
-    return http.json_response(200, _jsonable({"contacts": page.contacts, "next": page.next}))
+    return http.json_response(200, jsonable({"contacts": page.contacts, "next": page.next}))
 
 
 def _aware(moment: datetime) -> datetime:

@@ -78,6 +78,66 @@ def register_contacts(sub: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.add_argument("--local", action="store_true", help="the running local stack")
     listing.set_defaults(func=run_contacts)
+    dupes = group.add_parser("duplicates", help="contacts that may be one person, and why")
+    dupes.add_argument("--json", action="store_true", help="print JSON")
+    dupes.add_argument("--local", action="store_true", help="the running local stack")
+    dupes.set_defaults(func=run_duplicates)
+    merging = group.add_parser("merge", help="merge a contact into another (the survivor)")
+    merging.add_argument("survivor", help="the contact that stays (id or email)")
+    merging.add_argument("merged", help="the contact merged into it (id or email)")
+    merging.add_argument(
+        "--lock", action="append", default=[], help="a field that keeps the survivor's value"
+    )
+    merging.add_argument("--local", action="store_true", help="the running local stack")
+    merging.set_defaults(func=run_merge)
+
+
+def run_duplicates(args: argparse.Namespace) -> int:
+    svc = _services(args)
+    with _bar("contacts") as tick:
+        found = svc.duplicates.candidates(progress=tick)
+    if args.json:
+        body = [c.__dict__ for c in found]
+        print(json.dumps(body, indent=2, ensure_ascii=False, default=str))
+        return 0
+    for candidate in found:
+        print(f"{candidate.reason}: {candidate.key}")
+        for c in candidate.contacts:
+            name = c["name"] or " ".join(filter(None, (c["first_name"], c["last_name"])))
+            print(f"  {c['id']}  {c['email'] or '-':32} {c['phone'] or '-':16} {name or '-'}")
+        if candidate.size > len(candidate.contacts):
+            print(f"  ... and {candidate.size - len(candidate.contacts)} more")
+    print(f"{len(found)} candidate group(s); merge with: leadflow contacts merge SURVIVOR OTHER")
+    return 0
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    from chalicelib.errors import LeadflowError
+
+    svc = _services(args)
+    try:
+        ids = [_contact_id(svc, who) for who in (args.survivor, args.merged)]
+        report = svc.merger.merge(ids[0], ids[1], "cli", args.lock)
+    except (LeadflowError, ValueError) as exc:
+        return _fail("contacts merge", exc)
+    r = report.as_dict()
+    print(f"merged {r['merged']} into {r['survivor']}")
+    print(
+        f"moved {r['events_moved']} event(s), {len(r['keys_moved'])} key(s), "
+        f"{r['enrollments_moved']} enrollment(s) ({r['enrollments_ended']} ended as merged)"
+    )
+    for name in sorted(r["fields_taken"]):
+        print(f"  {name}: the merged contact's value")
+    return 0
+
+
+def _contact_id(svc, who: str) -> str:
+    if "@" in who:
+        found = svc.contacts.find_by_email(who)
+        if found is None:
+            raise ValueError(f"no contact with the email {who}")
+        return found
+    return who
 
 
 def run_contacts(args: argparse.Namespace) -> int:

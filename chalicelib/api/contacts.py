@@ -1,0 +1,48 @@
+"""Admin API for contact data: duplicate candidates and merging two contacts. Both touch
+personal data in bulk or for good, so only admin keys may use them."""
+
+from __future__ import annotations
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib.api import http
+from chalicelib.api.admin import authorize, jsonable
+from chalicelib.bootstrap import Services
+from chalicelib.errors import FieldError, FormValidationError
+from chalicelib.leads.fields import name_fault
+from chalicelib.store import tables
+
+ADMINS = ("admin",)
+MERGE_BODY_BYTES = 4096
+
+
+def duplicates(request: Request, svc: Services) -> Response:
+    """Groups of contacts that may be one person, each with its reason; nothing is merged."""
+    authorize(request, svc, ADMINS)
+    found = svc.duplicates.candidates()
+    body = {
+        "candidates": [
+            {"reason": c.reason, "key": c.key, "size": c.size, "contacts": c.contacts}
+            for c in found
+        ]
+    }
+    return http.json_response(200, jsonable(body))
+
+
+def merge(request: Request, svc: Services) -> Response:
+    """Merge `merged` into `survivor` (contact ids); `locked` fields keep the survivor's."""
+    caller = authorize(request, svc, ADMINS)
+    body = http.only(http.json_object(request, MERGE_BODY_BYTES), ("survivor", "merged", "locked"))
+    errors = [
+        FieldError(name, "give a contact id")
+        for name in ("survivor", "merged")
+        if not isinstance(body.get(name), str) or not tables.can_be_key(body[name])
+    ]
+    locked = body.get("locked", [])
+    if not isinstance(locked, list) or any(not isinstance(n, str) or name_fault(n) for n in locked):
+        errors.append(FieldError("locked", "give a list of profile field names"))
+    if errors:
+        raise FormValidationError(errors)
+    report = svc.merger.merge(body["survivor"], body["merged"], f"api:{caller.role}", locked)
+    return http.json_response(200, report.as_dict())
