@@ -40,6 +40,7 @@ from chalicelib.services.sales import SalesDesk
 from chalicelib.services.scorekeeper import Scorekeeper
 from chalicelib.services.segmenter import Segmenter
 from chalicelib.services.sender import Sender
+from chalicelib.services.steward import Steward
 from chalicelib.services.stitch import Stitcher
 from chalicelib.store import tables
 from chalicelib.store.api_keys import ApiKeyStore
@@ -163,6 +164,7 @@ def build(
         clock=clock,
         backlog=settings.broadcast_backlog,
     )
+    timers = TimerStore(settings.due_shards, settings.pending_shards)
     if registry is None:
         registry = handlers.registry(
             Stitcher(events),
@@ -174,6 +176,9 @@ def build(
             segmenter,
             rfm,
             BroadcastStats(broadcast_runs),
+            Steward(
+                leads, contacts, events, timers, clock, settings.pending_shards, settings.due_shards
+            ),
         )
     processor = Processor(registry, events, contacts, clock)
     ses = SesTransport(settings)
@@ -213,7 +218,7 @@ def build(
         Preferences(signer, contacts, subscriptions, templates, clock),
         Feedback(contacts, events, subscriptions, clock),
         Verifier(settings.feedback_topics),
-        TimerStore(settings.due_shards, settings.pending_shards),
+        timers,
         leads,
         SalesDesk(leads, writer),
         dispatcher,

@@ -58,6 +58,8 @@ LEAD_FOLLOW_UP_DUE = "lead_follow_up_due"
 LEAD_DISQUALIFIED = "lead_disqualified"
 FOLLOW_UP_LOGGED = "follow_up_logged"
 FOLLOW_UP_REMINDED = "follow_up_reminded"
+CONTACT_STALE = "contact_stale"
+VERIFICATION_REQUESTED = "verification_requested"
 OPPORTUNITY_CREATED = "opportunity_created"
 DEAL_WON = "deal_won"
 DEAL_LOST = "deal_lost"
@@ -137,6 +139,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     LEAD_DISQUALIFIED: ("sales", "`owner`, `reason`"),
     FOLLOW_UP_LOGGED: ("sales", "`owner`, `kind`, `note`"),
     FOLLOW_UP_REMINDED: ("routing", "the owner and manager were reminded"),
+    CONTACT_STALE: ("stewardship timer", "`verify_after` passed since the timer was set"),
+    VERIFICATION_REQUESTED: (
+        "stewardship",
+        "no activity for `days`: `assignee` (the owner, or the pool's manager) should check "
+        "the record; emailed `to`",
+    ),
     OPPORTUNITY_CREATED: ("sales", "`name`, `amount`, `currency`"),
     DEAL_WON: ("sales", "`amount`, `currency`, `campaign`"),
     DEAL_LOST: ("sales", "`reason`"),

@@ -151,6 +151,8 @@ class Routing(Strict):
     fallback: Id
     sla: Duration = timedelta(hours=2)
     follow_up_within: Duration = timedelta(days=30)
+    verify_after: Duration | None = timedelta(days=180)
+    """A contact quiet this long gets a verification task (null: never)."""
 
     @model_validator(mode="after")
     def _known_teams(self) -> Routing:

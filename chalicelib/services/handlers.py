@@ -20,6 +20,7 @@ from chalicelib.services.rfm import RfmKeeper
 from chalicelib.services.rule_runner import RuleRunner
 from chalicelib.services.scorekeeper import Scorekeeper
 from chalicelib.services.segmenter import Segmenter
+from chalicelib.services.steward import Steward
 from chalicelib.services.stitch import Stitcher
 
 
@@ -33,6 +34,7 @@ def registry(
     segmenter: Segmenter | None = None,
     rfm: RfmKeeper | None = None,
     broadcast_stats: BroadcastStats | None = None,
+    steward: Steward | None = None,
 ) -> Registry:
     handlers = (
         stitcher.on_event,
@@ -42,6 +44,7 @@ def registry(
         journeys.on_event,
         *((dispatcher.on_event,) if dispatcher else ()),
         *((rfm.on_event,) if rfm else ()),
+        *((steward.on_event,) if steward else ()),
     )
     counted = (broadcast_stats.on_event,) if broadcast_stats else ()
     return {

@@ -65,7 +65,7 @@ class MergeStore:
             try:
                 ContactKeyModel(key).update(
                     actions=[ContactKeyModel.contact_id.set(target)],
-                    condition=ContactKeyModel.contact_id.is_in(source, target),
+                    condition=ContactKeyModel.contact_id == source,
                 )
                 moved.append(key)
             except UpdateError:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
@@ -73,6 +73,17 @@ class TimerStore:
             return TimerModel.get(contact_id, name, consistent_read=True)
         except TimerModel.DoesNotExist:
             return None
+
+    def set_if_absent(self, contact_id: str, timer: Timer, now: datetime) -> bool:
+        """Set the timer unless the contact has one of that name (one conditional write, no
+        read); False if it had."""
+        try:
+            to_model(contact_id, timer, now, self.shards).save(
+                condition=TimerModel.name.does_not_exist()
+            )
+        except PutError:
+            return False
+        return True
 
     def for_contact(self, contact_id: str) -> list[TimerModel]:
         return list(TimerModel.query(contact_id, consistent_read=True))
