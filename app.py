@@ -16,6 +16,7 @@ from chalicelib.api import (
     forms,
     health,
     http,
+    imports,
     index,
     leads,
     middleware,
@@ -24,11 +25,12 @@ from chalicelib.api import (
 )
 from chalicelib.bootstrap import services
 from chalicelib.pipeline import stream, sweeper
-from chalicelib.services import courier, journey_fanout, sender
+from chalicelib.services import courier, import_desk, journey_fanout, sender
 
 app = Chalice(app_name="leadflow")
 app.api.binary_types.append("image/gif")
 app.api.binary_types.extend(assets.MEDIA_TYPES)
+app.api.binary_types.append(imports.XLSX)
 PUBLIC_BODY = [http.JSON, http.FORM]
 
 
@@ -165,6 +167,24 @@ def contact_duplicates():
 @http.guarded
 def merge_contacts():
     return contacts.merge(app.current_request, services())
+
+
+@app.route("/imports", methods=["POST"], content_types=imports.UPLOAD_TYPES)
+@http.guarded
+def start_import():
+    return imports.submit(app.current_request, services())
+
+
+@app.route("/imports/{job_id}", methods=["GET"])
+@http.guarded
+def import_status(job_id: str):
+    return imports.status(app.current_request, job_id, services())
+
+
+@app.route("/imports/{job_id}/rejected", methods=["GET"])
+@http.guarded
+def import_rejected(job_id: str):
+    return imports.rejected(app.current_request, job_id, services())
 
 
 @app.route("/contacts/{contact_id}", methods=["GET"])
@@ -308,6 +328,12 @@ def send_emails(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def deliver_webhooks(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Fed by the webhooks queue (the mapping lives in infra/): one record, one POST."""
     return courier.handle_batch(event.get("Records", []), services().courier)
+
+
+@app.lambda_function(name="importer")
+def import_contacts(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Fed by the imports queue (the mapping lives in infra/): one job per message."""
+    return import_desk.handle_batch(event.get("Records", []), services().imports)
 
 
 @app.lambda_function(name="advance")

@@ -29,6 +29,7 @@ from chalicelib.services.duplicates import DuplicateFinder
 from chalicelib.services.engagement import Engagement
 from chalicelib.services.exporter import Exporter
 from chalicelib.services.feedback import Feedback
+from chalicelib.services.import_desk import ImportDesk
 from chalicelib.services.importer import Importer
 from chalicelib.services.journey_runner import JourneyRunner, TickReport
 from chalicelib.services.merger import Merger
@@ -51,6 +52,7 @@ from chalicelib.store.content import ContentStore
 from chalicelib.store.counters import Counters
 from chalicelib.store.enrollments import EnrollmentStore
 from chalicelib.store.event_log import EventStore
+from chalicelib.store.import_jobs import ImportJobs
 from chalicelib.store.imports import ImportStore
 from chalicelib.store.journey_library import JourneyLibrary
 from chalicelib.store.lead_library import LeadLibrary
@@ -101,6 +103,7 @@ class Services:
     directory: Directory
     merger: Merger
     duplicates: DuplicateFinder
+    imports: ImportDesk
 
     def tick(self) -> tuple[TickReport, FireReport]:
         """What the scheduled tick does: advance due enrollments, fire due contact timers,
@@ -165,6 +168,7 @@ def build(
         backlog=settings.broadcast_backlog,
     )
     timers = TimerStore(settings.due_shards, settings.pending_shards)
+    importer = Importer(ImportStore(settings.pending_shards), contacts, clock)
     if registry is None:
         registry = handlers.registry(
             Stitcher(events),
@@ -244,11 +248,12 @@ def build(
             clock=clock,
         ),
         broadcaster,
-        Importer(ImportStore(settings.pending_shards), contacts, clock),
+        importer,
         Exporter(contacts, members),
         Directory(contacts, members),
         Merger(contacts, MergeStore(settings.pending_shards), segments, clock),
         DuplicateFinder(contacts),
+        ImportDesk(content, ImportJobs(), importer, queues, clock),
     )
 
 

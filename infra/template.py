@@ -17,7 +17,7 @@ from pynamodb.models import Model
 
 from chalicelib.api.http import NO_ROUTE
 from chalicelib.config import Settings
-from chalicelib.messaging.queues import ADVANCE, QUEUES, SENDS, WEBHOOKS, WEBHOOKS_DEAD
+from chalicelib.messaging.queues import ADVANCE, IMPORTS, QUEUES, SENDS, WEBHOOKS, WEBHOOKS_DEAD
 from chalicelib.store.models import MODELS, EventModel
 from chalicelib.store.tables import base_name
 
@@ -33,6 +33,12 @@ ADVANCE_MAPPING = "AdvanceEventSource"
 ADVANCE_TIMEOUT_SECONDS = 120
 """The worker's Lambda timeout (.chalice/config.json); a message stays hidden six times it."""
 DEAD_LETTER_AFTER = 5
+IMPORTER_FUNCTION = "Importer"
+"""Chalice's logical id for `@app.lambda_function(name="importer")`: the API's import jobs."""
+IMPORTS_MAPPING = "ImportsEventSource"
+IMPORTER_TIMEOUT_SECONDS = 900
+"""Lambda's longest run; a longer import resumes from its checkpoint when the message
+comes back, so the queue hides a message only a little longer than one run."""
 SENDER_FUNCTION = "Sender"
 """Chalice's logical id for `@app.lambda_function(name="sender")`: the send queue's consumer."""
 SENDS_MAPPING = "SendsEventSource"
@@ -90,6 +96,7 @@ def render(stage: str) -> dict[str, Any]:
     resources[ADVANCE_MAPPING] = queue_mapping(ADVANCE, ADVANCE_FUNCTION)
     resources[SENDS_MAPPING] = sends_mapping()
     resources[WEBHOOKS_MAPPING] = queue_mapping(WEBHOOKS, WEBHOOKS_FUNCTION)
+    resources[IMPORTS_MAPPING] = queue_mapping(IMPORTS, IMPORTER_FUNCTION)
     resources.update(email_resources(stage))
     # API Gateway turns a base64 answer into bytes only when the request's first Accept type
     # is a binary media type, and mail programs fetch the open pixel with anything from
@@ -199,7 +206,9 @@ def queue(name: str, stage: str) -> Resource:
         "Properties": {
             "QueueName": table_prefix(stage) + name,
             "SqsManagedSseEnabled": True,
-            "VisibilityTimeout": ADVANCE_TIMEOUT_SECONDS * 6,
+            "VisibilityTimeout": (
+                IMPORTER_TIMEOUT_SECONDS + 60 if name == IMPORTS else ADVANCE_TIMEOUT_SECONDS * 6
+            ),
             "RedrivePolicy": {
                 "deadLetterTargetArn": {
                     "Fn::GetAtt": [queue_logical_id(name) + "DeadLetters", "Arn"]

@@ -46,6 +46,11 @@ def media_type(request: Request) -> tuple[str, str]:
     return parts[0].lower(), charset
 
 
+def raw_body(request: Request, max_bytes: int) -> bytes:
+    """The body's bytes (a file upload), or 413 past `max_bytes`."""
+    return _raw(request, max_bytes)
+
+
 def _raw(request: Request, max_bytes: int) -> bytes:
     body = request.raw_body or b""
     if len(body) > max_bytes:

@@ -20,9 +20,9 @@ from chalicelib.local import queue_driver
 from chalicelib.local.lanes import Lanes
 from chalicelib.local.loop import Loop
 from chalicelib.local.stream_driver import StreamDriver
-from chalicelib.messaging.queues import ADVANCE, SENDS, WEBHOOKS
+from chalicelib.messaging.queues import ADVANCE, IMPORTS, SENDS, WEBHOOKS
 from chalicelib.pipeline import stream, sweeper
-from chalicelib.services import courier, journey_fanout, sender
+from chalicelib.services import courier, import_desk, journey_fanout, sender
 from chalicelib.store.models import EventModel
 
 SWEEP_EVERY_SECONDS = 30.0
@@ -30,7 +30,7 @@ SWEEP_EVERY_SECONDS = 30.0
 TICK_EVERY_SECONDS = 5.0
 STREAM_IDLE_SECONDS = 0.05
 LANES = 10  # contacts processed at once from the stream, each in order (lanes.py)
-CONSUMERS = {SENDS: 4, WEBHOOKS: 2, ADVANCE: 2}  # concurrent consumers per queue
+CONSUMERS = {SENDS: 4, WEBHOOKS: 2, ADVANCE: 2, IMPORTS: 1}  # concurrent consumers per queue
 
 Records = list[dict[str, Any]]
 
@@ -42,6 +42,7 @@ def loops(svc: Services, only: frozenset[str] | None = None) -> list[Loop]:
     grace = timedelta(seconds=svc.settings.sweep_grace_seconds)
     handlers: dict[str, Callable[[Records], dict[str, Any]]] = {
         ADVANCE: lambda records: journey_fanout.handle_batch(records, svc.journeys),
+        IMPORTS: lambda records: import_desk.handle_batch(records, svc.imports),
         SENDS: lambda records: sender.handle_batch(records, svc.sender),
         WEBHOOKS: lambda records: courier.handle_batch(records, svc.courier),
     }

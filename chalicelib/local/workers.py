@@ -33,7 +33,7 @@ FINISH_SECONDS = 10.0
 # together. The tick and the sweeper stay in the stack's own process.
 ROLES = {
     "pipeline": ("pipeline",),
-    "queues": ("sends", "webhooks", "journey-advance"),
+    "queues": ("sends", "webhooks", "journey-advance", "imports"),
 }
 
 

@@ -20,7 +20,8 @@ SENDS = "sends"
 WEBHOOKS = "webhooks"
 WEBHOOKS_DEAD = "webhooks-dead"
 ADVANCE = "journey-advance"
-QUEUES = (SENDS, WEBHOOKS, WEBHOOKS_DEAD, ADVANCE)
+IMPORTS = "imports"
+QUEUES = (SENDS, WEBHOOKS, WEBHOOKS_DEAD, ADVANCE, IMPORTS)
 log = logging.getLogger(__name__)
 BATCH = 10
 

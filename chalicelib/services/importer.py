@@ -63,6 +63,32 @@ class ImportOptions:
             "region": self.phone_region,
         }
 
+    def as_dict(self) -> dict[str, Any]:
+        """The options as JSON (an API job keeps them), read back by `of`."""
+        return {
+            "on_existing": self.on_existing.value,
+            "encoding": self.encoding,
+            "mapping": self.mapping,
+            "tags": sorted(self.tags),
+            "lists": sorted(self.lists),
+            "consent_topics": list(self.consent_topics),
+            "consent_source": self.consent_source,
+            "phone_region": self.phone_region,
+        }
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> ImportOptions:
+        return cls(
+            on_existing=OnExisting(data.get("on_existing") or OnExisting.UPDATE.value),
+            encoding=data.get("encoding"),
+            mapping=data.get("mapping"),
+            tags=frozenset(data.get("tags") or ()),
+            lists=frozenset(data.get("lists") or ()),
+            consent_topics=tuple(data.get("consent_topics") or ()),
+            consent_source=data.get("consent_source") or "",
+            phone_region=data.get("phone_region"),
+        )
+
 
 @dataclass
 class Summary:

@@ -362,6 +362,30 @@ class BroadcastSendModel(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class ImportJobModel(Model):
+    """An import uploaded through the API: its options, where it is, and what it did. The
+    file's bytes are kept like a published file's (asset-parts, by their SHA-256)."""
+
+    class Meta(_Table):
+        table_name = "import-jobs"
+
+    id = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute()
+    name = UnicodeAttribute()
+    digest = UnicodeAttribute()
+    size = NumberAttribute()
+    options = MapAttribute(default=dict)
+    dry_run = BooleanAttribute(default=False)
+    by = UnicodeAttribute()
+    rows_read = NumberAttribute(default=0)
+    summary = MapAttribute(null=True)
+    rejected = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+
 MODELS: tuple[type[Model], ...] = (
     ContactModel,
     ContactKeyModel,
@@ -379,4 +403,5 @@ MODELS: tuple[type[Model], ...] = (
     SegmentMemberModel,
     BroadcastModel,
     BroadcastSendModel,
+    ImportJobModel,
 )

@@ -24,6 +24,7 @@ from chalicelib.store.models import (
     CounterModel,
     EventModel,
     IdempotencyModel,
+    ImportJobModel,
     LedgerModel,
 )
 from chalicelib.store.tables import base_name
@@ -128,7 +129,7 @@ def test_every_table_is_on_demand_encrypted_recoverable_and_retained(
     assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
 
 
-def test_only_idempotency_records_the_ledger_counters_and_broadcast_plans_expire_by_ttl(
+def test_only_idempotency_records_the_ledger_counters_broadcast_plans_and_imports_expire(
     resources: dict[str, Any],
 ) -> None:
     expiring = {m: _table(resources, m).get("TimeToLiveSpecification") for m in MODELS}
@@ -137,6 +138,7 @@ def test_only_idempotency_records_the_ledger_counters_and_broadcast_plans_expire
     assert expiring.pop(LedgerModel) == ttl
     assert expiring.pop(CounterModel) == ttl  # only counters given an expires_at go
     assert expiring.pop(BroadcastSendModel) == ttl  # a sent broadcast's plan, after 400 days
+    assert expiring.pop(ImportJobModel) == ttl  # an API import's record, after 30 days
     assert all(value is None for value in expiring.values())
 
 

@@ -1,0 +1,113 @@
+"""Admin API for imports: upload a CSV or .xlsx file as the body, follow the job, fetch the
+rejected rows. The options are the CLI's, as query parameters."""
+
+from __future__ import annotations
+
+from chalice import Response
+from chalice.app import Request
+
+from chalicelib.api import http
+from chalicelib.api.admin import authorize
+from chalicelib.bootstrap import Services
+from chalicelib.contacts.encoding import EncodingError, known
+from chalicelib.contacts.reconcile import OnExisting
+from chalicelib.errors import FieldError, FormValidationError, UnsupportedMediaType
+from chalicelib.leads import normalise
+from chalicelib.services.import_desk import MAX_BYTES
+from chalicelib.services.importer import ImportOptions
+
+ADMINS = ("admin",)
+CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BINARY = "application/octet-stream"
+UPLOAD_TYPES = [CSV, XLSX, BINARY, http.TEXT]
+PARAMS = (
+    "name",
+    "dry_run",
+    "on_existing",
+    "encoding",
+    "phone_region",
+    "tags",
+    "lists",
+    "consent_topics",
+    "consent_source",
+)
+
+
+def submit(request: Request, svc: Services) -> Response:
+    """202 and the job: the file is imported in the background (GET /imports/{id})."""
+    caller = authorize(request, svc, ADMINS)
+    kind, _ = http.media_type(request)
+    if kind not in UPLOAD_TYPES:
+        raise UnsupportedMediaType(f"send the file as {CSV} or {XLSX}, not {kind or 'nothing'}")
+    data = http.raw_body(request, MAX_BYTES)
+    params = request.query_params or {}
+    options, dry_run, name = _options(params, svc, kind)
+    if not data:
+        raise FormValidationError([FieldError("body", "the file is empty")])
+    job = svc.imports.submit(data, name, options, dry_run, f"api:{caller.role}")
+    return http.json_response(202, job, {"Location": f"/imports/{job['id']}"})
+
+
+def status(request: Request, job_id: str, svc: Services) -> Response:
+    authorize(request, svc, ADMINS)
+    return http.json_response(200, svc.imports.status(job_id))
+
+
+def rejected(request: Request, job_id: str, svc: Services) -> Response:
+    """The rejected rows as CSV (UTF-8 with a BOM, as Excel opens it)."""
+    authorize(request, svc, ADMINS)
+    text = svc.imports.rejected(job_id)
+    return Response(
+        body="\ufeff" + text,
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{job_id}-rejected.csv"',
+        },
+    )
+
+
+def _options(params: dict[str, str], svc: Services, kind: str) -> tuple[ImportOptions, bool, str]:
+    errors = [FieldError(n, "is not an option of an import") for n in params if n not in PARAMS]
+    on_existing = params.get("on_existing", OnExisting.UPDATE.value)
+    if on_existing not in {m.value for m in OnExisting}:
+        errors.append(FieldError("on_existing", "must be update, skip or fill-empty"))
+    dry_run = params.get("dry_run", "false").lower()
+    if dry_run not in ("true", "false", "1", "0"):
+        errors.append(FieldError("dry_run", "must be true or false"))
+    region = params.get("phone_region")
+    if region:
+        try:
+            region = normalise.country(region)
+        except normalise.InvalidValue as exc:
+            errors.append(FieldError("phone_region", str(exc)))
+    lists = [n for n in (params.get("lists") or "").split(",") if n.strip()]
+    book = svc.segments.book()
+    for name in lists:
+        segment = book.segments.get(name) if book else None
+        if segment is None or not segment.static:
+            errors.append(FieldError("lists", f"{name} is not a published static list"))
+    encoding = params.get("encoding")
+    if encoding:
+        try:
+            known(encoding)
+        except EncodingError as exc:
+            errors.append(FieldError("encoding", str(exc)))
+    name = params.get("name") or ("upload.xlsx" if kind == XLSX else "upload.csv")
+    if len(name) > 200 or any(c in name for c in "/\\\x00"):
+        errors.append(FieldError("name", "a file name of at most 200 characters, no path"))
+    if errors:
+        raise FormValidationError(errors)
+    options = ImportOptions(
+        on_existing=OnExisting(on_existing),
+        encoding=encoding,
+        tags=frozenset(t.strip() for t in (params.get("tags") or "").split(",") if t.strip()),
+        lists=frozenset(lists),
+        consent_topics=tuple(
+            t.strip() for t in (params.get("consent_topics") or "").split(",") if t.strip()
+        ),
+        consent_source=params.get("consent_source") or "",
+        phone_region=region or None,
+    )
+    return options, dry_run in ("true", "1"), name

@@ -1,0 +1,146 @@
+"""Imports through the API: upload a file, get a job, read its status and rejected rows.
+
+The upload is kept like a published file (in parts, by its SHA-256) and a message on the
+imports queue starts the worker, which runs the same importer as `leadflow import`. The
+importer's checkpoint makes the worker safe to stop anywhere: a Lambda that runs out of time
+leaves its message to come back, and the next run resumes after the last committed row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from chalicelib import ids
+from chalicelib.clock import Clock
+from chalicelib.contacts.columns import MappingError
+from chalicelib.contacts.encoding import EncodingError
+from chalicelib.contacts.sheet import SheetError
+from chalicelib.errors import NotFound
+from chalicelib.messaging.queues import IMPORTS, Queues
+from chalicelib.services.importer import Importer, ImportOptions
+from chalicelib.store.content import ContentStore
+from chalicelib.store.import_jobs import ImportJobs
+
+MAX_BYTES = 5 * 1024 * 1024
+"""An upload through the API (Lambda's request limit is 6 MB); larger files: the CLI."""
+REJECTED_KEPT = 300_000
+"""Characters of the rejected-rows CSV kept on the job (the first rows, whole)."""
+PROGRESS_SECONDS = 2.0
+
+
+class ImportDesk:
+    def __init__(
+        self,
+        files: ContentStore,
+        jobs: ImportJobs,
+        importer: Importer,
+        queues: Queues,
+        clock: Clock,
+    ) -> None:
+        self.files = files
+        self.jobs = jobs
+        self.importer = importer
+        self.queues = queues
+        self.clock = clock
+
+    def submit(
+        self, data: bytes, name: str, options: ImportOptions, dry_run: bool, by: str
+    ) -> dict[str, Any]:
+        """Keep the file, record the job and queue it; the job as the status route shows it."""
+        digest = hashlib.sha256(data).hexdigest()
+        self.files.store_bytes(digest, data)
+        now = self.clock.now()
+        job_id = "imp_" + ids.event_id(now).lower()
+        self.jobs.create(
+            {
+                "id": job_id,
+                "name": name,
+                "digest": digest,
+                "size": len(data),
+                "options": options.as_dict(),
+                "dry_run": dry_run,
+                "by": by,
+            },
+            now,
+        )
+        self.queues.send(IMPORTS, {"job": job_id})
+        return self.status(job_id)
+
+    def status(self, job_id: str) -> dict[str, Any]:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"no import {job_id!r}")
+        return {
+            "id": job["id"],
+            "status": job["status"],
+            "file": job["name"],
+            "size": int(job["size"]),
+            "dry_run": bool(job.get("dry_run")),
+            "options": job.get("options") or {},
+            "rows_read": int(job.get("rows_read") or 0),
+            "summary": job.get("summary"),
+            "error": job.get("error"),
+            "created_at": job["created_at"].isoformat(),
+            "updated_at": job["updated_at"].isoformat(),
+        }
+
+    def rejected(self, job_id: str) -> str:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"no import {job_id!r}")
+        return job.get("rejected") or "row,column,value,reason\r\n"
+
+    def run(self, job_id: str) -> None:
+        """The worker: import the job's file (again from its checkpoint, if it was cut off)."""
+        job = self.jobs.get(job_id)
+        if job is None or job["status"] in ("done", "failed"):
+            return
+        self.jobs.update(job_id, self.clock.now(), status="running")
+        last = [time.monotonic()]
+
+        def progress(row: int) -> None:
+            if time.monotonic() - last[0] >= PROGRESS_SECONDS:
+                last[0] = time.monotonic()
+                self.jobs.update(job_id, self.clock.now(), rows_read=row)
+
+        with tempfile.TemporaryDirectory(prefix="leadflow-import-") as folder:
+            path = Path(folder) / (Path(job["name"]).name or "upload")
+            path.write_bytes(self.files.read_bytes(job["digest"]))
+            rejected = Path(folder) / "rejected.csv"
+            try:
+                summary = self.importer.run(
+                    path,
+                    ImportOptions.of(job.get("options") or {}),
+                    dry_run=bool(job.get("dry_run")),
+                    rejected=rejected,
+                    progress=progress,
+                )
+            except (EncodingError, SheetError, MappingError) as exc:
+                self.jobs.update(job_id, self.clock.now(), status="failed", error=str(exc))
+                return
+            kept = rejected.read_text(encoding="utf-8-sig") if rejected.exists() else None
+            if kept and len(kept) > REJECTED_KEPT:
+                kept = kept[: kept.rfind("\n", 0, REJECTED_KEPT) + 1]
+            body = summary.as_dict()
+            body["rejected_file"] = None
+            self.jobs.update(
+                job_id,
+                self.clock.now(),
+                status="done",
+                summary=body,
+                rows_read=body["rows"],
+                rejected=kept,
+            )
+
+
+def handle_batch(records: list[dict[str, Any]], desk: ImportDesk) -> dict[str, Any]:
+    """Fed by the imports queue: one message, one job. An exception (the store away, the
+    Lambda's time up) leaves the message to come back; the job resumes where it stopped."""
+    for record in records:
+        desk.run(json.loads(record["body"])["job"])
+    return {"batchItemFailures": []}

@@ -1,0 +1,109 @@
+"""Imports through the API: upload, a job that the worker runs, its status and rejected rows;
+bad uploads named."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from openpyxl import Workbook
+
+from chalicelib.local import queue_driver
+from chalicelib.messaging.queues import IMPORTS
+from chalicelib.services import import_desk
+
+CSV_GBK = (
+    "邮箱,手机,姓名,公司\r\n"
+    "li.lei@example.cn,13800138000,李雷,北京星辰科技\r\n"
+    "bad@,13900139000,坏,某公司\r\n"
+).encode("gbk")
+
+
+def _reader(key: str) -> dict[str, str]:
+    return {"X-Api-Key": key}
+
+
+def _work(svc) -> None:
+    while queue_driver.drain_once(
+        svc.queues, IMPORTS, lambda batch: import_desk.handle_batch(batch, svc.imports)
+    ):
+        pass
+
+
+def test_an_uploaded_csv_is_imported_by_the_worker_and_its_rejected_rows_kept(
+    client, svc, admin_key
+):
+    headers = {"X-Api-Key": admin_key, "Content-Type": "text/csv"}
+    answer = client.http.post(
+        "/imports?phone_region=CN&lists=vip-list&tags=expo&name=expo.csv",
+        headers=headers,
+        body=CSV_GBK,
+    )
+    assert answer.status_code == 202, answer.body
+    job = answer.json_body
+    assert job["status"] == "queued" and answer.headers["Location"] == f"/imports/{job['id']}"
+    _work(svc)
+    done = client.http.get(f"/imports/{job['id']}", headers=_reader(admin_key)).json_body
+    assert done.get("status") == "done", done
+    assert done["summary"]["create"] == 1 and done["summary"]["rejected"] == 1
+    assert done["summary"]["encoding"] == "gb18030" and done["rows_read"] == 2
+    li = svc.contacts.get(svc.contacts.find_by_email("li.lei@example.cn"))
+    assert li["tags"] == {"expo"} and li["segments"] == {"vip-list"}
+    rejected = client.http.get(f"/imports/{job['id']}/rejected", headers=_reader(admin_key))
+    assert rejected.headers["Content-Type"].startswith("text/csv")
+    lines = rejected.body.decode("utf-8-sig").splitlines()
+    assert lines[0] == "row,column,value,reason" and lines[1].startswith("3,邮箱,bad@,")
+
+
+def test_an_uploaded_workbook_dry_run_writes_nothing(client, svc, admin_key):
+    book = Workbook()
+    book.active.append(["Email", "Name"])
+    book.active.append(["ada@example.com", "Ada"])
+    data = io.BytesIO()
+    book.save(data)
+    headers = {
+        "X-Api-Key": admin_key,
+        "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+    job = client.http.post("/imports?dry_run=true", headers=headers, body=data.getvalue())
+    assert job.status_code == 202
+    _work(svc)
+    done = client.http.get(f"/imports/{job.json_body['id']}", headers=_reader(admin_key)).json_body
+    assert done["status"] == "done" and done["summary"]["create"] == 1
+    assert done["summary"]["format"] == "xlsx" and done["dry_run"] is True
+    assert svc.contacts.find_by_email("ada@example.com") is None
+
+
+def test_bad_uploads_are_named_and_a_file_that_cannot_be_read_fails_its_job(client, svc, admin_key):
+    headers = {"X-Api-Key": admin_key, "Content-Type": "text/csv"}
+    bad = client.http.post(
+        "/imports?on_existing=merge&lists=nobody&colour=red&phone_region=XX",
+        headers=headers,
+        body=b"email\na@example.com\n",
+    )
+    assert bad.status_code == 422
+    assert {f["field"] for f in bad.json_body["fields"]} == {
+        "on_existing",
+        "lists",
+        "colour",
+        "phone_region",
+    }
+    empty = client.http.post("/imports", headers=headers, body=b"")
+    assert empty.status_code == 422
+    wrong = client.http.post(
+        "/imports", headers={**headers, "Content-Type": "image/png"}, body=b"x"
+    )
+    assert wrong.status_code == 415
+    sales = svc.api_keys.create("rep", "sales", owner="rep-1")
+    refused = client.http.post(
+        "/imports", headers={**headers, "X-Api-Key": sales}, body=b"email\na@b.co\n"
+    )
+    assert refused.status_code == 403
+    big5 = "郵箱,姓名\na@example.tw,陳大文\n".encode("big5")
+    job = client.http.post("/imports", headers=headers, body=big5).json_body
+    _work(svc)
+    failed = client.http.get(f"/imports/{job['id']}", headers=_reader(admin_key)).json_body
+    assert failed["status"] == "failed" and "--encoding" in failed["error"]
+    missing = client.http.get("/imports/imp_nothing", headers=_reader(admin_key))
+    assert missing.status_code == 404
+    assert json.loads(missing.body)["error"]
