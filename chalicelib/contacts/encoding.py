@@ -55,7 +55,24 @@ def detect(chunks: Iterable[bytes]) -> str:
             return "utf-8"
         except UnicodeDecodeError:  # the file ends inside a character
             sample = b"\xff"
+    if _mostly_utf8(sample):
+        return UTF8_WITH_BAD_ROWS
     return _east_asian(sample)
+
+
+UTF8_WITH_BAD_ROWS = "utf-8"
+"""A UTF-8 file with a few rows in another encoding (pasted from elsewhere): it is read as
+UTF-8 and those rows are rejected by name, instead of garbling every good row as GB18030."""
+MOSTLY = 4
+
+
+def _mostly_utf8(sample: bytes) -> bool:
+    """Many well-formed multi-byte UTF-8 characters and few bad bytes: GBK text almost never
+    forms UTF-8's three-byte sequences, which is what Chinese in UTF-8 is made of."""
+    text = sample.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    wide = sum(1 for c in text if "\u0800" <= c <= "\uffff" and c != "\ufffd")
+    return wide >= MOSTLY * max(bad, 1)
 
 
 def _east_asian(sample: bytes) -> str:

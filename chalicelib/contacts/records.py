@@ -11,6 +11,7 @@ from chalicelib.contacts.columns import CONSENT, EMAIL, PHONE, TAGS, Mapping
 from chalicelib.leads import normalise
 from chalicelib.leads.fields import MAX_TEXT
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
 _TAG_SPLIT = re.compile(r"[,;，；、|]+")
 _TAG = re.compile(r"^[\w\- .:/&+]{1,60}$")
 _YES = {"yes", "y", "true", "1", "x", "✓", "是", "同意", "已同意", "订阅", "已订阅", "ja", "oui"}
@@ -55,6 +56,12 @@ def read_row(
     """The row's record, its rejections, or None for a blank row (Excel pads with them)."""
     if not any(c.strip() for c in cells):
         return None
+    for index, raw in enumerate(cells):
+        if _SURROGATE.search(raw):
+            title = header[index] if index < len(header) else f"column {index + 1}"
+            shown = _SURROGATE.sub("\ufffd", raw)
+            why = "is not in the file's encoding (a row pasted from elsewhere?): fix the row"
+            return [Rejection(number, title, shown, why)]
     values: dict[str, tuple[str, str]] = {}  # field -> (header, raw)
     for index, target in mapping.fields.items():
         raw = cells[index] if index < len(cells) else ""

@@ -51,7 +51,9 @@ def opened(path: Path, encoding: str | None = None) -> Iterator[Sheet]:
         return
     name = encodings.known(encoding) if encoding else _detect(path)
     with path.open("rb") as raw:
-        text = io.TextIOWrapper(raw, encoding=name, errors="strict", newline="")
+        # Bytes that are not `name` become lone surrogates, and their row is rejected by
+        # name (records.read_row) instead of stopping the file.
+        text = io.TextIOWrapper(raw, encoding=name, errors="surrogateescape", newline="")
         try:
             first = text.readline()
         except UnicodeDecodeError as exc:

@@ -342,3 +342,20 @@ def test_a_merge_keeps_both_timelines_journeys_and_lists_and_the_stricter_consen
     assert report.keys == ["email:ada.l@example.org", "phone:+4915112345678"]
     with pytest.raises(Exception, match="merged into"):
         svc.merger.merge(ada, other, by="test")
+
+
+def test_a_row_in_another_encoding_is_rejected_by_name_and_the_rest_read_as_utf8(svc, tmp_path):
+    good = [HEADER, *PEOPLE, PEOPLE[0]]  # the last row repeats the first: one contact
+    path = _csv(tmp_path / "mixed.csv", good, "utf-8")
+    with path.open("ab") as f:
+        f.write("zhao@example.cn,13700137000,赵强,杭州数联,,杭州,\r\n".encode("gbk"))
+        f.write("broken@,,坏,,,,\r\n".encode())
+    rejected = tmp_path / "mixed.rejected.csv"
+    summary = svc.importer.run(path, CN, rejected=rejected)
+    assert summary.encoding == "utf-8"
+    assert dict(summary.counts) == {"create": 3, "unchanged": 1, "rejected": 2}
+    assert _names(svc)["li.lei@example.cn"] == "李雷"  # not garbled
+    with rejected.open(encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))[1:]
+    assert [(r[0], r[1]) for r in rows] == [("6", "姓名"), ("7", "邮箱")]
+    assert "encoding" in rows[0][3] and "\ufffd" in rows[0][2]
