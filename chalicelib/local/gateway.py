@@ -55,6 +55,12 @@ class _Handler(ChaliceRequestHandler):
         return headers, body or None
 
     def _generic_handle(self) -> None:
+        # http.server reads the request line as Latin-1; a client that sends UTF-8 unescaped
+        # (curl '...?name=展会.csv') means UTF-8, as API Gateway reads it.
+        try:
+            self.path = self.path.encode("latin-1").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            pass
         try:
             super()._generic_handle()
         except _BadChunks as exc:
