@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import suppress
 from typing import Any, BinaryIO
 
 from chalice import Chalice
@@ -57,10 +58,8 @@ class _Handler(ChaliceRequestHandler):
     def _generic_handle(self) -> None:
         # http.server reads the request line as Latin-1; a client that sends UTF-8 unescaped
         # (curl '...?name=展会.csv') means UTF-8, as API Gateway reads it.
-        try:
+        with suppress(UnicodeEncodeError, UnicodeDecodeError):
             self.path = self.path.encode("latin-1").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
         try:
             super()._generic_handle()
         except _BadChunks as exc:
