@@ -11,10 +11,12 @@ from chalicelib.api.admin import authorize
 from chalicelib.bootstrap import Services
 from chalicelib.contacts.encoding import EncodingError, known
 from chalicelib.contacts.reconcile import OnExisting
+from chalicelib.contacts.records import tag_fault
 from chalicelib.errors import FieldError, FormValidationError, UnsupportedMediaType
 from chalicelib.leads import normalise
 from chalicelib.services.import_desk import MAX_BYTES
 from chalicelib.services.importer import ImportOptions
+from chalicelib.store.imports import MAX_LISTS
 
 ADMINS = ("admin",)
 CSV = "text/csv"
@@ -83,6 +85,11 @@ def _options(params: dict[str, str], svc: Services, kind: str) -> tuple[ImportOp
         except normalise.InvalidValue as exc:
             errors.append(FieldError("phone_region", str(exc)))
     lists = [n for n in (params.get("lists") or "").split(",") if n.strip()]
+    if len(lists) > MAX_LISTS:
+        errors.append(FieldError("lists", f"at most {MAX_LISTS} lists"))
+        lists = []
+    tags = [t.strip() for t in (params.get("tags") or "").split(",") if t.strip()]
+    errors += [FieldError("tags", f"{t!r}: {tag_fault(t)}") for t in tags if tag_fault(t)]
     book = svc.segments.book()
     for name in lists:
         segment = book.segments.get(name) if book else None
@@ -95,14 +102,14 @@ def _options(params: dict[str, str], svc: Services, kind: str) -> tuple[ImportOp
         except EncodingError as exc:
             errors.append(FieldError("encoding", str(exc)))
     name = params.get("name") or ("upload.xlsx" if kind == XLSX else "upload.csv")
-    if len(name) > 200 or any(c in name for c in "/\\\x00"):
+    if len(name) > 200 or name in (".", "..") or any(c in name for c in "/\\\x00"):
         errors.append(FieldError("name", "a file name of at most 200 characters, no path"))
     if errors:
         raise FormValidationError(errors)
     options = ImportOptions(
         on_existing=OnExisting(on_existing),
         encoding=encoding,
-        tags=frozenset(t.strip() for t in (params.get("tags") or "").split(",") if t.strip()),
+        tags=frozenset(tags),
         lists=frozenset(lists),
         consent_topics=tuple(
             t.strip() for t in (params.get("consent_topics") or "").split(",") if t.strip()

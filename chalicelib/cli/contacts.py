@@ -14,8 +14,10 @@ import yaml
 from chalicelib.contacts.columns import MappingError
 from chalicelib.contacts.encoding import EncodingError
 from chalicelib.contacts.reconcile import OnExisting
+from chalicelib.contacts.records import tag_fault
 from chalicelib.contacts.sheet import SheetError
 from chalicelib.leads import normalise
+from chalicelib.store.imports import MAX_LISTS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -205,6 +207,11 @@ def run_import(args: argparse.Namespace) -> int:
         return _fail("import", exc)
     if not args.file.is_file():
         return _fail("import", f"{args.file}: no such file")
+    if len(options.lists) > MAX_LISTS:
+        return _fail("import", f"--list: at most {MAX_LISTS} lists")
+    bad_tags = [t for t in sorted(options.tags) if tag_fault(t)]
+    if bad_tags:
+        return _fail("import", f"--tag {bad_tags[0]!r}: {tag_fault(bad_tags[0])}")
     svc = _services(args)
     unknown = [name for name in sorted(options.lists) if not _is_list(svc, name)]
     if unknown:

@@ -19,6 +19,11 @@ _NO = {"no", "n", "false", "0", "否", "不同意", "未同意", "退订", "不�
 MAX_TAGS = 50
 
 
+def tag_fault(tag: str) -> str | None:
+    """Why `tag` cannot be a tag (a file's, or one an import adds to everyone)."""
+    return None if _TAG.match(tag) else "up to 60 letters, digits, spaces and -.:/&+"
+
+
 @dataclass(frozen=True)
 class Record:
     row: int
@@ -92,8 +97,8 @@ def read_row(
     if TAGS in values:
         for tag in _TAG_SPLIT.split(normalise.compatible(values[TAGS][1])):
             tag = normalise.line(tag)
-            if tag and not _TAG.match(tag):
-                reject(TAGS, f"tag {tag!r}: up to 60 letters, digits, spaces and -.:/&+")
+            if tag and tag_fault(tag):
+                reject(TAGS, f"tag {tag!r}: {tag_fault(tag)}")
             elif tag:
                 tags.add(tag)
         if len(tags) > MAX_TAGS:

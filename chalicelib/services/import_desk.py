@@ -28,8 +28,11 @@ from chalicelib.store.import_jobs import ImportJobs
 
 MAX_BYTES = 5 * 1024 * 1024
 """An upload through the API (Lambda's request limit is 6 MB); larger files: the CLI."""
-REJECTED_KEPT = 300_000
-"""Characters of the rejected-rows CSV kept on the job (the first rows, whole)."""
+REJECTED_KEPT = 200_000
+"""Bytes of the rejected-rows CSV kept on the job (the first rows, whole): with the rest of
+the job's item, within DynamoDB's 400 KB."""
+LAST_ATTEMPT = 5
+"""The receive after which the queue dead-letters a message (infra's DEAD_LETTER_AFTER)."""
 PROGRESS_SECONDS = 2.0
 
 
@@ -52,10 +55,12 @@ class ImportDesk:
         self, data: bytes, name: str, options: ImportOptions, dry_run: bool, by: str
     ) -> dict[str, Any]:
         """Keep the file, record the job and queue it; the job as the status route shows it."""
-        digest = hashlib.sha256(data).hexdigest()
-        self.files.store_bytes(digest, data)
         now = self.clock.now()
         job_id = "imp_" + ids.event_id(now).lower()
+        # Keyed by the job as well as the bytes: the same file uploaded twice is two jobs,
+        # and one's end must not delete the other's file.
+        digest = hashlib.sha256(job_id.encode() + data).hexdigest()
+        self.files.store_bytes(digest, data)
         self.jobs.create(
             {
                 "id": job_id,
@@ -95,52 +100,68 @@ class ImportDesk:
             raise NotFound(f"no import {job_id!r}")
         return job.get("rejected") or "row,column,value,reason\r\n"
 
-    def run(self, job_id: str) -> None:
-        """The worker: import the job's file (again from its checkpoint, if it was cut off)."""
+    def run(self, job_id: str, last_attempt: bool = False) -> None:
+        """The worker: import the job's file (again from its checkpoint, if it was cut off).
+        An unexpected error is raised, so the message comes back and the import resumes;
+        on the queue's last attempt the job is marked failed instead."""
         job = self.jobs.get(job_id)
         if job is None or job["status"] in ("done", "failed"):
             return
         self.jobs.update(job_id, self.clock.now(), status="running")
+        try:
+            self._import(job)
+        except (EncodingError, SheetError, MappingError) as exc:
+            self._end(job, status="failed", error=str(exc))
+        except Exception as exc:
+            if not last_attempt:
+                raise
+            self._end(job, status="failed", error=f"stopped after repeated errors: {exc}")
+
+    def _import(self, job: dict[str, Any]) -> None:
         last = [time.monotonic()]
 
         def progress(row: int) -> None:
             if time.monotonic() - last[0] >= PROGRESS_SECONDS:
                 last[0] = time.monotonic()
-                self.jobs.update(job_id, self.clock.now(), rows_read=row)
+                self.jobs.update(job["id"], self.clock.now(), rows_read=row)
 
         with tempfile.TemporaryDirectory(prefix="leadflow-import-") as folder:
-            path = Path(folder) / (Path(job["name"]).name or "upload")
-            path.write_bytes(self.files.read_bytes(job["digest"]))
+            path = Path(folder) / ("upload" + Path(job["name"]).suffix[:10])
+            path.write_bytes(self.files.read_bytes(job["digest"], verify=False))
             rejected = Path(folder) / "rejected.csv"
-            try:
-                summary = self.importer.run(
-                    path,
-                    ImportOptions.of(job.get("options") or {}),
-                    dry_run=bool(job.get("dry_run")),
-                    rejected=rejected,
-                    progress=progress,
-                )
-            except (EncodingError, SheetError, MappingError) as exc:
-                self.jobs.update(job_id, self.clock.now(), status="failed", error=str(exc))
-                return
-            kept = rejected.read_text(encoding="utf-8-sig") if rejected.exists() else None
-            if kept and len(kept) > REJECTED_KEPT:
-                kept = kept[: kept.rfind("\n", 0, REJECTED_KEPT) + 1]
-            body = summary.as_dict()
-            body["rejected_file"] = None
-            self.jobs.update(
-                job_id,
-                self.clock.now(),
-                status="done",
-                summary=body,
-                rows_read=body["rows"],
-                rejected=kept,
+            summary = self.importer.run(
+                path,
+                ImportOptions.of(job.get("options") or {}),
+                dry_run=bool(job.get("dry_run")),
+                rejected=rejected,
+                progress=progress,
+                job=job["id"],
+                finish=False,
             )
+            kept = rejected.read_text(encoding="utf-8-sig") if rejected.exists() else None
+        body = {**summary.as_dict(), "file": job["name"], "rejected_file": None}
+        self._end(job, status="done", summary=body, rows_read=body["rows"], rejected=_cut(kept))
+
+    def _end(self, job: dict[str, Any], **fields: Any) -> None:
+        """Record how the job ended, then let go of its checkpoint and the uploaded file."""
+        self.jobs.update(job["id"], self.clock.now(), **fields)
+        self.importer.finish_job(job["id"])
+        self.files.forget_bytes(job["digest"])
+
+
+def _cut(text: str | None) -> str | None:
+    """The first whole rows of the rejected-rows CSV that fit in REJECTED_KEPT bytes."""
+    if text is None or len(text.encode()) <= REJECTED_KEPT:
+        return text
+    data = text.encode()[:REJECTED_KEPT].decode(errors="ignore")
+    return data[: data.rfind("\n") + 1]
 
 
 def handle_batch(records: list[dict[str, Any]], desk: ImportDesk) -> dict[str, Any]:
     """Fed by the imports queue: one message, one job. An exception (the store away, the
-    Lambda's time up) leaves the message to come back; the job resumes where it stopped."""
+    Lambda's time up) leaves the message to come back and the job resumes where it stopped;
+    the queue's last attempt marks the job failed instead of leaving it running."""
     for record in records:
-        desk.run(json.loads(record["body"])["job"])
+        attempts = int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
+        desk.run(json.loads(record["body"])["job"], last_attempt=attempts >= LAST_ATTEMPT)
     return {"batchItemFailures": []}

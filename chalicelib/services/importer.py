@@ -30,7 +30,7 @@ from chalicelib.contacts.records import Record, Rejection, read_row
 from chalicelib.events import CONTACT_IMPORTED, SEGMENT_ENTERED, Event
 from chalicelib.services.segmenter import LISTS
 from chalicelib.store.contacts import ContactStore
-from chalicelib.store.imports import Checkpoint, ImportStore, Planned
+from chalicelib.store.imports import Checkpoint, ImportStore, Planned, batch_items, row_items
 
 SOURCE = "import"
 ATTEMPTS = 3
@@ -144,9 +144,15 @@ class Importer:
         dry_run: bool = False,
         rejected: Path | None = None,
         progress: Callable[[int], None] = lambda row: None,
+        job: str | None = None,
+        finish: bool = True,
     ) -> Summary:
-        """Import `path` (or only decide, with `dry_run`); rejected rows go to `rejected`."""
-        job = job_id(path, options)
+        """Import `path` (or only decide, with `dry_run`); rejected rows go to `rejected`.
+
+        `job` names the checkpoint (by default the file's and the options' digest, so the
+        same command run again resumes); `finish=False` keeps the checkpoint until the
+        caller has recorded the summary (`finish_job`)."""
+        job = job or job_id(path, options)
         with sheet.opened(path, options.encoding) as table, _rejections(rejected) as reject:
             mapping = columns.map_columns(table.header, options.mapping)
             summary = Summary(
@@ -179,11 +185,15 @@ class Importer:
                     reject([rejection])
             summary.counts = Counter({k: v for k, v in done.counts.items() if v})
             summary.rejected_file = str(rejected) if rejected and reject.count else None
-        if not dry_run:
+        if not dry_run and finish:
             self.store.finish(job)
         if rejected and not reject.count:
             rejected.unlink(missing_ok=True)
         return summary
+
+    def finish_job(self, job: str) -> None:
+        """Forget a finished job's checkpoint (after `run(..., finish=False)`)."""
+        self.store.finish(job)
 
 
 class _Run:
@@ -221,11 +231,11 @@ class _Run:
         )
 
     def add(self, record: Record) -> None:
-        size = 4 + 2 * len(self.options.lists)  # keys, contact, event, lists: at most
+        size = row_items(len(self.options.lists))
         if self.pending and (self.keys & set(record.identity_keys()) or self.room < size):
             self.flush(upto=record.row - 1)
         if not self.pending:
-            self.room = 99 - len(self.options.lists)
+            self.room = batch_items(len(self.options.lists))
         self.pending.append(record)
         self.keys.update(record.identity_keys())
         self.room -= size
@@ -238,17 +248,24 @@ class _Run:
         self.done.row = upto
         if self.scratch is not None:
             return
-        if planned or not records:
-            failed = self.store.commit(self.job, planned, self.done) if planned else []
-            for planned_row in failed:
-                self._again(planned_row)
-            if failed or not planned:
-                self.store.save(self.job, self.done)
+        if not planned:
+            self.store.save(self.job, self.done)
+            return
+        failed = self.store.commit(self.job, planned, self.done)
+        for planned_row in failed:
+            self._again(planned_row)
+        if failed:
+            self.store.save(self.job, self.done)
 
     def _plan(self, records: Sequence[Record]) -> list[Planned]:
         keys = [k for r in records for k in r.identity_keys()]
         owners = self._owners(keys)
         contacts = self._contacts({owners[k] for k in keys if k in owners})
+        for gone in {owners[k] for k in keys if k in owners} - set(contacts):
+            survivor = self.importer.contacts.get(gone)  # a key left on a merged contact
+            if survivor is not None:
+                contacts[survivor["id"]] = survivor
+                owners = {k: survivor["id"] if v == gone else v for k, v in owners.items()}
         out = []
         for record in records:
             planned = self._decide(record, owners, contacts)
@@ -282,9 +299,14 @@ class _Run:
         self.counts[decision.action.value] += 1
         if decision.action not in (Action.CREATE, Action.UPDATE):
             return None
-        if self.scratch is not None:
-            after = applied(contact, record, decision)
-            self.scratch.put(contact_id, record.identity_keys(), after)
+        values = {"email": decision.email, "phone": decision.phone}
+        claims = [
+            k
+            for k in record.identity_keys()
+            if k not in owners and values[k.partition(":")[0]] == k.partition(":")[2]
+        ]
+        if self.scratch is not None:  # what the real run would claim, and nothing more
+            self.scratch.put(contact_id, claims, applied(contact, record, decision))
             return None
         now = self.importer.clock.now()
         # A fresh id: the checkpoint, not the id, keeps a resumed import from writing a row
@@ -315,12 +337,6 @@ class _Run:
                 caused_by=event_id,
             )
             for segment in sorted(decision.lists)
-        ]
-        values = {"email": decision.email, "phone": decision.phone}
-        claims = [
-            k
-            for k in record.identity_keys()
-            if k not in owners and values[k.partition(":")[0]] == k.partition(":")[2]
         ]
         version = None if contact is None else int(contact.get("version") or 1)
         return Planned(record, decision, contact_id, version, claims, [event, *entered], now)

@@ -112,10 +112,19 @@ class ContentStore:
         for number, part in enumerate(parts):
             AssetPartModel(digest=digest, part=number, data=part).save()
 
-    def read_bytes(self, digest: str) -> bytes:
+    def forget_bytes(self, digest: str) -> None:
+        """Delete the parts stored under `digest` (an upload, once imported)."""
+        with AssetPartModel.batch_write() as batch:
+            for item in AssetPartModel.query(digest, attributes_to_get=["digest", "part"]):
+                batch.delete(item)
+
+    def read_bytes(self, digest: str, verify: bool = True) -> bytes:
         """The bytes stored under `digest`; immutable, like a published version. Read
         eventually consistent (half the read units of a public download), and again strongly
-        only if a part just written has not reached the replica yet (the digest tells)."""
+        only if a part just written has not reached the replica yet (the digest tells).
+        `verify=False` for bytes kept under another key (an upload): read strongly once."""
+        if not verify:
+            return b"".join(i.data for i in AssetPartModel.query(digest, consistent_read=True))
         for consistent in (False, True):
             parts = AssetPartModel.query(digest, consistent_read=consistent)
             data = b"".join(item.data for item in parts)

@@ -34,6 +34,20 @@ from chalicelib.store.models import (
 from chalicelib.store.segments import size_key
 
 MAX_ITEMS = 100
+MAX_LISTS = 31
+"""Lists one import may put everyone on: a row is 4 + 2 per list items, and a transaction
+also holds a size counter per list and the checkpoint, within DynamoDB's 100."""
+
+
+def row_items(lists: int) -> int:
+    """Items one row writes at most: two keys, the contact, its event, and per list the
+    membership and its `segment_entered` event."""
+    return 4 + 2 * lists
+
+
+def batch_items(lists: int) -> int:
+    """Items a batch's rows may take: the rest is the lists' counters and the checkpoint."""
+    return MAX_ITEMS - 1 - lists
 
 
 @dataclass
@@ -153,33 +167,28 @@ class ImportStore:
     def finish(self, job: str) -> None:
         CounterModel(checkpoint_key(job)).delete()
 
-    def room(self, rows: Sequence[Planned]) -> int:
-        """How many more items a transaction of these rows (with its counters and its
-        checkpoint) could take."""
-        lists = {s for p in rows for s in p.decision.lists}
-        return MAX_ITEMS - 1 - len(lists) - sum(len(p.items(self.shards)) for p in rows)
-
     def commit(self, job: str, rows: list[Planned], done: Checkpoint) -> list[Planned]:
         """Write the rows and the checkpoint `done` (which counts them) in one transaction.
-        If a row's condition fails, the others are written one by one without the checkpoint,
-        and the rows that failed come back to be decided again; the caller saves the
-        checkpoint once they are written."""
+        If a row's condition fails, the others are written one by one and the checkpoint
+        alone, and the rows that failed come back to be decided again (the caller saves the
+        checkpoint again once they are). Anything but a failed condition (throttling, an
+        outage, an item too large) is raised: the run stops and resumes from the checkpoint."""
         try:
             tables.transact(self._items(job, rows, done))
             return []
-        except TransactWriteError:
-            pass
-        failed: list[Planned] = []
-        for planned in rows:
-            if not self.commit_one(planned):
-                failed.append(planned)
+        except TransactWriteError as exc:
+            _raise_unless_a_condition(exc)
+        failed = [planned for planned in rows if not self.commit_one(planned)]
+        if not failed:
+            self.save(job, done)
         return failed
 
     def commit_one(self, planned: Planned) -> bool:
         """One row alone; False if a condition failed (decide it again on fresh data)."""
         try:
             tables.transact(self._items("", [planned], None))
-        except TransactWriteError:
+        except TransactWriteError as exc:
+            _raise_unless_a_condition(exc)
             return False
         return True
 
@@ -203,3 +212,12 @@ class ImportStore:
         if done is not None:
             items.append(("save", CounterModel(checkpoint_key(job), cursor=done.dumps()), {}))
         return items
+
+
+def _raise_unless_a_condition(exc: TransactWriteError) -> None:
+    """A cancellation because a row's condition failed (or another writer touched its
+    items) is the row's to decide again; anything else is not the row's fault."""
+    reasons = exc.cancellation_reasons or []
+    codes = {getattr(r, "code", None) for r in reasons if r is not None}
+    if not reasons or codes - {"ConditionalCheckFailed", "TransactionConflict", "None", None}:
+        raise exc
