@@ -66,51 +66,58 @@ class Merger:
         """Merge `merged_id` into `survivor_id` (Conflict if that cannot be, NotFound if
         either is not a contact)."""
         survivor, other = self._pair(survivor_id, merged_id)
-        events = self.store.copy_events(other["id"], survivor["id"])
+        a, b = survivor["id"], other["id"]
+        waiting = self.store.pending_events(b)
+        if waiting:
+            raise Conflict(
+                f"{b} has {waiting} event(s) the pipeline has not processed yet: merge it "
+                "once they are (usually within seconds)"
+            )
+        copied = self.store.copy_events(b, a)
         keys = [f"email:{other['email']}"] if other.get("email") else []
         keys += [f"phone:{other['phone']}"] if other.get("phone") else []
         keys += [f"visitor:{v}" for v in sorted(other.get("visitor_ids") or ())]
-        moved_keys = self.store.move_keys(keys, other["id"], survivor["id"])
+        moved_keys = self.store.move_keys(keys, b, a)
         now = self.clock.now()
-        moved, ended = self.store.move_enrollments(other["id"], survivor["id"], now)
+        moved, ended = self.store.move_enrollments(b, a, now)
+        self.store.move_timers(b, a)
         book = self.segments.book()
         lists = {s.id for s in book.segments.values() if s.static} if book else set()
+        self.store.move_memberships(set(other.get("segments") or ()), lists, b, a, now)
+        # One id for this merge, whatever the retries: a second write of it is AlreadyDone.
+        event_id = ids.derived_event_id(now, SOURCE, a, b)
         for attempt in range(optimistic.ATTEMPTS):
             result = merge(survivor, other, locked)
             attributes = dict(result.attributes)
             own = set(survivor.get("segments") or ())
             attributes["segments"] = own | (set(other.get("segments") or ()) & lists) or None
-            if survivor.get("phone") is None and other.get("phone") and not moved_keys:
-                attributes["phone"] = other["phone"]  # the number is theirs, the key another's
             event = Event(
-                contact_id=survivor["id"],
-                event_id=ids.event_id(now),
+                contact_id=a,
+                event_id=event_id,
                 type=CONTACTS_MERGED,
                 occurred_at=now,
                 source=SOURCE,
                 properties={
-                    "merged": other["id"],
+                    "merged": b,
                     "by": by,
                     "taken": result.taken,
-                    "moved": {"events": events, "keys": moved_keys, "enrollments": moved},
+                    "moved": {"events": len(copied), "keys": moved_keys, "enrollments": moved},
                 },
             )
             try:
-                self.store.finish(survivor, other, attributes, lists, event, now)
+                self.store.finish(survivor, other, attributes, event, self.clock.now())
                 break
             except AlreadyDone:
                 break
             except Stale:
                 optimistic.pause(attempt)
                 survivor, other = self._pair(survivor_id, merged_id)
-                now = self.clock.now()
         else:
             raise Busy(f"{survivor_id} or {merged_id} kept changing: merge them again")
-        self.store.drop_events(other["id"])
-        self.store.drop_timers(other["id"])
-        return MergeReport(
-            survivor["id"], other["id"], events, moved_keys, moved, ended, result.taken
-        )
+        # Events processed since the first copy (written before the keys moved) follow.
+        copied = sorted(set(copied) | set(self.store.copy_events(b, a)))
+        self.store.drop_events(b, copied)
+        return MergeReport(a, b, len(copied), moved_keys, moved, ended, result.taken)
 
     def _pair(self, survivor_id: str, merged_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         if survivor_id == merged_id:

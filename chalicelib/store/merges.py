@@ -38,23 +38,33 @@ class MergeStore:
     def __init__(self, event_shards: int) -> None:
         self.event_shards = event_shards
 
-    def copy_events(self, source: str, target: str) -> int:
-        """The source's timeline, copied under the target with the same ids. A copy is not
-        pending, so the pipeline does not run it a second time."""
-        count = 0
+    def pending_events(self, source: str) -> int:
+        """Events of the contact the pipeline has not processed yet."""
+        return sum(
+            1
+            for item in EventModel.query(source, attributes_to_get=["event_id", "pending_shard"])
+            if item.pending_shard
+        )
+
+    def copy_events(self, source: str, target: str) -> list[str]:
+        """The source's processed events, copied under the target with the same ids (and
+        `merged_from`); a copy is not pending, so the pipeline does not run it again. The ids
+        copied come back: only those are deleted from the source."""
+        copied = []
         with EventModel.batch_write() as batch:
             for item in EventModel.query(source, consistent_read=True):
+                if item.pending_shard:
+                    continue  # the pipeline's still: it stays, and resolves to the target
                 item.contact_id = target
-                item.pending_shard = None
                 item.properties = {**(tables.plain(item.properties) or {}), "merged_from": source}
                 batch.save(item)
-                count += 1
-        return count
+                copied.append(item.event_id)
+        return copied
 
-    def drop_events(self, source: str) -> None:
+    def drop_events(self, source: str, event_ids: list[str]) -> None:
         with EventModel.batch_write() as batch:
-            for item in EventModel.query(source, attributes_to_get=["contact_id", "event_id"]):
-                batch.delete(item)
+            for event_id in event_ids:
+                batch.delete(EventModel(source, event_id))
 
     def move_keys(self, keys: list[str], source: str, target: str) -> list[str]:
         """Point the source's keys at the target; keys another contact holds stay there."""
@@ -111,22 +121,58 @@ class MergeStore:
         item.end_reason = copy.end_reason
         return True
 
-    def drop_timers(self, source: str) -> None:
-        with TimerModel.batch_write() as batch:
-            for item in TimerModel.query(source, attributes_to_get=["contact_id", "name"]):
-                batch.delete(item)
+    def move_timers(self, source: str, target: str) -> int:
+        """The source's timers (an SLA, a follow-up, decay, a rule's wait) under the target,
+        unless the target has its own of that name; the source's are deleted."""
+        theirs = {t.name for t in TimerModel.query(target, consistent_read=True)}
+        moved = 0
+        for item in TimerModel.query(source, consistent_read=True):
+            if item.name not in theirs:
+                copy = TimerModel.from_raw_data(item.serialize())
+                copy.contact_id = target
+                copy.save()
+                moved += 1
+            item.delete()
+        return moved
+
+    def move_memberships(
+        self, segments: set[str], lists: set[str], source: str, target: str, now: datetime
+    ) -> None:
+        """Each of the source's memberships in its own small transaction, conditioned on the
+        source's item still being there, so a merge run again moves and counts nothing twice:
+        a list's goes to the target (unless it is on it); any other is one member fewer (the
+        target earns its own segments)."""
+        mine = {
+            m.segment
+            for s in segments
+            for m in SegmentMemberModel.query(s, SegmentMemberModel.contact_id == target)
+        }
+        for segment in sorted(segments):
+            gone = SegmentMemberModel(segment, source)
+            items: list[tables.Write] = [
+                ("delete", gone, {"condition": SegmentMemberModel.contact_id.exists()})
+            ]
+            if segment in lists and segment not in mine:
+                items.append(("save", SegmentMemberModel(segment, target, entered_at=now), {}))
+            else:
+                counter = CounterModel(size_key(segment))
+                items.append(("update", counter, {"actions": [CounterModel.value.add(-1)]}))
+            try:
+                tables.transact(items)
+            except TransactWriteError as exc:
+                if not tables.failed_conditions(exc):
+                    raise
 
     def finish(
         self,
         survivor: dict[str, Any],
         other: dict[str, Any],
         attributes: dict[str, Any],
-        lists: set[str],
         event: Event,
         now: datetime,
     ) -> None:
-        """One transaction: the survivor's profile, the other's tombstone, the memberships,
-        the sizes and the event. Stale if either contact changed since it was read."""
+        """One transaction: the survivor's profile, the other's tombstone and the event.
+        Stale if either contact changed since it was read; AlreadyDone if it was written."""
         items: list[tables.Write] = []
         actions = [ContactModel.version.add(1), ContactModel.updated_at.set(now)]
         for name, value in attributes.items():
@@ -150,21 +196,12 @@ class MergeStore:
         items.append(("save", tomb, {"condition": ContactModel.version == other["version"]}))
         row = event_rows.to_model(event, self.event_shards)
         items.append(("save", row, {"condition": event_rows.new_item_condition()}))
-        mine = set(survivor.get("segments") or ())
-        for segment in sorted(set(other.get("segments") or ())):
-            items.append(("delete", SegmentMemberModel(segment, other["id"]), {}))
-            if segment in lists and segment not in mine:
-                member = SegmentMemberModel(segment, survivor["id"], entered_at=now)
-                items.append(("save", member, {}))
-            else:  # one member fewer: on both, or a dynamic segment the survivor re-earns
-                update = {"actions": [CounterModel.value.add(-1)]}
-                items.append(("update", CounterModel(size_key(segment)), update))
         try:
             tables.transact(items)
         except TransactWriteError as exc:
             failed = tables.failed_conditions(exc)
             if 2 in failed:
                 raise AlreadyDone(event.event_id) from exc
-            if failed:
+            if failed or tables.conflicted(exc.cancellation_reasons or []):
                 raise Stale(f"{survivor['id']} or {other['id']} changed during the merge") from exc
             raise

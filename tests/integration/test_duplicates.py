@@ -48,12 +48,16 @@ def test_each_kind_of_duplicate_is_a_candidate_and_nobody_is_merged(svc, tmp_pat
     assert all(svc.contacts.get(c)["id"] == c for c in ids.values())
 
 
-def test_merging_through_the_api(client, svc, admin_key, tmp_path):
+def test_merging_through_the_api(client, svc, admin_key, journeys, tmp_path):
     ids = _import(svc, tmp_path)
     headers = {"X-Api-Key": admin_key, "Content-Type": "application/json"}
 
     def post(body):
         return client.http.post("/contacts/merge", headers=headers, body=json.dumps(body))
+
+    early = post({"survivor": ids["paul@example.com"], "merged": ids["pаul@example.com"]})
+    assert early.status_code == 409 and "not processed yet" in early.json_body["message"]
+    journeys.settle()
 
     bad = post({"survivor": "", "merged": 7, "locked": ["Not A Field"], "extra": 1})
     assert bad.status_code == 422
