@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from chalice import Response
@@ -11,15 +12,15 @@ from chalice.app import Request
 
 from chalicelib.api import http
 from chalicelib.bootstrap import Services
-from chalicelib.contacts.listing import ContactFilter
+from chalicelib.contacts.listing import ContactFilter, aware
 from chalicelib.errors import FieldError, Forbidden, FormValidationError, NotFound, Unauthorized
 from chalicelib.leads import normalise
 from chalicelib.leads.ownership import lead_of
 from chalicelib.lifecycle import Stage
-from chalicelib.store import tables
 from chalicelib.store.api_keys import Caller
 
 READERS = ("admin", "sales", "viewer")
+CURSOR = re.compile(r"ct_[0-9a-f]{32}")  # a list page's `next`: the last contact id it read
 
 
 def authorize(request: Request, svc: Services, roles: tuple[str, ...] = READERS) -> Caller:
@@ -59,6 +60,7 @@ def visible_contact(svc: Services, caller: Caller, contact_id: str) -> dict[str,
 
 def _view(svc: Services, caller: Caller, contact_id: str, limit: int) -> dict[str, Any]:
     contact = visible_contact(svc, caller, contact_id)
+    contact_id = contact["id"]  # a merged-away id shows the survivor, all of it
     timeline = [asdict(e) for e in svc.events.timeline(contact_id, limit=limit)]
     attribution = {
         "first_touch": contact.pop("first_touch", None),
@@ -137,7 +139,6 @@ LIST_PARAMS = (
     "q",
     "limit",
     "after",
-    "region",
 )
 
 
@@ -151,7 +152,7 @@ def _contact_list(
         since[name] = None
         if params.get(name):
             try:
-                since[name] = _aware(datetime.fromisoformat(params[name]))
+                since[name] = aware(datetime.fromisoformat(params[name]))
             except ValueError:
                 errors.append(FieldError(name, "must be an ISO date or time, e.g. 2026-11-01"))
     stage = params.get("stage")
@@ -169,11 +170,10 @@ def _contact_list(
         search=params.get("q") or None,
     )
     after = params.get("after") or None
-    if after is not None and not tables.can_be_key(after):
+    if after is not None and not CURSOR.fullmatch(after):
         raise FormValidationError([FieldError("after", "is not a cursor this list gave")])
+    book = svc.segments.book()
+    if wanted.segment and (book is None or wanted.segment not in book.segments):
+        raise FormValidationError([FieldError("segment", "is not a published segment or list")])
     page = svc.directory.page(wanted, caller, query_limit(request, 50), after)
     return http.json_response(200, jsonable({"contacts": page.contacts, "next": page.next}))
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

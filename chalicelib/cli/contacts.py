@@ -143,14 +143,14 @@ def _contact_id(svc, who: str) -> str:
 
 
 def run_contacts(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
+    from datetime import datetime
 
-    from chalicelib.contacts.listing import ContactFilter
+    from chalicelib.contacts.listing import ContactFilter, aware
     from chalicelib.store.api_keys import Caller
 
     try:
         since, updated = (
-            datetime.fromisoformat(v).replace(tzinfo=UTC) if v else None
+            aware(datetime.fromisoformat(v)) if v else None
             for v in (args.since, args.updated_since)
         )
     except ValueError:

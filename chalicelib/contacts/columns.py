@@ -1,7 +1,9 @@
 """Which contact field each column of an imported file fills, in English or Chinese.
 
-A header is matched after NFKC, lower case and with decorations dropped (`邮箱*`, `Email
-(work)`, `job-title`), so what CRMs and Excel templates write maps without a mapping file. A
+A header that is already a field's name (`role`, `job_title`, as an export writes them) is
+that field, except names of an email, a phone, tags or consent (`mobile` is the phone).
+Others are matched after NFKC, lower case and with decorations dropped (`邮箱*`, `Email
+(work)`, `Job Title`), so what CRMs and Excel templates write maps without a mapping file. A
 header that names nothing known becomes a custom field when it spells one (`lead_score`,
 `Budget 2026` -> `budget_2026`); a Chinese header that names nothing known needs a line in the
 mapping file, and until then is reported as ignored. The mapping file wins over every guess.
@@ -117,6 +119,7 @@ _ALIASES = {alias: target for target, aliases in _KNOWN.items() for alias in ali
 _DECORATION = re.compile(r"[*＊:：]|\(.*?\)|（.*?）|\[.*?\]")
 _SEPARATORS = re.compile(r"[\s_\-./]+")
 _SLUG = re.compile(r"[^a-z0-9]+")
+_IDENT = re.compile(r"[a-z][a-z0-9_]{0,62}")
 
 
 def canonical(header: str) -> str:
@@ -163,6 +166,8 @@ def map_columns(header: list[str], given: dict[str, Any] | None = None) -> Mappi
             if target is None:
                 ignored[title] = "skipped by the mapping file"
                 continue
+        elif _IDENT.fullmatch(title) and _ALIASES.get(title) not in SPECIAL:
+            target = title  # already a field's own name (an export's header): itself
         else:
             target = _ALIASES.get(canonical(title)) or slug(title)
         if target not in SPECIAL and name_fault(target):

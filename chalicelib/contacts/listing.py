@@ -10,12 +10,17 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.leads.ownership import lead_of
 
 SHOWN = ("name", "first_name", "last_name", "company", "job_title", "city")
+
+
+def aware(moment: datetime) -> datetime:
+    """A filter's date or time: UTC unless it says otherwise."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def folded(text: str) -> str:

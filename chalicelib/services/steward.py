@@ -2,7 +2,8 @@
 default) gets a verification task for its owner, or for the shared pool's manager, once per
 period.
 
-No scan finds them. A contact's first form post or import sets a timer (the same due-time
+No scan finds them. A contact's first form post or import (of any contact, new or not) sets
+a timer (the same due-time
 index as SLAs and follow-ups); when it fires, the steward reads the contact's newest activity
 on its timeline. Activity since the timer was set moves the timer to that activity plus the
 period; none means the record may be out of date: a `verification_requested` event and an
@@ -41,7 +42,7 @@ from chalicelib.store.timers import TimerStore
 TIMER = "contact-verify"
 SOURCE = "stewardship"
 TIMELINE = 200
-"""Newest events read to find the last activity; a contact this busy is not stale."""
+"""Newest events read to find the last activity (none among them: the record's creation)."""
 
 
 class Steward:
@@ -71,9 +72,7 @@ class Steward:
             or not event.contact_id.startswith("ct_")
         ):
             return
-        if event.type == FORM_SUBMITTED or (
-            event.type == CONTACT_IMPORTED and event.properties.get("action") == "create"
-        ):
+        if event.type in (FORM_SUBMITTED, CONTACT_IMPORTED):
             self._arm(event.contact_id, event.occurred_at + routing.verify_after)
         elif event.type == CONTACT_STALE:
             self._check(routing, event)

@@ -95,3 +95,9 @@ def test_a_second_column_for_the_same_field_is_ignored_not_merged():
 def test_formula_cells_are_quoted_on_export_and_unquoted_on_import(value, written):
     assert sheet.guard(value) == written
     assert sheet._unguard(written) == value
+
+
+def test_a_header_that_is_a_field_name_is_that_field_unless_it_names_a_phone_or_email():
+    mapping = columns.map_columns(["email", "role", "state", "mobile", "job_title", "Job Title"])
+    assert mapping.fields == {0: "email", 1: "role", 2: "state", 3: "phone", 4: "job_title"}
+    assert "already fills job_title" in mapping.ignored["Job Title"]
