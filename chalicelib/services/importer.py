@@ -52,17 +52,6 @@ class ImportOptions:
     consent_source: str = ""
     phone_region: str | None = None
 
-    def fingerprint(self) -> dict[str, Any]:
-        return {
-            "on_existing": self.on_existing.value,
-            "encoding": self.encoding,
-            "mapping": self.mapping,
-            "tags": sorted(self.tags),
-            "lists": sorted(self.lists),
-            "consent": [list(self.consent_topics), self.consent_source],
-            "region": self.phone_region,
-        }
-
     def as_dict(self) -> dict[str, Any]:
         """The options as JSON (an API job keeps them), read back by `of`."""
         return {
@@ -381,7 +370,7 @@ def _match(
 
 def job_id(path: Path, options: ImportOptions) -> str:
     """The same file with the same options is the same job (so a second run resumes it)."""
-    digest = hashlib.sha256(json.dumps(options.fingerprint(), sort_keys=True).encode())
+    digest = hashlib.sha256(json.dumps(options.as_dict(), sort_keys=True).encode())
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(sheet.CHUNK), b""):
             digest.update(chunk)
