@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 TARGET_PER_SECOND = 2000.0
 MEMORY_RATIO = 1.2
-QUICK_N = 2000
+QUICK_N = 500
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞平刚"
 CITIES = ["北京", "上海", "广州", "深圳", "杭州", "成都", "Berlin", "London"]

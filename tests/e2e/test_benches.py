@@ -61,7 +61,7 @@ def test_the_sender_bench_sends_every_queued_email():
 def test_the_import_bench_accounts_for_every_row_and_measures_memory_at_two_sizes():
     out = _run("import.py", "--quick")
     assert "every row accounted for     PASS" in out
-    assert "MiB for 200 rows" in out and "MiB for 2000: ratio" in out
+    assert "MiB for 50 rows" in out and "MiB for 500: ratio" in out
 
 
 def test_the_render_bench_renders_personalised_emails():
