@@ -20,6 +20,8 @@ from chalicelib.store.contacts import ContactStore
 
 GROUP_LIMIT = 20
 """Contacts shown per group; a larger group (a shared switchboard number) says how many."""
+GROUPS = 500
+"""Groups reported at most, largest reasons first in their order: merge some, run again."""
 PAGE = 500
 
 
@@ -56,7 +58,9 @@ class DuplicateFinder:
                 break
         groups = db.execute(
             "select reason, key, group_concat(contact_id, char(31)), count(*) from k "
-            "group by reason, key having count(distinct contact_id) > 1 order by reason, key"
+            "group by reason, key having count(distinct contact_id) > 1 order by reason, key "
+            "limit ?",
+            (GROUPS,),
         ).fetchall()
         out = []
         for reason, key, ids, size in groups:
