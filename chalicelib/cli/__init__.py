@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from chalicelib.conditions import durations
 from chalicelib.errors import ContentError, LeadflowError
 
 
@@ -280,6 +281,38 @@ def cmd_segments(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    from chalicelib import bootstrap
+
+    if args.local:
+        _use_local_stack(Path.cwd())
+    found = bootstrap.services().api_keys.list()
+    if args.json:
+        print(json.dumps(found, indent=2, default=str, ensure_ascii=False))
+        return 0
+    for k in found:
+        until = f" until {k['expires_at']:%Y-%m-%d %H:%M}" if k["expires_at"] else ""
+        owner = f" ({k['owner']})" if k["owner"] else ""
+        print(f"{k['id']}  {k['status']:8} {k['role']:7} {k['name']}{owner}{until}")
+    print(f"{len(found)} key(s)")
+    return 0
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from chalicelib import bootstrap
+
+    if args.local:
+        _use_local_stack(Path.cwd())
+    if not bootstrap.services().api_keys.revoke(args.id):
+        print(
+            f"leadflow keys revoke: no active key {args.id!r} (see leadflow keys list)",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"revoked {args.id}: refused from now on (within a minute by running processes)")
+    return 0
+
+
 def cmd_keys_create(args: argparse.Namespace) -> int:
     from chalicelib import bootstrap
 
@@ -294,8 +327,11 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    expires = None
     try:
-        key = svc.api_keys.create(args.name, args.role, args.owner)
+        if args.expires_in:
+            expires = svc.clock.now() + durations.parse(args.expires_in)
+        key = svc.api_keys.create(args.name, args.role, args.owner, expires)
     except ValueError as exc:
         print(f"leadflow keys create: {exc}", file=sys.stderr)
         return 2
@@ -389,8 +425,17 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--owner", help="for a sales key: the owner id (routing.yaml) whose leads it works"
     )
+    create.add_argument("--expires-in", help="refuse the key after this long (90d, 12h)")
     create.add_argument("--local", action="store_true")
     create.set_defaults(func=cmd_keys_create)
+    listing = keys.add_parser("list", help="every key: id, name, role, status (never the key)")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.add_argument("--local", action="store_true")
+    listing.set_defaults(func=cmd_keys_list)
+    revoke = keys.add_parser("revoke", help="refuse a key from now on")
+    revoke.add_argument("id", help="the key's id, as keys list shows it")
+    revoke.add_argument("--local", action="store_true")
+    revoke.set_defaults(func=cmd_keys_revoke)
     return p
 
 

@@ -1,5 +1,8 @@
 """API keys: shown once at creation, stored only as a SHA-256 digest, each with a role (and a
-sales key with the one owner whose leads it may see and work)."""
+sales key with the one owner whose leads it may see and work), a name, and optionally an
+expiry; listed and revoked by their id (the digest's first 12 characters), never by the key.
+A revoked or expired key is refused; a process that cached the key as valid refuses it
+within `cache_seconds` (a minute)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from chalicelib.clock import Clock
 from chalicelib.store.models import ApiKeyModel
@@ -28,6 +33,17 @@ class Caller:
         return self.role != "sales" or (self.owner is not None and lead_owner == self.owner)
 
 
+KEY_ID = 12
+
+
+def _status(item: ApiKeyModel, now: datetime) -> str:
+    if item.revoked_at is not None:
+        return "revoked"
+    if item.expires_at is not None and item.expires_at <= now:
+        return "expired"
+    return "active"
+
+
 def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -36,10 +52,18 @@ class ApiKeyStore:
     def __init__(self, clock: Clock, cache_seconds: float = 60.0) -> None:
         self.clock = clock
         self.cache_seconds = cache_seconds
-        self._cache: dict[str, tuple[float, Caller | None]] = {}
+        self._cache: dict[str, tuple[float, Caller | None, datetime | None]] = {}
 
-    def create(self, name: str, role: str = "admin", owner: str | None = None) -> str:
+    def create(
+        self,
+        name: str,
+        role: str = "admin",
+        owner: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> str:
         """Make a key and return it in plain text: the only time it exists unhashed."""
+        if expires_at is not None and expires_at <= self.clock.now():
+            raise ValueError("the key would expire before it is used: give a later time")
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
         if role == "sales" and not (owner and OWNER_ID.match(owner)):
@@ -54,21 +78,59 @@ class ApiKeyStore:
             owner=owner,
             prefix=key[:7],
             created_at=self.clock.now(),
+            expires_at=expires_at,
         ).save()
         return key
 
+    def list(self) -> list[dict[str, Any]]:
+        """Every key but the key itself: id, name, role, owner, dates and status."""
+        now = self.clock.now()
+        out = []
+        for item in ApiKeyModel.scan():
+            out.append(
+                {
+                    "id": item.key_hash[:KEY_ID],
+                    "name": item.name,
+                    "role": item.role,
+                    "owner": item.owner,
+                    "prefix": item.prefix,
+                    "created_at": item.created_at,
+                    "expires_at": item.expires_at,
+                    "revoked_at": item.revoked_at,
+                    "status": _status(item, now),
+                }
+            )
+        return sorted(out, key=lambda k: (k["created_at"], k["id"]))
+
+    def revoke(self, key_id: str) -> bool:
+        """Revoke the key with this id; False if there is none (or it was revoked before)."""
+        for item in ApiKeyModel.scan():
+            if item.key_hash[:KEY_ID] == key_id and len(key_id) == KEY_ID:
+                if item.revoked_at is not None:
+                    return False
+                item.update(actions=[ApiKeyModel.revoked_at.set(self.clock.now())])
+                self._cache.pop(item.key_hash, None)
+                return True
+        return False
+
     def caller_of(self, key: str) -> Caller | None:
-        """Who the key speaks for, or None for an unknown key (both cached briefly)."""
+        """Who the key speaks for, or None for an unknown, revoked or expired key (cached
+        briefly; an expiry is checked on every call)."""
         hashed = digest(key)
+        now = self.clock.now()
         hit = self._cache.get(hashed)
         if hit and time.monotonic() - hit[0] < self.cache_seconds:
-            return hit[1]
+            _, caller, expires_at = hit
+            return None if expires_at is not None and expires_at <= now else caller
+        caller, expires_at = None, None
         try:
             item = ApiKeyModel.get(hashed)
-            caller: Caller | None = Caller(item.role, item.owner)
+            expires_at = item.expires_at
+            if _status(item, now) == "active":
+                caller = Caller(item.role, item.owner)
         except ApiKeyModel.DoesNotExist:
-            caller = None
-        self._cache[hashed] = (time.monotonic(), caller)
+            pass
+        self._cache[hashed] = (time.monotonic(), caller, expires_at)
         return caller
 
     def role_of(self, key: str) -> str | None:

@@ -137,6 +137,8 @@ class ApiKeyModel(Model):
     owner = UnicodeAttribute(null=True)  # a sales key's owner id (routing.yaml): its leads only
     prefix = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute(null=True)  # refused from then on (kept, to be listed)
+    revoked_at = UTCDateTimeAttribute(null=True)
 
 
 class ContentModel(Model):
