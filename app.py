@@ -18,6 +18,7 @@ from chalicelib.api import (
     http,
     imports,
     index,
+    keys,
     leads,
     middleware,
     segments,
@@ -285,6 +286,24 @@ def accept_page(token: str):
 @http.guarded
 def accept_lead(token: str):
     return leads.accept(token, services())
+
+
+@app.route("/keys", methods=["GET"])
+@http.guarded
+def list_keys():
+    return keys.list_keys(app.current_request, services())
+
+
+@app.route("/keys", methods=["POST"], content_types=[http.JSON, http.TEXT])
+@http.guarded
+def create_key():
+    return keys.create_key(app.current_request, services())
+
+
+@app.route("/keys/{key_id}", methods=["DELETE"])
+@http.guarded
+def revoke_key(key_id: str):
+    return keys.revoke_key(app.current_request, key_id, services())
 
 
 @app.route("/deliveries", methods=["GET"])

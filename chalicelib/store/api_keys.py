@@ -48,6 +48,11 @@ def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def key_id(key: str) -> str:
+    """How a key is named in lists and revoked: its digest's first characters."""
+    return digest(key)[:KEY_ID]
+
+
 class ApiKeyStore:
     def __init__(self, clock: Clock, cache_seconds: float = 60.0) -> None:
         self.clock = clock
@@ -89,7 +94,7 @@ class ApiKeyStore:
         for item in ApiKeyModel.scan():
             out.append(
                 {
-                    "id": item.key_hash[:KEY_ID],
+                    "id": item.key_hash[:KEY_ID],  # = key_id(the key)
                     "name": item.name,
                     "role": item.role,
                     "owner": item.owner,

@@ -43,3 +43,36 @@ def test_a_key_cannot_be_made_already_expired(svc, clock, capsys):
     assert created.startswith("lf_")
     (listed,) = svc.api_keys.list()
     assert listed["expires_at"] == clock.now() + timedelta(days=90)
+
+
+def test_admins_manage_keys_through_the_api_and_nobody_else_can(client, svc, admin_key):
+    import json
+
+    headers = {"X-Api-Key": admin_key, "Content-Type": "application/json"}
+    made = client.http.post(
+        "/keys",
+        headers=headers,
+        body=json.dumps(
+            {"name": "Ada's phone", "role": "sales", "owner": "ada", "expires_in": "30d"}
+        ),
+    )
+    assert made.status_code == 201, made.body
+    body = made.json_body
+    assert body["key"].startswith("lf_") and body["status"] == "active" and body["owner"] == "ada"
+    listed = client.http.get("/keys", headers={"X-Api-Key": admin_key}).json_body["keys"]
+    assert body["id"] in {k["id"] for k in listed}
+    assert all("key" not in k for k in listed)
+    sales = {"X-Api-Key": body["key"]}
+    assert client.http.get("/keys", headers=sales).status_code == 403
+    bad = client.http.post(
+        "/keys",
+        headers=headers,
+        body=json.dumps({"name": "", "role": "root", "owner": "nobody", "expires_in": "soon"}),
+    )
+    assert bad.status_code == 422
+    assert {f["field"] for f in bad.json_body["fields"]} == {"name", "role", "owner", "expires_in"}
+    gone = client.http.delete(f"/keys/{body['id']}", headers={"X-Api-Key": admin_key})
+    assert gone.status_code == 200 and gone.json_body["status"] == "revoked"
+    assert client.http.get("/contacts?limit=1", headers=sales).status_code == 401
+    again = client.http.delete(f"/keys/{body['id']}", headers={"X-Api-Key": admin_key})
+    assert again.status_code == 404
