@@ -128,8 +128,9 @@ def run_merge(args: argparse.Namespace) -> int:
         f"moved {r['events_moved']} event(s), {len(r['keys_moved'])} key(s), "
         f"{r['enrollments_moved']} enrollment(s) ({r['enrollments_ended']} ended as merged)"
     )
-    for name in sorted(r["fields_taken"]):
-        print(f"  {name}: the merged contact's value")
+    for name, how in sorted(r["fields_taken"].items()):
+        shown = "the merged contact's value" if how == "merged" else how
+        print(f"  {name}: {shown}")
     return 0
 
 
@@ -201,7 +202,7 @@ def run_import(args: argparse.Namespace) -> int:
             lists=frozenset(args.list),
             consent_topics=tuple(t.strip() for t in args.consent_topics.split(",") if t.strip()),
             consent_source=args.consent_source,
-            phone_region=normalise.country(args.phone_region) if args.phone_region else None,
+            phone_region=_region(args.phone_region),
         )
     except (ValueError, OSError) as exc:
         return _fail("import", exc)
@@ -288,11 +289,27 @@ def _is_list(svc, name: str) -> bool:
     return segment is not None and segment.static
 
 
+def _region(region: str | None) -> str | None:
+    if not region:
+        return None
+    try:
+        return normalise.country(region)
+    except normalise.InvalidValue as exc:
+        raise ValueError(f"--phone-region {region!r}: {exc}") from None
+
+
 def _mapping(path: Path) -> dict[str, Any]:
-    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"--map {path}: {exc.strerror or exc}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f" line {where.line + 1}" if where is not None else ""
+        raise ValueError(f"--map {path}{line}: not a YAML mapping file ({exc})") from None
     columns = loaded.get("columns") if isinstance(loaded, dict) else None
     if not isinstance(columns, dict):
-        raise ValueError(f"{path}: give `columns:` with one `header: field` per line")
+        raise ValueError(f"--map {path}: give `columns:` with one `header: field` per line")
     return {str(k): (None if v is None else str(v)) for k, v in columns.items()}
 
 

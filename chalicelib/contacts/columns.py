@@ -171,11 +171,9 @@ def map_columns(header: list[str], given: dict[str, Any] | None = None) -> Mappi
         else:
             target = _ALIASES.get(canonical(title)) or slug(title)
         if target not in SPECIAL and name_fault(target):
-            ignored[title] = (
-                "no field of that name: map it in a mapping file (column: field_name)"
-                if title not in given
-                else f"mapping file: {name_fault(target)}"
-            )
+            if title in given:
+                raise MappingError(f"mapping file: {title!r}: {name_fault(target)}")
+            ignored[title] = "no field of that name: map it in a mapping file (column: field_name)"
             continue
         if target in fields.values():
             first = header[next(i for i, t in fields.items() if t == target)]

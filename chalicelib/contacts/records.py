@@ -62,6 +62,13 @@ def read_row(
     if not any(c.strip() for c in cells):
         return None
     for index, raw in enumerate(cells):
+        if "\n" in raw or "\r" in raw:
+            title = header[index] if index < len(header) else f"column {index + 1}"
+            why = (
+                "holds a line break: a quote left open swallows the rows after it into this "
+                "cell; close the quote (the value shows what it took)"
+            )
+            return [Rejection(number, title, raw.replace("\r", ""), why)]
         if _SURROGATE.search(raw):
             title = header[index] if index < len(header) else f"column {index + 1}"
             shown = _SURROGATE.sub("\ufffd", raw)

@@ -68,6 +68,11 @@ def merge(
         "created_at": min(_at(survivor, "created_at"), _at(other, "created_at")),
         "created_by_event": earlier.get("created_by_event") or survivor.get("created_by_event"),
     }
+    for topic in sorted(set(survivor.get("consents") or {}) | set(other.get("consents") or {})):
+        if topic not in attributes["consents"]:
+            taken[f"consents.{topic}"] = "dropped: granted on one side only"
+        elif attributes["consents"][topic] is not (survivor.get("consents") or {}).get(topic):
+            taken[f"consents.{topic}"] = "the merged contact's refusal"
     if not survivor.get("email") and other.get("email"):
         taken["email"] = "merged"
     if not survivor.get("phone") and other.get("phone"):

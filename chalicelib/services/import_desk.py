@@ -137,9 +137,10 @@ class ImportDesk:
                 progress=progress,
                 job=job["id"],
                 finish=False,
+                name=job["name"],
             )
             kept = rejected.read_text(encoding="utf-8-sig") if rejected.exists() else None
-        body = {**summary.as_dict(), "file": job["name"], "rejected_file": None}
+        body = {**summary.as_dict(), "rejected_file": None}
         self._end(job, status="done", summary=body, rows_read=body["rows"], rejected=_cut(kept))
 
     def _end(self, job: dict[str, Any], **fields: Any) -> None:

@@ -135,18 +135,20 @@ class Importer:
         progress: Callable[[int], None] = lambda row: None,
         job: str | None = None,
         finish: bool = True,
+        name: str | None = None,
     ) -> Summary:
         """Import `path` (or only decide, with `dry_run`); rejected rows go to `rejected`.
 
         `job` names the checkpoint (by default the file's and the options' digest, so the
         same command run again resumes); `finish=False` keeps the checkpoint until the
-        caller has recorded the summary (`finish_job`)."""
+        caller has recorded the summary (`finish_job`). `name` is the file's name as the
+        person gave it (an upload is read from a file of another name)."""
         job = job or job_id(path, options)
         with sheet.opened(path, options.encoding) as table, _rejections(rejected) as reject:
             mapping = columns.map_columns(table.header, options.mapping)
             summary = Summary(
                 job,
-                path.name,
+                name or path.name,
                 table.kind,
                 table.encoding,
                 table.separator,
@@ -157,7 +159,7 @@ class Importer:
             done = Checkpoint() if dry_run else self.store.resume_point(job)
             summary.resumed_after = done.row if done.row > 1 else 0
             with _scratch(dry_run) as scratch:
-                run = _Run(self, job, path.name, options, done, scratch)
+                run = _Run(self, job, name or path.name, options, done, scratch)
                 for number, cells in table.rows:
                     result = read_row(number, cells, table.header, mapping, options.phone_region)
                     if isinstance(result, list):

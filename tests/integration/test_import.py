@@ -340,6 +340,7 @@ def test_a_merge_keeps_both_timelines_journeys_and_lists_and_the_stricter_consen
     assert svc.contacts.find_by_email("ada.l@example.org") == ada
     assert svc.events.timeline(other, limit=10) == []
     assert report.keys == ["email:ada.l@example.org", "phone:+4915112345678"]
+    assert report.taken["consents.marketing"] == "the merged contact's refusal"
     with pytest.raises(Exception, match="merged into"):
         svc.merger.merge(ada, other, by="test")
 
@@ -359,3 +360,18 @@ def test_a_row_in_another_encoding_is_rejected_by_name_and_the_rest_read_as_utf8
         rows = list(csv.reader(f))[1:]
     assert [(r[0], r[1]) for r in rows] == [("6", "姓名"), ("7", "邮箱")]
     assert "encoding" in rows[0][3] and "\ufffd" in rows[0][2]
+
+
+def test_an_unclosed_quote_rejects_its_row_instead_of_swallowing_the_rest(svc, tmp_path):
+    path = tmp_path / "quote.csv"
+    path.write_text(
+        'email,name\nq1@example.com,One\nq2@example.com,"unterminated\n'
+        "q3@example.com,Three\nq4@example.com,Four\n",
+        encoding="utf-8",
+    )
+    rejected = tmp_path / "quote.rejected.csv"
+    summary = svc.importer.run(path, CN, rejected=rejected)
+    assert dict(summary.counts) == {"create": 1, "rejected": 1}
+    with rejected.open(encoding="utf-8-sig") as f:
+        (row,) = list(csv.reader(f))[1:]
+    assert row[:2] == ["3", "name"] and "q3@example.com" in row[2] and "quote" in row[3]

@@ -101,3 +101,8 @@ def test_a_header_that_is_a_field_name_is_that_field_unless_it_names_a_phone_or_
     mapping = columns.map_columns(["email", "role", "state", "mobile", "job_title", "Job Title"])
     assert mapping.fields == {0: "email", 1: "role", 2: "state", 3: "phone", 4: "job_title"}
     assert "already fills job_title" in mapping.ignored["Job Title"]
+
+
+def test_a_mapping_file_that_names_no_field_is_an_error_not_a_dropped_column():
+    with pytest.raises(columns.MappingError, match="'邮箱'"):
+        columns.map_columns(["邮箱", "姓名"], {"邮箱": "<b>"})
