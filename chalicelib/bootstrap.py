@@ -180,9 +180,7 @@ def build(
             segmenter,
             rfm,
             BroadcastStats(broadcast_runs),
-            Steward(
-                leads, contacts, events, timers, clock, settings.pending_shards, settings.due_shards
-            ),
+            Steward(leads, writer, events, timers),
         )
     processor = Processor(registry, events, contacts, clock)
     ses = SesTransport(settings)

@@ -15,8 +15,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib.clock import Clock
-from chalicelib.errors import Busy
 from chalicelib.events import (
     CONTACT_IMPORTED,
     CONTACT_STALE,
@@ -31,13 +29,11 @@ from chalicelib.leads.routing import Routing
 from chalicelib.pipeline.registry import HandlerContext
 from chalicelib.services import notices
 from chalicelib.services.notices import Deliveries
-from chalicelib.store import optimistic
-from chalicelib.store.changes import AlreadyDone, Change, Timer, commit
-from chalicelib.store.contacts import ContactStore
+from chalicelib.store.changes import Change, Timer
 from chalicelib.store.event_log import EventStore
 from chalicelib.store.lead_library import LeadLibrary
-from chalicelib.store.optimistic import Stale
 from chalicelib.store.timers import TimerStore
+from chalicelib.store.writer import ContactWriter
 
 TIMER = "contact-verify"
 SOURCE = "stewardship"
@@ -49,20 +45,14 @@ class Steward:
     def __init__(
         self,
         library: LeadLibrary,
-        contacts: ContactStore,
+        writer: ContactWriter,
         events: EventStore,
         timers: TimerStore,
-        clock: Clock,
-        event_shards: int,
-        timer_shards: int,
     ) -> None:
         self.library = library
-        self.contacts = contacts
+        self.writer = writer
         self.events = events
         self.timers = timers
-        self.clock = clock
-        self.event_shards = event_shards
-        self.timer_shards = timer_shards
 
     def on_event(self, event: Event, ctx: HandlerContext) -> None:
         routing = self.library.routing()
@@ -80,16 +70,15 @@ class Steward:
     def _arm(self, contact_id: str, due: datetime) -> None:
         """Set the timer unless the contact has one: a returning person's post costs one
         refused conditional write, not a read."""
-        self.timers.set_if_absent(contact_id, Timer(TIMER, CONTACT_STALE, due), self.clock.now())
+        self.timers.set_if_absent(
+            contact_id, Timer(TIMER, CONTACT_STALE, due), self.writer.clock.now()
+        )
 
     def _check(self, routing: Routing, cause: Event) -> None:
         period = routing.verify_after
         assert period is not None
-        for attempt in range(optimistic.ATTEMPTS):
-            contact = self.contacts.get(cause.contact_id)
-            if contact is None:
-                return
-            now = self.clock.now()
+
+        def decide(contact: dict[str, Any], now: datetime) -> Change:
             last = self._last_activity(contact["id"], contact)
             change = Change.of(contact)
             if last + period > now:
@@ -97,15 +86,9 @@ class Steward:
             else:
                 self._request(routing, contact, cause, change, now, (now - last).days)
                 change.timers.append(Timer(TIMER, CONTACT_STALE, now + period))
-            try:
-                commit(change, now, self.event_shards, self.timer_shards)
-            except AlreadyDone:
-                return
-            except Stale:
-                optimistic.pause(attempt)
-                continue
-            return
-        raise Busy(f"contact {cause.contact_id} kept changing during a verification check")
+            return change
+
+        self.writer.write(cause.contact_id, decide)
 
     def _last_activity(self, contact_id: str, contact: dict[str, Any]) -> datetime:
         for event in self.events.timeline(contact_id, limit=TIMELINE, newest_first=True):
