@@ -7,7 +7,7 @@ AWS_VENV := .venv-aws
 AWS_STAMP := $(AWS_VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install run test lint fuzz bench package clean
+.PHONY: install run demo test lint fuzz bench package clean
 
 install: $(STAMP) $(AWS_STAMP)
 
@@ -25,7 +25,11 @@ $(AWS_STAMP): requirements-aws.txt
 	@touch $(AWS_STAMP)
 
 run: install
-	$(BIN)/leadflow run --port $(PORT) $(if $(FRESH),--fresh)
+	$(BIN)/leadflow run --port $(PORT) $(if $(FRESH),--fresh) $(if $(DEMO),--demo)
+
+# The stack with 60 days of leads, emails and deals played first (docs/reports.md).
+demo: install
+	$(BIN)/leadflow run --port $(PORT) $(if $(FRESH),--fresh) --demo
 
 lint: install
 	$(BIN)/ruff check .
@@ -40,7 +44,7 @@ fuzz: install
 	LEADFLOW_FUZZ_EXAMPLES=$(or $(EXAMPLES),100) $(BIN)/python -m pytest tests/e2e/test_api_contract.py -q
 
 # Every bench but the half-hour soak (bench/soak.py); each exits 1 when it misses a target.
-BENCHES := capture tick render sender burst speed_to_lead segments import
+BENCHES := capture tick render sender burst speed_to_lead segments import reports
 # Node's mjml, pinned, for bench/render.py's compile-per-send comparison (skipped without npm).
 bench/node_modules/.installed: bench/package.json bench/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --prefix bench --no-audit --no-fund --silent && touch $@; \

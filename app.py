@@ -21,9 +21,11 @@ from chalicelib.api import (
     keys,
     leads,
     middleware,
+    reports,
     segments,
     tracking,
 )
+from chalicelib.api.dashboard import views as dashboard
 from chalicelib.bootstrap import services
 from chalicelib.pipeline import stream, sweeper
 from chalicelib.services import courier, import_desk, journey_fanout, sender
@@ -115,7 +117,8 @@ def email_click(token: str):
 @app.route(email.PIXEL_ROUTE, methods=["GET"])
 @http.guarded
 def email_open(token: str):
-    return email.open_pixel(token, services())
+    request = app.current_request
+    return email.open_pixel(token, services(), request.headers.get("user-agent"))
 
 
 @app.route("/unsubscribe/{token}", methods=["GET"])
@@ -198,6 +201,84 @@ def get_contact(contact_id: str):
 @http.guarded
 def find_contacts():
     return admin.find_contacts(app.current_request, services())
+
+
+@app.route("/dashboard", methods=["GET"])
+@http.guarded
+def dashboard_home():
+    return dashboard.home(app.current_request, services())
+
+
+@app.route("/dashboard/{page}", methods=["GET"])
+@http.guarded
+def dashboard_page(page: str):
+    return dashboard.page(app.current_request, page, services())
+
+
+@app.route("/dashboard/{page}", methods=["POST"], content_types=[http.FORM])
+@http.guarded
+def dashboard_form(page: str):
+    return dashboard.page(app.current_request, page, services())
+
+
+@app.route("/dashboard/{page}/{item_id}", methods=["GET"])
+@http.guarded
+def dashboard_item(page: str, item_id: str):
+    return dashboard.item(app.current_request, page, item_id, services())
+
+
+@app.route("/reports/overview", methods=["GET"])
+@http.guarded
+def report_overview():
+    return reports.overview(app.current_request, services())
+
+
+@app.route("/reports/funnel", methods=["GET"])
+@http.guarded
+def report_funnel():
+    return reports.funnel(app.current_request, services())
+
+
+@app.route("/reports/cohorts", methods=["GET"])
+@http.guarded
+def report_cohorts():
+    return reports.cohorts(app.current_request, services())
+
+
+@app.route("/reports/campaigns", methods=["GET"])
+@http.guarded
+def report_campaigns():
+    return reports.campaigns(app.current_request, services())
+
+
+@app.route("/reports/campaigns/{campaign_id}", methods=["GET"])
+@http.guarded
+def report_campaign(campaign_id: str):
+    return reports.campaign(app.current_request, campaign_id, services())
+
+
+@app.route("/reports/channels", methods=["GET"])
+@http.guarded
+def report_channels():
+    return reports.channels(app.current_request, services())
+
+
+@app.route("/reports/emails", methods=["GET"])
+@http.guarded
+def report_emails():
+    return reports.emails(app.current_request, services())
+
+
+@app.route("/reports/journeys/{journey_id}", methods=["GET"])
+@http.guarded
+def report_journey(journey_id: str):
+    return reports.journey(app.current_request, journey_id, services())
+
+
+@app.route("/reports/sales", methods=["GET"])
+@http.guarded
+def report_sales():
+    return reports.sales(app.current_request, services())
 
 
 @app.route("/segments", methods=["GET"])

@@ -19,6 +19,7 @@ from chalicelib.messaging.transport import SesTransport, Transport
 from chalicelib.pipeline.processor import Processor
 from chalicelib.pipeline.registry import Registry
 from chalicelib.services import handlers
+from chalicelib.services.bookkeeper import Bookkeeper
 from chalicelib.services.broadcast_desk import BroadcastDesk
 from chalicelib.services.broadcast_stats import BroadcastStats
 from chalicelib.services.broadcaster import Broadcaster
@@ -35,6 +36,7 @@ from chalicelib.services.journey_runner import JourneyRunner, TickReport
 from chalicelib.services.merger import Merger
 from chalicelib.services.outbox import Outbox
 from chalicelib.services.preferences import Preferences
+from chalicelib.services.reports import Reports
 from chalicelib.services.rfm import RfmKeeper
 from chalicelib.services.rule_runner import RuleRunner
 from chalicelib.services.sales import SalesDesk
@@ -60,6 +62,7 @@ from chalicelib.store.ledger import Ledger
 from chalicelib.store.merges import MergeStore
 from chalicelib.store.segment_library import SegmentLibrary
 from chalicelib.store.segments import SegmentMembers
+from chalicelib.store.stats import StatStore
 from chalicelib.store.subscriptions import SubscriptionStore
 from chalicelib.store.template_library import TemplateLibrary
 from chalicelib.store.timers import FireReport, TimerStore
@@ -104,6 +107,8 @@ class Services:
     merger: Merger
     duplicates: DuplicateFinder
     imports: ImportDesk
+    reports: Reports
+    signer: Signer
 
     def tick(self) -> tuple[TickReport, FireReport]:
         """What the scheduled tick does: advance due enrollments, fire due contact timers,
@@ -168,6 +173,7 @@ def build(
         backlog=settings.broadcast_backlog,
     )
     timers = TimerStore(settings.due_shards, settings.pending_shards)
+    stats = StatStore()
     importer = Importer(ImportStore(settings.pending_shards), contacts, clock)
     if registry is None:
         registry = handlers.registry(
@@ -181,6 +187,7 @@ def build(
             rfm,
             BroadcastStats(broadcast_runs),
             Steward(leads, writer, events, timers),
+            Bookkeeper(stats, contacts, events),
         )
     processor = Processor(registry, events, contacts, clock)
     ses = SesTransport(settings)
@@ -252,6 +259,8 @@ def build(
         Merger(contacts, MergeStore(settings.pending_shards), segments, clock),
         DuplicateFinder(contacts),
         ImportDesk(content, ImportJobs(), importer, queues, clock),
+        Reports(stats, leads, journeys.library, clock),
+        signer,
     )
 
 

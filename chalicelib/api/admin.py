@@ -58,7 +58,7 @@ def visible_contact(svc: Services, caller: Caller, contact_id: str) -> dict[str,
     return contact
 
 
-def _view(svc: Services, caller: Caller, contact_id: str, limit: int) -> dict[str, Any]:
+def contact_view(svc: Services, caller: Caller, contact_id: str, limit: int) -> dict[str, Any]:
     contact = visible_contact(svc, caller, contact_id)
     contact_id = contact["id"]  # a merged-away id shows the survivor, all of it
     timeline = [asdict(e) for e in svc.events.timeline(contact_id, limit=limit)]
@@ -100,7 +100,7 @@ def query_limit(request: Request, default: int = 100) -> int:
 
 def get_contact(request: Request, contact_id: str, svc: Services) -> Response:
     caller = authorize(request, svc)
-    return http.json_response(200, _view(svc, caller, contact_id, query_limit(request)))
+    return http.json_response(200, contact_view(svc, caller, contact_id, query_limit(request)))
 
 
 def find_contacts(request: Request, svc: Services) -> Response:
@@ -123,7 +123,7 @@ def find_contacts(request: Request, svc: Services) -> Response:
         raise FormValidationError([FieldError(field, str(exc))]) from exc
     contact_id = svc.contacts.find_by_key(key)
     try:
-        found = [_view(svc, caller, contact_id, query_limit(request))] if contact_id else []
+        found = [contact_view(svc, caller, contact_id, query_limit(request))] if contact_id else []
     except NotFound:
         found = []
     return http.json_response(200, {"contacts": found})

@@ -20,6 +20,7 @@ from chalicelib.errors import (
     NotFound,
 )
 from chalicelib.events import SUBSCRIBED, UNSUBSCRIBED
+from chalicelib.messaging import machine_opens
 from chalicelib.messaging.mailbox import Mailbox
 from chalicelib.messaging.mime import ONE_CLICK
 from chalicelib.messaging.sns import Unverified
@@ -40,11 +41,11 @@ def click(token: str, svc: Services) -> Response:
     return Response(body="", status_code=302, headers={"Location": url, **NO_STORE})
 
 
-def open_pixel(token: str, svc: Services) -> Response:
+def open_pixel(token: str, svc: Services, user_agent: str | None = None) -> Response:
     """Always the GIF: a mail program shows whatever comes back as an image, so an error body
     would only be a broken image. A bad token records nothing; a failure is logged."""
     try:
-        svc.engagement.open(token.removesuffix(".gif"))
+        svc.engagement.open(token.removesuffix(".gif"), machine_opens.is_machine(user_agent))
     except LeadflowError:
         pass
     except Exception as exc:

@@ -32,6 +32,7 @@ def register(link: Link) -> None:
 
 def links(svc: Services) -> list[Link]:
     found = list(_registered)
+    found.append(Link("Dashboard", "/dashboard", "reports: funnel, campaigns and ROI, journeys"))
     if svc.mailbox is not None:
         found.append(Link("Outbox", "/outbox", "every email sent, as its reader sees it"))
     found.append(Link("Health", "/health", "each part of the stack, up or down"))

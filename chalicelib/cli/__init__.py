@@ -28,7 +28,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from chalicelib.local import stack
 
     return stack.run(
-        Path.cwd(), port=args.port, aws_port=args.aws_port, fresh=args.fresh, state=args.state
+        Path.cwd(),
+        port=args.port,
+        aws_port=args.aws_port,
+        fresh=args.fresh,
+        state=args.state,
+        demo=args.demo,
     )
 
 
@@ -349,6 +354,11 @@ def parser() -> argparse.ArgumentParser:
         "--fresh", action="store_true", help="forget the state (contacts, outbox, keys) first"
     )
     run.add_argument("--state", type=Path, help="where state is kept (default .leadflow/)")
+    run.add_argument(
+        "--demo",
+        action="store_true",
+        help="first play 60 days of leads, emails and deals, so the dashboard has numbers",
+    )
     run.set_defaults(func=cmd_run)
     validate = sub.add_parser("validate", help="check marketing content; exit 1 on any problem")
     validate.add_argument("path", nargs="?", default="marketing")
@@ -413,11 +423,12 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--after", help="the cursor a previous page printed")
         command.add_argument("--local", action="store_true", help="the running local stack")
         command.set_defaults(func=cmd_segments)
-    from chalicelib.cli import broadcasts, contacts
+    from chalicelib.cli import broadcasts, contacts, reports
 
     broadcasts.register(sub)
     contacts.register(sub)
     contacts.register_contacts(sub)
+    reports.register(sub)
     keys = sub.add_parser("keys", help="admin API keys").add_subparsers(dest="keys", required=True)
     create = keys.add_parser("create", help="create a key and print it once")
     create.add_argument("--name", required=True)

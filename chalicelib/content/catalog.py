@@ -28,17 +28,20 @@ from chalicelib.leads import downloads
 from chalicelib.leads.form_language import Form
 from chalicelib.leads.routing import Routing
 from chalicelib.leads.scoring import Scoring
+from chalicelib.reports.campaigns import CampaignBook
 from chalicelib.rules.language import RuleBook
 from chalicelib.segments.book import SegmentBook, SegmentCycle, segment_refs
 from chalicelib.segments.language import Segment
 from chalicelib.segments.rfm import RfmSettings
 
-# marketing/scoring.yaml, routing.yaml, rules.yaml and rfm.yaml, and the model each one is
+# marketing/scoring.yaml, routing.yaml, rules.yaml, rfm.yaml and campaigns.yaml, and the
+# model each one is
 LEAD_FILES: dict[str, type[BaseModel]] = {
     "scoring": Scoring,
     "routing": Routing,
     "rules": RuleBook,
     "rfm": RfmSettings,
+    "campaigns": CampaignBook,
 }
 
 

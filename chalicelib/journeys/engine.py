@@ -106,6 +106,11 @@ class Outcome:
     sends: list[datetime] = field(default_factory=list)
     cap_basis: SendHistory | None = None
     slot: int = 0
+    # The steps this run entered, moved on from and exited the journey at, in order: the
+    # journey report's step counts.
+    entered: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
+    exited: list[str] = field(default_factory=list)
 
     @property
     def is_new(self) -> bool:
@@ -239,6 +244,7 @@ class Engine:
         if e.active:
             reason = self._exit_reason(journey, event, facts)
             if reason is not None:
+                out.exited.append(e.state)
                 journey.fire(e, EXIT)
                 self._finish(out, EXITED, reason, None)
                 return out
@@ -299,6 +305,7 @@ class Engine:
             step = journey.step(e.state)
             if e.phase is Phase.ENTER:
                 e.visits[step.id] = e.occurrence(step.id) + 1
+                out.entered.append(step.id)
                 moved = self._start(journey, step, out, facts)
             else:
                 moved = self._resume(journey, step, out, facts)
@@ -342,6 +349,7 @@ class Engine:
                 self._effect(journey, out, step, "enroll", JOURNEY_ENROLLMENT_REQUESTED, payload)
             case EndStep():
                 reason = step.end.reason if step.end and step.end.reason else "reached the end"
+                out.left.append(step.id)
                 journey.fire(e, PROCEED)
                 self._finish(out, COMPLETED, reason, step.id)
                 return False
@@ -364,6 +372,7 @@ class Engine:
     ) -> bool:
         e = out.enrollment
         source = e.state
+        out.left.append(source)
         target = journey.fire(e, trigger, choose)
         if target == HOLDOUT:
             self._finish(out, HOLDOUT, "held out of the journey", source)
@@ -479,6 +488,7 @@ class Engine:
                 until = calendar.next_date_at(now, zone, value, u.at, u.yearly)
                 if until is None:
                     journey.fire(e, EXIT)
+                    out.exited.append(step.id)
                     self._finish(out, EXITED, f"{u.date_field} holds no date to wait for", step.id)
                     return False
             else:

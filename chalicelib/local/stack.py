@@ -18,6 +18,8 @@ import signal
 import socket
 import sys
 import threading
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,7 @@ def _banner(
         " `make run FRESH=1` starts empty).",
         "",
         f"  Start here        {base}/  (every page below, in your browser)",
+        f"  Dashboard         {base}/dashboard  (log in with the admin key below)",
         *[f"  Landing page      {base}/forms/{form_id}" for form_id in forms],
         f"  Outbox            {base}/outbox  (every email sent; .eml files in .leadflow/outbox/)",
         f"  Webhooks received http://127.0.0.1:{hooks}/  (the CRM webhook and chat robots)",
@@ -126,12 +129,36 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def _play_demo(svc: Any, app: Any) -> None:
+    """The demo's 60 days, played once: a stack that already holds contacts keeps them."""
+    from chalicelib.local import demo
+
+    if svc.contacts.count() > 0 or svc.contacts.scan_page(None, 1)[0]:
+        print("The demo is not played over existing contacts: `make demo FRESH=1` starts clean.")
+        return
+    print(
+        f"Playing {demo.DAYS} days of leads, emails and deals (two or three minutes)...", flush=True
+    )
+    began = time.monotonic()
+    story = demo.play(
+        app,
+        datetime.now(UTC),
+        progress=lambda day, s: print(f"  day {day}: {s.contacts} contacts so far", flush=True),
+    )
+    print(
+        f"Demo: {story.contacts} contacts, {story.emails} emails, {story.opens} opens, "
+        f"{story.clicks} clicks, {story.deals} deals won in {time.monotonic() - began:.0f} s.",
+        flush=True,
+    )
+
+
 def run(
     root: Path,
     port: int = 8000,
     aws_port: int | None = None,
     fresh: bool = False,
     state: Path | None = None,
+    demo: bool = False,
 ) -> int:
     """Serve the stack from `root` (app.py, marketing/) with its state in `state`
     (default `root/.leadflow`) until Ctrl-C."""
@@ -207,6 +234,9 @@ def run(
 
     sys.path.insert(0, str(root))
     from app import app
+
+    if demo:
+        _play_demo(svc, app)
 
     http = gateway.server(app, "127.0.0.1", port)
     stop = threading.Event()

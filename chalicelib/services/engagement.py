@@ -106,6 +106,10 @@ class Engagement:
             log.warning("click on %s not recorded: its counter stayed contended", sent_id)
         return url
 
-    def open(self, token: str) -> None:
+    def open(self, token: str, machine: bool = False) -> None:
+        """Record an open; a machine's (a privacy proxy, a scanner) is marked and counted
+        apart, so it never takes the reader's first open."""
         (contact_id, sent_id), sent = self._sent("open", token, 2)
-        self._record(contact_id, sent_id, EMAIL_OPENED, sent, {}, counters.opens_key(sent_id))
+        counter = counters.opens_key(sent_id) + ("#machine" if machine else "")
+        extra = {"machine": True} if machine else {}
+        self._record(contact_id, sent_id, EMAIL_OPENED, sent, extra, counter)

@@ -33,6 +33,7 @@ class SesNotice:
     detail: str
     message_id: str
     at: str = ""
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 def notices(notification: dict[str, Any]) -> list[SesNotice]:
@@ -74,7 +75,26 @@ def notices(notification: dict[str, Any]) -> list[SesNotice]:
     elif kind == "Delivery":
         for address in (notification.get("delivery") or {}).get("recipients") or []:
             out.append(SesNotice(str(address), EMAIL_DELIVERED, None, "", message_id))
-    return [replace(n, at=at) for n in out if n.address]
+    tags = _tags(mail.get("tags"))
+    return [replace(n, at=at, tags=tags) for n in out if n.address]
+
+
+# The message tags the sender sets (services/sender.py) that reports count deliveries under.
+TAGGED = ("journey", "step", "campaign", "broadcast", "template")
+
+
+def _tags(raw: Any) -> tuple[tuple[str, str], ...]:
+    """SES event publishing repeats the message's tags (name -> [value]) on every event:
+    they say which journey, step, broadcast and template a delivery or bounce belongs to."""
+    if not isinstance(raw, dict):
+        return ()
+    found = []
+    for name in TAGGED:
+        values = raw.get(name)
+        value = values[0] if isinstance(values, list) and values else None
+        if isinstance(value, str) and value and value != "none":
+            found.append((name, value))
+    return tuple(found)
 
 
 def _when(text: str) -> datetime | None:
@@ -113,7 +133,12 @@ class Feedback:
                 )
             if contact_id is None:
                 continue
-            props = {"to": address, "message_id": notice.message_id, "detail": notice.detail}
+            props = {
+                **dict(notice.tags),
+                "to": address,
+                "message_id": notice.message_id,
+                "detail": notice.detail,
+            }
             if notice.suppress:
                 props["suppressed"] = notice.suppress
             self.events.append(

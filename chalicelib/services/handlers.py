@@ -3,7 +3,8 @@
 Order matters within an event: stitching first (it may move history onto a contact), then
 scoring (score, reasons, stage), then rules, then segments (so that journeys see current
 memberships), then journeys, then the hand-off; the outbox forwards queued emails and
-webhooks; the broadcaster counts what broadcast emails did. Each commits its own effects
+webhooks; the broadcaster counts what broadcast emails did, and the bookkeeper keeps the
+report counters. Each commits its own effects
 with ids derived from the event, so a retried event changes nothing twice (the contract is
 in pipeline/registry.py).
 """
@@ -11,7 +12,9 @@ in pipeline/registry.py).
 from __future__ import annotations
 
 from chalicelib.events import EMAIL_QUEUED, WEBHOOK_QUEUED
-from chalicelib.pipeline.registry import ANY, Registry
+from chalicelib.pipeline.registry import ANY, Handler, Registry
+from chalicelib.reports import tally
+from chalicelib.services.bookkeeper import Bookkeeper
 from chalicelib.services.broadcast_stats import COUNTED, BroadcastStats
 from chalicelib.services.dispatcher import Dispatcher
 from chalicelib.services.journey_runner import JourneyRunner
@@ -35,6 +38,7 @@ def registry(
     rfm: RfmKeeper | None = None,
     broadcast_stats: BroadcastStats | None = None,
     steward: Steward | None = None,
+    bookkeeper: Bookkeeper | None = None,
 ) -> Registry:
     handlers = (
         stitcher.on_event,
@@ -46,10 +50,14 @@ def registry(
         *((rfm.on_event,) if rfm else ()),
         *((steward.on_event,) if steward else ()),
     )
-    counted = (broadcast_stats.on_event,) if broadcast_stats else ()
-    return {
-        ANY: handlers,
+    by_type: dict[str, tuple[Handler, ...]] = {
         EMAIL_QUEUED: (outbox.forward,),
         WEBHOOK_QUEUED: (outbox.forward,),
-        **dict.fromkeys(COUNTED, counted),
     }
+    if broadcast_stats:
+        for kind in COUNTED:
+            by_type[kind] = (*by_type.get(kind, ()), broadcast_stats.on_event)
+    if bookkeeper:
+        for kind in tally.COUNTED:
+            by_type[kind] = (*by_type.get(kind, ()), bookkeeper.on_event)
+    return {ANY: handlers, **by_type}

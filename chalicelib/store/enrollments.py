@@ -17,8 +17,9 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.journeys.engine import Outcome, SendHistory
 from chalicelib.journeys.enrollment import Enrollment, Phase
+from chalicelib.reports import tally
 from chalicelib.store import event_log as event_rows
-from chalicelib.store import tables
+from chalicelib.store import stats, tables
 from chalicelib.store.changes import contact_update
 from chalicelib.store.models import (
     CounterModel,
@@ -167,6 +168,8 @@ class EnrollmentStore:
             items.append(contact_update(outcome.contact))
         if outcome.sends:
             items.append(_history_write(e.contact_id, outcome, now))
+        steps = tally.steps(e.journey_id, outcome.entered, outcome.left, outcome.exited)
+        items += stats.writes(steps, now.date(), stats.shard_of(e.contact_id), note=False)
         slot_index = None
         if outcome.slot:
             slot_index = len(items)

@@ -1,4 +1,5 @@
-"""Published scoring, routing and rules as the pipeline sees them, parsed once per version."""
+"""Published scoring, routing, rules, RFM and campaigns as the pipeline and reports see them,
+parsed once per version."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pydantic import BaseModel
 
 from chalicelib.leads.routing import Routing
 from chalicelib.leads.scoring import Scoring
+from chalicelib.reports.campaigns import CampaignBook
 from chalicelib.rules.language import RuleBook
 from chalicelib.segments.rfm import RfmSettings
 from chalicelib.store.content import ContentStore
@@ -37,3 +39,7 @@ class LeadLibrary:
 
     def rfm(self) -> RfmSettings | None:
         return self._get("rfm", RfmSettings)
+
+    def campaigns(self) -> CampaignBook:
+        """campaigns.yaml, or an empty book (every utm_campaign reported as it came)."""
+        return self._get("campaigns", CampaignBook) or CampaignBook()

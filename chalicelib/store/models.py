@@ -388,6 +388,21 @@ class ImportJobModel(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class StatModel(Model):
+    """Report counters: one item per scope (a campaign, a journey step, an owner...) and day,
+    split over a few shards so that concurrent writers rarely meet on one item. Each metric is
+    an attribute of its own, named by reports/tally.py (`sent`, `stage:mql`, `revenue@USD`),
+    added to atomically; `total#{shard}` items hold levels that go up and down (waiting now)."""
+
+    class Meta(_Table):
+        table_name = "stats"
+
+    scope = UnicodeAttribute(hash_key=True)
+    bucket = UnicodeAttribute(range_key=True)  # "2026-11-03#2", or "total#2"
+    # The marker of an event already counted (scope "tally#{event id}") goes after a while.
+    expires_at = TTLAttribute(null=True)
+
+
 MODELS: tuple[type[Model], ...] = (
     ContactModel,
     ContactKeyModel,
@@ -406,4 +421,5 @@ MODELS: tuple[type[Model], ...] = (
     BroadcastModel,
     BroadcastSendModel,
     ImportJobModel,
+    StatModel,
 )

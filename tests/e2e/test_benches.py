@@ -100,3 +100,9 @@ def test_the_soak_bench_samples_the_emulators_memory(stack):
     assert result["posted"] >= 20
     assert len(result["samples"]) >= 3
     assert all(mb > 10 for _, mb in result["samples"])
+
+
+def test_the_reports_bench_reads_counters_not_contacts():
+    out = _run("reports.py", "--quick")
+    assert "PASS  overview: items read 360 and 360, ratio <= 1.3" in out
+    assert "PASS  no Scan" in out

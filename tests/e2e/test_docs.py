@@ -18,9 +18,9 @@ HTML comments set that copy up as the prose tells the reader to:
                                                                     tick runs, the outbox fills
 
 Paths under /tmp/ are taken inside the copy. `publish --local` (and `segments`,
-`broadcasts`, `import`, `export` and `contacts` with --local) runs against the test stack with the
-samples published, as `make run` leaves it; `make run` itself and what needs it running
-(curl) or an AWS account are left to tests/e2e/test_stack.py and to the reader.
+`broadcasts`, `import`, `export`, `contacts` and `report` with --local) runs against the test
+stack with the samples published, as `make run` leaves it; `make run` itself and what needs
+it running (curl) or an AWS account are left to tests/e2e/test_stack.py and to the reader.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ from tests.builders import ROOT
 from tests.unit.test_docs import DOCS, Block, _argv, _items, _logical_lines, _transcript
 
 NOT_RUN = {"run", "keys"}  # the stack itself, and keys that need a stack or AWS
-LOCAL = ("publish", "segments", "broadcasts", "import", "export", "contacts")  # on the test stack
+# Run against the test stack:
+LOCAL = ("publish", "segments", "broadcasts", "import", "export", "contacts", "report")
 
 
 def test_the_leadflow_script_runs_the_command_from_a_checkout():

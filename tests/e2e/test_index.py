@@ -36,7 +36,8 @@ def test_the_root_lists_what_the_local_stack_registered_and_answers_json_when_as
 
     assert answer.status_code == 200
     body = json.loads(answer.body)
-    assert [link["href"] for link in body["links"]] == ["/forms/whitepaper", "/outbox", "/health"]
+    hrefs = ["/forms/whitepaper", "/dashboard", "/outbox", "/health"]
+    assert [link["href"] for link in body["links"]] == hrefs
 
 
 @pytest.fixture

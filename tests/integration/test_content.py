@@ -14,7 +14,7 @@ def test_publishing_twice_stores_one_version_and_a_change_makes_the_next(svc, tm
     _write(tmp_path, "demo.yaml", VALID.replace("Demo request", "Book a demo"))
     changed = publisher.publish(catalog.load(root), svc.content)
 
-    # The svc fixture published the sample scoring, routing, rules and rfm; this folder has
+    # The svc fixture published the sample scoring, routing, rules, rfm and campaigns; this has
     # none, so the first publish retires them (an empty version) and the later ones leave them.
     assert first.published == [
         "form demo v1",
@@ -22,6 +22,7 @@ def test_publishing_twice_stores_one_version_and_a_change_makes_the_next(svc, tm
         "leads routing v2 (removed)",
         "leads rules v2 (removed)",
         "leads rfm v2 (removed)",
+        "leads campaigns v2 (removed)",
     ]
     assert same.published == [] and same.unchanged[0] == "form demo"
     assert changed.published == ["form demo v2"]

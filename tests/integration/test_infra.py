@@ -26,6 +26,7 @@ from chalicelib.store.models import (
     IdempotencyModel,
     ImportJobModel,
     LedgerModel,
+    StatModel,
 )
 from chalicelib.store.tables import base_name
 from infra import package, template
@@ -129,7 +130,7 @@ def test_every_table_is_on_demand_encrypted_recoverable_and_retained(
     assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Retain"
 
 
-def test_only_idempotency_records_the_ledger_counters_broadcast_plans_and_imports_expire(
+def test_only_idempotency_the_ledger_counters_plans_imports_and_tally_markers_expire(
     resources: dict[str, Any],
 ) -> None:
     expiring = {m: _table(resources, m).get("TimeToLiveSpecification") for m in MODELS}
@@ -139,6 +140,7 @@ def test_only_idempotency_records_the_ledger_counters_broadcast_plans_and_import
     assert expiring.pop(CounterModel) == ttl  # only counters given an expires_at go
     assert expiring.pop(BroadcastSendModel) == ttl  # a sent broadcast's plan, after 400 days
     assert expiring.pop(ImportJobModel) == ttl  # an API import's record, after 30 days
+    assert expiring.pop(StatModel) == ttl  # only the markers of counted events go
     assert all(value is None for value in expiring.values())
 
 

@@ -1,0 +1,1 @@
+"""The dashboard: server-rendered report pages behind a login, in English and Chinese."""

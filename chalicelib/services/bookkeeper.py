@@ -1,0 +1,85 @@
+"""The report counters, kept as events happen: each counted event adds to its counters once.
+
+Reports never read the event table; this is where events become numbers. It reads what a
+count needs (the contact's first touch and owner, the stage it is leaving, the touches
+before a deal, the email an unsubscribe came from), asks reports/tally.py what to add, and
+adds it with the event's id as the marker, so a redelivered event adds nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.events import DEAL_WON, STAGE_CHANGED, Event
+from chalicelib.pipeline.registry import HandlerContext
+from chalicelib.reports import tally
+from chalicelib.reports.touches import touches
+from chalicelib.store import event_log as event_rows
+from chalicelib.store.contacts import ContactStore
+from chalicelib.store.event_log import EventStore
+from chalicelib.store.stats import StatStore, shard_of
+
+TIMELINE = 500
+"""Events read for a deal's touches (oldest first) or a stage's start (newest first)."""
+
+
+class Bookkeeper:
+    def __init__(self, stats: StatStore, contacts: ContactStore, events: EventStore) -> None:
+        self.stats = stats
+        self.contacts = contacts
+        self.events = events
+
+    def on_event(self, event: Event, ctx: HandlerContext) -> None:
+        if event.type not in tally.COUNTED:
+            return
+        subject = self.subject(event)
+        if subject is None:
+            return
+        counts = tally.counts(event, subject)
+        if counts:
+            when = event.occurred_at
+            self.stats.add_once(
+                event.event_id, counts, when.date(), shard_of(event.contact_id), ctx.now()
+            )
+
+    def subject(self, event: Event) -> tally.Subject | None:
+        """What the counts of `event` need to know; None when its contact is gone."""
+        if event.type in tally.UNSUBSCRIBES:
+            return tally.Subject(email=self._email(event))
+        if event.type not in tally.NEEDS_CONTACT:
+            return tally.Subject()
+        contact = self.contacts.get(event.contact_id)
+        if contact is None:
+            return None
+        extra: dict[str, Any] = {}
+        if event.type == STAGE_CHANGED:
+            extra["stage_since"] = self._stage_since(event, contact)
+        if event.type == DEAL_WON:
+            history = self.events.timeline(event.contact_id, TIMELINE, newest_first=False)
+            extra["touches"] = tuple(touches(history, event.occurred_at))
+            opened = ((contact.get("lead") or {}).get("opportunity") or {}).get("opened_at")
+            extra["opportunity_at"] = datetime.fromisoformat(opened) if opened else None
+        return tally.subject_of(contact, **extra)
+
+    def _email(self, event: Event) -> dict[str, Any]:
+        """The journey, step, broadcast and template of the email an unsubscribe came from."""
+        sent_id = event.properties.get("email")
+        if not sent_id:
+            return {}
+        sent = self.events.get(event.contact_id, str(sent_id))
+        return event_rows.from_model(sent).properties if sent is not None else {}
+
+    def _stage_since(self, event: Event, contact: dict[str, Any]) -> datetime | None:
+        """When the contact entered the stage this change leaves: the previous change's
+        time, or the contact's creation."""
+        for earlier in self.events.timeline(event.contact_id, TIMELINE, newest_first=True):
+            if (
+                earlier.type == STAGE_CHANGED
+                and earlier.event_id != event.event_id
+                and earlier.occurred_at <= event.occurred_at
+                and earlier.properties.get("to") == event.properties.get("from")
+            ):
+                return earlier.occurred_at
+        created = contact.get("created_at")
+        return created if isinstance(created, datetime) else None

@@ -1,0 +1,128 @@
+"""The dashboard over HTTP: logging in and out, every page, the numbers it shows against the
+API's, who may see what, and the language switch."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urlencode
+
+import pytest
+
+from chalicelib.store.api_keys import key_id
+from tests.builders import lead, post_json
+
+
+def login(client, key: str, next_: str = "/dashboard"):
+    return client.http.post(
+        "/dashboard/login",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body=urlencode({"key": key, "next": next_}),
+    )
+
+
+def cookie_of(answer) -> str:
+    header = answer.headers["Set-Cookie"]
+    assert "HttpOnly" in header and "SameSite=Strict" in header
+    return header.split(";", 1)[0]
+
+
+def page(client, path: str, cookie: str, **headers: str):
+    return client.http.get(path, headers={"Cookie": cookie, **headers})
+
+
+@pytest.fixture
+def cookie(client, admin_key) -> str:
+    answer = login(client, admin_key)
+    assert answer.status_code == 303 and answer.headers["Location"] == "/dashboard"
+    return cookie_of(answer)
+
+
+@pytest.fixture
+def data(client, journeys):
+    for person in ("ada", "grace", "linus"):
+        assert post_json(client, lead(email=f"{person}@example.com")).status_code == 201
+    journeys.settle()
+    journeys.deliver()
+    journeys.settle()
+
+
+def test_a_page_without_a_session_sends_the_browser_to_log_in(client):
+    answer = client.http.get("/dashboard/campaigns?model=u_shaped")
+    assert answer.status_code == 303
+    assert answer.headers["Location"].startswith("/dashboard/login?next=%2Fdashboard%2Fcampaigns")
+    form = client.http.get("/dashboard/login")
+    assert form.status_code == 200 and 'name="key"' in form.body.decode()
+
+
+def test_a_wrong_key_is_refused_on_the_page_and_next_never_leaves_the_dashboard(
+    client, admin_key, svc
+):
+    answer = login(client, "lf_wrong")
+    assert answer.status_code == 403 and "unknown, revoked or expired" in answer.body.decode()
+    sales_key = svc.api_keys.create("ada", "sales", owner="ada")
+    assert "cannot open the dashboard" in login(client, sales_key).body.decode()
+    assert login(client, admin_key, "https://evil.example/").headers["Location"] == "/dashboard"
+    assert login(client, admin_key, "//evil.example").headers["Location"] == "/dashboard"
+
+
+def test_every_page_renders_and_the_overview_shows_the_api_s_numbers(
+    client, cookie, admin_key, data
+):
+    for path in (
+        "/dashboard",
+        "/dashboard/funnel",
+        "/dashboard/campaigns?model=w_shaped",
+        "/dashboard/campaigns/playbook-2026",
+        "/dashboard/channels",
+        "/dashboard/journeys",
+        "/dashboard/journeys/whitepaper",
+        "/dashboard/emails?by=journey",
+        "/dashboard/segments",
+        "/dashboard/sales",
+        "/dashboard/contacts?q=grace",
+    ):
+        answer = page(client, path, cookie)
+        assert answer.status_code == 200, (path, answer.body[:300])
+        assert "<svg" in answer.body.decode() or "<table" in answer.body.decode(), path
+    html = page(client, "/dashboard", cookie).body.decode()
+    api = json.loads(client.http.get("/reports/overview", headers={"X-Api-Key": admin_key}).body)
+    contacts = next(k["value"] for k in api["kpis"] if k["kpi"] == "contacts")
+    shown = re.search(r'data-kpi="contacts">.*?class="value">([^<]+)<', html, re.S).group(1)
+    assert int(shown.replace(",", "")) == contacts == 3
+    journey = page(client, "/dashboard/journeys/whitepaper", cookie).body.decode()
+    assert re.search(r'data-kpi="entered">.*?class="value">3<', journey, re.S)
+    found = page(client, "/dashboard/contacts?q=grace", cookie).body.decode()
+    assert "grace@example.com" in found and "ada@example.com" not in found
+    link = re.search(r'href="(/dashboard/contacts/ct_[0-9a-f]+)"', found).group(1)
+    assert "form_submitted" in page(client, link, cookie).body.decode()
+
+
+def test_a_viewer_reads_reports_but_no_contact(client, svc):
+    viewer = cookie_of(login(client, svc.api_keys.create("board", "viewer")))
+    assert page(client, "/dashboard/campaigns", viewer).status_code == 200
+    refused = page(client, "/dashboard/contacts", viewer)
+    assert refused.status_code == 403 and "admin key" in refused.body.decode()
+    assert "/dashboard/contacts" not in page(client, "/dashboard", viewer).body.decode()
+
+
+def test_revoking_the_key_ends_its_sessions_and_log_out_needs_the_form_s_token(client, svc):
+    key = svc.api_keys.create("temp", "admin")
+    cookie = cookie_of(login(client, key))
+    html = page(client, "/dashboard", cookie).body.decode()
+    token = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+    forged = client.http.post("/dashboard/logout", headers=form, body=urlencode({"csrf": "x"}))
+    assert forged.status_code == 403
+    out = client.http.post("/dashboard/logout", headers=form, body=urlencode({"csrf": token}))
+    assert out.status_code == 303 and "Max-Age=0" in out.headers["Set-Cookie"]
+    assert svc.api_keys.revoke(key_id(key))
+    assert page(client, "/dashboard", cookie).status_code == 303  # back to the login
+
+
+def test_the_dashboard_speaks_chinese_to_a_chinese_browser_and_switches(client, cookie):
+    zh = page(client, "/dashboard/funnel", cookie, **{"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert "漏斗" in zh.body.decode() and 'lang="zh-CN"' in zh.body.decode()
+    en = page(client, "/dashboard/funnel?lang=en", cookie, **{"Accept-Language": "zh-CN"})
+    assert "Funnel" in en.body.decode() and "lf_lang=en" in en.headers["Set-Cookie"]
+    assert page(client, "/dashboard/nowhere", cookie).status_code == 404
