@@ -21,6 +21,7 @@ import random
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -235,30 +236,34 @@ def populate(prefix: str, n: int) -> tuple[bootstrap.Services, int, float]:
     return svc, items, time.perf_counter() - began
 
 
-def measure(svc: bootstrap.Services, meter: Meter, runs: int) -> tuple[Page, Page]:
-    tables.bind(svc.settings)
+def pages_of(svc: bootstrap.Services) -> list[tuple[Page, Callable[[], Any]]]:
     period = Period(date(2026, 11, 1), END.date())
-    pages = (
-        Page("overview", Sample("overview"), []),
-        Page("campaign page", Sample("campaign"), []),
-    )
-    calls = (
-        lambda: svc.reports.overview(period),
-        lambda: svc.reports.campaign(period, "playbook-2026"),
-    )
-    for _ in range(runs + 1):  # the first run warms the caches (published content)
-        for page, call in zip(pages, calls, strict=True):
-            with meter.measuring():
-                page.sample.time(call)
-            page.items.append(meter.items)
-            page.scans += meter.calls["Scan"]
-    for page in pages:
-        page.sample.wall, page.sample.cpu, page.items = (
-            page.sample.wall[1:],
-            page.sample.cpu[1:],
-            page.items[1:],
-        )
-    return pages
+    return [
+        (Page("overview", Sample("overview"), []), lambda: svc.reports.overview(period)),
+        (
+            Page("campaign page", Sample("campaign"), []),
+            lambda: svc.reports.campaign(period, "playbook-2026"),
+        ),
+    ]
+
+
+def measure(sets: list[bootstrap.Services], meter: Meter, runs: int) -> list[list[Page]]:
+    """Each page of each set, by turns (small, large, small, ...), so that whatever else the
+    machine does falls on both alike; the first round warms the caches (published content)."""
+    measured = [pages_of(svc) for svc in sets]
+    for round_ in range(runs + 1):
+        for svc, pages in zip(sets, measured, strict=True):
+            tables.bind(svc.settings)
+            for page, call in pages:
+                with meter.measuring():
+                    page.sample.time(call)
+                if round_ == 0:  # warming up: not kept
+                    page.sample.wall.pop()
+                    page.sample.cpu.pop()
+                    continue
+                page.items.append(meter.items)
+                page.scans += meter.calls["Scan"]
+    return [[page for page, _ in pages] for pages in measured]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -277,8 +282,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         tables.connection().client.meta.events.register("after-call.dynamodb", meter.dynamodb)
-        at_small = measure(small, meter, args.runs)
-        at_large = measure(large, meter, args.runs)
+        at_small, at_large = measure([small, large], meter, args.runs)
     finally:
         engine.kill()
     print()
@@ -323,7 +327,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=10_000, help="N of the small set (10000)")
     parser.add_argument("--large", type=int, default=100_000, help="N of the large set (100000)")
-    parser.add_argument("--runs", type=int, default=5, help="timed runs of each page (5)")
+    parser.add_argument("--runs", type=int, default=9, help="timed runs of each page (9)")
     parser.add_argument(
         "--quick", action="store_true", help="a small run that only checks the bench works"
     )

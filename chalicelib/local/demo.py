@@ -261,7 +261,7 @@ class Demo:
             for n, hour in enumerate(times):
                 self.clock.set(start + timedelta(hours=hour))
                 self.visitor(day, n)
-            if self.story.people and self.rng.random() < 0.4:
+            if self.story.people and self.rng.random() < 0.25:
                 self.returning(day)
             for half in (1, 2):
                 self.clock.set(start + half * TICK)
