@@ -275,6 +275,12 @@ def report_journey(journey_id: str):
     return reports.journey(app.current_request, journey_id, services())
 
 
+@app.route("/reports/broadcasts/{broadcast_id}", methods=["GET"])
+@http.guarded
+def report_broadcast(broadcast_id: str):
+    return reports.broadcast(app.current_request, broadcast_id, services())
+
+
 @app.route("/reports/sales", methods=["GET"])
 @http.guarded
 def report_sales():

@@ -38,6 +38,7 @@ from chalicelib.services.outbox import Outbox
 from chalicelib.services.preferences import Preferences
 from chalicelib.services.reports import Reports
 from chalicelib.services.rfm import RfmKeeper
+from chalicelib.services.rollup import Rollup
 from chalicelib.services.rule_runner import RuleRunner
 from chalicelib.services.sales import SalesDesk
 from chalicelib.services.scorekeeper import Scorekeeper
@@ -109,13 +110,16 @@ class Services:
     imports: ImportDesk
     reports: Reports
     signer: Signer
+    rollup: Rollup
 
     def tick(self) -> tuple[TickReport, FireReport]:
         """What the scheduled tick does: advance due enrollments, fire due contact timers,
-        run due broadcasts, and once a day recompute RFM over the buyers."""
+        run due broadcasts, and once a day recompute RFM over the buyers and roll up the report
+        counters of the days before."""
         report = self.journeys.tick(), self.timers.fire_due(self.clock.now())
         self.broadcaster.run_due()
         self.rfm.recompute_if_due(self.clock.now())
+        self.rollup.run_if_due(self.clock.now())
         return report
 
 
@@ -261,6 +265,7 @@ def build(
         ImportDesk(content, ImportJobs(), importer, queues, clock),
         Reports(stats, leads, journeys.library, clock),
         signer,
+        Rollup(stats, journeys.library),
     )
 
 

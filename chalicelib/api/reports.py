@@ -151,3 +151,10 @@ def journey(request: Request, journey_id: str, svc: Services) -> Response:
 
 def sales(request: Request, svc: Services) -> Response:
     return report(request, svc, "sales", lambda s, p, _: s.reports.sales(p))
+
+
+def broadcast(request: Request, broadcast_id: str, svc: Services) -> Response:
+    def build(s: Services, p: Period, _: dict[str, str]) -> dict[str, Any]:
+        return s.reports.broadcast(p, broadcast_id, s.broadcasts.status(broadcast_id))
+
+    return report(request, svc, f"broadcast {broadcast_id}", build)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -108,3 +109,17 @@ def pipeline(metrics: Metrics) -> dict[str, int]:
     out.update({str(s): count(metrics, tally.stage(s)) for s in LADDER})
     out["deals_won"] = count(metrics, tally.DEALS_WON)
     return out
+
+
+def ab_confidence(a_hits: int, a_n: int, b_hits: int, b_n: int) -> float | None:
+    """How sure one can be that two variants' rates differ: 1 - the two-sided p-value of a
+    two-proportion z-test (pooled), or None without enough sends to say (fewer than 30 in an
+    arm, or no difference in what happened at all)."""
+    if a_n < 30 or b_n < 30:
+        return None
+    pooled = (a_hits + b_hits) / (a_n + b_n)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / a_n + 1 / b_n))
+    if spread == 0:
+        return None
+    z = abs(a_hits / a_n - b_hits / b_n) / spread
+    return round(math.erf(z / math.sqrt(2)), 4)

@@ -67,6 +67,7 @@ RECYCLES = "recycles"
 UNASSIGNED = "unassigned"
 DISQUALIFIED = "disqualified"
 FOLLOW_UPS = "follow_ups"
+FOLLOW_UP_GAPS = "follow_up_gaps"  # an accepted lead with no follow-up for too long
 POOL = "pool"  # a gauge: leads in the shared pool now
 # Journeys.
 ENTERED = "entered"
@@ -280,6 +281,7 @@ NEEDS_CONTACT = frozenset(
         ev.LEAD_SLA_EXPIRED,
         ev.LEAD_DISQUALIFIED,
         ev.FOLLOW_UP_LOGGED,
+        ev.LEAD_FOLLOW_UP_DUE,
     }
 )
 UNSUBSCRIBES = frozenset({ev.UNSUBSCRIBED, ev.TOPIC_UNSUBSCRIBED})
@@ -407,6 +409,8 @@ def _contact(event: ev.Event, subject: Subject) -> list[Count]:
             out += [Count(s, DISQUALIFIED) for s in sales]
         case ev.FOLLOW_UP_LOGGED:
             out += [Count(s, FOLLOW_UPS) for s in sales]
+        case ev.LEAD_FOLLOW_UP_DUE:
+            out += [Count(s, FOLLOW_UP_GAPS) for s in sales]
     return out
 
 

@@ -335,6 +335,44 @@ class Reports:
             "rows": steps,
         }
 
+    def broadcast(
+        self, period: Period, broadcast_id: str, status: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A broadcast's run (its desk's status: variants, skips) with its email figures, and
+        for an A/B test each variant's rates and the confidence that it differs from the
+        first on unique opens and on unique clicks."""
+        metrics = self.stats.range(tally.broadcast(broadcast_id), period.first, period.last)
+        variants = []
+        arms = list((status.get("variants") or {}).items())
+        for name, counts in arms:
+            sent, opened, clicked = (int(counts.get(k, 0)) for k in ("sent", "opened", "clicked"))
+            row: dict[str, Any] = {
+                "variant": name,
+                "sent": sent,
+                "opened": opened,
+                "clicked": clicked,
+                "open_rate": figures.share(opened, sent),
+                "click_rate": figures.share(clicked, sent),
+            }
+            if arms and name != arms[0][0]:
+                base = arms[0][1]
+                first_sent = int(base.get("sent", 0))
+                row["open_confidence"] = figures.ab_confidence(
+                    opened, sent, int(base.get("opened", 0)), first_sent
+                )
+                row["click_confidence"] = figures.ab_confidence(
+                    clicked, sent, int(base.get("clicked", 0)), first_sent
+                )
+            variants.append(row)
+        return {
+            "period": period.as_dict(),
+            "broadcast": broadcast_id,
+            "status": status,
+            "email": figures.email(metrics),
+            "variants": variants,
+            "rows": variants,
+        }
+
     def segment_sizes(self, period: Period, segment_id: str, size_now: int) -> list[int]:
         """A segment's size at the end of each day of the period, from its size now and the
         entries and exits counted since."""
@@ -369,6 +407,7 @@ class Reports:
                 "returned_to_pool": figures.count(m, tally.UNASSIGNED),
                 "disqualified": figures.count(m, tally.DISQUALIFIED),
                 "follow_ups": figures.count(m, tally.FOLLOW_UPS),
+                "follow_up_gaps": figures.count(m, tally.FOLLOW_UP_GAPS),
                 "opportunities": figures.count(m, tally.OPPORTUNITIES),
                 "deals_won": figures.count(m, tally.DEALS_WON),
                 "revenue": revenue,

@@ -2,8 +2,10 @@
 
 Each (scope, day) is split over SHARDS items, chosen by the contact, so that writers counting
 the same campaign at the same moment rarely meet on one item (a TransactionConflict); a read
-sums the shards. The marker of the event that added a count sits in the same transaction, so
-a retried event adds nothing twice. The `all` scope's day items also collect, in the set
+sums the shards. Once a day is over, the daily roll-up merges its shards into one item
+(`{day}#r`), so a long range reads one item a day per scope and the numbers in it once.
+The marker of the event that added a count sits in the same transaction, so a retried event
+adds nothing twice. The `all` scope's day items also collect, in the set
 attribute `scopes`, every other scope counted that day: the campaigns, channels, journeys and
 owners a report lists are found there, without a scan.
 """
@@ -24,7 +26,7 @@ from pynamodb.expressions.operand import Path
 from chalicelib.errors import Busy
 from chalicelib.reports.tally import ALL, Count
 from chalicelib.store import optimistic, tables
-from chalicelib.store.models import StatModel
+from chalicelib.store.models import CounterModel, StatModel
 
 SHARDS = 4
 # As long as the ledger keeps effects: an event replayed late (a parked one, an old stream)
@@ -33,6 +35,9 @@ MARKER_KEPT = timedelta(days=400)
 TOTAL = "total"
 SCOPES = "scopes"  # the set attribute of the `all` items
 MARKER = "counted"  # the bucket of an event's marker
+ROLLUP_KEY = "stats-rollup"  # the counters table's item that says when the roll-up last ran
+ROLLED = "r"  # a closed day's shards merged into one item: "2026-11-03#r"
+CHANGES = "n"  # every update adds one: the roll-up removes only items nobody changed since
 Metrics = dict[str, Decimal]
 
 
@@ -76,6 +81,7 @@ def writes(counts: Iterable[Count], day: date, shard: int, note: bool = True) ->
         if scope == ALL and seen and not bucket.startswith(TOTAL):
             actions.append(Path(SCOPES).add(seen))
         if actions:
+            actions.append(_add(CHANGES, Decimal(1)))
             out.append(("update", StatModel(scope, bucket), {"actions": actions}))
     return out
 
@@ -103,6 +109,36 @@ class StatStore:
                 raise
             return True
         raise Busy(f"the report counters of {event_id} kept meeting other writers")
+
+    def roll_day(self, scope: str, day: date) -> bool:
+        """Merge a closed day's shards of one scope into its rolled item; False when there
+        was nothing to merge. A count added meanwhile makes the merge start again."""
+        client = _client()
+        prefix = {":p": {"S": f"{day.isoformat()}#"}}
+        for n in range(optimistic.ATTEMPTS):
+            if n:
+                optimistic.pause(n - 1)
+            items = list(self._query(scope, "begins_with(#b, :p)", prefix))
+            writes = _rolled(scope, day, items)
+            if writes is None:
+                return False
+            try:
+                client.transact_write_items(TransactItems=writes)
+            except client.exceptions.TransactionCanceledException:
+                continue  # a shard changed under us, or another roll-up won: read again
+            return True
+        raise Busy(f"the counters of {scope} on {day} kept changing during the roll-up")
+
+    def rolled_up_on(self) -> date | None:
+        """The day the daily roll-up last ran."""
+        try:
+            cursor = CounterModel.get(ROLLUP_KEY, consistent_read=True).cursor
+        except CounterModel.DoesNotExist:
+            return None
+        return date.fromisoformat(cursor) if cursor else None
+
+    def rolled_up(self, day: date, now: datetime) -> None:
+        CounterModel(ROLLUP_KEY, cursor=day.isoformat(), at=now).save()
 
     def range(self, scope: str, first: date, last: date) -> Metrics:
         """A scope's metrics summed over the days from `first` to `last`, both included."""
@@ -158,9 +194,67 @@ class StatStore:
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def _client() -> Any:
+    return tables.connection().client
+
+
+def _rolled(scope: str, day: date, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The transaction that merges a day's shards (and its rolled item, if any) into one
+    rolled item and deletes the shards, each write conditioned on the item being as read."""
+    bucket = f"{day.isoformat()}#{ROLLED}"
+    shards = [i for i in items if i["bucket"]["S"] != bucket]
+    if not shards:
+        return None
+    before = next((i for i in items if i["bucket"]["S"] == bucket), None)
+    merged: dict[str, Decimal] = defaultdict(Decimal)
+    seen: set[str] = set()
+    for item in items:
+        for name, value in _metrics(item).items():
+            merged[name] += value
+        seen.update(item.get(SCOPES, {}).get("SS", []))
+    table = StatModel.Meta.table_name
+    put: dict[str, Any] = {
+        "scope": {"S": scope},
+        "bucket": {"S": bucket},
+        CHANGES: {"N": str(_changes(before) + 1 if before else 1)},
+        **{name: {"N": str(v)} for name, v in merged.items() if v},
+    }
+    if seen:
+        put[SCOPES] = {"SS": sorted(seen)}
+    writes = [{"Put": {"TableName": table, "Item": put, **_unchanged(before)}}]
+    for shard in shards:
+        key = {"scope": shard["scope"], "bucket": shard["bucket"]}
+        writes.append({"Delete": {"TableName": table, "Key": key, **_unchanged(shard)}})
+    return writes
+
+
+def _changes(item: dict[str, Any]) -> int:
+    return int(item[CHANGES]["N"]) if CHANGES in item else 0
+
+
+def _unchanged(item: dict[str, Any] | None) -> dict[str, Any]:
+    """The condition that `item` is as it was read (absent, when it was absent)."""
+    names = {"#n": CHANGES}
+    if item is None:
+        return {
+            "ConditionExpression": "attribute_not_exists(#n)",
+            "ExpressionAttributeNames": names,
+        }
+    if CHANGES not in item:
+        return {
+            "ConditionExpression": "attribute_not_exists(#n)",
+            "ExpressionAttributeNames": names,
+        }
+    return {
+        "ConditionExpression": "#n = :n",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": {":n": item[CHANGES]},
+    }
+
+
 def _between(first: date, last: date) -> dict[str, Any]:
     return {":lo": {"S": first.isoformat()}, ":hi": {"S": f"{last.isoformat()}#~"}}
 
 
 def _metrics(item: dict[str, Any]) -> Metrics:
-    return {k: Decimal(v["N"]) for k, v in item.items() if "N" in v}
+    return {k: Decimal(v["N"]) for k, v in item.items() if "N" in v and k != CHANGES}

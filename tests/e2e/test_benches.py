@@ -104,5 +104,5 @@ def test_the_soak_bench_samples_the_emulators_memory(stack):
 
 def test_the_reports_bench_reads_counters_not_contacts():
     out = _run("reports.py", "--quick")
-    assert "PASS  overview: items read 360 and 360, ratio <= 1.3" in out
+    assert "PASS  overview: items read" in out and "PASS  campaign page: items read" in out
     assert "PASS  no Scan" in out

@@ -9,17 +9,25 @@ import io
 import json
 import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from chalicelib.events import DEAL_WON, EMAIL_SENT, FORM_SUBMITTED, JOURNEY_ENTERED, STAGE_CHANGED
+from chalicelib import ids
+from chalicelib.events import (
+    DEAL_WON,
+    EMAIL_SENT,
+    FORM_SUBMITTED,
+    JOURNEY_ENTERED,
+    STAGE_CHANGED,
+    Event,
+)
 from chalicelib.lifecycle import LADDER
 from chalicelib.reports.credit import Model, credit
 from chalicelib.reports.touches import touches
 from chalicelib.store import event_log, tables
-from chalicelib.store.models import ContactModel, EnrollmentModel, EventModel
+from chalicelib.store.models import ContactModel, EnrollmentModel, EventModel, StatModel
 from tests.builders import all_events, lead, post_json
 
 START = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # a Monday
@@ -272,3 +280,55 @@ def test_deliveries_bounces_and_machine_opens_count_under_their_email(
     journey = body(client, f"/reports/journeys/whitepaper?from={day}&to={day}", admin_key)
     [step] = [s for s in journey["steps"] if s["step"] == "thank-you"]
     assert step["delivered"] == 1 and journey["entered"] == 1
+
+
+def _buckets(scope: str) -> list[str]:
+    client = tables.connection().client
+    found = client.query(
+        TableName=StatModel.Meta.table_name,
+        KeyConditionExpression="#s = :s",
+        ExpressionAttributeNames={"#s": "scope"},
+        ExpressionAttributeValues={":s": {"S": scope}},
+    )
+    return sorted(i["bucket"]["S"] for i in found["Items"])
+
+
+def test_the_daily_roll_up_merges_shards_and_changes_no_report(
+    client, admin_key, world, svc, clock
+):
+    paths = [
+        f"/reports/overview?{PERIOD}",
+        f"/reports/campaigns?{PERIOD}&model=u_shaped",
+        f"/reports/journeys/whitepaper?{PERIOD}",
+        f"/reports/sales?{PERIOD}",
+    ]
+    before = [body(client, p, admin_key) for p in paths]
+    days = {b.split("#")[0] for b in _buckets("all") if not b.startswith("total")}
+    assert len(days) >= 3
+    for day in sorted(days):
+        svc.rollup.roll(date.fromisoformat(day))
+    assert all(b.endswith("#r") for b in _buckets("all") + _buckets("campaign#playbook"))
+    assert [body(client, p, admin_key) for p in paths] == before
+    # A late count for a rolled day is a new shard, merged the next night; nothing is lost.
+    late = datetime.fromisoformat(f"{min(days)}T12:00:00+00:00")
+    bo = world["bo"]
+    deal = {"amount": 100, "currency": "USD"}
+    svc.events.append(Event(bo, ids.event_id(late), DEAL_WON, late, "test", deal))
+    journeys_settled(svc)
+    revenue = next(
+        k["value"] for k in body(client, paths[0], admin_key)["kpis"] if k["kpi"] == "revenue"
+    )
+    assert revenue == pytest.approx(1098 + 100)
+    clock.set(clock.now() + timedelta(days=1))
+    svc.rollup.roll(late.date())
+    assert all(b.endswith("#r") for b in _buckets("all") if b.startswith(min(days)))
+    again = next(
+        k["value"] for k in body(client, paths[0], admin_key)["kpis"] if k["kpi"] == "revenue"
+    )
+    assert again == revenue
+
+
+def journeys_settled(svc) -> None:
+    from tests.builders import Pipeline
+
+    Pipeline(svc).drain()

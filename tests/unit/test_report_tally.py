@@ -192,3 +192,15 @@ def test_a_period_defaults_to_thirty_days_and_names_a_bad_date():
     with pytest.raises(PeriodError) as bad:
         Period.of("2026-02-30", None, date(2026, 11, 30))
     assert bad.value.field == "from"
+
+
+def test_an_a_b_confidence_is_one_minus_a_two_proportion_test_s_p_value():
+    # 12% against 15% opens over 1,000 sends each: z = 1.96, p = 0.05.
+    assert figures.ab_confidence(150, 1000, 120, 1000) == pytest.approx(0.9504, abs=1e-4)
+    assert figures.ab_confidence(100, 1000, 100, 1000) == 0.0
+    assert figures.ab_confidence(3, 10, 5, 10) is None  # too few sends to say anything
+
+
+def test_a_follow_up_overdue_counts_as_a_gap_for_its_owner_and_team():
+    counts = tally.counts(event(ev.LEAD_FOLLOW_UP_DUE, owner="ada"), SUBJECT)
+    assert pairs(counts) == {(s, "follow_up_gaps") for s in ("all", "owner#ada", "team#inbound")}

@@ -35,6 +35,7 @@ NAV = (
     ("channels", "Channels"),
     ("journeys", "Journeys"),
     ("emails", "Emails"),
+    ("broadcasts", "Broadcasts"),
     ("segments", "Segments"),
     ("sales", "Sales"),
     ("contacts", "Contacts"),
@@ -291,6 +292,16 @@ def emails(v: View) -> Response:
     return v.render("emails.html", "emails", report=report, by=by, kinds=list(EMAIL_KINDS))
 
 
+def broadcasts(v: View) -> Response:
+    return v.render("broadcasts.html", "broadcasts", rows=v.svc.broadcasts.list())
+
+
+def broadcast(v: View, broadcast_id: str) -> Response:
+    status = v.svc.broadcasts.status(broadcast_id)
+    report = v.svc.reports.broadcast(v.period, broadcast_id, status)
+    return v.render("broadcast.html", "broadcasts", report=report)
+
+
 def segments(v: View) -> Response:
     book = v.svc.segments.book()
     rows = []
@@ -356,11 +367,13 @@ PAGES: dict[str, Callable[[View], Response]] = {
     "channels": channels,
     "journeys": journeys,
     "emails": emails,
+    "broadcasts": broadcasts,
     "segments": segments,
     "sales": sales,
     "contacts": contacts,
 }
 ITEMS: dict[str, Callable[[View, str], Response]] = {
+    "broadcasts": broadcast,
     "campaigns": campaign,
     "journeys": journey,
     "contacts": contact,
