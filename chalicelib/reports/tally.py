@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib import events as ev
+from chalicelib.leads import ownership
 from chalicelib.lifecycle import LADDER
 from chalicelib.reports import histogram
 from chalicelib.reports.credit import NONE, Model, Touch, credit
@@ -393,6 +394,8 @@ def _contact(event: ev.Event, subject: Subject) -> list[Count]:
         case ev.LEAD_ASSIGNED:
             who = [ALL, owner(str(p.get("owner")))] + [team(str(p["team"]))] * bool(p.get("team"))
             out += [Count(s, HANDOFFS) for s in who]
+            if p.get("was") == ownership.POOL:  # taken from the shared pool
+                out += [Count(s, POOL, -1, True) for s in (ALL, team(str(p.get("team"))))]
         case ev.LEAD_ACCEPTED:
             minutes = p.get("minutes_to_accept")
             out += [Count(s, ACCEPTED) for s in sales]
@@ -405,6 +408,8 @@ def _contact(event: ev.Event, subject: Subject) -> list[Count]:
             out += [Count(s, RECYCLES) for s in sales]
         case ev.LEAD_UNASSIGNED:
             out += [Count(s, UNASSIGNED) for s in sales]
+            if p.get("was") != ownership.POOL:  # into the shared pool (not again)
+                out += [Count(s, POOL, 1, True) for s in (ALL, team(str(p.get("team"))))]
         case ev.LEAD_DISQUALIFIED:
             out += [Count(s, DISQUALIFIED) for s in sales]
         case ev.FOLLOW_UP_LOGGED:

@@ -189,6 +189,7 @@ class Dispatcher:
             "reason": reason,
             "sla_due_at": due.isoformat(),
             "accept_by": locale.time(due),
+            "was": lead_of(contact).get("status"),  # "pool": the lead leaves the shared pool
         }
         if recycled is not None:
             change.counters.append(CounterMove(counter_keys.open_leads_key(recycled["owner"]), -1))
@@ -248,9 +249,9 @@ class Dispatcher:
             lead["previous_owners"] = [*lead.get("previous_owners", []), recycled["owner"]]
         change = Change.of(contact, lead=lead)
         why = "every owner is away, at capacity or already had this lead"
-        change.events.append(
-            ownership.event(cid, cause, LEAD_UNASSIGNED, {"team": route.team.id, "why": why}, now)
-        )
+        was = lead_of(contact).get("status")
+        props = {"team": route.team.id, "why": why, "was": was}
+        change.events.append(ownership.event(cid, cause, LEAD_UNASSIGNED, props, now))
         if recycled is not None:
             change.counters.append(CounterMove(counter_keys.open_leads_key(recycled["owner"]), -1))
         if route.team.manager is not None:

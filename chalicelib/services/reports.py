@@ -408,6 +408,9 @@ class Reports:
                 "disqualified": figures.count(m, tally.DISQUALIFIED),
                 "follow_ups": figures.count(m, tally.FOLLOW_UPS),
                 "follow_up_gaps": figures.count(m, tally.FOLLOW_UP_GAPS),
+                "in_pool_now": figures.count(self.stats.levels(scope), tally.POOL)
+                if kind in ("all", "team")
+                else None,
                 "opportunities": figures.count(m, tally.OPPORTUNITIES),
                 "deals_won": figures.count(m, tally.DEALS_WON),
                 "revenue": revenue,

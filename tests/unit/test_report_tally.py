@@ -204,3 +204,13 @@ def test_an_a_b_confidence_is_one_minus_a_two_proportion_test_s_p_value():
 def test_a_follow_up_overdue_counts_as_a_gap_for_its_owner_and_team():
     counts = tally.counts(event(ev.LEAD_FOLLOW_UP_DUE, owner="ada"), SUBJECT)
     assert pairs(counts) == {(s, "follow_up_gaps") for s in ("all", "owner#ada", "team#inbound")}
+
+
+def test_the_pool_is_a_level_that_a_lead_enters_once_and_leaves_when_taken():
+    into = tally.counts(event(ev.LEAD_UNASSIGNED, team="inbound", was="assigned"), SUBJECT)
+    again = tally.counts(event(ev.LEAD_UNASSIGNED, team="inbound", was="pool"), SUBJECT)
+    out = tally.counts(event(ev.LEAD_ASSIGNED, owner="ben", team="inbound", was="pool"), SUBJECT)
+    level = lambda counts: {(c.scope, c.amount) for c in counts if c.metric == "pool" and c.gauge}  # noqa: E731
+    assert level(into) == {("all", 1), ("team#inbound", 1)}
+    assert level(again) == set()
+    assert level(out) == {("all", -1), ("team#inbound", -1)}

@@ -66,6 +66,7 @@ ZH: dict[str, str] = {
     "Confidence (clicks)": "置信度（点击）",
     "Skipped": "跳过",
     "Follow-up gaps": "跟进超期",
+    "In the pool now": "公海中",
     "Sales": "销售",
     "Contacts": "联系人",
     "Outbox": "发件箱",
