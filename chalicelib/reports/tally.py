@@ -106,7 +106,8 @@ def stage_time(stage_name: str) -> str:
     return f"stage_minutes:{stage_name}:"
 
 
-ACCEPT_TIME = "accept_minutes:"
+ACCEPT_TIME = "accept_minutes:"  # from the hand-off to the accept
+LEAD_TIME = "lead_minutes:"  # speed to lead: from the form post to the accept
 
 
 def unsubscribed_from(topic: str) -> str:
@@ -188,6 +189,7 @@ class Subject:
     stage_since: datetime | None = None  # when it entered the stage it is leaving
     touches: tuple[Touch, ...] = ()
     opportunity_at: datetime | None = None
+    posted_at: datetime | None = None  # the form post a lead accepted came from
     # The properties of the email an unsubscribe came from (journey, step, template...).
     email: Mapping[str, Any] = field(default_factory=dict)
 
@@ -401,6 +403,10 @@ def _contact(event: ev.Event, subject: Subject) -> list[Count]:
             out += [Count(s, ACCEPTED) for s in sales]
             if isinstance(minutes, int | float):
                 bucket = ACCEPT_TIME + histogram.label(histogram.bucket(minutes))
+                out += [Count(s, bucket) for s in sales]
+            if subject.posted_at is not None:
+                waited = max((event.occurred_at - subject.posted_at).total_seconds() / 60, 0)
+                bucket = LEAD_TIME + histogram.label(histogram.bucket(waited))
                 out += [Count(s, bucket) for s in sales]
         case ev.LEAD_SLA_EXPIRED:
             out += [Count(s, SLA_BREACHES) for s in sales]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib.events import DEAL_WON, STAGE_CHANGED, Event
+from chalicelib.events import DEAL_WON, FORM_SUBMITTED, LEAD_ACCEPTED, STAGE_CHANGED, Event
 from chalicelib.pipeline.registry import HandlerContext
 from chalicelib.reports import tally
 from chalicelib.reports.touches import touches
@@ -55,6 +55,8 @@ class Bookkeeper:
         extra: dict[str, Any] = {}
         if event.type == STAGE_CHANGED:
             extra["stage_since"] = self._stage_since(event, contact)
+        if event.type == LEAD_ACCEPTED:
+            extra["posted_at"] = self._posted_at(event)
         if event.type == DEAL_WON:
             history = self.events.timeline(event.contact_id, TIMELINE, newest_first=False)
             extra["touches"] = tuple(touches(history, event.occurred_at))
@@ -69,6 +71,13 @@ class Bookkeeper:
             return {}
         sent = self.events.get(event.contact_id, str(sent_id))
         return event_rows.from_model(sent).properties if sent is not None else {}
+
+    def _posted_at(self, event: Event) -> datetime | None:
+        """When the form post that made this lead was made: the latest before the accept."""
+        for earlier in self.events.timeline(event.contact_id, TIMELINE, newest_first=True):
+            if earlier.type == FORM_SUBMITTED and earlier.occurred_at <= event.occurred_at:
+                return earlier.occurred_at
+        return None
 
     def _stage_since(self, event: Event, contact: dict[str, Any]) -> datetime | None:
         """When the contact entered the stage this change leaves: the previous change's

@@ -394,6 +394,7 @@ class Reports:
         def row(kind: str, name: str, scope: str) -> dict[str, Any]:
             m = self.stats.range(scope, period.first, period.last)
             buckets = histogram.of_labels(m, tally.ACCEPT_TIME)
+            from_post = histogram.of_labels(m, tally.LEAD_TIME)
             revenue, unconverted = figures.money(m, "revenue", book)
             return {
                 "kind": kind,
@@ -402,6 +403,8 @@ class Reports:
                 "accepted": figures.count(m, tally.ACCEPTED),
                 "accept_minutes_p50": histogram.percentile(buckets, 0.5),
                 "accept_minutes_p90": histogram.percentile(buckets, 0.9),
+                "speed_to_lead_minutes_p50": histogram.percentile(from_post, 0.5),
+                "speed_to_lead_minutes_p90": histogram.percentile(from_post, 0.9),
                 "sla_breaches": figures.count(m, tally.SLA_BREACHES),
                 "recycles": figures.count(m, tally.RECYCLES),
                 "returned_to_pool": figures.count(m, tally.UNASSIGNED),

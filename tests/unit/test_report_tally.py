@@ -214,3 +214,10 @@ def test_the_pool_is_a_level_that_a_lead_enters_once_and_leaves_when_taken():
     assert level(into) == {("all", 1), ("team#inbound", 1)}
     assert level(again) == set()
     assert level(out) == {("all", -1), ("team#inbound", -1)}
+
+
+def test_speed_to_lead_runs_from_the_form_post_to_the_accept():
+    posted = tally.Subject(**{**SUBJECT.__dict__, "posted_at": NOW - timedelta(minutes=40)})
+    counts = tally.counts(event(ev.LEAD_ACCEPTED, owner="ada", minutes_to_accept=3), posted)
+    assert ("owner#ada", "lead_minutes:60") in pairs(counts)  # 40 minutes: the 60 bucket
+    assert ("owner#ada", "accept_minutes:5") in pairs(counts)  # 3 minutes after the hand-off

@@ -147,6 +147,8 @@ ZH: dict[str, str] = {
     "Accepted": "已接受",
     "Time to accept (p50)": "接受用时中位数",
     "Time to accept (p90)": "接受用时 p90",
+    "Speed to lead (p50)": "线索响应中位数",
+    "Speed to lead (p90)": "线索响应 p90",
     "SLA breaches": "超时",
     "Recycles": "回收",
     "Size": "人数",
