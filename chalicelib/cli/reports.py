@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chalicelib.contacts.sheet import guard
 from chalicelib.reports import table
 from chalicelib.reports.credit import Model
 from chalicelib.reports.period import Period, PeriodError
@@ -158,8 +159,8 @@ def run_report(args: argparse.Namespace) -> int:
     if args.csv:
         header, cells = table.tabulate(rows)
         writer = csv.writer(sys.stdout)
-        writer.writerow(header)
-        writer.writerows(cells)
+        writer.writerow([guard(h) for h in header])
+        writer.writerows([guard(c) for c in row] for row in cells)
         return 0
     columns = list(COLUMNS[args.kind])
     if args.kind == "emails":

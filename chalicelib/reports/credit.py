@@ -93,6 +93,8 @@ def _positional(n: int, anchors: list[int], each: float, rest: float) -> list[fl
 
 def _normalised(raw: list[float]) -> list[Decimal]:
     total = sum(raw)
+    if total <= 0:  # every weight underflowed (touches decades before the deal): share alike
+        raw, total = [1.0] * len(raw), float(len(raw))
     shares = [(Decimal(r) / Decimal(total)).quantize(PLACES) for r in raw]
     remainder = Decimal(1) - sum(shares)
     if remainder:

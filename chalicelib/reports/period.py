@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 3 * 366
+EARLIEST = date(2000, 1, 1)  # and the period before it stays a date
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -44,6 +45,8 @@ class Period:
         first = (
             _day("from", start) if start is not None else last - timedelta(days=DEFAULT_DAYS - 1)
         )
+        if first < EARLIEST:
+            raise PeriodError("from", f"must be {EARLIEST} or later")
         if first > last:
             raise PeriodError("from", "must not be after to")
         if (last - first).days + 1 > MAX_DAYS:

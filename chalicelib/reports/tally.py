@@ -115,24 +115,36 @@ def unsubscribed_from(topic: str) -> str:
 
 
 def exited_because(reason: str) -> str:
-    return f"{EXITED}:{reason}"
+    """The kind of exit, not its detail: an exit goal's detail can quote a contact's field
+    (`exit goal: email is 'ada@...'`), and reports are read by viewers."""
+    kind = reason.split(":", 1)[0].strip()[:NAME_CHARS] or "other"
+    return f"{EXITED}:{kind}"
 
 
 def branch(step: str, case: str) -> str:
     return f"branch:{step}:{case}"
 
 
-# Scopes: what a report is about.
+# Scopes: what a report is about. Names that come from a visitor's link (a campaign, a
+# source) are cut to NAME_CHARS: they are noted on every day's `all` item, which must stay
+# well under DynamoDB's 400 KB however many odd values a crawler posts.
+NAME_CHARS = 64
+
+
+def _name(value: str) -> str:
+    return value.strip()[:NAME_CHARS]
+
+
 def campaign(key: str) -> str:
-    return f"campaign#{key.strip().lower()}"
+    return f"campaign#{_name(key.lower())}"
 
 
 def channel(name: str) -> str:
-    return f"channel#{name}"
+    return f"channel#{_name(name)}"
 
 
 def source(name: str) -> str:
-    return f"source#{name}"
+    return f"source#{_name(name)}"
 
 
 def journey(journey_id: str) -> str:
@@ -218,10 +230,17 @@ def subject_of(contact: Mapping[str, Any], **extra: Any) -> Subject:
     )
 
 
+def tag_value(value: Any) -> str:
+    """A value as an SES message tag carries it (letters, digits, _ and -): the sender tags
+    each message so, and an email's sends and its deliveries then count under one name."""
+    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in str(value))
+    return cleaned[:256] or "none"
+
+
 def _email_scopes(props: Mapping[str, Any]) -> list[str]:
     scopes = [ALL, channel(EMAIL_CHANNEL)]
     if props.get("template"):
-        scopes.append(template(str(props["template"])))
+        scopes.append(template(tag_value(props["template"])))
     if props.get("journey"):
         scopes.append(journey(str(props["journey"])))
         if props.get("step"):
@@ -410,8 +429,9 @@ def _contact(event: ev.Event, subject: Subject) -> list[Count]:
                 out += [Count(s, bucket) for s in sales]
         case ev.LEAD_SLA_EXPIRED:
             out += [Count(s, SLA_BREACHES) for s in sales]
-        case ev.LEAD_RECYCLED:
-            out += [Count(s, RECYCLES) for s in sales]
+        case ev.LEAD_RECYCLED:  # under the owner who let it lapse, not the one it went to
+            lapsed = [ALL, owner(str(p.get("owner")))] + [team(subject.team)] * bool(subject.team)
+            out += [Count(s, RECYCLES) for s in lapsed]
         case ev.LEAD_UNASSIGNED:
             out += [Count(s, UNASSIGNED) for s in sales]
             if p.get("was") != ownership.POOL:  # into the shared pool (not again)

@@ -21,7 +21,7 @@ from chalicelib.store.event_log import EventStore
 from chalicelib.store.stats import StatStore, shard_of
 
 TIMELINE = 500
-"""Events read for a deal's touches (oldest first) or a stage's start (newest first)."""
+"""The newest events read for a deal's touches, a stage's start or a lead's form post."""
 
 
 class Bookkeeper:
@@ -58,7 +58,7 @@ class Bookkeeper:
         if event.type == LEAD_ACCEPTED:
             extra["posted_at"] = self._posted_at(event)
         if event.type == DEAL_WON:
-            history = self.events.timeline(event.contact_id, TIMELINE, newest_first=False)
+            history = self.events.timeline(event.contact_id, TIMELINE, newest_first=True)
             extra["touches"] = tuple(touches(history, event.occurred_at))
             opened = ((contact.get("lead") or {}).get("opportunity") or {}).get("opened_at")
             extra["opportunity_at"] = datetime.fromisoformat(opened) if opened else None

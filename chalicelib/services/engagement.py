@@ -38,6 +38,7 @@ _CARRIED = (
     "subject",
     "broadcast",
     "variant",
+    "campaign",
 )
 
 log = logging.getLogger(__name__)

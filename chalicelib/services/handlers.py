@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from chalicelib.events import EMAIL_QUEUED, WEBHOOK_QUEUED
 from chalicelib.pipeline.registry import ANY, Handler, Registry
-from chalicelib.reports import tally
 from chalicelib.services.bookkeeper import Bookkeeper
 from chalicelib.services.broadcast_stats import COUNTED, BroadcastStats
 from chalicelib.services.dispatcher import Dispatcher
@@ -49,6 +48,8 @@ def registry(
         *((dispatcher.on_event,) if dispatcher else ()),
         *((rfm.on_event,) if rfm else ()),
         *((steward.on_event,) if steward else ()),
+        # Last: the report counters never hold up scoring, journeys or a hand-off.
+        *((bookkeeper.on_event,) if bookkeeper else ()),
     )
     by_type: dict[str, tuple[Handler, ...]] = {
         EMAIL_QUEUED: (outbox.forward,),
@@ -57,7 +58,4 @@ def registry(
     if broadcast_stats:
         for kind in COUNTED:
             by_type[kind] = (*by_type.get(kind, ()), broadcast_stats.on_event)
-    if bookkeeper:
-        for kind in tally.COUNTED:
-            by_type[kind] = (*by_type.get(kind, ()), bookkeeper.on_event)
     return {ANY: handlers, **by_type}

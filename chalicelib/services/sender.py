@@ -28,6 +28,7 @@ from chalicelib.messaging.ratelimit import RateLimiter
 from chalicelib.messaging.renderer import MissingValue, Rendered, Renderer
 from chalicelib.messaging.tokens import Signer
 from chalicelib.messaging.transport import Outgoing, Refused, Throttled, Transport
+from chalicelib.reports import tally
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.ledger import Ledger, Settlement, Status
 from chalicelib.store.outage import is_outage
@@ -55,6 +56,7 @@ _JOURNEY_KEYS = (
     "internal",
     "broadcast",
     "variant",
+    "campaign",
 )
 
 
@@ -143,10 +145,7 @@ def personalise(
     return Personalised(subject, rendered, tracker.links if tracker else [], unsubscribe_token)
 
 
-def _tag(value: Any) -> str:
-    """SES tag values allow letters, digits, _ and - only."""
-    cleaned = "".join(c if c.isascii() and (c.isalnum() or c in "_-") else "_" for c in str(value))
-    return cleaned[:256] or "none"
+_tag = tally.tag_value  # SES tag values allow letters, digits, _ and - only
 
 
 @dataclass(frozen=True)
@@ -342,7 +341,7 @@ class Sender:
         tags = {
             "journey": _tag(request.get("journey") or "none"),
             "step": _tag(request.get("step") or "none"),
-            "campaign": _tag(request.get("campaign") or request.get("journey") or "none"),
+            "campaign": _tag(request.get("campaign") or "none"),
             "broadcast": _tag(request.get("broadcast") or "none"),
             "template": _tag(name),
         }

@@ -118,7 +118,7 @@ class StatStore:
         for n in range(optimistic.ATTEMPTS):
             if n:
                 optimistic.pause(n - 1)
-            items = list(self._query(scope, "begins_with(#b, :p)", prefix))
+            items = list(self._query(scope, "begins_with(#b, :p)", prefix, consistent=True))
             writes = _rolled(scope, day, items)
             if writes is None:
                 return False
@@ -175,7 +175,9 @@ class StatStore:
         for item in self._query(scope, "#b BETWEEN :lo AND :hi", _between(first, last)):
             yield date.fromisoformat(item["bucket"]["S"].split("#")[0]), _metrics(item)
 
-    def _query(self, scope: str, condition: str, values: dict[str, Any]) -> Iterator[dict]:
+    def _query(
+        self, scope: str, condition: str, values: dict[str, Any], consistent: bool = False
+    ) -> Iterator[dict]:
         """Raw items: PynamoDB would drop the attributes a model does not declare."""
         if not tables.can_be_key(scope):
             return
@@ -185,6 +187,7 @@ class StatStore:
             "KeyConditionExpression": f"#s = :s AND {condition}",
             "ExpressionAttributeNames": {"#s": "scope", "#b": "bucket"},
             "ExpressionAttributeValues": {":s": {"S": scope}, **values},
+            "ConsistentRead": consistent,
         }
         while True:
             page = client.query(**request)

@@ -3,6 +3,7 @@ API's, who may see what, and the language switch."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from urllib.parse import urlencode
@@ -129,3 +130,20 @@ def test_the_dashboard_speaks_chinese_to_a_chinese_browser_and_switches(client, 
     en = page(client, "/dashboard/funnel?lang=en", cookie, **{"Accept-Language": "zh-CN"})
     assert "Funnel" in en.body.decode() and "lf_lang=en" in en.headers["Set-Cookie"]
     assert page(client, "/dashboard/nowhere", cookie).status_code == 404
+
+
+def test_behind_an_api_gateway_stage_every_link_and_the_cookie_carry_its_path(
+    client, svc, admin_key
+):
+    svc.settings = dataclasses.replace(
+        svc.settings, public_url="https://abc.execute-api.example.com/api"
+    )
+    answer = login(client, admin_key, "/api/dashboard/sales")
+    assert answer.headers["Location"] == "/api/dashboard/sales"
+    assert "Path=/api/dashboard;" in answer.headers["Set-Cookie"]
+    html = page(client, "/dashboard/funnel", cookie_of(answer)).body.decode()
+    assert 'action="/api/dashboard/logout"' in html and 'href="/api/dashboard/campaigns?' in html
+    assert (
+        login(client, admin_key, "/api/dashboard\r\nSet-Cookie: x=1").headers["Location"]
+        == "/api/dashboard"
+    )

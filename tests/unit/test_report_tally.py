@@ -221,3 +221,29 @@ def test_speed_to_lead_runs_from_the_form_post_to_the_accept():
     counts = tally.counts(event(ev.LEAD_ACCEPTED, owner="ada", minutes_to_accept=3), posted)
     assert ("owner#ada", "lead_minutes:60") in pairs(counts)  # 40 minutes: the 60 bucket
     assert ("owner#ada", "accept_minutes:5") in pairs(counts)  # 3 minutes after the hand-off
+
+
+def test_an_exit_counts_by_its_kind_never_by_a_contact_s_data():
+    exited = event(ev.JOURNEY_EXITED, journey="j", reason="exit goal: email is 'ada@example.com'")
+    assert {c.metric for c in tally.counts(exited, tally.Subject())} == {
+        "exited",
+        "exited:exit goal",
+    }
+
+
+def test_a_recycle_counts_for_the_owner_who_let_the_lead_lapse():
+    moved = tally.Subject(**{**SUBJECT.__dict__, "owner": "ben"})  # the lead is ben's now
+    counts = tally.counts(event(ev.LEAD_RECYCLED, owner="ada", to="ben"), moved)
+    assert ("owner#ada", "recycles") in pairs(counts) and ("owner#ben", "recycles") not in pairs(
+        counts
+    )
+
+
+def test_a_visitor_s_long_campaign_name_is_cut_before_it_names_a_scope():
+    assert len(tally.campaign("x" * 500)) == len("campaign#") + tally.NAME_CHARS
+
+
+def test_a_period_before_2000_is_refused_by_name():
+    with pytest.raises(PeriodError) as bad:
+        Period.of("0001-01-01", "0001-01-01", date(2026, 11, 30))
+    assert bad.value.field == "from"

@@ -82,12 +82,12 @@ def current(keys: ApiKeyStore, signer: Signer, cookie: str | None, now: datetime
     return Session(caller, key_digest, session_id, ends)
 
 
-def cookie_header(value: str, secure: bool, max_age: int | None = None) -> str:
+def cookie_header(value: str, secure: bool, path: str, max_age: int | None = None) -> str:
     age = int(LASTS.total_seconds()) if max_age is None else max_age
-    flags = f"; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age={age}"
+    flags = f"; Path={path}; HttpOnly; SameSite=Strict; Max-Age={age}"
     return f"{COOKIE}={value}{flags}{'; Secure' if secure else ''}"
 
 
-def lang_cookie(lang: str) -> str:
+def lang_cookie(lang: str, path: str) -> str:
     """The language switch, remembered for a year (not a secret)."""
-    return f"{LANG_COOKIE}={lang}; Path=/dashboard; SameSite=Lax; Max-Age=31536000"
+    return f"{LANG_COOKIE}={lang}; Path={path}; SameSite=Lax; Max-Age=31536000"

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from chalice import Response
 from chalice.app import Request
 
 from chalicelib.api import http, pages
-from chalicelib.api.admin import contact_view
+from chalicelib.api.admin import CURSOR, contact_view
 from chalicelib.api.dashboard import charts, i18n, session
 from chalicelib.bootstrap import Services
 from chalicelib.contacts.listing import ContactFilter
@@ -60,11 +60,15 @@ class View:
     def t(self) -> Callable[[str], str]:
         return i18n.translator(self.lang)
 
+    @property
+    def root(self) -> str:
+        return root(self.svc)
+
     def link(self, path: str, **params: Any) -> str:
         """A dashboard link that keeps the period (and any other parameters given)."""
         keep = {"from": self.period.first.isoformat(), "to": self.period.last.isoformat()}
         keep.update({k: str(v) for k, v in params.items() if v is not None})
-        return f"/dashboard{path}?{urlencode(keep)}"
+        return f"{self.root}{path}?{urlencode(keep)}"
 
     def here(self, **changes: Any) -> str:
         """This page with some parameters changed (None drops one): the language switch,
@@ -76,7 +80,7 @@ class View:
                 query.pop(key, None)
             else:
                 query[key] = str(value)
-        path = self.request.context.get("path") or "/dashboard"
+        path = self.root + _below(self.request)
         return f"{path}?{urlencode(query)}" if query else path
 
     def render(self, template: str, section: str, **context: Any) -> Response:
@@ -99,7 +103,7 @@ class View:
         )
         headers = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
         if self.query.get("lang") in i18n.LANGS:
-            headers["Set-Cookie"] = session.lang_cookie(self.lang)
+            headers["Set-Cookie"] = session.lang_cookie(self.lang, self.root)
         return http.html_response(200, html, headers)
 
 
@@ -123,12 +127,25 @@ def _secure(svc: Services) -> bool:
     return svc.settings.public_url.startswith("https://")
 
 
-def _to_login(request: Request) -> Response:
-    back = request.context.get("path") or "/dashboard"
+def root(svc: Services) -> str:
+    """Where the dashboard is: /dashboard, under the API's own path (an API Gateway stage,
+    /api) when it has one."""
+    return urlsplit(svc.settings.public_url).path.rstrip("/") + "/dashboard"
+
+
+def _below(request: Request) -> str:
+    """The page's path below the dashboard's root (/campaigns/x), whatever stage is before."""
+    path = str(request.context.get("path") or "")
+    at = path.find("/dashboard")
+    return path[at + len("/dashboard") :] if at >= 0 else ""
+
+
+def _to_login(request: Request, svc: Services) -> Response:
+    back = root(svc) + _below(request)
     query = request.query_params or {}
     if query:
         back += "?" + urlencode(query)
-    return http.redirect("/dashboard/login?" + urlencode({"next": back}))
+    return http.redirect(f"{root(svc)}/login?" + urlencode({"next": back}))
 
 
 def _period(svc: Services, query: dict[str, str]) -> tuple[Period, str]:
@@ -147,7 +164,7 @@ def view_of(request: Request, svc: Services) -> View | Response:
         svc.api_keys, svc.signer, _cookies(request).get(session.COOKIE), svc.clock.now()
     )
     if who is None:
-        return _to_login(request)
+        return _to_login(request, svc)
     query = dict(request.query_params or {})
     period, problem = _period(svc, query)
     return View(request, svc, who, _lang(request), period, query, problem)
@@ -156,11 +173,18 @@ def view_of(request: Request, svc: Services) -> View | Response:
 # --- logging in and out ---------------------------------------------------------------------
 
 
-def _safe_next(target: str | None) -> str:
-    """Only a dashboard path: never another site (an open redirect after login)."""
-    if target and target.startswith("/dashboard") and "//" not in target and "\\" not in target:
+def _safe_next(target: str | None, home: str) -> str:
+    """Only a dashboard path: never another site (an open redirect after login), nor a line
+    break into the Location header."""
+    if (
+        target
+        and (target == home or target.startswith((home + "/", home + "?")))
+        and "//" not in target
+        and "\\" not in target
+        and target.isprintable()
+    ):
         return target
-    return "/dashboard"
+    return home
 
 
 def login_page(request: Request, svc: Services, message: str = "", status: int = 200) -> Response:
@@ -170,7 +194,8 @@ def login_page(request: Request, svc: Services, message: str = "", status: int =
         t=i18n.translator(lang),
         lang=lang,
         message=message,
-        next=_safe_next((request.query_params or {}).get("next")),
+        next=_safe_next((request.query_params or {}).get("next"), root(svc)),
+        root=root(svc),
     )
     return http.html_response(
         status, html, {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
@@ -186,8 +211,10 @@ def log_in(request: Request, svc: Services) -> Response:
         value = session.log_in(svc.api_keys, svc.signer, key, svc.clock.now())
     except session.LoginRefused as exc:
         return login_page(request, svc, str(exc), 403)
-    target = _safe_next(fields.get("next") if isinstance(fields.get("next"), str) else None)
-    return http.redirect(target, {"Set-Cookie": session.cookie_header(value, _secure(svc))})
+    wanted = fields.get("next") if isinstance(fields.get("next"), str) else None
+    target = _safe_next(wanted, root(svc))
+    cookie = session.cookie_header(value, _secure(svc), root(svc))
+    return http.redirect(target, {"Set-Cookie": cookie})
 
 
 def log_out(request: Request, svc: Services) -> Response:
@@ -199,7 +226,7 @@ def log_out(request: Request, svc: Services) -> Response:
     if who is not None and not (isinstance(token, str) and who.csrf_holds(svc.signer, token)):
         raise Forbidden("this form is out of date: reload the page and log out again")
     return http.redirect(
-        "/dashboard/login", {"Set-Cookie": session.cookie_header("", _secure(svc), 0)}
+        f"{root(svc)}/login", {"Set-Cookie": session.cookie_header("", _secure(svc), root(svc), 0)}
     )
 
 
@@ -342,6 +369,8 @@ def contacts(v: View) -> Response:
     if segment and book and segment in book.segments:
         wanted = ContactFilter(**{**wanted.__dict__, "segment": segment})
     after = v.query.get("after") or None
+    if after is not None and not CURSOR.fullmatch(after):
+        after = None  # not a cursor this list gave: the first page
     page = v.svc.directory.page(wanted, v.who.caller, 50, after)
     segments = sorted(book.segments) if book else []
     return v.render(
