@@ -265,7 +265,7 @@ def build(
         ImportDesk(content, ImportJobs(), importer, queues, clock),
         Reports(stats, leads, journeys.library, clock),
         signer,
-        Rollup(stats, journeys.library),
+        Rollup(stats),
     )
 
 

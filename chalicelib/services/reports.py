@@ -291,18 +291,20 @@ class Reports:
         order = [(s.id, kind_of(s)) for s in definition.steps] if definition else []
         known = {name for name, _ in order}
         order += [(n, "") for n in self._named(period, f"step#{journey_id}#") if n not in known]
+        levels = self.stats.levels(tally.journey(journey_id))
         steps = []
         for name, kind in order:
+            sends = kind in ("send_email", "")  # only a sending step has email figures
             scope = tally.step(journey_id, name)
-            counted = self.stats.range(scope, period.first, period.last)
+            counted = self.stats.range(scope, period.first, period.last) if sends else {}
             steps.append(
                 {
                     "step": name,
                     "kind": kind,
-                    "entered": figures.count(counted, tally.STEP_ENTERED),
-                    "moved_on": figures.count(counted, tally.STEP_LEFT),
-                    "exited_here": figures.count(counted, tally.STEP_EXITED),
-                    "waiting_now": figures.count(self.stats.levels(scope), tally.WAITING),
+                    "entered": figures.count(metrics, tally.at_step(tally.STEP_ENTERED, name)),
+                    "moved_on": figures.count(metrics, tally.at_step(tally.STEP_LEFT, name)),
+                    "exited_here": figures.count(metrics, tally.at_step(tally.STEP_EXITED, name)),
+                    "waiting_now": figures.count(levels, tally.at_step(tally.WAITING, name)),
                     **figures.email(counted),
                 }
             )

@@ -1,8 +1,8 @@
 """The daily roll-up of the report counters: once a day, each closed day's shards of every
 scope are merged into one item, so a report over a quarter reads one item a day per scope.
 
-The scopes of a day are the ones its `all` items noted, and every step of every live journey
-(step counts are not noted, to keep the `all` item out of each advance's transaction). Each
+The scopes of a day are the ones its `all` items noted (a journey's step counts live in the
+journey's own scope, which its events note). Each
 run merges the last LOOKBACK closed days again: a count that arrived late for a closed day
 (an SES delivery notice, a retried event) is a new shard, merged the next night. Merging is
 idempotent and never loses a count (store/stats.py roll_day), so a run cut short by the
@@ -14,16 +14,14 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from chalicelib.reports import tally
-from chalicelib.store.journey_library import JourneyLibrary
 from chalicelib.store.stats import StatStore
 
 LOOKBACK = 3
 
 
 class Rollup:
-    def __init__(self, stats: StatStore, journeys: JourneyLibrary) -> None:
+    def __init__(self, stats: StatStore) -> None:
         self.stats = stats
-        self.journeys = journeys
 
     def run_if_due(self, now: datetime) -> int:
         """Merge the closed days once a day; the number of (scope, day) items merged."""
@@ -35,8 +33,5 @@ class Rollup:
         return merged
 
     def roll(self, day: date) -> int:
-        steps = {
-            tally.step(j.journey.id, s.id) for j in self.journeys.live() for s in j.journey.steps
-        }
-        scopes = {tally.ALL} | self.stats.scopes(day, day) | steps
+        scopes = {tally.ALL} | self.stats.scopes(day, day)
         return sum(self.stats.roll_day(scope, day) for scope in sorted(scopes))

@@ -63,8 +63,8 @@ def marker_key(event_id: str) -> str:
 def writes(counts: Iterable[Count], day: date, shard: int, note: bool = True) -> list[tables.Write]:
     """The updates that add `counts`: one item per scope and bucket, all its metrics at once,
     and (with `note`) the `all` item's note of every scope counted. A journey's step counts
-    go without the note: its report lists the journey's own steps, and the `all` item would
-    be one more item every advance's transaction meets."""
+    go without the note: the journey's events note its scope, and the `all` item would be
+    one more item every advance's transaction meets."""
     grouped: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
     seen: set[str] = set()
     for c in counts:
