@@ -202,6 +202,7 @@ class Subject:
     touches: tuple[Touch, ...] = ()
     opportunity_at: datetime | None = None
     posted_at: datetime | None = None  # the form post a lead accepted came from
+    reached_before: frozenset[str] = frozenset()  # stages reached by earlier changes
     # The properties of the email an unsubscribe came from (journey, step, template...).
     email: Mapping[str, Any] = field(default_factory=dict)
 
@@ -454,16 +455,22 @@ def _contact(event: ev.Event, subject: Subject) -> list[Count]:
     return out
 
 
+def rungs(before: Any, after: str) -> list[str]:
+    """The stages a change reaches: on the ladder, every rung up to `after` (lead straight to
+    SQL has been an MQL too), so the funnel never narrows upwards; off it, `after`."""
+    if after not in LADDER:
+        return [after]
+    if before is not None and before not in LADDER:
+        return [after]  # back onto the ladder from disqualified or churned
+    start = LADDER.index(before) + 1 if before in LADDER else 0
+    return [str(s) for s in LADDER[start : LADDER.index(after) + 1]] or [after]
+
+
 def _stage(event: ev.Event, subject: Subject) -> list[Count]:
-    """Every stage reached, with the ladder's skipped rungs (lead straight to SQL has been an
-    MQL too), so the funnel never narrows upwards; and the time spent in the stage left."""
+    """Each stage the contact reaches for the first time (a contact moved back and up again
+    is one contact in the funnel, not two), and the time spent in the stage it left."""
     before, after = event.properties.get("from"), str(event.properties.get("to"))
-    reached = [after]
-    if after in LADDER:
-        start = LADDER.index(before) + 1 if before in LADDER else 0
-        end = LADDER.index(after)
-        if before is None or before in LADDER:
-            reached = [str(s) for s in LADDER[start : end + 1]] or [after]
+    reached = [r for r in rungs(before, after) if r not in subject.reached_before]
     out = [Count(s, stage(r)) for r in reached for s in subject.origin]
     if before and subject.stage_since is not None:
         minutes = (event.occurred_at - subject.stage_since).total_seconds() / 60

@@ -55,6 +55,7 @@ class Bookkeeper:
         extra: dict[str, Any] = {}
         if event.type == STAGE_CHANGED:
             extra["stage_since"] = self._stage_since(event, contact)
+            extra["reached_before"] = self._reached_before(event)
         if event.type == LEAD_ACCEPTED:
             extra["posted_at"] = self._posted_at(event)
         if event.type == DEAL_WON:
@@ -78,6 +79,20 @@ class Bookkeeper:
             if earlier.type == FORM_SUBMITTED and earlier.occurred_at <= event.occurred_at:
                 return earlier.occurred_at
         return None
+
+    def _reached_before(self, event: Event) -> frozenset[str]:
+        """The stages earlier changes reached: a stage is counted the first time only."""
+        found: set[str] = set()
+        for earlier in self.events.timeline(event.contact_id, TIMELINE, newest_first=True):
+            if (
+                earlier.type == STAGE_CHANGED
+                and earlier.event_id != event.event_id
+                and earlier.occurred_at <= event.occurred_at
+            ):
+                found.update(
+                    tally.rungs(earlier.properties.get("from"), str(earlier.properties.get("to")))
+                )
+        return frozenset(found)
 
     def _stage_since(self, event: Event, contact: dict[str, Any]) -> datetime | None:
         """When the contact entered the stage this change leaves: the previous change's

@@ -121,11 +121,15 @@ def _slow_overview() -> dict[str, int]:
     events = [event_log.from_model(e) for e in all_events()]
     contacts = {c.id: c for c in ContactModel.scan()}
     created = {c.created_by_event for c in contacts.values()}
-    stages: Counter = Counter()  # a stage reached counts the rungs it skipped, too
+    # A stage reached counts the rungs it skipped too, once per contact.
+    reached: dict[str, set] = {}
     for e in (e for e in events if e.type == STAGE_CHANGED and e.properties["to"] in LADDER):
         before = e.properties.get("from")
         low = LADDER.index(before) + 1 if before in LADDER else 0
-        stages.update(LADDER[low : LADDER.index(e.properties["to"]) + 1])
+        reached.setdefault(e.contact_id, set()).update(
+            LADDER[low : LADDER.index(e.properties["to"]) + 1]
+        )
+    stages = Counter(s for rungs in reached.values() for s in rungs)
     return {
         "contacts": sum(1 for e in events if e.event_id in created),
         "submissions": sum(1 for e in events if e.type == FORM_SUBMITTED),

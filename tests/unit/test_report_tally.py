@@ -247,3 +247,15 @@ def test_a_period_before_2000_is_refused_by_name():
     with pytest.raises(PeriodError) as bad:
         Period.of("0001-01-01", "0001-01-01", date(2026, 11, 30))
     assert bad.value.field == "from"
+
+
+def test_a_contact_moved_back_and_up_again_is_one_in_the_funnel():
+    back_up = event(ev.STAGE_CHANGED, **{"from": "mql", "to": "sql"})
+    seen = tally.Subject(
+        campaign="playbook", reached_before=frozenset({"subscriber", "lead", "mql", "sql"})
+    )
+    assert not [c for c in tally.counts(back_up, seen) if c.metric.startswith("stage:")]
+    first = tally.Subject(
+        campaign="playbook", reached_before=frozenset({"subscriber", "lead", "mql"})
+    )
+    assert {c.metric for c in tally.counts(back_up, first) if c.scope == "all"} >= {"stage:sql"}
