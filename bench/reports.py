@@ -52,7 +52,7 @@ OVERVIEW_MS = 300.0
 DAYS = 60
 END = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)
 # Small enough for make test, large enough that every day of every campaign has counters.
-QUICK = ["--small", "3000", "--large", "6000", "--runs", "2"]
+QUICK = ["--small", "2000", "--large", "4000", "--runs", "2"]
 # (utm_campaign, channel, source) and how often people arrive through it.
 ARRIVALS = [
     (("playbook-2026", "paid_search", "google"), 30),

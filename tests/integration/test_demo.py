@@ -1,4 +1,4 @@
-"""`make demo`'s story, played for a week on the test engine: people arrive through the
+"""`make demo`'s story, played for four days on the test engine: people arrive through the
 campaigns, the pipeline and the sender do their work, and the reports count what happened."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from chalicelib.reports.period import Period
 
 def test_a_week_of_the_demo_fills_the_reports(svc, clock):
     clock.set(datetime(2026, 11, 2, tzinfo=UTC))
-    story = Demo(svc, app, clock, seed=7).play(days=7)
+    story = Demo(svc, app, clock, seed=7).play(days=4)
     assert story.contacts > 0 and story.emails > 0
     overview = svc.reports.overview(Period(datetime(2026, 11, 1).date(), clock.now().date()))
     kpis = {k["kpi"]: k["value"] for k in overview["kpis"]}
