@@ -54,8 +54,20 @@ class Bookkeeper:
             return None
         extra: dict[str, Any] = {}
         if event.type == STAGE_CHANGED:
-            extra["stage_since"] = self._stage_since(event, contact)
-            extra["reached_before"] = self._reached_before(event)
+            history = self.events.timeline(event.contact_id, TIMELINE, newest_first=True)
+            earlier = [
+                e
+                for e in history
+                if e.type == STAGE_CHANGED
+                and e.event_id != event.event_id
+                and e.occurred_at <= event.occurred_at
+            ]
+            extra["stage_since"] = _stage_since(event, earlier, contact)
+            extra["reached_before"] = frozenset(
+                r
+                for e in earlier
+                for r in tally.rungs(e.properties.get("from"), str(e.properties.get("to")))
+            )
         if event.type == LEAD_ACCEPTED:
             extra["posted_at"] = self._posted_at(event)
         if event.type == DEAL_WON:
@@ -80,30 +92,12 @@ class Bookkeeper:
                 return earlier.occurred_at
         return None
 
-    def _reached_before(self, event: Event) -> frozenset[str]:
-        """The stages earlier changes reached: a stage is counted the first time only."""
-        found: set[str] = set()
-        for earlier in self.events.timeline(event.contact_id, TIMELINE, newest_first=True):
-            if (
-                earlier.type == STAGE_CHANGED
-                and earlier.event_id != event.event_id
-                and earlier.occurred_at <= event.occurred_at
-            ):
-                found.update(
-                    tally.rungs(earlier.properties.get("from"), str(earlier.properties.get("to")))
-                )
-        return frozenset(found)
 
-    def _stage_since(self, event: Event, contact: dict[str, Any]) -> datetime | None:
-        """When the contact entered the stage this change leaves: the previous change's
-        time, or the contact's creation."""
-        for earlier in self.events.timeline(event.contact_id, TIMELINE, newest_first=True):
-            if (
-                earlier.type == STAGE_CHANGED
-                and earlier.event_id != event.event_id
-                and earlier.occurred_at <= event.occurred_at
-                and earlier.properties.get("to") == event.properties.get("from")
-            ):
-                return earlier.occurred_at
-        created = contact.get("created_at")
-        return created if isinstance(created, datetime) else None
+def _stage_since(event: Event, earlier: list[Event], contact: dict[str, Any]) -> datetime | None:
+    """When the contact entered the stage this change leaves: the newest earlier change into
+    it, or the contact's creation."""
+    for change in earlier:  # newest first
+        if change.properties.get("to") == event.properties.get("from"):
+            return change.occurred_at
+    created = contact.get("created_at")
+    return created if isinstance(created, datetime) else None
