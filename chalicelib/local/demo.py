@@ -63,7 +63,7 @@ TITLES = ["Marketing Manager", "Head of Growth", "VP Marketing", "Analyst", "Fou
 SIZES = ["1-10", "11-50", "51-200", "201-1000", "1000+"]
 COUNTRIES = ["US", "GB", "DE", "CN", "SG", "FR"]
 APPLE_PROXY = "Mozilla/5.0"
-RECENT = 40  # the newest people, whose mail and leads the demo looks at each day
+RECENT = 30  # the newest people, whose mail and leads the demo looks at each day
 READER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko)"
 
 
@@ -255,19 +255,20 @@ class Demo:
 
     def play(self, days: int = DAYS, progress: Callable[[int, Story], None] | None = None) -> Story:
         for day in range(days):
-            arrivals = self.rng.choice([0, 1, 1, 1, 2]) + (1 if day % 7 in (1, 2) else 0)
+            arrivals = self.rng.choice([0, 1, 1, 1, 2]) + (1 if day % 7 == 1 else 0)
             times = sorted(self.rng.uniform(7, 22) for _ in range(arrivals))
             start = self.clock.now()
             for n, hour in enumerate(times):
                 self.clock.set(start + timedelta(hours=hour))
                 self.visitor(day, n)
-            if self.story.people and self.rng.random() < 0.25:
+            if self.story.people and self.rng.random() < 0.2:
                 self.returning(day)
             for half in (1, 2):
                 self.clock.set(start + half * TICK)
                 self.settle()
             self.readers()
-            self.sales()
+            if day % 2:  # sales work their leads every other day
+                self.sales()
             self.settle()
             if progress and (day + 1) % 10 == 0:
                 progress(day + 1, self.story)
