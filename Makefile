@@ -43,15 +43,15 @@ test: lint
 fuzz: install
 	LEADFLOW_FUZZ_EXAMPLES=$(or $(EXAMPLES),100) $(BIN)/python -m pytest tests/e2e/test_api_contract.py -q
 
-# Every bench but the half-hour soak (bench/soak.py); each exits 1 when it misses a target.
-BENCHES := capture tick render sender burst speed_to_lead segments import reports
+# Every bench but the half-hour soak (bench/soak.py), then one table of every target and
+# bench/results.json (bench/all.py); exits 1 when any target is missed. `make bench ONLY=cost`.
 # Node's mjml, pinned, for bench/render.py's compile-per-send comparison (skipped without npm).
 bench/node_modules/.installed: bench/package.json bench/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then npm ci --prefix bench --no-audit --no-fund --silent && touch $@; \
 	else echo "npm not found: bench/render.py skips the MJML comparison"; fi
 
 bench: install bench/node_modules/.installed
-	@status=0; for b in $(BENCHES); do $(BIN)/python bench/$$b.py || status=1; done; exit $$status
+	$(BIN)/python bench/all.py $(ONLY)
 
 # `make package STAGE=prod`; infra/deploy.sh uploads and deploys the result.
 package: install

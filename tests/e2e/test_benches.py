@@ -5,6 +5,7 @@ is judged by `make bench`, as ratios within one run."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -106,3 +107,33 @@ def test_the_reports_bench_reads_counters_not_contacts():
     out = _run("reports.py", "--quick")
     assert "PASS  overview: items read" in out and "PASS  campaign page: items read" in out
     assert "PASS  no Scan" in out
+
+
+def test_the_cost_bench_prices_every_email_the_sender_sent():
+    out = _run("cost.py", "--quick")
+    month = re.search(r"The month at 1/([\d,]+) scale .*?, ([\d,]+) emails,", out)
+    assert month, out
+    scale, emails = (int(n.replace(",", "")) for n in month.groups())
+    assert emails > 0
+    # Two counts that share no code: email_sent events the pipeline saw, and SES requests
+    # the meter saw at botocore.
+    priced = re.search(r"SES emails\s+([\d,]+) emails", out)
+    assert priced and int(priced.group(1).replace(",", "")) == emails * scale
+    for group in ("emails and journeys", "leads and sales", "tracked events", "dashboard"):
+        assert re.search(rf"^{group}: \$", out, re.M), group
+    assert re.search(r"^(PASS|FAIL)  infrastructure without SES's price per email", out, re.M)
+    assert re.search(r"^(PASS|FAIL)  all in per 1,000 contacts", out, re.M)
+
+
+def test_make_bench_gathers_every_verdict_and_marks_a_crash():
+    from bench.all import Outcome, checks_in, table
+
+    checks = checks_in(
+        "  PASS  calls per new lead <= 2 (max 1)\n  rows a second 220 FAIL >= 2000\n"
+    )
+    assert [(c.passed, c.target) for c in checks] == [
+        (True, "calls per new lead <= 2 (max 1)"),
+        (False, "rows a second 220 >= 2000"),
+    ]
+    shown = table([Outcome("import", 12.0, 1, checks)])
+    assert "FAIL  rows a second 220 >= 2000" in shown and "1 of 2 targets met" in shown
