@@ -60,6 +60,7 @@ from chalicelib.store.imports import ImportStore
 from chalicelib.store.journey_library import JourneyLibrary
 from chalicelib.store.lead_library import LeadLibrary
 from chalicelib.store.ledger import Ledger
+from chalicelib.store.limits import Limiter
 from chalicelib.store.merges import MergeStore
 from chalicelib.store.segment_library import SegmentLibrary
 from chalicelib.store.segments import SegmentMembers
@@ -111,6 +112,7 @@ class Services:
     reports: Reports
     signer: Signer
     rollup: Rollup
+    limiter: Limiter
 
     def tick(self) -> tuple[TickReport, FireReport]:
         """What the scheduled tick does: advance due enrollments, fire due contact timers,
@@ -266,6 +268,7 @@ def build(
         Reports(stats, leads, journeys.library, clock),
         signer,
         Rollup(stats),
+        Limiter(settings.signing_secret, settings.limit_exempt),
     )
 
 

@@ -31,6 +31,9 @@ class Settings:
     # Broadcast emails kept on the sends queue at most, so a journey's email is never stuck
     # behind a newsletter: about two minutes of sending at the account's SES rate.
     broadcast_backlog: int = 2000
+    # Client addresses the public endpoints' limits do not apply to (a load balancer's health
+    # check, or the developer's own machine on the local stack).
+    limit_exempt: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -58,4 +61,7 @@ class Settings:
             allow_private_webhooks=env.get("LEADFLOW_ALLOW_PRIVATE_WEBHOOKS", "") == "1",
             webhook_max_delay_seconds=int(env.get("LEADFLOW_WEBHOOK_MAX_DELAY_SECONDS", 900)),
             broadcast_backlog=int(env.get("LEADFLOW_BROADCAST_BACKLOG", 2000)),
+            limit_exempt=tuple(
+                a.strip() for a in env.get("LEADFLOW_LIMIT_EXEMPT", "").split(",") if a.strip()
+            ),
         )

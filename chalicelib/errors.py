@@ -107,6 +107,23 @@ class Busy(LeadflowError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class TooManyRequests(LeadflowError):
+    """A caller went past a public endpoint's limit; it may try again after `retry_after`."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def body(self) -> dict:
+        return {**super().body(), "retry_after": self.retry_after}
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class Unavailable(Busy):
     """The store could not be reached, so the request may not have been recorded: retry."""
 

@@ -15,6 +15,7 @@ from chalicelib.leads.attribution import TOUCH_FIELDS
 from chalicelib.leads.capture import RequestMeta, raw_fields
 from chalicelib.leads.form_language import Form
 from chalicelib.services import submissions
+from chalicelib.store.limits import Limit
 from chalicelib.store.outage import is_outage
 
 
@@ -23,6 +24,10 @@ def _cors(request: Request, form: Form) -> dict[str, str]:
     if origin and ("*" in form.allowed_origins or origin in form.allowed_origins):
         return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
     return {}
+
+
+def limit_of(form: Form) -> Limit:
+    return Limit(f"form:{form.id}", form.rate_limit.max, form.rate_limit.per)
 
 
 def preflight(request: Request, form_id: str, svc: Services) -> Response:
@@ -65,6 +70,7 @@ def submit(request: Request, form_id: str, svc: Services) -> Response:
             clock=svc.clock,
             contacts=svc.contacts,
             public_url=svc.settings.public_url,
+            quota=svc.limiter.quota(limit_of(form), meta.source_ip, svc.clock.now()),
         )
     except FormValidationError as err:
         if html:

@@ -74,17 +74,14 @@ def one_error_shape(request: Request, get_response: Handler) -> Response:
 def pages_for_browsers(request: Request, get_response: Handler) -> Response:
     """A browser that meets a 503 gets a page that says to come back, with the same status
     and Retry-After, instead of a JSON body; one that opens a link we refuse (a click, accept
-    or preference link altered or expired) gets a page that says why."""
+    or preference link altered or expired), or posts past a form's limit, gets a page that
+    says why."""
     response = get_response(request)
     if not wants_page(request):
         return response
     problem = _error_body(response)
-    if (
-        request.method == "GET"
-        and response.status_code in (400, 404)
-        and problem
-        and "error" in problem
-    ):
+    refused = request.method == "GET" and response.status_code in (400, 404)
+    if (refused or response.status_code == 429) and problem and "error" in problem:
         page = pages.render("problem.html", message=problem.get("message", ""))
         headers = {**_headers_but_type(response), "Content-Type": HTML}
         return html_response(response.status_code, page, headers)

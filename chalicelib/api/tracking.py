@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from chalice import Response
 from chalice.app import Request
 
 from chalicelib.api import http
 from chalicelib.bootstrap import Services
+from chalicelib.errors import TooManyRequests
 from chalicelib.services import tracker
+from chalicelib.store.limits import Limit
 
 CORS = {"Access-Control-Allow-Origin": "*"}
+# Events one visitor (or one address, for a body that names none) may send in a window: a
+# busy reader sends a few a minute; a script replaying events is slowed, not stored.
+EVENTS_LIMIT = Limit("events", 600, timedelta(minutes=10))
 
 
 def preflight() -> Response:
@@ -27,6 +34,12 @@ def preflight() -> Response:
 
 def track(request: Request, svc: Services) -> Response:
     body = http.json_object(request, svc.settings.max_body_bytes)
+    who = body.get("visitor_id") or body.get("email") or body.get("phone")
+    subject = f"visitor:{who}" if isinstance(who, str) and who else http.client_ip(request)
+    try:
+        svc.limiter.enforce(EVENTS_LIMIT, subject, svc.clock.now())
+    except TooManyRequests as err:
+        return http.error_response(err, CORS)
     result = tracker.track(
         body,
         http.kept_header(request, "referer"),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from chalicelib.conditions.language import Strict
+from chalicelib.conditions.language import Duration, Strict
 from chalicelib.conditions.patterns import Regex
 from chalicelib.leads import downloads
 
@@ -128,6 +129,13 @@ class ThankYou(Strict):
         return value
 
 
+class RateLimit(Strict):
+    """Posts one client address may make to the form in a window; the rest get 429."""
+
+    max: Annotated[int, Field(ge=1, le=1_000_000)] = 60
+    per: Duration = timedelta(minutes=10)
+
+
 class Form(Strict):
     id: Annotated[str, Field(pattern=SLUG)]
     name: Annotated[str, Field(min_length=1)]
@@ -142,6 +150,7 @@ class Form(Strict):
     thank_you: ThankYou = ThankYou()
     allowed_origins: list[str] = Field(default_factory=list)
     language: str = "en"
+    rate_limit: RateLimit = RateLimit()
 
     @field_validator("allowed_origins")
     @classmethod

@@ -14,6 +14,18 @@ from chalicelib.leads.identity import Identity
 
 
 @dataclass(frozen=True)
+class Quota:
+    """A limit the write must fit under, counted in the same transaction (so a refused
+    request stores nothing and costs no extra call): the counter's key, its maximum, when
+    its item may go, and the refusal to raise when it is full."""
+
+    key: str
+    max: int
+    expires_at: datetime
+    refusal: Exception | None
+
+
+@dataclass(frozen=True)
 class Intake:
     """Who it is about, the event to append, and what (if anything) the profile learns."""
 
@@ -33,6 +45,7 @@ class Intake:
     key_field: str = "Idempotency-Key"
     """Where the client sent its key (a header, or the body's event_id): errors name it."""
     response: dict[str, Any] = field(default_factory=dict)
+    quota: Quota | None = None
 
     @property
     def updates_profile(self) -> bool:

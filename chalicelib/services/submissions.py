@@ -10,7 +10,7 @@ from chalicelib.errors import NotFound
 from chalicelib.events import FORM_SUBMITTED
 from chalicelib.leads.capture import RawValue, RequestMeta, Spam, Submission, capture
 from chalicelib.leads.form_language import Form
-from chalicelib.leads.intake import Intake
+from chalicelib.leads.intake import Intake, Quota
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.content import ContentStore
 
@@ -37,7 +37,7 @@ def thank_you_url(form: Form, public_url: str) -> str:
     return public_url + redirect if redirect.startswith("/") else redirect
 
 
-def to_intake(sub: Submission, redirect: str) -> Intake:
+def to_intake(sub: Submission, redirect: str, quota: Quota | None = None) -> Intake:
     props: dict[str, Any] = {"form_id": sub.form_id, "fields": sub.properties, **sub.context}
     if sub.consent:
         props["consent"] = sub.consent
@@ -57,6 +57,7 @@ def to_intake(sub: Submission, redirect: str) -> Intake:
         idempotency_key=sub.idempotency_key,
         fingerprint=sub.fingerprint,
         response={"status": "accepted", "submission_id": sub.event_id, "redirect": redirect},
+        quota=quota,
     )
 
 
@@ -68,12 +69,13 @@ def submit(
     clock: Clock,
     contacts: ContactStore,
     public_url: str,
+    quota: Quota | None = None,
 ) -> Accepted:
     redirect = thank_you_url(form, public_url)
     result = capture(form, fields, meta, clock.now())
     if isinstance(result, Spam):
         return Accepted(result.event_id, redirect)
-    recorded = contacts.record(to_intake(result, redirect))
+    recorded = contacts.record(to_intake(result, redirect, quota))
     return Accepted(
         submission_id=recorded.response.get("submission_id", recorded.event_id),
         redirect=recorded.response.get("redirect", redirect),

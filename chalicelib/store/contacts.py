@@ -23,8 +23,14 @@ from chalicelib.events import Event
 from chalicelib.leads import normalise
 from chalicelib.leads.intake import Intake, new_contact, profile_merge
 from chalicelib.store import event_log as event_rows
-from chalicelib.store import idempotency, optimistic, tables
-from chalicelib.store.models import ContactKeyModel, ContactModel, EventModel, IdempotencyModel
+from chalicelib.store import idempotency, limits, optimistic, tables
+from chalicelib.store.models import (
+    ContactKeyModel,
+    ContactModel,
+    CounterModel,
+    EventModel,
+    IdempotencyModel,
+)
 
 _CONTACT_FIELDS = tuple(ContactModel.get_attributes())
 
@@ -180,6 +186,9 @@ class ContactStore:
         )
         row = event_rows.to_model(event, self.shards)
         items.append(("save", row, {"condition": event_rows.new_item_condition()}))
+        if intake.quota is not None:
+            counter = CounterModel(intake.quota.key)
+            items.append(("update", counter, limits.count_action(intake.quota)))
         if intake.idempotency_key:
             response = {**intake.response, "contact_id": cid}
             claim = idempotency.record(intake.idempotency_key, response, intake.fingerprint, now)
@@ -202,6 +211,9 @@ class ContactStore:
         for model, reason in failed:  # a retry first: its event is naturally there already
             if isinstance(model, IdempotencyModel) and reason.code == "ConditionalCheckFailed":
                 return _replay(intake, IdempotencyModel.from_raw_data(reason.raw_item))
+        for model, _reason in failed:  # then the caller's quota: nothing stored, say when
+            if isinstance(model, CounterModel) and intake.quota and intake.quota.refusal:
+                raise intake.quota.refusal
         owners: dict[str, str] = {}
         contact_failed = False
         for model, reason in failed:
