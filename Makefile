@@ -39,7 +39,7 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest -n $(or $(JOBS),2) --dist loadfile
 
-# The API against docs/openapi.yaml with more examples than make test's quick run.
+# The API against chalicelib/api/openapi.yaml with more examples than make test's quick run.
 fuzz: install
 	LEADFLOW_FUZZ_EXAMPLES=$(or $(EXAMPLES),100) $(BIN)/python -m pytest tests/e2e/test_api_contract.py -q
 

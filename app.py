@@ -21,6 +21,7 @@ from chalicelib.api import (
     keys,
     leads,
     middleware,
+    openapi,
     reports,
     segments,
     tracking,
@@ -64,6 +65,12 @@ def index_page():
 @http.guarded
 def health_check():
     return health.report(services())
+
+
+@app.route("/openapi.json", methods=["GET"])
+@http.guarded
+def openapi_document():
+    return openapi.serve()
 
 
 @app.route("/forms/{form_id}/submissions", methods=["POST"], content_types=PUBLIC_BODY)

@@ -1,4 +1,4 @@
-"""The API does what docs/openapi.yaml says: schemathesis fuzzes a running local stack.
+"""The API does what chalicelib/api/openapi.yaml says: schemathesis fuzzes a running local stack.
 
 Every phase runs (examples, coverage, fuzzing, stateful), and every check: no 5xx, no status,
 content type, header or body outside the document, no schema-valid request refused, no
@@ -83,7 +83,7 @@ def test_the_api_answers_as_its_openapi_document_says(stack):
             "--config-file",
             str(ROOT / "tests" / "e2e" / "schemathesis.toml"),
             "run",
-            str(ROOT / "docs" / "openapi.yaml"),
+            str(ROOT / "chalicelib" / "api" / "openapi.yaml"),
             "--url",
             running.api,
             "--header",

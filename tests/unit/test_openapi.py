@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from app import app
-from tests.builders import ROOT
+from chalicelib.api.openapi import DOCUMENT as OPENAPI
 
 
 def test_every_route_is_documented_and_nothing_else():
-    spec = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
+    spec = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
     documented = {
         (path, method.upper())
         for path, item in spec["paths"].items()
@@ -27,7 +29,7 @@ def test_every_route_is_documented_and_nothing_else():
 
 
 def test_documented_error_answers_use_the_error_schema():
-    spec = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
+    spec = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
     problem = spec["components"]["responses"]["Problem"]
 
     assert problem["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
@@ -37,7 +39,7 @@ def test_documented_error_answers_use_the_error_schema():
 def test_the_document_is_valid_openapi():
     from openapi_spec_validator import OpenAPIV30SpecValidator
 
-    spec = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
+    spec = yaml.safe_load(OPENAPI.read_text(encoding="utf-8"))
 
     assert [e.message for e in OpenAPIV30SpecValidator(spec).iter_errors()] == []
 
@@ -51,6 +53,16 @@ def test_no_key_is_written_twice_in_the_document():
             seen.extend((node.start_mark.line + 1, k) for k in keys if keys.count(k) > 1)
             return super().construct_mapping(node, deep)
 
-    yaml.load((ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"), Strict)
+    yaml.load(OPENAPI.read_text(encoding="utf-8"), Strict)
 
     assert seen == []
+
+
+def test_the_api_serves_the_document_as_json():
+    from chalice.test import Client
+
+    with Client(app) as client:
+        answer = client.http.get("/openapi.json")
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "application/json"
+    assert json.loads(answer.body) == json.loads(json.dumps(yaml.safe_load(OPENAPI.read_text())))
