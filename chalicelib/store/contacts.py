@@ -186,14 +186,14 @@ class ContactStore:
         )
         row = event_rows.to_model(event, self.shards)
         items.append(("save", row, {"condition": event_rows.new_item_condition()}))
-        if intake.quota is not None:
-            counter = CounterModel(intake.quota.key)
-            items.append(("update", counter, limits.count_action(intake.quota)))
         if intake.idempotency_key:
             response = {**intake.response, "contact_id": cid}
             claim = idempotency.record(intake.idempotency_key, response, intake.fingerprint, now)
             options = {"condition": idempotency.claim_condition(), "return_values": ALL_OLD}
             items.append(("save", claim, options))
+        if intake.quota is not None:  # last: a retry is told by its key's item first
+            counter = CounterModel(intake.quota.key)
+            items.append(("update", counter, limits.count_action(intake.quota)))
         return items
 
     def _learn(
@@ -211,9 +211,12 @@ class ContactStore:
         for model, reason in failed:  # a retry first: its event is naturally there already
             if isinstance(model, IdempotencyModel) and reason.code == "ConditionalCheckFailed":
                 return _replay(intake, IdempotencyModel.from_raw_data(reason.raw_item))
-        for model, _reason in failed:  # then the caller's quota: nothing stored, say when
-            if isinstance(model, CounterModel) and intake.quota and intake.quota.refusal:
-                raise intake.quota.refusal
+        quota_full = any(isinstance(model, CounterModel) for model, _ in failed)
+        failed = [
+            (model, reason) for model, reason in failed if not isinstance(model, CounterModel)
+        ]
+        if quota_full and not failed and intake.quota and intake.quota.refusal:
+            raise intake.quota.refusal  # only the caller's quota refused: nothing stored
         owners: dict[str, str] = {}
         contact_failed = False
         for model, reason in failed:

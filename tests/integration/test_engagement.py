@@ -110,7 +110,8 @@ def test_an_emails_click_counters_expire_with_the_email_and_others_stay(client, 
     [download] = _tracked(svc, "c")
     assert client.http.get(download).status_code == 302
 
-    counters = list(CounterModel.scan())
+    # The form's limit windows expire by design (store/limits.py): not an email's counters.
+    counters = [c for c in CounterModel.scan() if not c.key.startswith("limit#")]
     kept = [c for c in counters if c.expires_at is not None]
     assert len(kept) == 1 and kept[0].key.endswith("clicks")
     assert kept[0].expires_at == clock.now() + COUNTERS_KEPT
