@@ -41,6 +41,7 @@ DASHBOARD_OPENS = 500
 MINUTES = DAYS * 24 * 60  # the tick and the sweeper run every minute (app.py)
 QUICK = ["--contacts", "20", "--dashboard", "2"]
 PROBED_LEADS, PROBED_EVENTS = 5, 20
+TABLE_PREFIX = "bench-cost-"
 
 EMAIL, LEADS, TRACKED, DASHBOARD, ALWAYS = (
     "emails and journeys",
@@ -81,7 +82,7 @@ class Run:
     contacts: int
     dashboard_opens: int
     idle_ticks: int
-    stored_bytes: int
+    stored: dict[str, tuple[int, int]]  # table -> (items, bytes) after the month
     seconds: float
     month_end: int  # requests after this mark are the probes', not the month's
     probes: dict[str, tuple[list[Request], int]]  # unit -> (its requests, how many units)
@@ -225,7 +226,7 @@ def bill_of(run: Run, prices: dict[str, Any]) -> Bill:
         "deliveries",
         sns["https_delivery"],
     )
-    stored_gb = run.stored_bytes * scale / GB
+    stored_gb = sum(size for _, size in run.stored.values()) * scale / GB
     ddb = aws["dynamodb"]
     bill.add(ALWAYS, "DynamoDB storage", stored_gb, "GB-month", ddb["storage_gb_month"])
     bill.add(
@@ -263,7 +264,7 @@ def play(contacts: int, dashboard_opens: int) -> Run:
         settings = Settings.from_env(
             {
                 "LEADFLOW_STAGE": "bench",
-                "LEADFLOW_TABLE_PREFIX": "bench-cost-",
+                "LEADFLOW_TABLE_PREFIX": TABLE_PREFIX,
                 "AWS_REGION": "us-east-1",
                 "LEADFLOW_SIGNING_SECRET": "bench-secret-0123456789abcdef",
             }
@@ -314,20 +315,24 @@ def play(contacts: int, dashboard_opens: int) -> Run:
     )
 
 
-def stored_bytes(tables: Any) -> int:
+def stored_bytes(tables: Any) -> dict[str, tuple[int, int]]:
+    """Items and bytes per table, as DynamoDB sizes them."""
     from chalicelib.store.models import MODELS
 
     client = tables.connection().client
-    total = 0
+    out: dict[str, tuple[int, int]] = {}
     for model in MODELS:
         kwargs: dict[str, Any] = {"TableName": model.Meta.table_name}
+        items = size = 0
         while True:
             page = client.scan(**kwargs)
-            total += sum(item_bytes(item) for item in page.get("Items", []))
+            items += len(page.get("Items", []))
+            size += sum(item_bytes(item) for item in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    return total
+        out[model.Meta.table_name.removeprefix(TABLE_PREFIX)] = (items, size)
+    return out
 
 
 def money(dollars: float) -> str:
@@ -414,6 +419,18 @@ def report(run: Run, bill: Bill) -> tuple[int, dict[str, Any]]:
         "  included; a tracked event: a known visitor's page view and the score, segment and\n"
         "  rule changes it makes; an email: its share of the month's email work)"
     )
+    print("\nDynamoDB units by table (scaled to the month; read and write together)")
+    by_table: dict[str, float] = defaultdict(float)
+    for r in run.requests:
+        if r.driver not in ("setup", "stream poller"):
+            for table, units in r.units_by_table:
+                by_table[table.removeprefix(TABLE_PREFIX)] += units * run.to_month(r.driver)
+    total_units = sum(by_table.values()) or 1.0
+    for table, units in sorted(by_table.items(), key=lambda x: -x[1])[:8]:
+        print(f"  {table:30}{units:>16,.0f}{units / total_units:>8.0%}")
+    print("\nStored after the month: items, mean item size (bytes)")
+    for table, (items, size) in sorted(run.stored.items(), key=lambda x: -x[1][1])[:6]:
+        print(f"  {table:30}{items:>10,}{size / max(items, 1):>10,.0f}")
     print("\nTop DynamoDB spenders (scaled to the month)")
     spend: dict[str, float] = defaultdict(float)
     for r in run.requests:

@@ -40,6 +40,7 @@ class Request:
     write_units: float = 0.0
     failed: bool = False
     messages: int = 0  # SQS entries sent or SES messages in this call
+    units_by_table: tuple[tuple[str, float], ...] = ()  # DynamoDB's split of the units
 
 
 def _units(consumed: Any) -> dict[str, float]:
@@ -157,6 +158,7 @@ class Meter:
                 write_units=writes,
                 failed=failed,
                 messages=_messages(service, operation, params),
+                units_by_table=tuple(sorted(units.items())),
             )
         )
 
