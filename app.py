@@ -70,7 +70,7 @@ def health_check():
 @app.route("/openapi.json", methods=["GET"])
 @http.guarded
 def openapi_document():
-    return openapi.serve()
+    return openapi.serve(services().settings.public_url)
 
 
 @app.route("/forms/{form_id}/submissions", methods=["POST"], content_types=PUBLIC_BODY)

@@ -70,7 +70,9 @@ def submit(request: Request, form_id: str, svc: Services) -> Response:
             clock=svc.clock,
             contacts=svc.contacts,
             public_url=svc.settings.public_url,
-            quota=svc.limiter.quota(limit_of(form), meta.source_ip, svc.clock.now()),
+            quota=svc.limiter.quota(
+                limit_of(form), meta.source_ip, svc.clock.now(), meta.source_ip
+            ),
         )
     except FormValidationError as err:
         if html:

@@ -19,18 +19,21 @@ DOCUMENT = Path(__file__).with_name("openapi.yaml")
 
 
 @functools.cache
-def document() -> dict[str, Any]:
+def _document() -> dict[str, Any]:
     return yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))
 
 
 @functools.cache
-def _body() -> str:
-    return json.dumps(document(), ensure_ascii=False, default=str)
+def _body(public_url: str) -> str:
+    """The document with this deployment's own URL as its server (the file names the local
+    stack's)."""
+    document = {**_document(), "servers": [{"url": public_url}]}
+    return json.dumps(document, ensure_ascii=False, default=str)
 
 
-def serve() -> Response:
+def serve(public_url: str) -> Response:
     return Response(
-        body=_body(),
+        body=_body(public_url),
         status_code=200,
         headers={"Content-Type": "application/json", "Cache-Control": "public, max-age=300"},
     )

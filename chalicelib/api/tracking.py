@@ -14,9 +14,11 @@ from chalicelib.services import tracker
 from chalicelib.store.limits import Limit
 
 CORS = {"Access-Control-Allow-Origin": "*"}
-# Events one visitor (or one address, for a body that names none) may send in a window: a
-# busy reader sends a few a minute; a script replaying events is slowed, not stored.
-EVENTS_LIMIT = Limit("events", 600, timedelta(minutes=10))
+# Events one client address, and one visitor id, may send in a window: a busy reader sends a
+# few a minute and an office behind one address a few hundred; a script replaying events is
+# slowed, not stored. Both apply, so a new visitor id per request does not escape the first.
+ADDRESS_LIMIT = Limit("events-address", 1200, timedelta(minutes=10))
+VISITOR_LIMIT = Limit("events-visitor", 600, timedelta(minutes=10))
 
 
 def preflight() -> Response:
@@ -34,10 +36,12 @@ def preflight() -> Response:
 
 def track(request: Request, svc: Services) -> Response:
     body = http.json_object(request, svc.settings.max_body_bytes)
-    who = body.get("visitor_id") or body.get("email") or body.get("phone")
-    subject = f"visitor:{who}" if isinstance(who, str) and who else http.client_ip(request)
+    address, now = http.client_ip(request), svc.clock.now()
+    visitor = body.get("visitor_id")
     try:
-        svc.limiter.enforce(EVENTS_LIMIT, subject, svc.clock.now())
+        svc.limiter.enforce(ADDRESS_LIMIT, address, now, address)
+        if isinstance(visitor, str):
+            svc.limiter.enforce(VISITOR_LIMIT, visitor, now, address)
     except TooManyRequests as err:
         return http.error_response(err, CORS)
     result = tracker.track(

@@ -133,7 +133,7 @@ class RateLimit(Strict):
     """Posts one client address may make to the form in a window; the rest get 429."""
 
     max: Annotated[int, Field(ge=1, le=1_000_000)] = 60
-    per: Duration = timedelta(minutes=10)
+    per: Annotated[Duration, Field(gt=timedelta(0), le=timedelta(days=1))] = timedelta(minutes=10)
 
 
 class Form(Strict):

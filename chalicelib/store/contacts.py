@@ -211,10 +211,12 @@ class ContactStore:
         for model, reason in failed:  # a retry first: its event is naturally there already
             if isinstance(model, IdempotencyModel) and reason.code == "ConditionalCheckFailed":
                 return _replay(intake, IdempotencyModel.from_raw_data(reason.raw_item))
-        quota_full = any(isinstance(model, CounterModel) for model, _ in failed)
-        failed = [
-            (model, reason) for model, reason in failed if not isinstance(model, CounterModel)
+        quota_full = [
+            (model, reason)
+            for model, reason in failed
+            if isinstance(model, CounterModel) and reason.code == "ConditionalCheckFailed"
         ]
+        failed = [pair for pair in failed if pair not in quota_full]
         if quota_full and not failed and intake.quota and intake.quota.refusal:
             raise intake.quota.refusal  # only the caller's quota refused: nothing stored
         owners: dict[str, str] = {}

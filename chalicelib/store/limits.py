@@ -49,10 +49,17 @@ class Limiter:
         ends = datetime.fromtimestamp((window + 1) * seconds, tz=now.tzinfo)
         return f"limit#{limit.name}#{digest}#{window}", ends
 
-    def quota(self, limit: Limit, subject: str | None, now: datetime) -> Quota | None:
+    def applies(self, address: str | None) -> bool:
+        """Limits apply to requests from an address that is not exempt (a direct invocation
+        has no address: not a public request)."""
+        return bool(address) and address not in self._exempt
+
+    def quota(
+        self, limit: Limit, subject: str | None, now: datetime, address: str | None
+    ) -> Quota | None:
         """The limit as a quota for a write to count in its own transaction (one call for
-        both); None when the request is not limited (no subject, or an exempt address)."""
-        if not subject or subject in self._exempt:
+        both); None when the request is not limited."""
+        if not subject or not self.applies(address):
             return None
         key, ends = self.key(limit, subject, now)
         return Quota(key, limit.max, ends + KEPT_AFTER, refusal(limit, ends, now))
@@ -68,14 +75,15 @@ class Limiter:
             return Verdict(False, retry_after(ends, now))
         return Verdict(True)
 
-    def enforce(self, limit: Limit, subject: str | None, now: datetime) -> None:
-        """`take`, raising 429's error when refused. A request with no subject (only a direct
-        invocation has none) or from an exempt address is not limited."""
-        if not subject or subject in self._exempt:
+    def enforce(
+        self, limit: Limit, subject: str | None, now: datetime, address: str | None
+    ) -> None:
+        """`take`, raising 429's error when refused (see `applies`)."""
+        if not subject or not self.applies(address):
             return
-        _, ends = self.key(limit, subject, now)
-        if not self.take(limit, subject, now).allowed:
-            raise refusal(limit, ends, now)
+        verdict = self.take(limit, subject, now)
+        if not verdict.allowed:
+            raise refusal(limit, now + timedelta(seconds=verdict.retry_after), now)
 
 
 def retry_after(ends: datetime, now: datetime) -> int:
