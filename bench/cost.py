@@ -9,7 +9,7 @@ on a schedule whatever the volume (the tick and sweeper every minute, the nightl
 and the dashboard are measured per run and multiplied by how often they run. Prices come
 from bench/prices.toml (dated, with their pages); nothing here is a typed-in request count.
 
-    .venv/bin/python bench/cost.py [--contacts 300] [--quick]
+    .venv/bin/python bench/cost.py [--contacts 80] [--quick]
 """
 
 from __future__ import annotations
@@ -36,12 +36,14 @@ from bench.pricing import GB, Bill, Usage, item_bytes, load_prices  # noqa: E402
 
 INFRA_TARGET = 15.0  # $ a month, everything but SES's price per email
 PER_THOUSAND_TARGET = 0.65  # $ per 1,000 contacts a month, all in
-JOURNEYS = 10
+JOURNEY_IDS = frozenset(p.stem for p in (ROOT / "marketing" / "journeys").glob("*.yaml"))
 DASHBOARD_OPENS = 500
 MINUTES = DAYS * 24 * 60  # the tick and the sweeper run every minute (app.py)
 QUICK = ["--contacts", "20", "--dashboard", "2"]
 PROBED_LEADS, PROBED_EVENTS = 5, 20
 TABLE_PREFIX = "bench-cost-"
+OVERHEAD = 100  # bytes DynamoDB adds to each item's size for storage
+FIXED_TABLES = ("content", "asset-parts")  # published marketing/ and its files
 
 EMAIL, LEADS, TRACKED, DASHBOARD, ALWAYS = (
     "emails and journeys",
@@ -226,7 +228,10 @@ def bill_of(run: Run, prices: dict[str, Any]) -> Bill:
         "deliveries",
         sns["https_delivery"],
     )
-    stored_gb = sum(size for _, size in run.stored.values()) * scale / GB
+    # DynamoDB bills 100 bytes of overhead per item; content does not grow with the list.
+    stored = {t: size + OVERHEAD * items for t, (items, size) in run.stored.items()}
+    fixed = sum(v for t, v in stored.items() if t in FIXED_TABLES)
+    stored_gb = ((sum(stored.values()) - fixed) * scale + fixed) / GB
     ddb = aws["dynamodb"]
     bill.add(ALWAYS, "DynamoDB storage", stored_gb, "GB-month", ddb["storage_gb_month"])
     bill.add(
@@ -369,6 +374,9 @@ def report(run: Run, bill: Bill) -> tuple[int, dict[str, Any]]:
                 else (f"{line.quantity:,.2f} {line.unit}")
             )
             print(f"  {line.what:50}{quantity:>16}{money(line.dollars):>12}")
+    journeys = {k: n for k, n in v.emails_by.items() if k in JOURNEY_IDS}
+    live = len(JOURNEY_IDS)
+    per_journey = bill.total(group=EMAIL) * sum(journeys.values()) / max(v.emails, 1) / live
     lead_requests, lead_count = run.probes["a new lead"]
     lead_bill = Bill(prices)
     lead_bill.usage(LEADS, Usage.of(lead_requests))
@@ -384,8 +392,8 @@ def report(run: Run, bill: Bill) -> tuple[int, dict[str, Any]]:
     )
     print(
         f"\nper 1,000 contacts a month   {money(per_thousand)}\n"
-        f"per journey a month          {money(bill.total(group=EMAIL) / JOURNEYS)}"
-        f"   (emails and journeys / {JOURNEYS} journeys)\n"
+        f"per journey a month          {money(per_journey)}"
+        f"   (the journeys' share of the email work, / {live} journeys live)\n"
         f"per new lead                 {money(per_lead)}"
         "   (DynamoDB, SQS and SES of one new lead end to end, below)"
     )
