@@ -408,9 +408,12 @@ def report(run: Run, bill: Bill) -> tuple[int, dict[str, Any]]:
         for r in run.requests
         if r.driver not in ("setup", "stream poller", *FIXED) and group_of(r.driver) == EMAIL
     ]
+    # As in the bill: the month's ticks less what an idle tick costs (priced per minute).
+    idle = Usage.of(r for r in run.requests if r.driver == "tick idle").scaled(1 / run.idle_ticks)
+    email_usage = Usage.of(emails) - idle.scaled(v.ticks)
     units = {
         **{unit: (Usage.of(requests), n) for unit, (requests, n) in run.probes.items()},
-        "an email sent": (Usage.of(emails), max(v.emails, 1)),
+        "an email sent": (email_usage, max(v.emails, 1)),
     }
     for unit, (usage, n) in units.items():
         dollars = (

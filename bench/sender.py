@@ -52,6 +52,8 @@ def _posted_and_queued(n: int, outbox: Path) -> tuple[object, float]:
             "LEADFLOW_SIGNING_SECRET": "bench-secret-0123456789abcdef",
             "LEADFLOW_MAX_SEND_RATE": "100000",  # SES's quota is not what is measured here
             "LEADFLOW_OUTBOX_DIR": str(outbox),
+            # The leads are set-up, posted from this machine: the forms' limit is not measured.
+            "LEADFLOW_LIMIT_EXEMPT": "127.0.0.1",
         }
     )
     svc = bootstrap.build(settings)
