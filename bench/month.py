@@ -412,7 +412,7 @@ class Month:
                 self.post(newsletter=n % 3 == 0)
                 if n % 25 == 24:
                     self.settle()
-            for day in range(-180, 0, 5):  # at noon on varied weekdays: out of quiet hours
+            for day in range(-180, 0, 8):  # at noon on varied weekdays: out of quiet hours
                 self.clock.set(START + timedelta(days=day, hours=12))
                 self.settle()
             self.unread.clear()
