@@ -45,7 +45,8 @@ class Limiter:
     def key(self, limit: Limit, subject: str, now: datetime) -> tuple[str, datetime]:
         seconds = limit.per.total_seconds()
         window = math.floor(now.timestamp() / seconds)
-        digest = hmac.new(self._secret, subject.encode(), hashlib.sha256).hexdigest()[:24]
+        raw = subject.encode("utf-8", "surrogatepass")  # JSON allows lone surrogates
+        digest = hmac.new(self._secret, raw, hashlib.sha256).hexdigest()[:24]
         ends = datetime.fromtimestamp((window + 1) * seconds, tz=now.tzinfo)
         return f"limit#{limit.name}#{digest}#{window}", ends
 

@@ -142,3 +142,10 @@ def test_a_window_must_be_longer_than_nothing_and_at_most_a_day(per):
 
     with pytest.raises(ValidationError, match="per"):
         RateLimit.model_validate({"max": 5, "per": per})
+
+
+def test_a_visitor_id_with_a_lone_surrogate_is_limited_not_a_500(svc, client, clock):
+    clock.set(an_hour_from_now())
+    body = '{"type": "page_viewed", "visitor_id": "\\ud800visitor-odd"}'
+    answer = client.http.post("/events", headers={"Content-Type": "application/json"}, body=body)
+    assert answer.status_code < 500
