@@ -96,18 +96,23 @@ class Forbidden(LeadflowError):
     code = "forbidden"
 
 
-class Busy(LeadflowError):
-    """Contention outlasted our retries; the client may retry (safely, with its key)."""
+class RetryLater(LeadflowError):
+    """A refusal the client may retry after `retry_after` seconds (the Retry-After header)."""
 
-    status = 503
-    code = "busy"
     retry_after = 1
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
 
 
-class TooManyRequests(LeadflowError):
+class Busy(RetryLater):
+    """Contention outlasted our retries; the client may retry (safely, with its key)."""
+
+    status = 503
+    code = "busy"
+
+
+class TooManyRequests(RetryLater):
     """A caller went past a public endpoint's limit; it may try again after `retry_after`."""
 
     status = 429
@@ -119,9 +124,6 @@ class TooManyRequests(LeadflowError):
 
     def body(self) -> dict:
         return {**super().body(), "retry_after": self.retry_after}
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 class Unavailable(Busy):
