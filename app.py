@@ -10,6 +10,7 @@ from chalice import Chalice, Rate
 from chalicelib.api import (
     admin,
     assets,
+    audit,
     broadcasts,
     contacts,
     email,
@@ -36,6 +37,11 @@ app.api.binary_types.append("image/gif")
 app.api.binary_types.extend(assets.MEDIA_TYPES)
 app.api.binary_types.append(imports.XLSX)
 PUBLIC_BODY = [http.JSON, http.FORM]
+
+
+@app.middleware("http")
+def audit_trail(request, get_response):
+    return audit.trail(request, get_response(request), services())
 
 
 @app.middleware("http")
@@ -398,6 +404,12 @@ def create_key():
 @http.guarded
 def revoke_key(key_id: str):
     return keys.revoke_key(app.current_request, key_id, services())
+
+
+@app.route("/audit", methods=["GET"])
+@http.guarded
+def audit_log():
+    return audit.read(app.current_request, services())
 
 
 @app.route("/deliveries", methods=["GET"])

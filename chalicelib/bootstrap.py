@@ -48,6 +48,7 @@ from chalicelib.services.steward import Steward
 from chalicelib.services.stitch import Stitcher
 from chalicelib.store import tables
 from chalicelib.store.api_keys import ApiKeyStore
+from chalicelib.store.audit import AuditLog
 from chalicelib.store.broadcast_library import BroadcastLibrary
 from chalicelib.store.broadcasts import BroadcastStore
 from chalicelib.store.contacts import ContactStore
@@ -113,6 +114,7 @@ class Services:
     signer: Signer
     rollup: Rollup
     limiter: Limiter
+    audit: AuditLog
 
     def tick(self) -> tuple[TickReport, FireReport]:
         """What the scheduled tick does: advance due enrollments, fire due contact timers,
@@ -269,6 +271,7 @@ def build(
         signer,
         Rollup(stats),
         Limiter(settings.signing_secret, settings.limit_exempt),
+        AuditLog(clock),
     )
 
 

@@ -10,50 +10,25 @@ from typing import Any
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.api import http
+from chalicelib.api import audit, http
+from chalicelib.api.access import authorize
+from chalicelib.api.http import jsonable, query_limit
 from chalicelib.bootstrap import Services
 from chalicelib.contacts.listing import ContactFilter, aware
-from chalicelib.errors import FieldError, Forbidden, FormValidationError, NotFound, Unauthorized
+from chalicelib.errors import FieldError, FormValidationError, NotFound
 from chalicelib.leads import normalise
 from chalicelib.leads.ownership import lead_of
 from chalicelib.lifecycle import Stage
-from chalicelib.store.api_keys import Caller
+from chalicelib.roles import Caller
 
-READERS = ("admin", "sales", "viewer")
 CURSOR = re.compile(r"ct_[0-9a-f]{32}")  # a list page's `next`: the last contact id it read
-
-
-def authorize(request: Request, svc: Services, roles: tuple[str, ...] = READERS) -> Caller:
-    key = request.headers.get("x-api-key")
-    if not key:
-        raise Unauthorized("send an API key in the X-Api-Key header")
-    caller = svc.api_keys.caller_of(key)
-    if caller is None:
-        raise Unauthorized("unknown API key")
-    if caller.role not in roles:
-        raise Forbidden(f"the {caller.role} role may not do this")
-    if caller.role == "sales" and not caller.owner:
-        raise Forbidden("this sales key belongs to no owner: create a new one with --owner")
-    return caller
-
-
-def jsonable(value: Any) -> Any:
-    if isinstance(value, set):
-        return sorted(value)
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
 
 
 def visible_contact(svc: Services, caller: Caller, contact_id: str) -> dict[str, Any]:
     """The contact, if this caller may see it; otherwise the same 404 as for no contact, so a
     sales key learns nothing about other owners' leads."""
     contact = svc.contacts.get(contact_id)
-    if contact is None or not caller.sees(lead_of(contact).get("owner")):
+    if contact is None or not caller.sees(lead_of(contact)):
         raise NotFound(f"no contact {contact_id!r}")
     return contact
 
@@ -88,14 +63,6 @@ def contact_view(svc: Services, caller: Caller, contact_id: str, limit: int) -> 
             "timeline": timeline,
         }
     )
-
-
-def query_limit(request: Request, default: int = 100) -> int:
-    """?limit=, a whole number from 1 to 500."""
-    raw = (request.query_params or {}).get("limit", str(default))
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 500:
-        raise FormValidationError([FieldError("limit", "must be a whole number from 1 to 500")])
-    return int(raw)
 
 
 def get_contact(request: Request, contact_id: str, svc: Services) -> Response:
@@ -176,4 +143,5 @@ def _contact_list(
     if wanted.segment and (book is None or wanted.segment not in book.segments):
         raise FormValidationError([FieldError("segment", "is not a published segment or list")])
     page = svc.directory.page(wanted, caller, query_limit(request, 50), after)
+    audit.note(request, returned=len(page.contacts))
     return http.json_response(200, jsonable({"contacts": page.contacts, "next": page.next}))

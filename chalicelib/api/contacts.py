@@ -6,21 +6,22 @@ from __future__ import annotations
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.api import http
-from chalicelib.api.admin import authorize, jsonable
+from chalicelib.api import audit, http
+from chalicelib.api.access import authorize
+from chalicelib.api.http import jsonable
 from chalicelib.bootstrap import Services
 from chalicelib.errors import FieldError, FormValidationError
 from chalicelib.leads.fields import name_fault
 from chalicelib.store import tables
 
-ADMINS = ("admin",)
 MERGE_BODY_BYTES = 4096
 
 
 def duplicates(request: Request, svc: Services) -> Response:
     """Groups of contacts that may be one person, each with its reason; nothing is merged."""
-    authorize(request, svc, ADMINS)
+    authorize(request, svc)
     found = svc.duplicates.candidates()
+    audit.note(request, returned=len(found))
     body = {
         "candidates": [
             {"reason": c.reason, "key": c.key, "size": c.size, "contacts": c.contacts}
@@ -32,7 +33,7 @@ def duplicates(request: Request, svc: Services) -> Response:
 
 def merge(request: Request, svc: Services) -> Response:
     """Merge `merged` into `survivor` (contact ids); `locked` fields keep the survivor's."""
-    caller = authorize(request, svc, ADMINS)
+    caller = authorize(request, svc)
     body = http.only(http.json_object(request, MERGE_BODY_BYTES), ("survivor", "merged", "locked"))
     errors = [
         FieldError(name, "give a contact id")
@@ -44,5 +45,6 @@ def merge(request: Request, svc: Services) -> Response:
         errors.append(FieldError("locked", "give a list of profile field names"))
     if errors:
         raise FormValidationError(errors)
-    report = svc.merger.merge(body["survivor"], body["merged"], f"api:{caller.role}", locked)
+    report = svc.merger.merge(body["survivor"], body["merged"], f"api:{caller.name}", locked)
+    audit.note(request, after=report.as_dict())
     return http.json_response(200, report.as_dict())

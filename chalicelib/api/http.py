@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from chalice import Response
 from chalice.app import Request
 
 from chalicelib import payload
+from chalicelib.contacts.sheet import write_csv
 from chalicelib.errors import (
     FieldError,
     FormValidationError,
@@ -24,6 +26,7 @@ from chalicelib.errors import (
     UnsupportedMediaType,
 )
 from chalicelib.leads.capture import RawValue
+from chalicelib.reports import table
 from chalicelib.store import outage
 
 log = logging.getLogger(__name__)
@@ -124,6 +127,41 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
         body=json.dumps(body, default=str, ensure_ascii=False),
         status_code=status,
         headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+    )
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, set):
+        return sorted(value)
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def query_limit(request: Request, default: int = 100) -> int:
+    """?limit=, a whole number from 1 to 500."""
+    raw = (request.query_params or {}).get("limit", str(default))
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 500:
+        raise FormValidationError([FieldError("limit", "must be a whole number from 1 to 500")])
+    return int(raw)
+
+
+def csv_response(rows: list[dict[str, Any]], name: str) -> Response:
+    """Rows as a CSV download, UTF-8 with the BOM Excel needs to show Chinese."""
+    header, cells = table.tabulate(rows)
+    out = io.BytesIO()
+    write_csv(out, header, cells, "utf-8-sig")
+    return Response(
+        body=out.getvalue().decode("utf-8"),
+        status_code=200,
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{name}.csv"',
+        },
     )
 
 

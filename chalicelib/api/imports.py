@@ -6,8 +6,8 @@ from __future__ import annotations
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.api import http
-from chalicelib.api.admin import authorize
+from chalicelib.api import audit, http
+from chalicelib.api.access import authorize
 from chalicelib.bootstrap import Services
 from chalicelib.contacts.encoding import EncodingError, known
 from chalicelib.contacts.reconcile import OnExisting
@@ -18,7 +18,6 @@ from chalicelib.services.import_desk import MAX_BYTES
 from chalicelib.services.importer import ImportOptions
 from chalicelib.store.imports import MAX_LISTS
 
-ADMINS = ("admin",)
 CSV = "text/csv"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BINARY = "application/octet-stream"
@@ -38,7 +37,7 @@ PARAMS = (
 
 def submit(request: Request, svc: Services) -> Response:
     """202 and the job: the file is imported in the background (GET /imports/{id})."""
-    caller = authorize(request, svc, ADMINS)
+    caller = authorize(request, svc)
     kind, _ = http.media_type(request)
     if kind not in UPLOAD_TYPES:
         raise UnsupportedMediaType(f"send the file as {CSV} or {XLSX}, not {kind or 'nothing'}")
@@ -47,18 +46,19 @@ def submit(request: Request, svc: Services) -> Response:
     options, dry_run, name = _options(params, svc, kind)
     if not data:
         raise FormValidationError([FieldError("body", "the file is empty")])
-    job = svc.imports.submit(data, name, options, dry_run, f"api:{caller.role}")
+    job = svc.imports.submit(data, name, options, dry_run, f"api:{caller.name}")
+    audit.note(request, after={"job": job["id"], "file": name, "bytes": len(data)})
     return http.json_response(202, job, {"Location": f"/imports/{job['id']}"})
 
 
 def status(request: Request, job_id: str, svc: Services) -> Response:
-    authorize(request, svc, ADMINS)
+    authorize(request, svc)
     return http.json_response(200, svc.imports.status(job_id))
 
 
 def rejected(request: Request, job_id: str, svc: Services) -> Response:
     """The rejected rows as CSV (UTF-8 with a BOM, as Excel opens it)."""
-    authorize(request, svc, ADMINS)
+    authorize(request, svc)
     text = svc.imports.rejected(job_id)
     return Response(
         body="\ufeff" + text,

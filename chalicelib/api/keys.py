@@ -8,27 +8,31 @@ from datetime import timedelta
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.api import http
-from chalicelib.api.admin import authorize, jsonable
+from chalicelib.api import audit, http
+from chalicelib.api.access import authorize
+from chalicelib.api.http import jsonable
 from chalicelib.bootstrap import Services
 from chalicelib.conditions import durations
 from chalicelib.errors import FieldError, FormValidationError, NotFound
-from chalicelib.store.api_keys import KEY_ID, ROLES, key_id
+from chalicelib.roles import ROLES
+from chalicelib.store.api_keys import KEY_ID, key_id
 
-ADMINS = ("admin",)
 BODY_BYTES = 2048
+FIELDS = ("name", "role", "owner", "team", "expires_in")
 NAME_MAX = 100
 
 
 def list_keys(request: Request, svc: Services) -> Response:
-    authorize(request, svc, ADMINS)
+    authorize(request, svc)
     return http.json_response(200, jsonable({"keys": svc.api_keys.list()}))
 
 
 def create_key(request: Request, svc: Services) -> Response:
     """201 with the key, shown this once; `expires_in` (90d) makes it refused after that."""
-    authorize(request, svc, ADMINS)
-    body = http.only(http.json_object(request, BODY_BYTES), ("name", "role", "owner", "expires_in"))
+    authorize(request, svc)
+    body = http.only(
+        http.json_object(request, BODY_BYTES), ("name", "role", "owner", "team", "expires_in")
+    )
     errors = []
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX:
@@ -42,6 +46,11 @@ def create_key(request: Request, svc: Services) -> Response:
         not isinstance(owner, str) or routing is None or routing.owner(owner) is None
     ):
         errors.append(FieldError("owner", "must be a member id from routing.yaml"))
+    team = body.get("team")
+    if team is not None and (
+        not isinstance(team, str) or routing is None or team not in {t.id for t in routing.teams}
+    ):
+        errors.append(FieldError("team", "must be a team id from routing.yaml"))
     expires: timedelta | None = None
     if body.get("expires_in") is not None:
         try:
@@ -52,16 +61,19 @@ def create_key(request: Request, svc: Services) -> Response:
         raise FormValidationError(errors)
     try:
         key = svc.api_keys.create(
-            name.strip(), role, owner, svc.clock.now() + expires if expires else None
+            name.strip(), role, owner, svc.clock.now() + expires if expires else None, team
         )
     except ValueError as exc:
-        raise FormValidationError([FieldError("owner", str(exc))]) from exc
+        field = "team" if "team" in str(exc) else "owner"
+        raise FormValidationError([FieldError(field, str(exc))]) from exc
     listed = next(k for k in svc.api_keys.list() if k["id"] == key_id(key))
+    audit.note(request, after=listed)
     return http.json_response(201, jsonable({**listed, "key": key}))
 
 
 def revoke_key(request: Request, key_id: str, svc: Services) -> Response:
-    authorize(request, svc, ADMINS)
+    authorize(request, svc)
     if len(key_id) != KEY_ID or not svc.api_keys.revoke(key_id):
         raise NotFound(f"no active key {key_id!r}")
+    audit.note(request, before={"status": "active"}, after={"status": "revoked"})
     return http.json_response(200, {"id": key_id, "status": "revoked"})

@@ -10,7 +10,8 @@ from chalice import Response
 from chalice.app import Request
 
 from chalicelib.api import http, pages
-from chalicelib.api.admin import authorize, visible_contact
+from chalicelib.api.access import authorize
+from chalicelib.api.admin import visible_contact
 from chalicelib.bootstrap import Services
 from chalicelib.errors import FieldError, FormValidationError, NotFound
 from chalicelib.leads.ownership import lead_of
@@ -21,17 +22,16 @@ from chalicelib.services.dispatcher import ACCEPT_PURPOSE
 from chalicelib.services.sales import LeadStateError
 from chalicelib.store import tables
 
-SALES = ("admin", "sales")
 # What a sales action's body may say (each action reads the ones it needs; docs/routing.md).
 ACTION_FIELDS = ("owner", "kind", "note", "reason", "name", "amount", "currency", "fields")
 NO_STORE = {"Cache-Control": "no-store, private", "Referrer-Policy": "no-referrer"}
 
 
 def act(request: Request, contact_id: str, action: str, svc: Services) -> Response:
-    caller = authorize(request, svc, SALES)
+    caller = authorize(request, svc)
     body = http.json_object(request, svc.settings.max_body_bytes) if request.raw_body else {}
     http.only(body, ACTION_FIELDS)
-    done = svc.sales.act(contact_id, action, body, caller.owner)
+    done = svc.sales.act(contact_id, action, body, caller)
     return http.json_response(
         200, {"contact_id": done.contact_id, "event_id": done.event_id, "lead": done.lead}
     )
@@ -157,14 +157,14 @@ def accept(token: str, svc: Services) -> Response:
 
 
 def delivery(request: Request, svc: Services) -> Response:
-    caller = authorize(request, svc, SALES)
+    caller = authorize(request, svc)
     key = (request.query_params or {}).get("key")
     if not key:
         raise FormValidationError([FieldError("key", "give ?key= (a delivery's ledger key)")])
     entry = svc.courier.ledger.get(key)
     if entry is None:
         raise NotFound(f"no delivery {key!r}")
-    if caller.role == "sales":
+    if caller.scoped:
         try:
             visible_contact(svc, caller, entry.contact_id or "")
         except NotFound:
@@ -183,7 +183,7 @@ def delivery(request: Request, svc: Services) -> Response:
 
 def replay(request: Request, svc: Services) -> Response:
     """Replay one dead delivery (`{"key": ...}`) or everything in the dead-letter queue."""
-    authorize(request, svc, ("admin",))
+    authorize(request, svc)
     body = http.json_object(request, svc.settings.max_body_bytes) if request.raw_body else {}
     http.only(body, ("key",))
     if "key" not in body:

@@ -15,6 +15,9 @@ from typing import Any
 import yaml
 from chalice import Response
 
+from chalicelib import roles
+from chalicelib.api import access
+
 DOCUMENT = Path(__file__).with_name("openapi.yaml")
 
 
@@ -23,11 +26,26 @@ def _document() -> dict[str, Any]:
     return yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))
 
 
+def _with_roles(document: dict[str, Any]) -> dict[str, Any]:
+    """Each operation with the permission its route needs and the roles that grant it, read
+    from the route table, so the document cannot disagree with what is enforced."""
+    paths: dict[str, Any] = {}
+    for path, operations in document["paths"].items():
+        paths[path] = dict(operations)
+        for method, operation in operations.items():
+            needed = access.ROUTES.get((method.upper(), path))
+            if not isinstance(operation, dict) or needed is None or needed in access.OPEN:
+                continue
+            allowed = [r for r in roles.ROLES if needed in roles.GRANTS[r]]
+            paths[path][method] = {**operation, "x-permission": needed, "x-roles": allowed}
+    return {**document, "paths": paths}
+
+
 @functools.cache
 def _body(public_url: str) -> str:
     """The document with this deployment's own URL as its server (the file names the local
     stack's)."""
-    document = {**_document(), "servers": [{"url": public_url}]}
+    document = {**_with_roles(_document()), "servers": [{"url": public_url}]}
     return json.dumps(document, ensure_ascii=False, default=str)
 
 

@@ -12,14 +12,14 @@ from chalice import Response
 from chalice.app import Request
 
 from chalicelib import ids
-from chalicelib.api import http
-from chalicelib.api.admin import authorize, query_limit
+from chalicelib.api import audit, http
+from chalicelib.api.access import authorize
+from chalicelib.api.http import query_limit
 from chalicelib.bootstrap import Services
 from chalicelib.errors import FieldError, FormValidationError, LeadflowError, NotFound
 from chalicelib.leads import normalise
 from chalicelib.segments.language import Segment
 
-ADMINS = ("admin",)
 LIST_BODY_BYTES = 4096
 CURSOR = re.compile(r"ct_[0-9a-f]{32}")  # a page's `next`: the last contact id it listed
 
@@ -51,7 +51,7 @@ def _summary(
 
 
 def list_segments(request: Request, svc: Services) -> Response:
-    authorize(request, svc, ("admin", "viewer"))
+    authorize(request, svc)
     book = svc.segments.book()
     found = list(book.segments.values()) if book else []
     computed = svc.segmenter.backfills.computed_at([s.id for s in found])
@@ -60,7 +60,7 @@ def list_segments(request: Request, svc: Services) -> Response:
 
 
 def members(request: Request, segment_id: str, svc: Services) -> Response:
-    authorize(request, svc, ADMINS)
+    authorize(request, svc)
     segment = _segment(svc, segment_id)
     params = request.query_params or {}
     limit = query_limit(request, 50)
@@ -69,6 +69,7 @@ def members(request: Request, segment_id: str, svc: Services) -> Response:
         raise FormValidationError([FieldError("after", "the `next` cursor of a previous page")])
     page, cursor = svc.members.page(segment.id, limit, after)
     contacts = [(m, svc.contacts.get(m.contact_id) or {}) for m in page]
+    audit.note(request, returned=len(contacts))
     return http.json_response(
         200,
         {
@@ -102,7 +103,7 @@ def _list(svc: Services, segment_id: str) -> Segment:
 
 def add_member(request: Request, segment_id: str, svc: Services) -> Response:
     """Put a contact (by email or contact_id) on a list: 201 if added, 200 if it was on it."""
-    authorize(request, svc, ADMINS)
+    authorize(request, svc)
     segment = _list(svc, segment_id)
     body = http.only(http.json_object(request, LIST_BODY_BYTES), ("email", "contact_id"))
     contact_id = _contact_of(svc, body)
@@ -113,7 +114,7 @@ def add_member(request: Request, segment_id: str, svc: Services) -> Response:
 
 
 def remove_member(request: Request, segment_id: str, contact_id: str, svc: Services) -> Response:
-    authorize(request, svc, ADMINS)
+    authorize(request, svc)
     segment = _list(svc, segment_id)
     if svc.contacts.get(contact_id) is None:
         raise NotFound(f"no contact {contact_id!r}")
@@ -144,7 +145,7 @@ def _cause(svc: Services) -> str:
 
 
 def explain(request: Request, segment_id: str, svc: Services) -> Response:
-    authorize(request, svc, ADMINS)
+    authorize(request, svc)
     segment = _segment(svc, segment_id)
     params = request.query_params or {}
     contact_id = params.get("contact_id")

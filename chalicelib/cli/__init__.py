@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from chalicelib import roles
+from chalicelib.cli import trail
 from chalicelib.conditions import durations
 from chalicelib.errors import ContentError, LeadflowError
 
@@ -286,6 +288,43 @@ def cmd_segments(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from datetime import datetime, timedelta
+
+    from chalicelib import bootstrap
+    from chalicelib.store.audit import Wanted
+
+    if args.local:
+        _use_local_stack(Path.cwd())
+    svc = bootstrap.services()
+    now = svc.clock.now()
+    try:
+        since, until = (
+            datetime.fromisoformat(v).replace(tzinfo=now.tzinfo) if v else None
+            for v in (args.since, args.until)
+        )
+    except ValueError:
+        print("leadflow audit: --since and --until take an ISO date (2026-11-01)", file=sys.stderr)
+        return 2
+    wanted = Wanted(
+        since=since or now - timedelta(days=30),
+        until=until + timedelta(days=1) if until else now,
+        actor=args.actor,
+        action=args.action,
+        refused=args.refused,
+    )
+    entries = svc.audit.read(wanted, args.limit)
+    if args.json:
+        print(json.dumps([e.as_dict() for e in entries], indent=2, default=str, ensure_ascii=False))
+        return 0
+    for e in entries:
+        who = f"{e.actor.kind}:{e.actor.name or e.actor.id} ({e.actor.role})"
+        when = f"{e.at:%Y-%m-%d %H:%M:%S}" if e.at else "?"
+        print(f"{when}  {e.status}  {who}  {e.action}  {e.target or ''}  {e.source or ''}")
+    print(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}")
+    return 0
+
+
 def cmd_keys_list(args: argparse.Namespace) -> int:
     from chalicelib import bootstrap
 
@@ -297,8 +336,8 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
         return 0
     for k in found:
         until = f" until {k['expires_at']:%Y-%m-%d %H:%M}" if k["expires_at"] else ""
-        owner = f" ({k['owner']})" if k["owner"] else ""
-        print(f"{k['id']}  {k['status']:8} {k['role']:7} {k['name']}{owner}{until}")
+        owner = f" ({k['owner'] or k['team']})" if k["owner"] or k["team"] else ""
+        print(f"{k['id']}  {k['status']:8} {k['role']:13} {k['name']}{owner}{until}")
     print(f"{len(found)} key(s)")
     return 0
 
@@ -332,11 +371,18 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.team and routing is not None and args.team not in {t.id for t in routing.teams}:
+        known = ", ".join(t.id for t in routing.teams)
+        print(
+            f"leadflow keys create: no team {args.team!r} in routing.yaml ({known})",
+            file=sys.stderr,
+        )
+        return 2
     expires = None
     try:
         if args.expires_in:
             expires = svc.clock.now() + durations.parse(args.expires_in)
-        key = svc.api_keys.create(args.name, args.role, args.owner, expires)
+        key = svc.api_keys.create(args.name, args.role, args.owner, expires, args.team)
     except ValueError as exc:
         print(f"leadflow keys create: {exc}", file=sys.stderr)
         return 2
@@ -429,12 +475,25 @@ def parser() -> argparse.ArgumentParser:
     contacts.register(sub)
     contacts.register_contacts(sub)
     reports.register(sub)
+    audit = sub.add_parser("audit", help="the audit log: who did what, when, from where")
+    audit.add_argument("--since", help="from this ISO date (default: 30 days ago)")
+    audit.add_argument("--until", help="to this ISO date, inclusive (default: now)")
+    audit.add_argument("--actor", help="one key id or name, or the CLI's user")
+    audit.add_argument("--action", help='actions starting with this ("POST /keys", "cli")')
+    audit.add_argument("--refused", action="store_true", help="only what was refused (4xx)")
+    audit.add_argument("--limit", type=int, default=100, help="at most this many (100)")
+    audit.add_argument("--json", action="store_true", help="print JSON")
+    audit.add_argument("--local", action="store_true")
+    audit.set_defaults(func=cmd_audit)
     keys = sub.add_parser("keys", help="admin API keys").add_subparsers(dest="keys", required=True)
     create = keys.add_parser("create", help="create a key and print it once")
     create.add_argument("--name", required=True)
-    create.add_argument("--role", default="admin", choices=["admin", "sales", "viewer"])
+    create.add_argument("--role", default="admin", choices=roles.ROLES)
     create.add_argument(
         "--owner", help="for a sales key: the owner id (routing.yaml) whose leads it works"
+    )
+    create.add_argument(
+        "--team", help="for a sales_manager key: the team id (routing.yaml) whose leads it sees"
     )
     create.add_argument("--expires-in", help="refuse the key after this long (90d, 12h)")
     create.add_argument("--local", action="store_true")
@@ -494,7 +553,9 @@ def _aws_trouble(exc: BaseException, local: bool) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
+        status = args.func(args)
+        trail.record(args, status)
+        return status
     except BrokenPipeError:  # `leadflow journeys schema | head`: the reader has had enough
         sys.stderr.close()
         return 0
@@ -502,8 +563,5 @@ def main(argv: list[str] | None = None) -> int:
         trouble = _aws_trouble(exc, getattr(args, "local", False))
         if trouble is None:
             raise
-        command = [args.command] + [
-            getattr(args, group, None) for group in ("keys", "journeys", "segments", "broadcasts")
-        ]
-        print(f"leadflow {' '.join(filter(None, command))}: {trouble}", file=sys.stderr)
+        print(f"leadflow {trail.command_of(args)}: {trouble}", file=sys.stderr)
         return 1

@@ -147,7 +147,7 @@ def run_contacts(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from chalicelib.contacts.listing import ContactFilter, aware
-    from chalicelib.store.api_keys import Caller
+    from chalicelib.roles import Caller
 
     try:
         since, updated = (

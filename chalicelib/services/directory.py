@@ -13,7 +13,7 @@ from typing import Any
 
 from chalicelib.contacts.listing import ContactFilter, row
 from chalicelib.leads.ownership import lead_of
-from chalicelib.store.api_keys import Caller
+from chalicelib.roles import Caller
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.segments import SegmentMembers
 
@@ -34,13 +34,14 @@ class Directory:
         self.members = members
 
     def page(self, wanted: ContactFilter, caller: Caller, limit: int, after: str | None) -> Page:
-        """Up to `limit` matching contacts the caller may see (a sales key: its own leads)."""
+        """Up to `limit` matching contacts the caller may see (a sales key: its own leads; a
+        sales manager: its team's)."""
         rows: list[dict[str, Any]] = []
         cursor = after
         for _ in range(READ_BUDGET):
             contacts, cursor = self._read(wanted.segment, cursor, limit)
             for contact in contacts:
-                if wanted.matches(contact) and caller.sees(_owner(contact)):
+                if wanted.matches(contact) and caller.sees(lead_of(contact)):
                     rows.append(row(contact))
             if cursor is None or len(rows) >= limit:
                 break
@@ -54,7 +55,3 @@ class Directory:
         members, cursor = self.members.page(segment, size, after)
         found = self.contacts.get_many([m.contact_id for m in members])
         return [found[m.contact_id] for m in members if m.contact_id in found], cursor
-
-
-def _owner(contact: dict[str, Any]) -> Any:
-    return lead_of(contact).get("owner")

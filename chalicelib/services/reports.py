@@ -390,7 +390,9 @@ class Reports:
             sizes.append(max(size_now - later, 0))
         return sizes
 
-    def sales(self, period: Period) -> dict[str, Any]:
+    def sales(self, period: Period, team: str | None = None) -> dict[str, Any]:
+        """Hand-offs, speed, SLA and deals for everyone, each team and each owner; with a
+        `team` (a sales manager's view), that team's row and its members' rows only."""
         book = self.library.campaigns()
 
         def row(kind: str, name: str, scope: str) -> dict[str, Any]:
@@ -422,7 +424,14 @@ class Reports:
                 "unconverted_revenue": unconverted,
             }
 
-        rows = [row("all", "(all)", tally.ALL)]
-        rows += [row("team", t, tally.team(t)) for t in self._named(period, "team#")]
-        rows += [row("owner", o, tally.owner(o)) for o in self._named(period, "owner#")]
+        teams, owners = self._named(period, "team#"), self._named(period, "owner#")
+        if team is not None:
+            routing = self.library.routing()
+            members = {
+                m.id for t in (routing.teams if routing else ()) if t.id == team for m in t.members
+            }
+            teams, owners = [t for t in teams if t == team], [o for o in owners if o in members]
+        rows = [row("all", "(all)", tally.ALL)] if team is None else []
+        rows += [row("team", t, tally.team(t)) for t in teams]
+        rows += [row("owner", o, tally.owner(o)) for o in owners]
         return {"period": period.as_dict(), "currency": book.currency, "rows": rows}

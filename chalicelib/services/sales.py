@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from chalicelib import ids
+from chalicelib import ids, roles
 from chalicelib.errors import FieldError, FormValidationError, LeadflowError, NotFound
 from chalicelib.events import (
     CONTACT_UPDATED,
@@ -30,6 +30,7 @@ from chalicelib.leads import fields as contact_fields
 from chalicelib.leads import money, ownership
 from chalicelib.leads.ownership import lead_of
 from chalicelib.lifecycle import Mover, Stage
+from chalicelib.roles import Caller
 from chalicelib.services.scorekeeper import stage_event
 from chalicelib.store import counters as counter_keys
 from chalicelib.store.changes import Change, CounterMove, Timer
@@ -87,10 +88,11 @@ class SalesDesk:
         self.writer = writer
 
     def act(
-        self, contact_id: str, action: str, body: dict[str, Any], acting_owner: str | None = None
+        self, contact_id: str, action: str, body: dict[str, Any], caller: Caller | None = None
     ) -> Done:
-        """Run a sales action. `acting_owner` is set for a sales key: it may act only on leads
-        it owns, and anything else is "no such contact" (404), which leaks nothing."""
+        """Run a sales action. A sales key may act only on leads it owns, and always as their
+        owner; a sales manager's only on its team's. Any other lead is "no such contact"
+        (404), which leaks nothing."""
         plan = {
             "accept": self._accept,
             "follow-ups": self._follow_up,
@@ -103,11 +105,11 @@ class SalesDesk:
         if plan is None:
             raise NotFound(f"no lead action {action!r}")
         read: dict[str, Any] = {}
-        if acting_owner is not None:
-            body = {**body, "owner": acting_owner}
+        if caller is not None and caller.role == roles.SALES:
+            body = {**body, "owner": caller.owner}
 
         def decide(contact: dict[str, Any], now: datetime) -> Change:
-            if acting_owner is not None and lead_of(contact).get("owner") != acting_owner:
+            if caller is not None and not caller.sees(lead_of(contact)):
                 raise NotFound(f"no contact {contact_id!r}")
             read["contact"] = contact
             cause = Event(contact_id, ids.event_id(now), action, now, ownership.SOURCE)

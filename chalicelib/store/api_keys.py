@@ -1,8 +1,8 @@
-"""API keys: shown once at creation, stored only as a SHA-256 digest, each with a role (and a
-sales key with the one owner whose leads it may see and work), a name, and optionally an
-expiry; listed and revoked by their id (the digest's first 12 characters), never by the key.
-A revoked or expired key is refused; a process that cached the key as valid refuses it
-within `cache_seconds` (a minute)."""
+"""API keys: shown once at creation, stored only as a SHA-256 digest, each with a role (a
+sales key with the one owner whose leads it may see and work, a sales manager's with its
+team), a name, and optionally an expiry; listed and revoked by their id (the digest's first
+12 characters), never by the key. A revoked or expired key is refused; a process that cached
+the key as valid refuses it within `cache_seconds` (a minute)."""
 
 from __future__ import annotations
 
@@ -10,28 +10,15 @@ import hashlib
 import re
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from chalicelib.clock import Clock
+from chalicelib.roles import ROLES, SALES, SALES_MANAGER, Caller
 from chalicelib.store import tables
 from chalicelib.store.models import ApiKeyModel
 
-ROLES = ("admin", "sales", "viewer")
 OWNER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is asking: a key's role, and for a sales key the owner it speaks for."""
-
-    role: str
-    owner: str | None = None
-
-    def sees(self, lead_owner: object) -> bool:
-        """A sales key sees only its own leads; other roles see every lead."""
-        return self.role != "sales" or (self.owner is not None and lead_owner == self.owner)
 
 
 KEY_ID = 12
@@ -66,22 +53,28 @@ class ApiKeyStore:
         role: str = "admin",
         owner: str | None = None,
         expires_at: datetime | None = None,
+        team: str | None = None,
     ) -> str:
         """Make a key and return it in plain text: the only time it exists unhashed."""
         if expires_at is not None and expires_at <= self.clock.now():
             raise ValueError("the key would expire before it is used: give a later time")
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}")
-        if role == "sales" and not (owner and OWNER_ID.match(owner)):
+        if role == SALES and not (owner and OWNER_ID.match(owner)):
             raise ValueError("a sales key needs --owner: the owner id its leads are routed to")
-        if role != "sales" and owner:
+        if role != SALES and owner:
             raise ValueError("only a sales key belongs to an owner")
+        if role == SALES_MANAGER and not (team and OWNER_ID.match(team)):
+            raise ValueError("a sales manager's key needs --team: the team whose leads it sees")
+        if role != SALES_MANAGER and team:
+            raise ValueError("only a sales manager's key belongs to a team")
         key = "lf_" + secrets.token_urlsafe(32)
         ApiKeyModel(
             key_hash=digest(key),
             name=name,
             role=role,
             owner=owner,
+            team=team,
             prefix=key[:7],
             created_at=self.clock.now(),
             expires_at=expires_at,
@@ -99,6 +92,7 @@ class ApiKeyStore:
                     "name": item.name,
                     "role": item.role,
                     "owner": item.owner,
+                    "team": item.team,
                     "prefix": item.prefix,
                     "created_at": item.created_at,
                     "expires_at": item.expires_at,
@@ -138,7 +132,7 @@ class ApiKeyStore:
             item = ApiKeyModel.get(hashed)
             expires_at = item.expires_at
             if _status(item, now) == "active":
-                caller = Caller(item.role, item.owner)
+                caller = Caller(item.role, item.owner, item.team, hashed[:KEY_ID], item.name)
         except ApiKeyModel.DoesNotExist:
             pass
         self._cache[hashed] = (time.monotonic(), caller, expires_at)

@@ -135,6 +135,7 @@ class ApiKeyModel(Model):
     name = UnicodeAttribute()
     role = UnicodeAttribute()
     owner = UnicodeAttribute(null=True)  # a sales key's owner id (routing.yaml): its leads only
+    team = UnicodeAttribute(null=True)  # a sales manager's team id (routing.yaml): its leads
     prefix = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     expires_at = UTCDateTimeAttribute(null=True)  # refused from then on (kept, to be listed)
@@ -403,6 +404,24 @@ class StatModel(Model):
     expires_at = TTLAttribute(null=True)
 
 
+class AuditModel(Model):
+    """The audit log: who did what, when, from where, with what outcome. Append-only: the
+    store writes an entry once and has no update or delete, and the deployed role is denied
+    both on this table (.chalice/policy.json). One partition per month, newest read first."""
+
+    class Meta(_Table):
+        table_name = "audit"
+
+    month = UnicodeAttribute(hash_key=True)  # "2026-12"
+    entry = UnicodeAttribute(range_key=True)  # "2026-12-02T07:05:00.000001+00:00#a1b2c3d4"
+    actor = MapAttribute()  # {"kind": "key"|"cli"|"dashboard", "id", "name", "role"}
+    action = UnicodeAttribute()  # "POST /keys", "cli import"
+    target = UnicodeAttribute(null=True)  # the path with its ids, or the file
+    source = UnicodeAttribute(null=True)  # the client's address, or the machine's user
+    status = NumberAttribute()  # the HTTP status, or the command's exit code
+    details = MapAttribute(default=dict)  # before, after, query: what changed or was asked
+
+
 MODELS: tuple[type[Model], ...] = (
     ContactModel,
     ContactKeyModel,
@@ -422,4 +441,5 @@ MODELS: tuple[type[Model], ...] = (
     BroadcastSendModel,
     ImportJobModel,
     StatModel,
+    AuditModel,
 )

@@ -325,3 +325,34 @@ def test_the_api_returns_binary_answers_whatever_the_client_accepts(
     body = resources[template.REST_API]["Properties"]["DefinitionBody"]
     assert body[template.BINARY_TYPES] == ["*/*"]
     assert body["paths"]["/t/o/{token}"]["get"]  # still Chalice's API, with its routes
+
+
+def test_the_functions_cannot_change_or_delete_the_audit_log() -> None:
+    from fnmatch import fnmatch
+
+    from chalicelib.store.models import AuditModel
+
+    policy = json.loads((ROOT / ".chalice" / "policy.json").read_text())
+    audit_arn = (
+        f"arn:aws:dynamodb:us-east-1:123456789012:table/{template.table_name(AuditModel, STAGE)}"
+    )
+    denied = {
+        action
+        for s in policy["Statement"]
+        if s["Effect"] == "Deny" and fnmatch(audit_arn, s["Resource"])
+        for action in s["Action"]
+    }
+    assert {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} <= denied
+    others = (
+        f"arn:aws:dynamodb:us-east-1:123456789012:table/{template.table_name(StatModel, STAGE)}"
+    )
+    assert not any(
+        s["Effect"] == "Deny" and fnmatch(others, s["Resource"]) for s in policy["Statement"]
+    )
+
+
+def test_the_functions_role_grants_no_wildcard_action() -> None:
+    policy = json.loads((ROOT / ".chalice" / "policy.json").read_text())
+    actions = [a for s in policy["Statement"] if s["Effect"] == "Allow" for a in s["Action"]]
+
+    assert [a for a in actions if "*" in a] == []

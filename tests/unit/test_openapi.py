@@ -7,6 +7,7 @@ import json
 import yaml
 
 from app import app
+from chalicelib.api import access
 from chalicelib.api.openapi import DOCUMENT as OPENAPI
 from chalicelib.bootstrap import services
 
@@ -69,4 +70,13 @@ def test_the_api_serves_the_document_as_json():
     served = json.loads(answer.body)
     written = json.loads(json.dumps(yaml.safe_load(OPENAPI.read_text()), default=str))
     assert served["servers"] == [{"url": services().settings.public_url}]
+    roles = {}
+    for path, operations in served["paths"].items():
+        for method, operation in operations.items():
+            if "x-roles" in operation:
+                roles[(method.upper(), path)] = operation.pop("x-roles")
+                assert operation.pop("x-permission") == access.ROUTES[(method.upper(), path)]
     assert {**served, "servers": written["servers"]} == written
+    assert roles[("GET", "/audit")] == ["admin"]
+    assert roles[("GET", "/contacts")] == ["admin", "marketer", "sales_manager", "sales"]
+    assert len(roles) == len([r for r in access.ROUTES.values() if r not in access.OPEN])

@@ -73,7 +73,9 @@ ZH: dict[str, str] = {
     "Log in": "登录",
     "Log out": "退出",
     "API key": "API 密钥",
-    "Sign in with an admin or viewer API key.": "请使用管理员或只读 API 密钥登录。",
+    "Sign in with your API key: each role sees the pages it may open.": (
+        "请使用您的 API 密钥登录：每个角色只看到其有权打开的页面。"
+    ),
     "Period": "时间段",
     "From": "从",
     "To": "至",

@@ -14,13 +14,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from chalicelib.api.access import DASHBOARD
 from chalicelib.messaging.tokens import BadToken, Signer
-from chalicelib.store.api_keys import ApiKeyStore, Caller, digest
+from chalicelib.roles import Caller
+from chalicelib.store.api_keys import ApiKeyStore, digest
 
 COOKIE = "lf_session"
 LANG_COOKIE = "lf_lang"
 LASTS = timedelta(hours=12)
-ROLES = ("admin", "viewer")  # who may log in to read reports
 PURPOSE = "dashboard-session"
 CSRF = "dashboard-csrf"
 
@@ -47,12 +48,17 @@ class LoginRefused(ValueError):
     pass
 
 
+def may_log_in(caller: Caller) -> bool:
+    """Any role that may open at least one dashboard page (a sales key: its own leads)."""
+    return any(caller.may(needed) for needed in DASHBOARD.values())
+
+
 def log_in(keys: ApiKeyStore, signer: Signer, key: str, now: datetime) -> str:
     """The cookie value for a session of this key; LoginRefused for a key that may not."""
     caller = keys.caller_of(key.strip())
     if caller is None:
         raise LoginRefused("unknown, revoked or expired API key")
-    if caller.role not in ROLES:
+    if not may_log_in(caller):
         raise LoginRefused(f"a {caller.role} key cannot open the dashboard")
     ends = (now + LASTS).isoformat()
     return signer.sign(PURPOSE, digest(key.strip()), ends, secrets.token_urlsafe(12))
@@ -77,7 +83,7 @@ def current(keys: ApiKeyStore, signer: Signer, cookie: str | None, now: datetime
     if ends <= now:
         return None
     caller = keys.caller_of_digest(key_digest)
-    if caller is None or caller.role not in ROLES:
+    if caller is None or not may_log_in(caller):
         return None
     return Session(caller, key_digest, session_id, ends)
 

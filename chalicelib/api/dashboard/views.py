@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.api import http, pages
+from chalicelib.api import access, audit, http, pages
 from chalicelib.api.admin import CURSOR, contact_view
 from chalicelib.api.dashboard import charts, i18n, session
 from chalicelib.bootstrap import Services
@@ -40,7 +40,6 @@ NAV = (
     ("sales", "Sales"),
     ("contacts", "Contacts"),
 )
-ADMIN_ONLY = {"contacts"}  # personal data: a viewer key reads reports, not people
 SHORTCUTS = (7, 30, 90)
 
 
@@ -64,6 +63,10 @@ class View:
     def root(self) -> str:
         return root(self.svc)
 
+    def can(self, page: str) -> bool:
+        """Whether this login may open a dashboard page (so a link to it is shown)."""
+        return self.who.caller.may(access.DASHBOARD[page])
+
     def link(self, path: str, **params: Any) -> str:
         """A dashboard link that keeps the period (and any other parameters given)."""
         keep = {"from": self.period.first.isoformat(), "to": self.period.last.isoformat()}
@@ -84,11 +87,7 @@ class View:
         return f"{path}?{urlencode(query)}" if query else path
 
     def render(self, template: str, section: str, **context: Any) -> Response:
-        nav = [
-            (name, label)
-            for name, label in NAV
-            if name not in ADMIN_ONLY or self.who.caller.role == "admin"
-        ]
+        nav = [(name, label) for name, label in NAV if self.who.caller.may(access.DASHBOARD[name])]
         html = pages.render(
             f"dashboard/{template}",
             v=self,
@@ -347,16 +346,11 @@ def segments(v: View) -> Response:
 
 
 def sales(v: View) -> Response:
-    return v.render("sales.html", "sales", report=v.svc.reports.sales(v.period))
-
-
-def _admin(v: View) -> None:
-    if v.who.caller.role != "admin":
-        raise Forbidden("contacts are personal data: log in with an admin key to see them")
+    report = v.svc.reports.sales(v.period, v.who.caller.team)
+    return v.render("sales.html", "sales", report=report)
 
 
 def contacts(v: View) -> Response:
-    _admin(v)
     stage = v.query.get("stage") if v.query.get("stage") in {s.value for s in Stage} else None
     wanted = ContactFilter(
         stage=stage,
@@ -372,6 +366,9 @@ def contacts(v: View) -> Response:
     if after is not None and not CURSOR.fullmatch(after):
         after = None  # not a cursor this list gave: the first page
     page = v.svc.directory.page(wanted, v.who.caller, 50, after)
+    audit.note(v.request, returned=len(page.contacts))
+    entry = audit.entry_of(v.request, audit.actor_of(v.who.caller, "dashboard"), 200)
+    audit.record(v.svc, entry)
     segments = sorted(book.segments) if book else []
     return v.render(
         "contacts.html", "contacts", page=page, stages=[s.value for s in Stage], segments=segments
@@ -379,7 +376,6 @@ def contacts(v: View) -> Response:
 
 
 def contact(v: View, contact_id: str) -> Response:
-    _admin(v)
     found = contact_view(v.svc, v.who.caller, contact_id, 200)
     timeline = found["timeline"]
     stages = [e for e in timeline if e["type"] == STAGE_CHANGED]
@@ -418,9 +414,20 @@ def _shown(render: Callable[[], Response], request: Request) -> Response:
         return http.html_response(err.status, html, {"Cache-Control": "no-store"})
 
 
+def _allowed(v: View, name: str) -> View:
+    """The view, if the login's role may open this page (a 403 page otherwise)."""
+    if not v.can(name):
+        raise Forbidden(f"a {v.who.caller.role} login cannot open the {name} page")
+    return v
+
+
 def home(request: Request, svc: Services) -> Response:
+    """The first page this login may open: the overview, or a sales manager's sales page."""
     view = view_of(request, svc)
-    return view if isinstance(view, Response) else _shown(lambda: overview(view), request)
+    if isinstance(view, Response):
+        return view
+    first = next(name for name, _ in NAV if view.can(name))
+    return _shown(lambda: PAGES[first](view), request)
 
 
 def page(request: Request, name: str, svc: Services) -> Response:
@@ -443,11 +450,11 @@ def _page(request: Request, name: str, svc: Services) -> Response:
     if name not in PAGES:
         raise NotFound(f"no dashboard page {name!r}")
     view = view_of(request, svc)
-    return view if isinstance(view, Response) else PAGES[name](view)
+    return view if isinstance(view, Response) else PAGES[name](_allowed(view, name))
 
 
 def _item(request: Request, name: str, item_id: str, svc: Services) -> Response:
     if name not in ITEMS:
         raise NotFound(f"no dashboard page {name!r}")
     view = view_of(request, svc)
-    return view if isinstance(view, Response) else ITEMS[name](view, item_id)
+    return view if isinstance(view, Response) else ITEMS[name](_allowed(view, name), item_id)
