@@ -7,6 +7,7 @@ nothing and name nobody, so they are not recorded (the form limits count them in
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import datetime, timedelta
@@ -37,6 +38,19 @@ def note(request: Request, **details: Any) -> None:
 
 def actor_of(caller: Caller, kind: str = "key") -> Actor:
     return Actor(kind, caller.key_id, caller.name, caller.role)
+
+
+def _refusal(response: Response) -> dict[str, Any] | None:
+    """What a refusal said (its message and the fields it named), to keep with the entry."""
+    if response.status_code < 400 or not isinstance(response.body, str):
+        return None
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    return {k: body[k] for k in ("error", "message", "fields") if k in body}
 
 
 def entry_of(request: Request, actor: Actor, status: int) -> Entry:
@@ -71,6 +85,9 @@ def trail(request: Request, response: Response, svc: Services) -> Response:
     key = request.headers.get("x-api-key")
     caller = svc.api_keys.caller_of(key) if key else None
     if caller is not None:
+        refused = _refusal(response)
+        if refused:
+            note(request, refused=refused)
         record(svc, entry_of(request, actor_of(caller), response.status_code))
     return response
 

@@ -9,7 +9,7 @@ from typing import Any
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib.api import http, pages
+from chalicelib.api import audit, http, pages
 from chalicelib.api.access import authorize
 from chalicelib.api.admin import visible_contact
 from chalicelib.bootstrap import Services
@@ -32,6 +32,7 @@ def act(request: Request, contact_id: str, action: str, svc: Services) -> Respon
     body = http.json_object(request, svc.settings.max_body_bytes) if request.raw_body else {}
     http.only(body, ACTION_FIELDS)
     done = svc.sales.act(contact_id, action, body, caller)
+    audit.note(request, after={"event_id": done.event_id, "lead": done.lead})
     return http.json_response(
         200, {"contact_id": done.contact_id, "event_id": done.event_id, "lead": done.lead}
     )

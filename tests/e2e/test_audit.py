@@ -63,6 +63,8 @@ def test_a_refused_write_is_recorded_and_can_be_filtered(client, svc, admin_key)
         ("wallboard", "POST /keys", 403),
     ]
     assert entries[0]["target"] == "/keys/0123456789ab"
+    assert entries[1]["details"]["refused"]["error"] == "forbidden"
+    assert "viewer role may not" in entries[1]["details"]["refused"]["message"]
     assert [e["action"] for e in _audit(client, admin_key, actor="wallboard")] == ["POST /keys"]
 
 

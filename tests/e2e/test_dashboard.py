@@ -124,7 +124,7 @@ def test_a_viewer_reads_reports_but_no_contact(client, svc):
     viewer = cookie_of(login(client, svc.api_keys.create("board", "viewer")))
     assert page(client, "/dashboard/campaigns", viewer).status_code == 200
     refused = page(client, "/dashboard/contacts", viewer)
-    assert refused.status_code == 403 and "cannot open the contacts page" in refused.body.decode()
+    assert refused.status_code == 403 and "cannot open the Contacts page" in refused.body.decode()
     assert "/dashboard/contacts" not in page(client, "/dashboard", viewer).body.decode()
 
 

@@ -45,6 +45,10 @@ EN: dict[str, str] = {
     "broadcast": "Broadcast",
 }
 
+OTHER_ROLE = (
+    "Your role opens the pages in the menu above. "
+    "Ask an admin for a key with another role if you need this one."
+)
 ZH: dict[str, str] = {
     "Dashboard": "仪表盘",
     "Overview": "概览",
@@ -73,6 +77,9 @@ ZH: dict[str, str] = {
     "Log in": "登录",
     "Log out": "退出",
     "API key": "API 密钥",
+    "Not for this login": "此登录无权查看",
+    "A %s login cannot open the %s page.": "%s 角色的登录无法打开「%s」页面。",
+    OTHER_ROLE: "您的角色可以打开上方菜单中的页面。如需此页面，请向管理员申请其他角色的密钥。",
     "Sign in with your API key: each role sees the pages it may open.": (
         "请使用您的 API 密钥登录：每个角色只看到其有权打开的页面。"
     ),

@@ -86,7 +86,7 @@ class View:
         path = self.root + _below(self.request)
         return f"{path}?{urlencode(query)}" if query else path
 
-    def render(self, template: str, section: str, **context: Any) -> Response:
+    def render(self, template: str, section: str, status: int = 200, **context: Any) -> Response:
         nav = [(name, label) for name, label in NAV if self.who.caller.may(access.DASHBOARD[name])]
         html = pages.render(
             f"dashboard/{template}",
@@ -103,7 +103,7 @@ class View:
         headers = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
         if self.query.get("lang") in i18n.LANGS:
             headers["Set-Cookie"] = session.lang_cookie(self.lang, self.root)
-        return http.html_response(200, html, headers)
+        return http.html_response(status, html, headers)
 
 
 def _cookies(request: Request) -> dict[str, str]:
@@ -414,11 +414,11 @@ def _shown(render: Callable[[], Response], request: Request) -> Response:
         return http.html_response(err.status, html, {"Cache-Control": "no-store"})
 
 
-def _allowed(v: View, name: str) -> View:
-    """The view, if the login's role may open this page (a 403 page otherwise)."""
-    if not v.can(name):
-        raise Forbidden(f"a {v.who.caller.role} login cannot open the {name} page")
-    return v
+def _refused(v: View, name: str) -> Response:
+    """A page this login's role may not open: 403, inside the dashboard, with its menu."""
+    label = v.t(dict(NAV)[name])
+    message = v.t("A %s login cannot open the %s page.") % (v.who.caller.role, label)
+    return v.render("forbidden.html", name, 403, message=message, period_form=False)
 
 
 def home(request: Request, svc: Services) -> Response:
@@ -450,11 +450,15 @@ def _page(request: Request, name: str, svc: Services) -> Response:
     if name not in PAGES:
         raise NotFound(f"no dashboard page {name!r}")
     view = view_of(request, svc)
-    return view if isinstance(view, Response) else PAGES[name](_allowed(view, name))
+    if isinstance(view, Response):
+        return view
+    return PAGES[name](view) if view.can(name) else _refused(view, name)
 
 
 def _item(request: Request, name: str, item_id: str, svc: Services) -> Response:
     if name not in ITEMS:
         raise NotFound(f"no dashboard page {name!r}")
     view = view_of(request, svc)
-    return view if isinstance(view, Response) else ITEMS[name](_allowed(view, name), item_id)
+    if isinstance(view, Response):
+        return view
+    return ITEMS[name](view, item_id) if view.can(name) else _refused(view, name)
