@@ -20,6 +20,7 @@ from chalicelib.config import Settings
 from chalicelib.messaging.queues import ADVANCE, IMPORTS, QUEUES, SENDS, WEBHOOKS, WEBHOOKS_DEAD
 from chalicelib.store.models import MODELS, EventModel
 from chalicelib.store.tables import base_name
+from infra import operations
 
 Resource = dict[str, Any]
 
@@ -54,6 +55,17 @@ WEBHOOKS_MAPPING = "WebhooksEventSource"
 # LEADFLOW_MAX_SEND_RATE in .chalice/config.json) stay under it. Raise both with the quota.
 SENDER_CONCURRENCY = 2
 SES_EVENTS = ["bounce", "complaint", "delivery"]
+FUNCTIONS = [
+    API_FUNCTION,
+    PIPELINE_FUNCTION,
+    ADVANCE_FUNCTION,
+    IMPORTER_FUNCTION,
+    SENDER_FUNCTION,
+    WEBHOOKS_FUNCTION,
+    "Sweeper",
+    "Tick",
+]
+"""Every function's logical id in Chalice's template (the schedules' are their names)."""
 
 # Leads must reach the pipeline within seconds: wait at most a second to fill a batch.
 BATCHING_WINDOW_SECONDS = 1
@@ -103,7 +115,15 @@ def render(stage: str) -> dict[str, Any]:
     # image/webp to no Accept at all. With every type binary the GIF is always bytes; answers
     # that are not base64 (JSON, HTML) pass through as they are, and request bodies reach
     # Chalice base64 encoded, which it decodes.
-    resources[REST_API] = {"Properties": {"DefinitionBody": {BINARY_TYPES: ["*/*"]}}}
+    resources[REST_API] = {
+        "Properties": {
+            "DefinitionBody": {BINARY_TYPES: ["*/*"]},
+            "MethodSettings": operations.method_settings(),
+        }
+    }
+    parked = [queue_logical_id(WEBHOOKS_DEAD)]
+    dead = [queue_logical_id(n) + "DeadLetters" for n in QUEUES if n != WEBHOOKS_DEAD]
+    resources.update(operations.resources(parked + dead, FUNCTIONS, "leadflow"))
     resources[NO_ROUTE_RESPONSE] = no_route_response()
     outputs["SesConfigurationSetName"] = {"Value": {"Ref": "SesConfigurationSet"}}
     outputs["SesFeedbackTopicArn"] = {"Value": {"Ref": "SesFeedbackTopic"}}

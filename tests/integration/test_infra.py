@@ -356,3 +356,39 @@ def test_the_functions_role_grants_no_wildcard_action() -> None:
     actions = [a for s in policy["Statement"] if s["Effect"] == "Allow" for a in s["Action"]]
 
     assert [a for a in actions if "*" in a] == []
+
+
+def test_the_api_is_throttled_and_the_public_routes_have_their_own_limit(
+    resources: dict[str, Any],
+) -> None:
+    settings = resources["RestAPI"]["Properties"]["MethodSettings"]
+    by_route = {(s["ResourcePath"], s["HttpMethod"]): s for s in settings}
+
+    default = by_route[("/*", "*")]
+    forms = by_route[("/~1forms~1{form_id}~1submissions", "POST")]
+    assert 0 < default["ThrottlingRateLimit"] < forms["ThrottlingRateLimit"]
+    assert forms["ThrottlingBurstLimit"] >= forms["ThrottlingRateLimit"]
+    assert ("/~1events", "POST") in by_route
+
+
+def test_every_dead_letter_queue_and_every_function_has_an_alarm(
+    resources: dict[str, Any],
+) -> None:
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    watched = {
+        str(d["Value"].get("Fn::GetAtt", [d["Value"].get("Ref")])[0])
+        for a in alarms
+        for d in a["Dimensions"]
+        if isinstance(d["Value"], dict)
+    }
+    queues = {
+        q
+        for q, r in resources.items()
+        if r["Type"] == "AWS::SQS::Queue" and q.endswith("DeadLetters")
+    }
+    functions = {f for f, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+
+    assert queues | {"WebhooksDeadQueue"} <= watched
+    assert functions <= watched
+    assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
+    assert any(a["MetricName"] == "5XXError" for a in alarms)
