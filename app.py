@@ -23,6 +23,7 @@ from chalicelib.api import (
     leads,
     middleware,
     openapi,
+    privacy,
     reports,
     segments,
     tracking,
@@ -410,6 +411,34 @@ def revoke_key(key_id: str):
 @http.guarded
 def audit_log():
     return audit.read(app.current_request, services())
+
+
+@app.route("/privacy/requests", methods=["GET"])
+@http.guarded
+def privacy_requests():
+    return privacy.list_requests(app.current_request, services())
+
+
+@app.route("/privacy/requests", methods=["POST"], content_types=[http.JSON, http.TEXT])
+@http.guarded
+def receive_privacy_request():
+    return privacy.receive(app.current_request, services())
+
+
+@app.route("/privacy/requests/{request_id}", methods=["GET"])
+@http.guarded
+def privacy_request(request_id: str):
+    return privacy.one(app.current_request, request_id, services())
+
+
+@app.route(
+    "/privacy/requests/{request_id}/fulfil",
+    methods=["POST"],
+    content_types=[http.JSON, http.TEXT],
+)
+@http.guarded
+def fulfil_privacy_request(request_id: str):
+    return privacy.fulfil(app.current_request, request_id, services())
 
 
 @app.route("/deliveries", methods=["GET"])

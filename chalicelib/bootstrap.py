@@ -36,6 +36,7 @@ from chalicelib.services.journey_runner import JourneyRunner, TickReport
 from chalicelib.services.merger import Merger
 from chalicelib.services.outbox import Outbox
 from chalicelib.services.preferences import Preferences
+from chalicelib.services.privacy import PrivacyDesk
 from chalicelib.services.reports import Reports
 from chalicelib.services.rfm import RfmKeeper
 from chalicelib.services.rollup import Rollup
@@ -63,6 +64,8 @@ from chalicelib.store.lead_library import LeadLibrary
 from chalicelib.store.ledger import Ledger
 from chalicelib.store.limits import Limiter
 from chalicelib.store.merges import MergeStore
+from chalicelib.store.personal_data import PersonalData
+from chalicelib.store.privacy import PrivacyRequests
 from chalicelib.store.segment_library import SegmentLibrary
 from chalicelib.store.segments import SegmentMembers
 from chalicelib.store.stats import StatStore
@@ -115,6 +118,7 @@ class Services:
     rollup: Rollup
     limiter: Limiter
     audit: AuditLog
+    privacy: PrivacyDesk
 
     def tick(self) -> tuple[TickReport, FireReport]:
         """What the scheduled tick does: advance due enrollments, fire due contact timers,
@@ -139,7 +143,7 @@ def build(
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
     tables.bind(settings)
-    contacts = ContactStore(settings.pending_shards)
+    contacts = ContactStore(settings.pending_shards, settings.signing_secret.encode())
     events = EventStore(settings.pending_shards)
     content = ContentStore(clock)
     enrollments = EnrollmentStore(settings.due_shards, settings.pending_shards)
@@ -272,6 +276,14 @@ def build(
         Rollup(stats),
         Limiter(settings.signing_secret, settings.limit_exempt),
         AuditLog(clock),
+        PrivacyDesk(
+            contacts,
+            PersonalData(),
+            PrivacyRequests(settings.signing_secret.encode()),
+            segments,
+            mailbox,
+            clock,
+        ),
     )
 
 

@@ -78,6 +78,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/keys"): roles.ADMINISTER,
     ("DELETE", "/keys/{key_id}"): roles.ADMINISTER,
     ("GET", "/audit"): roles.ADMINISTER,
+    ("GET", "/privacy/requests"): roles.ADMINISTER,
+    ("POST", "/privacy/requests"): roles.ADMINISTER,
+    ("GET", "/privacy/requests/{request_id}"): roles.ADMINISTER,
+    ("POST", "/privacy/requests/{request_id}/fulfil"): roles.ADMINISTER,
 }
 # Reads of personal data in bulk, audited like every write through a key.
 BULK_READS = frozenset(

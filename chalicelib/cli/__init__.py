@@ -469,12 +469,13 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--after", help="the cursor a previous page printed")
         command.add_argument("--local", action="store_true", help="the running local stack")
         command.set_defaults(func=cmd_segments)
-    from chalicelib.cli import broadcasts, contacts, reports
+    from chalicelib.cli import broadcasts, contacts, privacy, reports
 
     broadcasts.register(sub)
     contacts.register(sub)
     contacts.register_contacts(sub)
     reports.register(sub)
+    privacy.register(sub)
     audit = sub.add_parser("audit", help="the audit log: who did what, when, from where")
     audit.add_argument("--since", help="from this ISO date (default: 30 days ago)")
     audit.add_argument("--until", help="to this ISO date, inclusive (default: now)")

@@ -28,9 +28,12 @@ AUDITED = frozenset(
         "keys create",
         "keys revoke",
         "audit",
+        "privacy request",
+        "privacy fulfil",
     }
 )
-GROUPS = ("journeys", "segments", "broadcasts", "contacts", "keys")
+PERSONAL = ("email", "phone")  # whom a privacy request is about: never kept in the log
+GROUPS = ("journeys", "segments", "broadcasts", "contacts", "keys", "privacy")
 
 
 def command_of(args: argparse.Namespace) -> str:
@@ -46,7 +49,7 @@ def _arguments(args: argparse.Namespace) -> dict[str, Any]:
     return {
         k: v if isinstance(v, plain) else str(v)
         for k, v in vars(args).items()
-        if k not in ("func", "command", *GROUPS)
+        if k not in ("func", "command", *GROUPS, *PERSONAL)
     }
 
 

@@ -65,6 +65,15 @@ class Mailbox:
             )
         return out
 
+    def forget(self, address: str) -> int:
+        """Delete every kept message to this address (an erasure); how many there were."""
+        gone = 0
+        for name in self.names():
+            if address.lower() in str(self.read(name)["To"]).lower():
+                (self.folder / name).unlink(missing_ok=True)
+                gone += 1
+        return gone
+
     @staticmethod
     def part(message: EmailMessage, subtype: str) -> str:
         body = message.get_body(preferencelist=(subtype,))

@@ -18,7 +18,7 @@ from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.errors import Busy
+from chalicelib.errors import Busy, FieldError, FormValidationError
 from chalicelib.events import Event
 from chalicelib.leads import normalise
 from chalicelib.leads.intake import Intake, new_contact, profile_merge
@@ -31,8 +31,10 @@ from chalicelib.store.models import (
     EventModel,
     IdempotencyModel,
 )
+from chalicelib.store.privacy import erased_key
 
 _CONTACT_FIELDS = tuple(ContactModel.get_attributes())
+ERASED_MESSAGE = "this address was erased at the person's request: give consent to sign up again"
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,9 @@ def _as_model(data: dict[str, Any]) -> ContactModel:
 
 
 class ContactStore:
-    def __init__(self, shards: int) -> None:
+    def __init__(self, shards: int, erasure_secret: bytes = b"") -> None:
         self.shards = shards
+        self.erasure_secret = erasure_secret
 
     def count(self) -> int:
         """About how many contacts there are (DynamoDB's count, refreshed every few hours on
@@ -155,7 +158,11 @@ class ContactStore:
 
     def _items(self, intake: Intake, attempt: _Attempt) -> list[tuple[str, Any, dict]]:
         cid, now = attempt.contact_id, intake.occurred_at
-        items: list[tuple[str, Any, dict]] = []
+        # The erasure marks first: the local engine lists a transaction's cancellation
+        # reasons with its checks and deletes ahead of its puts, whatever the request's order.
+        items: list[tuple[str, Any, dict]] = (
+            [] if attempt.exists else self._erasure_marks(intake, attempt)
+        )
         for key in attempt.claims:
             claim = ContactKeyModel(key=key, contact_id=cid, created_at=now)
             cond = ContactKeyModel.key.does_not_exist() | (ContactKeyModel.contact_id == cid)
@@ -196,6 +203,18 @@ class ContactStore:
             items.append(("update", counter, limits.count_action(intake.quota)))
         return items
 
+    def _erasure_marks(self, intake: Intake, attempt: _Attempt) -> list[tables.Write]:
+        """A new contact whose key was erased (store/privacy.py) is created only with a
+        consent given in this intake, which clears the mark; without one it is refused."""
+        marks = [erased_key(self.erasure_secret, key) for key in attempt.claims]
+        if intake.consent:
+            return [("delete", ContactKeyModel(mark), {}) for mark in marks]
+        unmarked = ContactKeyModel.key.does_not_exist()
+        return [
+            ("condition_check", ContactKeyModel, {"hash_key": mark, "condition": unmarked})
+            for mark in marks
+        ]
+
     def _learn(
         self, intake: Intake, attempt: _Attempt, items: list, exc: TransactWriteError
     ) -> Recorded | None:
@@ -203,6 +222,11 @@ class ContactStore:
         reasons = exc.cancellation_reasons or []
         if not reasons:
             raise exc
+        for (op, model, kwargs), reason in zip(items, reasons, strict=False):
+            mark = kwargs.get("hash_key") if op == "condition_check" else None
+            # Read the mark itself: the local engine can report a reason on the wrong item.
+            if mark and model is ContactKeyModel and reason is not None and _exists(mark):
+                raise FormValidationError([FieldError("consent", ERASED_MESSAGE)])
         failed = [
             (model, reason)
             for (_op, model, _), reason in zip(items, reasons, strict=False)
@@ -251,6 +275,14 @@ class ContactStore:
         """The identity already belongs to `owner`: write to that contact instead."""
         attempt.contact_id = owner
         attempt.exists = (current or self.get(owner)) is not None
+
+
+def _exists(key: str) -> bool:
+    try:
+        ContactKeyModel.get(key, consistent_read=True)
+    except ContactKeyModel.DoesNotExist:
+        return False
+    return True
 
 
 def _replay(intake: Intake, first: IdempotencyModel) -> Recorded:

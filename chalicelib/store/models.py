@@ -422,6 +422,26 @@ class AuditModel(Model):
     details = MapAttribute(default=dict)  # before, after, query: what changed or was asked
 
 
+class PrivacyRequestModel(Model):
+    """A person's request under PIPL or GDPR (export, erasure), with its 30-day deadline.
+    The person is named by a keyed hash of their email or phone, never in plain text."""
+
+    class Meta(_Table):
+        table_name = "privacy-requests"
+
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()  # "export" | "erasure"
+    status = UnicodeAttribute()  # "open" | "done"
+    subject = UnicodeAttribute()  # keyed hash of the contact's key
+    contact_id = UnicodeAttribute(null=True)
+    received_at = UTCDateTimeAttribute()
+    due_at = UTCDateTimeAttribute()
+    done_at = UTCDateTimeAttribute(null=True)
+    by = UnicodeAttribute()
+    note = UnicodeAttribute(null=True)
+    result = MapAttribute(null=True)  # what was exported or deleted, counted by table
+
+
 MODELS: tuple[type[Model], ...] = (
     ContactModel,
     ContactKeyModel,
@@ -442,4 +462,5 @@ MODELS: tuple[type[Model], ...] = (
     ImportJobModel,
     StatModel,
     AuditModel,
+    PrivacyRequestModel,
 )

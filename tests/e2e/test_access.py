@@ -26,6 +26,7 @@ FILLED = {
     "{campaign_id}": "spring",
     "{journey_id}": "onboarding",
     "{key_id}": "0123456789ab",
+    "{request_id}": "pr_0000000000000000",
 }
 
 

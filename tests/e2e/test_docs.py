@@ -44,7 +44,17 @@ from tests.unit.test_docs import DOCS, Block, _argv, _items, _logical_lines, _tr
 
 NOT_RUN = {"run", "keys"}  # the stack itself, and keys that need a stack or AWS
 # Run against the test stack:
-LOCAL = ("publish", "segments", "broadcasts", "import", "export", "contacts", "report", "audit")
+LOCAL = (
+    "publish",
+    "segments",
+    "broadcasts",
+    "import",
+    "export",
+    "contacts",
+    "report",
+    "audit",
+    "privacy",
+)
 
 
 def test_the_leadflow_script_runs_the_command_from_a_checkout():

@@ -1,0 +1,125 @@
+"""A person's rights over their data: a request is received (and due in 30 days), then
+fulfilled: an export gives everything stored about the person as JSON; an erasure deletes
+it from every table and the outbox and marks the person's keys so a later form post or
+import does not bring them back without a new consent. Report counters are kept: they count
+days, campaigns and owners, not people, so reports still add up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.clock import Clock
+from chalicelib.errors import Conflict, FieldError, FormValidationError, NotFound
+from chalicelib.leads import normalise
+from chalicelib.messaging.mailbox import Mailbox
+from chalicelib.store.contacts import ContactStore
+from chalicelib.store.personal_data import PersonalData, keys_of
+from chalicelib.store.privacy import KINDS, PrivacyRequests, Request
+from chalicelib.store.segment_library import SegmentLibrary
+
+
+class AlreadyDone(Conflict):
+    """The request was fulfilled before: an erasure is not run twice."""
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Whom a request is about: the contact (if one is stored) and the key that names them."""
+
+    key: str
+    contact_id: str | None
+
+
+@dataclass(frozen=True)
+class Fulfilled:
+    request: Request
+    data: dict[str, Any] | None  # an export's data
+
+
+class PrivacyDesk:
+    def __init__(
+        self,
+        contacts: ContactStore,
+        personal: PersonalData,
+        requests: PrivacyRequests,
+        segments: SegmentLibrary,
+        mailbox: Mailbox | None,
+        clock: Clock,
+    ) -> None:
+        self.contacts = contacts
+        self.personal = personal
+        self.requests = requests
+        self.segments = segments
+        self.mailbox = mailbox
+        self.clock = clock
+
+    def subject(
+        self, email: str | None = None, phone: str | None = None, region: str = "US"
+    ) -> Subject:
+        """The person named by an email or a phone (normalised as the forms do; a phone
+        without its country code is read in `region`)."""
+        try:
+            if email:
+                key = "email:" + normalise.email(email)
+            elif phone:
+                key = "phone:" + normalise.phone(phone, region)
+            else:
+                raise FormValidationError([FieldError("email", "give the person's email or phone")])
+        except normalise.InvalidValue as exc:
+            raise FormValidationError(
+                [FieldError("email" if email else "phone", str(exc))]
+            ) from exc
+        return Subject(key, self.contacts.find_by_key(key))
+
+    def receive(
+        self, kind: str, subject: Subject, by: str, received_at: datetime | None, note: str | None
+    ) -> Request:
+        """Record a request as received (today unless said), due 30 days after."""
+        if kind not in KINDS:
+            raise FormValidationError([FieldError("kind", f"must be one of {', '.join(KINDS)}")])
+        when = received_at or self.clock.now()
+        return self.requests.open(kind, subject.key, subject.contact_id, when, by, note)
+
+    def fulfil(self, request_id: str) -> Fulfilled:
+        request = self.requests.get(request_id)
+        if request is None:
+            raise NotFound(f"no privacy request {request_id!r}")
+        if request.status == "done":
+            raise AlreadyDone(f"{request_id} was done on {request.done_at:%Y-%m-%d}")
+        contact_id = request.contact_id
+        if request.kind == "export":
+            data = self.export(contact_id)
+            counts = {table: len(items) for table, items in data.get("tables", {}).items()}
+            done = self.requests.close(request_id, self.clock.now(), {"items": counts})
+            return Fulfilled(done, data)
+        counts = self.erase(contact_id, request_id) if contact_id else {}
+        return Fulfilled(
+            self.requests.close(request_id, self.clock.now(), {"deleted": counts}), None
+        )
+
+    def export(self, contact_id: str | None) -> dict[str, Any]:
+        """Everything stored about the contact, by table (machine-readable, PIPL art. 45(3),
+        GDPR art. 20); no tables when nothing is stored about the person."""
+        return {
+            "contact_id": contact_id,
+            "exported_at": self.clock.now().isoformat(),
+            "tables": self.personal.gather(contact_id) if contact_id else {},
+        }
+
+    def erase(self, contact_id: str, request_id: str) -> dict[str, int]:
+        """Delete the contact everywhere and mark its keys; counts of what went, by table."""
+        contact = self.contacts.get(contact_id) or {}
+        keys = keys_of(contact)
+        if keys:
+            self.requests.mark_erased(keys, request_id, self.clock.now())
+        book = self.segments.book()
+        counts = self.personal.erase(contact_id, list(book.segments) if book else [])
+        if self.mailbox is not None and contact.get("email"):
+            counts["outbox"] = self.mailbox.forget(str(contact["email"]))
+        return counts
+
+    def all(self) -> list[dict[str, Any]]:
+        now = self.clock.now()
+        return [r.as_dict(now) for r in self.requests.all()]

@@ -1,0 +1,146 @@
+"""Privacy requests and the marks an erasure leaves.
+
+A request is recorded when it is received, due 30 days later (PIPL article 50, GDPR article
+12(3)), and closed when it is done. An erasure leaves, for each key of the person (email,
+phone), a contact-key item named by a keyed hash of that key: the forms check it before they
+create a contact, so a person who was erased is not created again by a later form post
+without giving consent again (and an import skips them unless the file grants consent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.store import tables
+from chalicelib.store.models import ContactKeyModel, PrivacyRequestModel
+
+DEADLINE = timedelta(days=30)
+KINDS = ("export", "erasure")
+ERASED = "erased:"
+
+
+def erased_key(secret: bytes, key: str) -> str:
+    """The contact-key item that marks `key` (email:..., phone:...) as erased."""
+    return ERASED + hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class Request:
+    id: str
+    kind: str
+    status: str
+    subject: str
+    contact_id: str | None
+    received_at: datetime
+    due_at: datetime
+    done_at: datetime | None
+    by: str
+    note: str | None
+    result: dict[str, Any] | None
+
+    def as_dict(self, now: datetime) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "contact_id": self.contact_id,
+            "received_at": self.received_at.isoformat(),
+            "due_at": self.due_at.isoformat(),
+            "done_at": self.done_at.isoformat() if self.done_at else None,
+            "overdue": self.status == "open" and now > self.due_at,
+            "by": self.by,
+            "note": self.note,
+            "result": self.result,
+        }
+
+
+def _request(item: PrivacyRequestModel) -> Request:
+    return Request(
+        item.id,
+        item.kind,
+        item.status,
+        item.subject,
+        item.contact_id,
+        item.received_at,
+        item.due_at,
+        item.done_at,
+        item.by,
+        item.note,
+        tables.plain(item.result),
+    )
+
+
+class PrivacyRequests:
+    def __init__(self, secret: bytes) -> None:
+        self.secret = secret
+
+    def subject(self, key: str) -> str:
+        return hmac.new(self.secret, key.encode(), hashlib.sha256).hexdigest()[:40]
+
+    def open(
+        self,
+        kind: str,
+        key: str,
+        contact_id: str | None,
+        received_at: datetime,
+        by: str,
+        note: str | None,
+    ) -> Request:
+        item = PrivacyRequestModel(
+            id="pr_" + secrets.token_hex(8),
+            kind=kind,
+            status="open",
+            subject=self.subject(key),
+            contact_id=contact_id,
+            received_at=received_at,
+            due_at=received_at + DEADLINE,
+            by=by,
+            note=note,
+        )
+        item.save(condition=PrivacyRequestModel.id.does_not_exist())
+        return _request(item)
+
+    def get(self, request_id: str) -> Request | None:
+        if not tables.can_be_key(request_id):
+            return None
+        try:
+            return _request(PrivacyRequestModel.get(request_id, consistent_read=True))
+        except PrivacyRequestModel.DoesNotExist:
+            return None
+
+    def close(self, request_id: str, done_at: datetime, result: dict[str, Any]) -> Request:
+        item = PrivacyRequestModel(request_id)
+        item.update(
+            actions=[
+                PrivacyRequestModel.status.set("done"),
+                PrivacyRequestModel.done_at.set(done_at),
+                PrivacyRequestModel.result.set(result),
+            ],
+            condition=PrivacyRequestModel.id.exists(),
+        )
+        return _request(item)
+
+    def all(self) -> list[Request]:
+        """Every request, oldest first (a few a month: read whole)."""
+        return sorted(
+            (_request(i) for i in PrivacyRequestModel.scan()), key=lambda r: r.received_at
+        )
+
+    def mark_erased(self, keys: list[str], request_id: str, now: datetime) -> None:
+        with ContactKeyModel.batch_write() as writer:
+            for key in keys:
+                writer.save(
+                    ContactKeyModel(
+                        key=erased_key(self.secret, key), contact_id=request_id, created_at=now
+                    )
+                )
+
+    def erased(self, keys: list[str]) -> set[str]:
+        """Which of these keys belong to someone who was erased."""
+        marks = {erased_key(self.secret, k): k for k in keys}
+        return {marks[item.key] for item in ContactKeyModel.batch_get(list(marks))}

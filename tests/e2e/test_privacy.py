@@ -1,0 +1,132 @@
+"""A person's rights: a request is recorded with its 30-day deadline; an export gives every
+item stored about them; an erasure deletes them from every table and the outbox, keeps the
+report counters, and keeps them from being created again without a new consent."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from chalicelib.cli import main
+from chalicelib.store.models import (
+    ContactKeyModel,
+    EnrollmentModel,
+    EventModel,
+    SegmentMemberModel,
+    SendHistoryModel,
+    TimerModel,
+)
+from tests.builders import lead, post_json, track
+
+ADA = "ada@example.com"
+
+
+def _ask(client, key: str, **body):
+    return client.http.post(
+        "/privacy/requests",
+        headers={"X-Api-Key": key, "Content-Type": "application/json"},
+        body=json.dumps(body),
+    )
+
+
+def test_an_export_gives_everything_stored_about_the_person(client, svc, clock, admin_key, ada):
+    answer = _ask(client, admin_key, kind="export", email="Ada@Example.com", fulfil=True)
+
+    assert answer.status_code == 201, answer.body
+    request, tables = answer.json_body["request"], answer.json_body["data"]["tables"]
+    assert request["status"] == "done" and request["contact_id"] == ada
+    assert request["due_at"].startswith((clock.now() + timedelta(days=30)).date().isoformat())
+    assert tables["contacts"][0]["email"] == ADA
+    assert [k["key"] for k in tables["contact-keys"]] == [f"email:{ADA}"]
+    assert {"form_submitted", "email_sent"} <= {e["type"] for e in tables["events"]}
+    assert tables["enrollments"][0]["journey_id"] == "whitepaper"
+    assert json.dumps(answer.json_body)  # plain JSON throughout
+    assert request["result"]["items"]["events"] == len(tables["events"])
+
+
+def test_an_erasure_deletes_the_person_everywhere_and_keeps_the_counts(
+    client, svc, admin_key, ada, journeys
+):
+    before = client.http.get("/reports/overview", headers={"X-Api-Key": admin_key}).json_body
+    assert svc.mailbox is not None and any(ADA in s.recipient for s in svc.mailbox.summaries())
+    segments = list(svc.contacts.get(ada).get("segments") or ())
+
+    answer = _ask(client, admin_key, kind="erasure", email=ADA, fulfil=True)
+
+    assert answer.status_code == 201, answer.body
+    deleted = answer.json_body["request"]["result"]["deleted"]
+    assert deleted["contacts"] == 1 and deleted["events"] > 0 and deleted["outbox"] >= 1
+    assert svc.contacts.get(ada) is None
+    assert svc.contacts.find_by_key(f"email:{ADA}") is None
+    for model in (EventModel, EnrollmentModel, TimerModel):
+        assert list(model.query(ada)) == []
+    assert list(SendHistoryModel.batch_get([ada])) == []
+    assert all(
+        list(SegmentMemberModel.query(s, SegmentMemberModel.contact_id == ada)) == []
+        for s in segments
+    )
+    assert not any(ADA in s.recipient for s in svc.mailbox.summaries())
+    assert ADA not in json.dumps([k.attribute_values for k in ContactKeyModel.scan()], default=str)
+    after = client.http.get("/reports/overview", headers={"X-Api-Key": admin_key}).json_body
+    assert after["kpis"] == before["kpis"]  # the counters are by day and campaign, not person
+
+    again = client.http.post(
+        f"/privacy/requests/{answer.json_body['request']['id']}/fulfil",
+        headers={"X-Api-Key": admin_key},
+    )
+    assert again.status_code == 409
+
+
+def test_an_erased_person_comes_back_only_with_a_new_consent(client, svc, admin_key, ada):
+    assert _ask(client, admin_key, kind="erasure", email=ADA, fulfil=True).status_code == 201
+
+    tracked = track(client, type="pricing_viewed", email=ADA)
+    assert tracked.status_code == 422
+    assert tracked.json_body["fields"][0]["field"] == "consent"
+    assert svc.contacts.find_by_key(f"email:{ADA}") is None
+
+    assert post_json(client, lead()).status_code == 201  # the form's consent box was ticked
+    back = svc.contacts.find_by_key(f"email:{ADA}")
+    assert back is not None and svc.contacts.get(back)["consents"]["marketing"]["granted"]
+    assert track(client, type="pricing_viewed", email=ADA).status_code == 202
+
+
+def test_a_request_is_due_in_thirty_days_and_shows_overdue(client, svc, clock, admin_key, capsys):
+    made = _ask(client, admin_key, kind="export", email="nobody@example.com", note="by letter")
+    assert made.status_code == 201
+    request = made.json_body["request"]
+    assert request["status"] == "open" and request["contact_id"] is None
+
+    clock.advance(days=31)
+    listed = client.http.get("/privacy/requests", headers={"X-Api-Key": admin_key}).json_body
+    assert [(r["id"], r["overdue"]) for r in listed["requests"]] == [(request["id"], True)]
+    assert main(["privacy", "list"]) == 0
+    assert f"{request['id']}  export   open" in capsys.readouterr().out
+
+    assert main(["privacy", "fulfil", request["id"]]) == 0
+    assert "export done, exported nothing" in capsys.readouterr().out
+    done = client.http.get(f"/privacy/requests/{request['id']}", headers={"X-Api-Key": admin_key})
+    assert done.json_body["request"]["status"] == "done"
+    assert done.json_body["request"]["overdue"] is False
+
+
+def test_the_cli_erases_and_the_audit_log_keeps_no_address(svc, client, ada, admin_key, capsys):
+    assert main(["privacy", "request", "erasure", "--email", ADA, "--fulfil"]) == 0
+    assert "erasure done, deleted" in capsys.readouterr().out
+    assert svc.contacts.get(ada) is None
+
+    assert main(["audit", "--json"]) == 0
+    entries = json.loads(capsys.readouterr().out)
+    assert [e["action"] for e in entries] == ["cli privacy request"]
+    assert ADA not in json.dumps(entries)
+
+
+def test_bad_requests_name_the_field(client, admin_key):
+    assert (
+        _ask(client, admin_key, kind="forget", email=ADA).json_body["fields"][0]["field"] == "kind"
+    )
+    assert _ask(client, admin_key, kind="export").json_body["fields"][0]["field"] == "email"
+    bad = _ask(client, admin_key, kind="export", email="not-an-email")
+    assert bad.status_code == 422 and bad.json_body["fields"][0]["field"] == "email"
+    when = _ask(client, admin_key, kind="export", email=ADA, received_at="last week")
+    assert when.json_body["fields"][0]["field"] == "received_at"
