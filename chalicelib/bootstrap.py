@@ -186,7 +186,10 @@ def build(
     )
     timers = TimerStore(settings.due_shards, settings.pending_shards)
     stats = StatStore()
-    importer = Importer(ImportStore(settings.pending_shards), contacts, clock)
+    privacy_requests = PrivacyRequests(settings.signing_secret.encode())
+    importer = Importer(
+        ImportStore(settings.pending_shards), contacts, clock, privacy_requests.erased
+    )
     if registry is None:
         registry = handlers.registry(
             Stitcher(events),
@@ -279,7 +282,7 @@ def build(
         PrivacyDesk(
             contacts,
             PersonalData(),
-            PrivacyRequests(settings.signing_secret.encode()),
+            privacy_requests,
             segments,
             mailbox,
             clock,

@@ -116,14 +116,24 @@ class Summary:
         }
 
 
+ERASED_ROW = (
+    "erased at the person's request: a row that grants consent (--consent-topics) adds them again"
+)
 COUNTED = ("create", "update", "unchanged", "skipped", "rejected")
 
 
 class Importer:
-    def __init__(self, store: ImportStore, contacts: ContactStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: ImportStore,
+        contacts: ContactStore,
+        clock: Clock,
+        erased: Callable[[list[str]], set[str]] | None = None,
+    ) -> None:
         self.store = store
         self.contacts = contacts
         self.clock = clock
+        self.erased = erased  # which keys were erased (store/privacy.py): none if not given
 
     def run(
         self,
@@ -257,9 +267,11 @@ class _Run:
             if survivor is not None:
                 contacts[survivor["id"]] = survivor
                 owners = {k: survivor["id"] if v == gone else v for k, v in owners.items()}
+        unowned = [k for k in keys if k not in owners]
+        erased = self.importer.erased(unowned) if self.importer.erased and unowned else set()
         out = []
         for record in records:
-            planned = self._decide(record, owners, contacts)
+            planned = self._decide(record, owners, contacts, erased)
             if planned is not None:
                 out.append(planned)
         return out
@@ -279,11 +291,20 @@ class _Run:
         return self.importer.contacts.get_many(list(contact_ids))
 
     def _decide(
-        self, record: Record, owners: dict[str, str], contacts: dict[str, dict[str, Any]]
+        self,
+        record: Record,
+        owners: dict[str, str],
+        contacts: dict[str, dict[str, Any]],
+        erased: set[str],
     ) -> Planned | None:
         contact_id, contact = _match(record, owners, contacts)
         options = self.options
         decision = decide(record, contact, options.on_existing, options.lists, self.consent)
+        granted = any(g.get("granted") for g in decision.consents.values())
+        if contact is None and erased & set(record.identity_keys()) and not granted:
+            self.counts["rejected"] += 1
+            self.late.append(Rejection(record.row, "", "", ERASED_ROW))
+            return None
         decision.tags |= set(options.tags) - set((contact or {}).get("tags") or ())
         if decision.action is Action.UNCHANGED and decision.tags:
             decision.action = Action.UPDATE

@@ -130,3 +130,31 @@ def test_bad_requests_name_the_field(client, admin_key):
     assert bad.status_code == 422 and bad.json_body["fields"][0]["field"] == "email"
     when = _ask(client, admin_key, kind="export", email=ADA, received_at="last week")
     assert when.json_body["fields"][0]["field"] == "received_at"
+
+
+def test_an_import_brings_an_erased_person_back_only_when_the_row_grants_consent(
+    client, svc, admin_key, ada, tmp_path
+):
+    import csv
+
+    from chalicelib.services.importer import ImportOptions
+
+    assert _ask(client, admin_key, kind="erasure", email=ADA, fulfil=True).status_code == 201
+    path = tmp_path / "list.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([["email", "consent"], [ADA, ""], ["grace@example.com", ""]])
+    rejected = tmp_path / "rejected.csv"
+    options = ImportOptions(consent_topics=("marketing",))
+
+    dry = svc.importer.run(path, options, dry_run=True)
+    summary = svc.importer.run(path, options, rejected=rejected)
+
+    assert dry.counts == summary.counts
+    assert (summary.counts["create"], summary.counts["rejected"]) == (1, 1)
+    assert "erased at the person's request" in rejected.read_text(encoding="utf-8-sig")
+    assert svc.contacts.find_by_key(f"email:{ADA}") is None
+
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([["email", "consent"], [ADA, "yes"]])
+    assert svc.importer.run(path, options).counts["create"] == 1
+    assert svc.contacts.find_by_key(f"email:{ADA}") is not None
