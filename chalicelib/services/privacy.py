@@ -79,7 +79,10 @@ class PrivacyDesk:
         """Record a request as received (today unless said), due 30 days after."""
         if kind not in KINDS:
             raise FormValidationError([FieldError("kind", f"must be one of {', '.join(KINDS)}")])
-        when = received_at or self.clock.now()
+        now = self.clock.now()
+        when = received_at or now
+        if when > now:
+            raise FormValidationError([FieldError("received_at", "must not be in the future")])
         return self.requests.open(kind, subject.key, subject.contact_id, when, by, note)
 
     def fulfil(self, request_id: str) -> Fulfilled:

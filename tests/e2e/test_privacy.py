@@ -130,6 +130,10 @@ def test_bad_requests_name_the_field(client, admin_key):
     assert bad.status_code == 422 and bad.json_body["fields"][0]["field"] == "email"
     when = _ask(client, admin_key, kind="export", email=ADA, received_at="last week")
     assert when.json_body["fields"][0]["field"] == "received_at"
+    future = _ask(
+        client, admin_key, kind="export", email=ADA, received_at="9999-12-31T23:59:59+14:00"
+    )
+    assert future.status_code == 422 and future.json_body["fields"][0]["field"] == "received_at"
 
 
 def test_an_import_brings_an_erased_person_back_only_when_the_row_grants_consent(
