@@ -135,10 +135,20 @@ def caller_of(request: Request, svc: Services) -> Caller:
     return caller
 
 
+CALLER = "leadflow.caller"  # where authorize leaves the caller, in request.context
+
+
+def current(request: Request) -> Caller | None:
+    """The caller this request's key was authorized as (refused ones too), if any."""
+    found = (request.context or {}).get(CALLER)
+    return found if isinstance(found, Caller) else None
+
+
 def authorize(request: Request, svc: Services) -> Caller:
     """The caller, if its role grants what this route needs; 401 without a valid key, 403
-    for a role that may not."""
+    for a role that may not. The caller is kept on the request for the audit trail."""
     caller = caller_of(request, svc)
+    request.context[CALLER] = caller
     needed = permission_of(request)
     if not caller.may(needed):
         raise Forbidden(f"the {caller.role} role may not do this ({needed})")

@@ -3,7 +3,8 @@
 itself) is recorded after it is answered, refusals included: who (the key's id, name and
 role), what (method and route, the ids in the path, the query), when, from where, the
 status, and what a handler noted as before and after. Requests without a valid key did
-nothing and name nobody, so they are not recorded (the form limits count them instead)."""
+nothing and name nobody, so they are not recorded (the form limits count them instead).
+The caller is the one `access.authorize` found, not looked up again."""
 
 from __future__ import annotations
 
@@ -82,8 +83,7 @@ def trail(request: Request, response: Response, svc: Services) -> Response:
     """Record this request if its route is audited and it carried a valid key."""
     if not access.audited(request.method.upper(), request.path):
         return response
-    key = request.headers.get("x-api-key")
-    caller = svc.api_keys.caller_of(key) if key else None
+    caller = access.current(request)
     if caller is not None:
         refused = _refusal(response)
         if refused:

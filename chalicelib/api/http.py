@@ -27,7 +27,7 @@ from chalicelib.errors import (
 )
 from chalicelib.leads.capture import RawValue
 from chalicelib.reports import table
-from chalicelib.store import outage
+from chalicelib.store import outage, tables
 
 log = logging.getLogger(__name__)
 
@@ -131,15 +131,8 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
 
 
 def jsonable(value: Any) -> Any:
-    if isinstance(value, set):
-        return sorted(value)
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
+    """An answer's value as plain JSON types (store/tables.py's json_ready)."""
+    return tables.json_ready(value)
 
 
 def query_limit(request: Request, default: int = 100) -> int:

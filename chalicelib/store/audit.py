@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -100,10 +100,7 @@ class AuditLog:
             status=entry.status,
             details=_bounded(entry.details),
         ).save(condition=AuditModel.entry.does_not_exist())
-        return Entry(
-            entry.actor, entry.action, entry.status, entry.target, entry.source,
-            entry.details, now, key,
-        )  # fmt: skip
+        return replace(entry, at=now, id=key)
 
     def read(self, wanted: Wanted, limit: int = 100, after: str | None = None) -> list[Entry]:
         """Up to `limit` entries, newest first, older than the entry id `after` if given."""

@@ -223,9 +223,10 @@ class ContactStore:
         if not reasons:
             raise exc
         for (op, model, kwargs), reason in zip(items, reasons, strict=False):
-            mark = kwargs.get("hash_key") if op == "condition_check" else None
+            if op != "condition_check" or model is not ContactKeyModel or reason is None:
+                continue
             # Read the mark itself: the local engine can report a reason on the wrong item.
-            if mark and model is ContactKeyModel and reason is not None and _exists(mark):
+            if self.find_by_key(kwargs["hash_key"]) is not None:
                 raise FormValidationError([FieldError("consent", ERASED_MESSAGE)])
         failed = [
             (model, reason)
@@ -275,14 +276,6 @@ class ContactStore:
         """The identity already belongs to `owner`: write to that contact instead."""
         attempt.contact_id = owner
         attempt.exists = (current or self.get(owner)) is not None
-
-
-def _exists(key: str) -> bool:
-    try:
-        ContactKeyModel.get(key, consistent_read=True)
-    except ContactKeyModel.DoesNotExist:
-        return False
-    return True
 
 
 def _replay(intake: Intake, first: IdempotencyModel) -> Recorded:

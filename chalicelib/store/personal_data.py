@@ -42,22 +42,7 @@ PARTITIONS: tuple[type[Model], ...] = (EventModel, EnrollmentModel, TimerModel)
 
 
 def _plain(item: Model) -> dict[str, Any]:
-    """The item as plain JSON types: maps, lists and sets within it, times as ISO text."""
-    return {name: _value(value) for name, value in item.attribute_values.items()}
-
-
-def _value(value: Any) -> Any:
-    if hasattr(value, "as_dict"):
-        value = value.as_dict()
-    if isinstance(value, dict):
-        return {k: _value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_value(v) for v in value]
-    if isinstance(value, set | frozenset):
-        return sorted(_value(v) for v in value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value.isoformat() if hasattr(value, "isoformat") else value
+    return tables.json_ready(item.attribute_values)
 
 
 def keys_of(contact: dict[str, Any]) -> list[str]:

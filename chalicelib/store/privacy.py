@@ -24,9 +24,14 @@ KINDS = ("export", "erasure")
 ERASED = "erased:"
 
 
+def keyed(secret: bytes, key: str) -> str:
+    """A person's key (email:..., phone:...) as a keyed hash: names them without saying who."""
+    return hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()[:40]
+
+
 def erased_key(secret: bytes, key: str) -> str:
-    """The contact-key item that marks `key` (email:..., phone:...) as erased."""
-    return ERASED + hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()[:40]
+    """The contact-key item that marks `key` as erased."""
+    return ERASED + keyed(secret, key)
 
 
 @dataclass(frozen=True)
@@ -79,9 +84,6 @@ class PrivacyRequests:
     def __init__(self, secret: bytes) -> None:
         self.secret = secret
 
-    def subject(self, key: str) -> str:
-        return hmac.new(self.secret, key.encode(), hashlib.sha256).hexdigest()[:40]
-
     def open(
         self,
         kind: str,
@@ -95,7 +97,7 @@ class PrivacyRequests:
             id="pr_" + secrets.token_hex(8),
             kind=kind,
             status="open",
-            subject=self.subject(key),
+            subject=keyed(self.secret, key),
             contact_id=contact_id,
             received_at=received_at,
             due_at=received_at + DEADLINE,

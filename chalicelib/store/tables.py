@@ -101,6 +101,22 @@ def plain(value: Any) -> Any:
     return value.as_dict() if hasattr(value, "as_dict") else dict(value)
 
 
+def json_ready(value: Any) -> Any:
+    """A value read from a table as plain JSON types: maps (MapAttribute too), lists and
+    sets within it (sets sorted), times as ISO text, bytes as text."""
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(json_ready(v) for v in value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
 # DynamoDB refuses an empty key and a partition key over 2,048 bytes with a ValidationException;
 # ids from a URL or a body are looked up only when they can be keys at all.
 MAX_KEY_BYTES = 2048
