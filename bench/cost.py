@@ -243,8 +243,8 @@ def bill_of(run: Run, prices: dict[str, Any]) -> Bill:
     )
     bill.add(
         ALWAYS,
-        "Secrets Manager (link-signing secret)",
-        1,
+        "Secrets Manager (the secrets and the pepper)",
+        2,
         "secret",
         aws["secrets_manager"]["secret_month"],
     )

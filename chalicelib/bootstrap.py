@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from chalicelib.clock import Clock, SystemClock
 from chalicelib.config import Settings
+from chalicelib.messaging.captcha import CaptchaVerifier
 from chalicelib.messaging.http_post import PinnedPoster, Poster
 from chalicelib.messaging.mailbox import KeepingTransport, Mailbox
 from chalicelib.messaging.queues import Queues
@@ -47,7 +49,7 @@ from chalicelib.services.segmenter import Segmenter
 from chalicelib.services.sender import Sender
 from chalicelib.services.steward import Steward
 from chalicelib.services.stitch import Stitcher
-from chalicelib.store import tables
+from chalicelib.store import secrets, tables
 from chalicelib.store.api_keys import ApiKeyStore
 from chalicelib.store.audit import AuditLog
 from chalicelib.store.broadcast_library import BroadcastLibrary
@@ -119,6 +121,7 @@ class Services:
     limiter: Limiter
     audit: AuditLog
     privacy: PrivacyDesk
+    captcha: CaptchaVerifier
 
     def tick(self) -> tuple[TickReport, FireReport]:
         """What the scheduled tick does: advance due enrollments, fire due contact timers,
@@ -143,7 +146,7 @@ def build(
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
     tables.bind(settings)
-    contacts = ContactStore(settings.pending_shards, settings.signing_secret.encode())
+    contacts = ContactStore(settings.pending_shards, settings.pepper.encode())
     events = EventStore(settings.pending_shards)
     content = ContentStore(clock)
     enrollments = EnrollmentStore(settings.due_shards, settings.pending_shards)
@@ -151,7 +154,7 @@ def build(
     journeys = JourneyRunner(
         JourneyLibrary(content), enrollments, contacts, clock, queues, settings.tick_inline_limit
     )
-    signer = Signer(settings.signing_secret)
+    signer = Signer(settings.signing_secret, settings.signing_secret_previous)
     leads = LeadLibrary(content)
     writer = ContactWriter(contacts, clock, settings.pending_shards, settings.due_shards)
     dispatcher = Dispatcher(
@@ -186,7 +189,7 @@ def build(
     )
     timers = TimerStore(settings.due_shards, settings.pending_shards)
     stats = StatStore()
-    privacy_requests = PrivacyRequests(settings.signing_secret.encode())
+    privacy_requests = PrivacyRequests(settings.pepper.encode())
     importer = Importer(
         ImportStore(settings.pending_shards), contacts, clock, privacy_requests.erased
     )
@@ -277,7 +280,7 @@ def build(
         Reports(stats, leads, journeys.library, clock),
         signer,
         Rollup(stats),
-        Limiter(settings.signing_secret, settings.limit_exempt),
+        Limiter(settings.pepper, settings.limit_exempt),
         AuditLog(clock),
         PrivacyDesk(
             contacts,
@@ -287,6 +290,7 @@ def build(
             mailbox,
             clock,
         ),
+        CaptchaVerifier(settings.captcha_secret, settings.captcha_verify_url),
     )
 
 
@@ -297,6 +301,7 @@ def services() -> Services:
     """The process-wide services, built on first use (after the environment is set)."""
     global _services
     if _services is None:
+        secrets.load(os.environ)
         _services = build()
     return _services
 

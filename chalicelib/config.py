@@ -22,6 +22,12 @@ class Settings:
     due_shards: int = 8
     tick_inline_limit: int = 200
     signing_secret: str = ""
+    # The secret signed links were made with before a rotation: still verified, never used to
+    # sign, so links in emails already sent keep working through the grace period.
+    signing_secret_previous: str = ""
+    # Keys the hashes that stand for a person (an erasure's mark, a privacy request's subject,
+    # a limiter's client). Never rotated: a new pepper would forget every erasure.
+    pepper: str = ""
     configuration_set: str | None = None
     max_send_rate: float = 14.0
     outbox_dir: str | None = None
@@ -34,6 +40,10 @@ class Settings:
     # Client addresses the public endpoints' limits do not apply to (a load balancer's health
     # check, or the developer's own machine on the local stack).
     limit_exempt: tuple[str, ...] = ()
+    # The secret of the forms' CAPTCHA widget, and where to verify tokens (the provider's own
+    # URL when unset; a test or a proxy may stand in).
+    captcha_secret: str = ""
+    captcha_verify_url: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -50,6 +60,9 @@ class Settings:
             due_shards=int(env.get("LEADFLOW_DUE_SHARDS", 8)),
             tick_inline_limit=int(env.get("LEADFLOW_TICK_INLINE_LIMIT", 200)),
             signing_secret=env.get("LEADFLOW_SIGNING_SECRET", ""),
+            signing_secret_previous=env.get("LEADFLOW_SIGNING_SECRET_PREVIOUS", ""),
+            # Unset, the signing secret stands in (as it did before the pepper was its own).
+            pepper=env.get("LEADFLOW_PEPPER") or env.get("LEADFLOW_SIGNING_SECRET", ""),
             configuration_set=env.get("LEADFLOW_SES_CONFIGURATION_SET", f"leadflow-{stage}"),
             max_send_rate=float(env.get("LEADFLOW_MAX_SEND_RATE", 14)),
             outbox_dir=env.get("LEADFLOW_OUTBOX_DIR") or None,
@@ -64,4 +77,6 @@ class Settings:
             limit_exempt=tuple(
                 a.strip() for a in env.get("LEADFLOW_LIMIT_EXEMPT", "").split(",") if a.strip()
             ),
+            captcha_secret=env.get("LEADFLOW_CAPTCHA_SECRET", ""),
+            captcha_verify_url=env.get("LEADFLOW_CAPTCHA_VERIFY_URL") or None,
         )

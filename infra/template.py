@@ -110,6 +110,8 @@ def render(stage: str) -> dict[str, Any]:
     resources[WEBHOOKS_MAPPING] = queue_mapping(WEBHOOKS, WEBHOOKS_FUNCTION)
     resources[IMPORTS_MAPPING] = queue_mapping(IMPORTS, IMPORTER_FUNCTION)
     resources.update(email_resources(stage))
+    for logical, resource in secret_resources(stage).items():
+        _merge(resources.setdefault(logical, {}), resource)
     # API Gateway turns a base64 answer into bytes only when the request's first Accept type
     # is a binary media type, and mail programs fetch the open pixel with anything from
     # image/webp to no Accept at all. With every type binary the GIF is always bytes; answers
@@ -128,6 +130,54 @@ def render(stage: str) -> dict[str, Any]:
     outputs["SesConfigurationSetName"] = {"Value": {"Ref": "SesConfigurationSet"}}
     outputs["SesFeedbackTopicArn"] = {"Value": {"Ref": "SesFeedbackTopic"}}
     return {"Resources": resources, "Outputs": outputs}
+
+
+def secret_resources(stage: str) -> dict[str, Resource]:
+    """The deployment's secrets, read by every function at cold start (store/secrets.py), so
+    none sits in a function's configuration. `Secrets` holds what may be rotated (the link
+    signing secret, made here; the CAPTCHA and robot secrets, which the operator adds);
+    `Pepper` keys the hashes that stand for a person and is never rotated."""
+    prefix = table_prefix(stage)
+
+    def generated(name: str, key: str, what: str) -> Resource:
+        return {
+            "Type": "AWS::SecretsManager::Secret",
+            "Properties": {
+                "Name": f"{prefix}{name}",
+                "Description": what,
+                "GenerateSecretString": {
+                    "SecretStringTemplate": "{}",
+                    "GenerateStringKey": key,
+                    "PasswordLength": 48,
+                    "ExcludePunctuation": True,
+                },
+            },
+        }
+
+    arns = {"Fn::Join": [",", [{"Ref": "Secrets"}, {"Ref": "Pepper"}]]}
+    resources: dict[str, Resource] = {
+        "Secrets": generated(
+            "secrets",
+            "LEADFLOW_SIGNING_SECRET",
+            "Leadflow's rotatable secrets: link signing, CAPTCHA, robots (docs/deployment.md)",
+        ),
+        "Pepper": generated(
+            "pepper", "LEADFLOW_PEPPER", "Keys Leadflow's hashes of people; never rotate"
+        ),
+    }
+    for function in FUNCTIONS:
+        resources[function] = {
+            "Properties": {"Environment": {"Variables": {"LEADFLOW_SECRETS_ARN": arns}}}
+        }
+    return resources
+
+
+def _merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
 
 
 def no_route_response() -> Resource:
@@ -153,15 +203,12 @@ def sends_mapping() -> Resource:
 
 
 def email_resources(stage: str) -> dict[str, Resource]:
-    """SES's configuration set, its bounce/complaint topic subscribed to our route, and the
-    secret that signs links in emails (handed to the functions that sign or verify them)."""
+    """SES's configuration set and its bounce/complaint topic subscribed to our route."""
     prefix = table_prefix(stage)
-    secret = {"Fn::Sub": "{{resolve:secretsmanager:${SigningSecret}}}"}
     environment = {
         "Properties": {
             "Environment": {
                 "Variables": {
-                    "LEADFLOW_SIGNING_SECRET": secret,
                     "LEADFLOW_SES_FEEDBACK_TOPICS": {"Ref": "SesFeedbackTopic"},
                     "LEADFLOW_SES_CONFIGURATION_SET": {"Ref": "SesConfigurationSet"},
                 }
@@ -198,14 +245,6 @@ def email_resources(stage: str) -> dict[str, Resource]:
                     "Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
                     "/api/ses/notifications"
                 },
-            },
-        },
-        "SigningSecret": {
-            "Type": "AWS::SecretsManager::Secret",
-            "Properties": {
-                "Name": f"{prefix}link-signing",
-                "Description": "Signs open, click and unsubscribe links in Leadflow emails",
-                "GenerateSecretString": {"PasswordLength": 48, "ExcludePunctuation": True},
             },
         },
         API_FUNCTION: environment,

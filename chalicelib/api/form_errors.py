@@ -26,6 +26,7 @@ _ZH = {
     "is not a number": "请填写数字",
     "is not one of the options": "请从选项中选择",
     "must not contain HTML or script markup": "不能包含 HTML 或脚本代码",
+    "the challenge was not passed: please try it again": "人机验证未通过，请重新验证后提交",
 }
 _ZH_PATTERNS = (
     (re.compile(r"^is longer than (\d+) characters$"), "不能超过 {0} 个字符"),
@@ -34,6 +35,7 @@ _ZH_PATTERNS = (
 )
 _EMAIL_ZH = "邮箱地址格式不正确"
 SUMMARY = {"en": "Please check the highlighted fields.", "zh-CN": "请检查标出的内容后重新提交。"}
+_OWN_LABELS = {"consent": "Consent", "captcha": "Verification"}
 BACK = {"en": "Back to the page you came from", "zh-CN": "返回来源页面"}
 
 
@@ -55,7 +57,7 @@ def messages(form: Form, errors: Iterable[FieldError]) -> dict[str, str]:
         if form.language.startswith("zh"):
             text = _zh(error.message, kinds.get(error.field))
         else:
-            label = labels.get(error.field, "Consent" if error.field == "consent" else None)
+            label = labels.get(error.field, _OWN_LABELS.get(error.field))
             joiner = ": " if error.message[:1].isupper() else " "  # a sentence, or a rule
             text = f"{label}{joiner}{error.message}" if label else error.message
         out.setdefault(error.field, text)

@@ -73,6 +73,7 @@ def submit(request: Request, form_id: str, svc: Services) -> Response:
             quota=svc.limiter.quota(
                 limit_of(form), meta.source_ip, svc.clock.now(), meta.source_ip
             ),
+            captcha=svc.captcha,
         )
     except FormValidationError as err:
         if html:

@@ -167,6 +167,15 @@ def _number(text: str, spec: FormField) -> int | float:
     return int(number) if number.is_integer() and abs(number) <= _EXACT else number
 
 
+def challenge(form: Form, fields: Mapping[str, RawValue]) -> tuple[str, dict[str, RawValue]]:
+    """The CAPTCHA token (the widget's own field, or `captcha_token` from a script) and the
+    fields without it: a token is spent once, so it must not be part of a retry's payload."""
+    names = {"captcha_token", *(c.token_field for c in (form.captcha,) if c)}
+    rest = {k: v for k, v in fields.items() if k not in names}
+    tokens = [_scalar(fields.get(n)).strip() for n in sorted(names)]
+    return next((t for t in tokens if t), ""), rest
+
+
 def capture(
     form: Form, fields: Mapping[str, RawValue], meta: RequestMeta, now: datetime
 ) -> Submission | Spam:

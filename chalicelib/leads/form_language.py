@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -17,7 +17,15 @@ from chalicelib.leads import downloads
 IDENT = r"^[a-z][a-z0-9_]{0,62}$"
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 IDENTITY_FIELDS = ("email", "phone")
-RESERVED = {"consent", "visitor_id", "event_id", "referrer", "landing_page", "page_url"}
+RESERVED = {
+    "consent",
+    "visitor_id",
+    "event_id",
+    "referrer",
+    "landing_page",
+    "page_url",
+    "captcha_token",
+}
 
 
 class FieldType(StrEnum):
@@ -136,6 +144,26 @@ class RateLimit(Strict):
     per: Annotated[Duration, Field(gt=timedelta(0), le=timedelta(days=1))] = timedelta(minutes=10)
 
 
+class Captcha(Strict):
+    """A challenge the hosted form shows and the API verifies with the provider before it
+    stores anything (the secret is a deployment setting, never in marketing/)."""
+
+    provider: Literal["turnstile", "recaptcha"]
+    site_key: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_\-.]+$")]
+
+    @property
+    def token_field(self) -> str:
+        """The field the provider's widget adds to the form it sits in."""
+        return "cf-turnstile-response" if self.provider == "turnstile" else "g-recaptcha-response"
+
+    @property
+    def script(self) -> str:
+        """The provider's widget, which the hosted form loads."""
+        if self.provider == "turnstile":
+            return "https://challenges.cloudflare.com/turnstile/v0/api.js"
+        return "https://www.google.com/recaptcha/api.js"
+
+
 class Form(Strict):
     id: Annotated[str, Field(pattern=SLUG)]
     name: Annotated[str, Field(min_length=1)]
@@ -151,6 +179,7 @@ class Form(Strict):
     allowed_origins: list[str] = Field(default_factory=list)
     language: str = "en"
     rate_limit: RateLimit = RateLimit()
+    captcha: Captcha | None = None
 
     @field_validator("allowed_origins")
     @classmethod

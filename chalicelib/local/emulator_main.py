@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-SERVICES = "dynamodb,dynamodbstreams,sqs,ses,sts"
+SERVICES = "dynamodb,dynamodbstreams,sqs,ses,sts,secretsmanager"
 # DynamoDB keeps stream records for 24 hours; ministack too, in memory, where a busy local stack
 # then grows by gigabytes a day. The drivers read the stream within seconds, and one that fell
 # further behind than this starts again from the stream's start and leaves the rest to the

@@ -25,6 +25,7 @@ from typing import Any
 
 from chalicelib.local import emulator, gateway, supervisor, webhook_receiver, workers
 from chalicelib.messaging.webhook_signature import new_secret
+from chalicelib.store import secrets as stored_secrets
 
 log = logging.getLogger(__name__)
 # The sample routing's channels (marketing/routing.yaml) all point at the local receiver.
@@ -81,12 +82,26 @@ def _banner(
     return "\n".join(lines)
 
 
-def _secret(path: Path) -> str:
-    """The local signing secret for links in emails: made once, kept with the local state."""
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+def _local_secrets(state: Path) -> Path:
+    """The local stack's secrets file, made once and kept with the local state (git-ignored):
+    the link-signing secret, the pepper and the sample robots' secrets. A state made before
+    the file existed keeps its signing secret, which was its pepper too, so its links and its
+    erasures still hold."""
+    path = state / "secrets.json"
+    if path.exists():
+        return path
+    old = state / "signing-secret"
+    signing = old.read_text().strip() if old.exists() else secrets.token_urlsafe(32)
+    values = {
+        "LEADFLOW_SIGNING_SECRET": signing,
+        "LEADFLOW_PEPPER": signing if old.exists() else secrets.token_urlsafe(32),
+        "LEADFLOW_CRM_WEBHOOK_SECRET": new_secret(),
+        "LEADFLOW_DINGTALK_CHINA_SECRET": "SEC" + secrets.token_hex(16),
+        "LEADFLOW_FEISHU_EMEA_SECRET": secrets.token_hex(16),
+    }
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(values, indent=2) + "\n")
+    return path
 
 
 def _admin_key(svc: Any, path: Path) -> str:
@@ -191,18 +206,20 @@ def run(
     # Set LEADFLOW_LIMIT_EXEMPT= (empty) to try the forms' limits by hand.
     os.environ.setdefault("LEADFLOW_LIMIT_EXEMPT", "127.0.0.1,::1")
     os.environ.setdefault("LEADFLOW_OUTBOX_DIR", str(state / "outbox"))
-    os.environ.setdefault("LEADFLOW_SIGNING_SECRET", _secret(state / "signing-secret"))
+    os.environ.setdefault("LEADFLOW_SECRETS_FILE", str(_local_secrets(state)))
+    stored_secrets.load(os.environ)
     hooks_port = port + 25
-    hook_secret = os.environ.setdefault("LEADFLOW_CRM_WEBHOOK_SECRET", new_secret())
     os.environ["LEADFLOW_ALLOW_PRIVATE_WEBHOOKS"] = "1"  # the receiver is on localhost
     os.environ.setdefault("LEADFLOW_WEBHOOK_MAX_DELAY_SECONDS", "5")
     for variable, name in CHANNEL_URLS.items():
         os.environ.setdefault(variable, f"http://127.0.0.1:{hooks_port}/hooks/{name}")
-    dingtalk = "SEC" + secrets.token_hex(16)
-    dingtalk = os.environ.setdefault("LEADFLOW_DINGTALK_CHINA_SECRET", dingtalk)
-    feishu = os.environ.setdefault("LEADFLOW_FEISHU_EMEA_SECRET", secrets.token_hex(16))
     receiver, _ = webhook_receiver.start(
-        hooks_port, {"crm": hook_secret, "dingtalk": dingtalk, "feishu": feishu}
+        hooks_port,
+        {
+            "crm": os.environ["LEADFLOW_CRM_WEBHOOK_SECRET"],
+            "dingtalk": os.environ["LEADFLOW_DINGTALK_CHINA_SECRET"],
+            "feishu": os.environ["LEADFLOW_FEISHU_EMEA_SECRET"],
+        },
     )
 
     from chalicelib import bootstrap

@@ -38,31 +38,40 @@ def _unb64(text: str) -> bytes:
     return raw
 
 
-class Signer:
-    def __init__(self, secret: str | bytes) -> None:
-        key = secret.encode() if isinstance(secret, str) else secret
-        if key and len(key) < 16:
-            raise ValueError("the signing secret must be at least 16 bytes")
-        self._key = key
+def _key(secret: str | bytes) -> bytes:
+    key = secret.encode() if isinstance(secret, str) else secret
+    if key and len(key) < 16:
+        raise ValueError("the signing secret must be at least 16 bytes")
+    return key
 
-    def _mac(self, purpose: str, payload: str) -> bytes:
-        if not self._key:
+
+class Signer:
+    """Signs with the current secret; verifies with it or with the one before a rotation."""
+
+    def __init__(self, secret: str | bytes, previous: str | bytes = b"") -> None:
+        self._key = _key(secret)
+        self._keys = [k for k in (self._key, _key(previous)) if k]
+
+    def _mac(self, purpose: str, payload: str, key: bytes) -> bytes:
+        if not key:
             raise RuntimeError(
                 "LEADFLOW_SIGNING_SECRET is not set: links in emails cannot be signed"
             )
         message = f"{purpose}{_SEP}{payload}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).digest()[:16]
+        return hmac.new(key, message, hashlib.sha256).digest()[:16]
 
     def sign(self, purpose: str, *fields: str) -> str:
         payload = _b64(_SEP.join(fields).encode())
-        return f"{payload}.{_b64(self._mac(purpose, payload))}"
+        return f"{payload}.{_b64(self._mac(purpose, payload, self._key))}"
 
     def verify(self, purpose: str, token: str) -> list[str]:
         """The fields of a genuine token for `purpose`; BadToken otherwise."""
         payload, dot, signature = token.partition(".")
         if not dot or not signature:
             raise BadToken("not a token")
-        if not hmac.compare_digest(_unb64(signature), self._mac(purpose, payload)):
+        given = _unb64(signature)
+        macs = [self._mac(purpose, payload, key) for key in self._keys or [self._key]]
+        if not any(hmac.compare_digest(given, mac) for mac in macs):
             raise BadToken("the token's signature does not match")
         try:
             return _unb64(payload).decode().split(_SEP)

@@ -6,12 +6,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.clock import Clock
-from chalicelib.errors import NotFound
+from chalicelib.errors import FieldError, FormValidationError, NotFound
 from chalicelib.events import FORM_SUBMITTED
-from chalicelib.leads.capture import RawValue, RequestMeta, Spam, Submission, capture
+from chalicelib.leads.capture import (
+    RawValue,
+    RequestMeta,
+    Spam,
+    Submission,
+    capture,
+    challenge,
+)
 from chalicelib.leads.form_language import Form
 from chalicelib.leads.intake import Intake, Quota
-from chalicelib.store.contacts import ContactStore
+from chalicelib.messaging.captcha import CaptchaVerifier
+from chalicelib.store.contacts import ContactStore, Recorded
 from chalicelib.store.content import ContentStore
 
 
@@ -70,12 +78,15 @@ def submit(
     contacts: ContactStore,
     public_url: str,
     quota: Quota | None = None,
+    captcha: CaptchaVerifier | None = None,
 ) -> Accepted:
     redirect = thank_you_url(form, public_url)
+    token, fields = challenge(form, fields)
     result = capture(form, fields, meta, clock.now())
     if isinstance(result, Spam):
         return Accepted(result.event_id, redirect)
-    recorded = contacts.record(to_intake(result, redirect, quota))
+    intake = to_intake(result, redirect, quota)
+    recorded = _earlier(form, token, meta, intake, contacts, captcha) or contacts.record(intake)
     return Accepted(
         submission_id=recorded.response.get("submission_id", recorded.event_id),
         redirect=recorded.response.get("redirect", redirect),
@@ -83,3 +94,26 @@ def submit(
         contact_id=recorded.contact_id,
         created=recorded.created,
     )
+
+
+CAPTCHA_RULE = "the challenge was not passed: please try it again"
+
+
+def _earlier(
+    form: Form,
+    token: str,
+    meta: RequestMeta,
+    intake: Intake,
+    contacts: ContactStore,
+    captcha: CaptchaVerifier | None,
+) -> Recorded | None:
+    """None when the post may be stored: the form has no challenge, or it was passed. A
+    failed challenge is refused, unless the post is a retry of one already stored."""
+    if form.captcha is None:
+        return None
+    if captcha is not None and captcha.check(form.captcha.provider, token, meta.source_ip).passed:
+        return None
+    earlier = contacts.earlier_answer(intake)
+    if earlier is None:
+        raise FormValidationError([FieldError("captcha", CAPTCHA_RULE)])
+    return earlier

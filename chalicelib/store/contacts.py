@@ -134,6 +134,17 @@ class ContactStore:
         except ContactKeyModel.DoesNotExist:
             return None
 
+    def earlier_answer(self, intake: Intake) -> Recorded | None:
+        """The answer a request with this intake's idempotency key already got, if any: a
+        retry is answered from it even when what it re-sends (a CAPTCHA token) is spent."""
+        if not intake.idempotency_key or not tables.can_be_key(intake.idempotency_key):
+            return None
+        try:
+            first = IdempotencyModel.get(intake.idempotency_key, consistent_read=True)
+        except IdempotencyModel.DoesNotExist:
+            return None
+        return _replay(intake, first)
+
     def record(self, intake: Intake) -> Recorded:
         """Upsert the contact, claim its keys, append the event: all or nothing."""
         attempt = _Attempt(intake.identity.derived_contact_id(), False, intake.identity.keys())

@@ -232,9 +232,22 @@ def test_the_send_queue_feeds_a_sender_that_holds_the_ses_rate(resources: dict[s
     assert concurrency * rate <= 14  # SES's default production quota per second
     variables = sender["Environment"]["Variables"]
     assert variables["LEADFLOW_SES_FEEDBACK_TOPICS"] == {"Ref": "SesFeedbackTopic"}
-    assert "SigningSecret" in variables["LEADFLOW_SIGNING_SECRET"]["Fn::Sub"]
-    api = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
-    assert api["LEADFLOW_SIGNING_SECRET"] == variables["LEADFLOW_SIGNING_SECRET"]
+
+
+def test_every_function_reads_its_secrets_from_secrets_manager_and_holds_none(
+    resources: dict[str, Any],
+) -> None:
+    functions = {k: r for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert functions
+    for name, function in functions.items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        refs = variables["LEADFLOW_SECRETS_ARN"]["Fn::Join"][1]
+        assert refs == [{"Ref": "Secrets"}, {"Ref": "Pepper"}], name
+        assert not [v for v in variables if "SECRET" in v and v != "LEADFLOW_SECRETS_ARN"], name
+    generated = resources["Secrets"]["Properties"]["GenerateSecretString"]
+    assert generated["GenerateStringKey"] == "LEADFLOW_SIGNING_SECRET"
+    pepper = resources["Pepper"]["Properties"]["GenerateSecretString"]
+    assert pepper["GenerateStringKey"] == "LEADFLOW_PEPPER"
 
 
 def test_ses_bounces_and_complaints_reach_the_notification_route(

@@ -1,0 +1,71 @@
+"""The deployment's secrets, read once per process into the environment the settings read.
+
+JSON objects of variable names to values: `{"LEADFLOW_SIGNING_SECRET": "...",
+"LEADFLOW_CAPTCHA_SECRET": "...", "LEADFLOW_CRM_WEBHOOK_SECRET": "..."}`. On AWS they are
+Secrets Manager secrets (`LEADFLOW_SECRETS_ARN`, comma-separated ARNs), fetched at cold
+start, so no secret sits in a function's configuration where anyone who may read that sees
+it; locally it is a git-ignored file (`LEADFLOW_SECRETS_FILE`, `.leadflow/secrets.json` under
+`make run`). A variable already set wins, so a developer may override one for a run. Values
+are never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+NAME = re.compile(r"^LEADFLOW_[A-Z0-9_]{1,100}$")
+
+
+class SecretsError(RuntimeError):
+    """The secrets could not be read, or are not an object of LEADFLOW_* names to text."""
+
+
+def load(env: MutableMapping[str, str]) -> list[str]:
+    """Set each secret not already in `env`; the names set (never the values)."""
+    values: dict[str, str] = {}
+    if arns := env.get("LEADFLOW_SECRETS_ARN"):
+        for n, arn in enumerate(a.strip() for a in arns.split(",") if a.strip()):
+            values |= parse(_fetch(arn, env), f"secret {n + 1} of LEADFLOW_SECRETS_ARN")
+    elif path := env.get("LEADFLOW_SECRETS_FILE"):
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        values = parse(text, path)
+    missing = [name for name in values if name not in env]
+    for name in missing:
+        env[name] = values[name]
+    return missing
+
+
+def parse(text: str, where: str) -> dict[str, str]:
+    try:
+        values: Any = json.loads(text)
+    except ValueError as exc:
+        raise SecretsError(f"{where}: not JSON (line {getattr(exc, 'lineno', '?')})") from None
+    if not isinstance(values, dict):
+        raise SecretsError(f"{where}: must be a JSON object of LEADFLOW_* names to values")
+    for name, value in values.items():
+        if not NAME.match(str(name)):
+            raise SecretsError(f"{where}: {name!r} is not a LEADFLOW_* variable name")
+        if not isinstance(value, str):
+            raise SecretsError(f"{where}: the value of {name} must be text")
+    return values
+
+
+def _fetch(arn: str, env: MutableMapping[str, str]) -> str:
+    client = boto3.client(
+        "secretsmanager",
+        region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+    )
+    try:
+        return client.get_secret_value(SecretId=arn)["SecretString"]
+    except Exception as exc:  # the message names the secret, never its value
+        raise SecretsError(f"cannot read the secrets ({type(exc).__name__})") from None
