@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AWS_VENV := .venv-aws
 AWS_STAMP := $(AWS_VENV)/.installed
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PORT ?= 8000
 
 .PHONY: install run demo test lint fuzz bench package clean
@@ -24,6 +26,12 @@ $(AWS_STAMP): requirements-aws.txt
 	$(AWS_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-aws.txt
 	@touch $(AWS_STAMP)
 
+# checkov, for make test's check of the packaged template: a virtual environment of its own.
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-checkov.txt
+	@touch $(CHECKOV_STAMP)
+
 run: install
 	$(BIN)/leadflow run --port $(PORT) $(if $(FRESH),--fresh) $(if $(DEMO),--demo)
 
@@ -36,7 +44,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
-test: lint
+test: lint $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest -n $(or $(JOBS),2) --dist loadfile
 
 # The API against chalicelib/api/openapi.yaml with more examples than make test's quick run.
@@ -58,4 +66,4 @@ package: install
 	$(BIN)/python -m infra.package build/package --stage $(or $(STAGE),dev)
 
 clean:
-	rm -rf $(VENV) $(AWS_VENV) build .leadflow .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(AWS_VENV) $(CHECKOV_VENV) build .leadflow .pytest_cache .ruff_cache
