@@ -187,6 +187,14 @@ def merge_contacts():
     return contacts.merge(app.current_request, services())
 
 
+@app.route(
+    "/contacts/{contact_id}/consents", methods=["POST"], content_types=[http.JSON, http.TEXT]
+)
+@http.guarded
+def change_consent(contact_id: str):
+    return contacts.change_consent(app.current_request, contact_id, services())
+
+
 @app.route("/imports", methods=["POST"], content_types=imports.UPLOAD_TYPES)
 @http.guarded
 def start_import():

@@ -25,6 +25,7 @@ from chalicelib.services.bookkeeper import Bookkeeper
 from chalicelib.services.broadcast_desk import BroadcastDesk
 from chalicelib.services.broadcast_stats import BroadcastStats
 from chalicelib.services.broadcaster import Broadcaster
+from chalicelib.services.consents import ConsentDesk
 from chalicelib.services.courier import Courier
 from chalicelib.services.directory import Directory
 from chalicelib.services.dispatcher import Dispatcher
@@ -122,6 +123,7 @@ class Services:
     audit: AuditLog
     privacy: PrivacyDesk
     captcha: CaptchaVerifier
+    consents: ConsentDesk
 
     def tick(self) -> tuple[TickReport, FireReport]:
         """What the scheduled tick does: advance due enrollments, fire due contact timers,
@@ -289,8 +291,10 @@ def build(
             segments,
             mailbox,
             clock,
+            writer,
         ),
         CaptchaVerifier(settings.captcha_secret, settings.captcha_verify_url),
+        ConsentDesk(subscriptions, templates, clock),
     )
 
 

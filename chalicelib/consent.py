@@ -8,15 +8,27 @@ topic subscribes that topic again, and nothing else.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 from chalicelib.events import ALL_TOPICS
 
+# Purposes beyond marketing email that need a consent of their own (PIPL arts. 29, 23 and 39;
+# GDPR art. 9): kept beside the topics as `purpose:<name>`, never answered by `*`.
+Purpose = Literal["sensitive", "third_party", "cross_border"]
+PURPOSES: tuple[str, ...] = get_args(Purpose)
+PURPOSE_PREFIX = "purpose:"
+
+
+def purpose_key(purpose: str) -> str:
+    return PURPOSE_PREFIX + purpose
+
 
 def latest(consents: dict[str, Any], topic: str | None) -> dict[str, Any] | None:
-    """The newest record for the topic or for everything; the topic's own wins a tie."""
+    """The newest record for the topic or for everything; the topic's own wins a tie. A
+    purpose has only its own record: unsubscribing from email withdraws no purpose."""
     records = [consents.get(topic)] if topic else []
-    records.append(consents.get(ALL_TOPICS))
+    if not (topic or "").startswith(PURPOSE_PREFIX):
+        records.append(consents.get(ALL_TOPICS))
     present = [r for r in records if isinstance(r, dict)]
     return max(present, key=lambda r: str(r.get("at") or ""), default=None)
 

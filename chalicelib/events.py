@@ -18,6 +18,8 @@ CONTACTS_MERGED = "contacts_merged"
 SUBSCRIBED = "subscribed"
 TOPIC_UNSUBSCRIBED = "topic_unsubscribed"
 UNSUBSCRIBED = "unsubscribed"
+CONSENT_GIVEN = "consent_given"
+CONSENT_WITHDRAWN = "consent_withdrawn"
 SCORE_CHANGED = "score_changed"
 SCORE_DECAY_DUE = "score_decay_due"
 STAGE_CHANGED = "stage_changed"
@@ -92,6 +94,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     SUBSCRIBED: ("preference centre", "a topic turned back on: `topic`"),
     TOPIC_UNSUBSCRIBED: ("preference centre", "one topic turned off: `topic`"),
     UNSUBSCRIBED: ("one-click, preference centre", "no marketing email at all: journeys end on it"),
+    CONSENT_GIVEN: (
+        "consents API, CLI",
+        "consent to a purpose given by another channel (phone, paper): `purpose`, `source`, "
+        "`version`",
+    ),
+    CONSENT_WITHDRAWN: (
+        "consents API, CLI",
+        "consent to a purpose taken back: `purpose`, `source`",
+    ),
     SCORE_CHANGED: ("scoring", "points for a rule: `rule`, `points`, `score`"),
     SCORE_DECAY_DUE: ("scoring timer", "a score's decay is due"),
     STAGE_CHANGED: ("scoring, journeys, sales", "lifecycle stage: `from`, `to`, `why`"),
@@ -190,6 +201,8 @@ CONTACT_CHANGES = frozenset(
         SUBSCRIBED,
         TOPIC_UNSUBSCRIBED,
         UNSUBSCRIBED,
+        CONSENT_GIVEN,
+        CONSENT_WITHDRAWN,
         SCORE_CHANGED,
         STAGE_CHANGED,
         RULE_FIRED,

@@ -47,6 +47,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/contacts/{contact_id}"): roles.LEADS_READ,
     ("GET", "/contacts/duplicates"): roles.CONTACTS,
     ("POST", "/contacts/merge"): roles.CONTACTS,
+    ("POST", "/contacts/{contact_id}/consents"): roles.CONTACTS,
     ("POST", "/imports"): roles.CONTACTS,
     ("GET", "/imports/{job_id}"): roles.CONTACTS,
     ("GET", "/imports/{job_id}/rejected"): roles.CONTACTS,

@@ -1,5 +1,6 @@
-"""Admin API for contact data: duplicate candidates and merging two contacts. Both touch
-personal data in bulk or for good, so only admin keys may use them."""
+"""Admin API for contact data: duplicate candidates, merging two contacts, and consent
+given or withdrawn by another channel. Each touches personal data in bulk or for good, so
+only keys that manage contacts may use them, and each is in the audit log."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from chalicelib.api import audit, http
 from chalicelib.api.access import authorize
 from chalicelib.api.http import jsonable
 from chalicelib.bootstrap import Services
-from chalicelib.errors import FieldError, FormValidationError
+from chalicelib.errors import FieldError, FormValidationError, NotFound
 from chalicelib.leads.fields import name_fault
 from chalicelib.store import tables
 
@@ -48,3 +49,42 @@ def merge(request: Request, svc: Services) -> Response:
     report = svc.merger.merge(body["survivor"], body["merged"], f"api:{caller.name}", locked)
     audit.note(request, after=report.as_dict())
     return http.json_response(200, report.as_dict())
+
+
+CONSENT_BODY_BYTES = 8192
+CONSENT_FIELDS = ("consent", "granted", "source", "version", "text")
+
+
+def change_consent(request: Request, contact_id: str, svc: Services) -> Response:
+    """Record a consent given or withdrawn elsewhere; 200 with the contact's consents."""
+    caller = authorize(request, svc)
+    body = http.only(http.json_object(request, CONSENT_BODY_BYTES), CONSENT_FIELDS)
+    errors = [
+        FieldError(name, "must be text")
+        for name in ("consent", "source", "version", "text")
+        if name in body and not isinstance(body[name], str)
+    ]
+    errors += [
+        FieldError(name, "is required")
+        for name in ("consent", "source")
+        if name not in body or body[name] == ""
+    ]
+    if not isinstance(body.get("granted"), bool):
+        errors.append(FieldError("granted", "must be true or false"))
+    if errors:
+        raise FormValidationError(errors)
+    if not tables.can_be_key(contact_id):
+        raise NotFound(f"no contact {contact_id!r}")
+    before = (svc.contacts.get(contact_id) or {}).get("consents", {}).get(body["consent"])
+    svc.consents.change(
+        contact_id,
+        body["consent"],
+        body["granted"],
+        body["source"],
+        origin=f"api:{caller.name}",
+        version=body.get("version"),
+        text=body.get("text"),
+    )
+    consents = (svc.contacts.get(contact_id) or {}).get("consents") or {}
+    audit.note(request, before=before, after=consents.get(body["consent"]))
+    return http.json_response(200, jsonable({"contact_id": contact_id, "consents": consents}))

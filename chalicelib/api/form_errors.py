@@ -27,6 +27,9 @@ _ZH = {
     "is not one of the options": "请从选项中选择",
     "must not contain HTML or script markup": "不能包含 HTML 或脚本代码",
     "the challenge was not passed: please try it again": "人机验证未通过，请重新验证后提交",
+    "is sensitive information: it needs your separate consent to be kept": (
+        "属于敏感个人信息，需要您单独同意后才能提交"
+    ),
 }
 _ZH_PATTERNS = (
     (re.compile(r"^is longer than (\d+) characters$"), "不能超过 {0} 个字符"),
@@ -57,7 +60,8 @@ def messages(form: Form, errors: Iterable[FieldError]) -> dict[str, str]:
         if form.language.startswith("zh"):
             text = _zh(error.message, kinds.get(error.field))
         else:
-            label = labels.get(error.field, _OWN_LABELS.get(error.field))
+            own = "Consent" if error.field.startswith("consent_") else None
+            label = labels.get(error.field, _OWN_LABELS.get(error.field, own))
             joiner = ": " if error.message[:1].isupper() else " "  # a sentence, or a rule
             text = f"{label}{joiner}{error.message}" if label else error.message
         out.setdefault(error.field, text)

@@ -17,7 +17,7 @@ from chalicelib.errors import FieldError, FormValidationError, NotFound
 from chalicelib.services.privacy import Fulfilled
 
 BODY_BYTES = 4096
-FIELDS = ("kind", "email", "phone", "region", "received_at", "note", "fulfil")
+FIELDS = ("kind", "email", "phone", "region", "received_at", "note", "fulfil", "fields")
 
 
 def _answer(status: int, svc: Services, done: Fulfilled) -> Response:
@@ -49,6 +49,14 @@ def receive(request: Request, svc: Services) -> Response:
     if errors:
         raise FormValidationError(errors)
     subject = svc.privacy.subject(body.get("email"), body.get("phone"), body.get("region") or "US")
+    if body.get("kind") == "correction":
+        done = svc.privacy.correct(
+            subject, body.get("fields"), f"api:{caller.name}", received, body.get("note")
+        )
+        audit.note(request, after={"request": done.request.id, **done.request.result})
+        return _answer(201, svc, done)
+    if "fields" in body:
+        raise FormValidationError([FieldError("fields", "only a correction sets fields")])
     made = svc.privacy.receive(
         str(body.get("kind", "")), subject, f"api:{caller.name}", received, body.get("note")
     )

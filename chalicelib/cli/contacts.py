@@ -92,6 +92,23 @@ def register_contacts(sub: argparse._SubParsersAction) -> None:
     )
     merging.add_argument("--local", action="store_true", help="the running local stack")
     merging.set_defaults(func=run_merge)
+    consent = group.add_parser(
+        "consent",
+        help="record consent given or withdrawn by phone, paper or email",
+        description="Record a consent the person gave or took back outside a form: an email "
+        "topic, * (every marketing email) or a purpose (purpose:sensitive, purpose:third_party, "
+        "purpose:cross_border). A withdrawal stops the very next send.",
+    )
+    consent.add_argument("contact", help="the contact (id or email)")
+    consent.add_argument("about", help="a topic, * or purpose:<name>")
+    said = consent.add_mutually_exclusive_group(required=True)
+    said.add_argument("--given", dest="granted", action="store_true", help="consent given")
+    said.add_argument("--withdrawn", dest="granted", action="store_false", help="taken back")
+    consent.add_argument("--source", required=True, help="where it came from: 'phone, 30 Nov'")
+    consent.add_argument("--version", help="the notice's version (needed when given)")
+    consent.add_argument("--text", help="the words the person agreed to")
+    consent.add_argument("--local", action="store_true", help="the running local stack")
+    consent.set_defaults(func=run_consent)
 
 
 def run_duplicates(args: argparse.Namespace) -> int:
@@ -131,6 +148,29 @@ def run_merge(args: argparse.Namespace) -> int:
     for name, how in sorted(r["fields_taken"].items()):
         shown = "the merged contact's value" if how == "merged" else how
         print(f"  {name}: {shown}")
+    return 0
+
+
+def run_consent(args: argparse.Namespace) -> int:
+    from chalicelib.errors import LeadflowError
+
+    svc = _services(args)
+    try:
+        contact_id = _contact_id(svc, args.contact)
+        svc.consents.change(
+            contact_id,
+            args.about,
+            args.granted,
+            args.source,
+            origin="cli",
+            version=args.version,
+            text=args.text,
+        )
+    except (LeadflowError, ValueError) as exc:
+        return _fail("contacts consent", exc)
+    record = ((svc.contacts.get(contact_id) or {}).get("consents") or {}).get(args.about, {})
+    state = "given" if record.get("granted") else "withdrawn"
+    print(f"{contact_id}: {args.about} {state} at {record.get('at')} ({record.get('source')})")
     return 0
 
 

@@ -1,5 +1,6 @@
-"""`leadflow privacy request|fulfil|list`: a person's export or erasure request, received,
-fulfilled and listed with its 30-day deadline, against AWS or (with --local) `make run`."""
+"""`leadflow privacy request|fulfil|list`: a person's export, erasure or correction request,
+received, fulfilled and listed with its 30-day deadline, against AWS or (with --local)
+`make run`."""
 
 from __future__ import annotations
 
@@ -14,16 +15,25 @@ from chalicelib.errors import LeadflowError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    privacy = sub.add_parser("privacy", help="privacy requests: export or erase one person")
+    privacy = sub.add_parser(
+        "privacy", help="privacy requests: export, erase or correct one person's data"
+    )
     group = privacy.add_subparsers(dest="privacy", required=True)
     request = group.add_parser("request", help="record a request as received (due in 30 days)")
-    request.add_argument("kind", choices=["export", "erasure"])
+    request.add_argument("kind", choices=["export", "erasure", "correction"])
     request.add_argument("--email", help="the person's email")
     request.add_argument("--phone", help="or their phone")
     request.add_argument("--region", default="US", help="a phone's country when it has no +")
     request.add_argument("--received", help="when it came, an ISO date (default: today)")
     request.add_argument("--note", help="where it came from, who asked")
     request.add_argument("--fulfil", action="store_true", help="export or erase at once")
+    request.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="a correction: the field's right value (FIELD= removes it); repeatable",
+    )
     request.add_argument("--out", help="an export's JSON goes to this file (default: stdout)")
     request.add_argument("--local", action="store_true")
     request.set_defaults(func=run_request)
@@ -63,6 +73,10 @@ def _show(done: Any, out: str | None, now: datetime) -> None:
             print(text)
             return
     result = request["result"] or {}
+    if request["kind"] == "correction":
+        fields = ", ".join(result.get("corrected") or []) or "nothing (already so)"
+        print(f"{request['id']}: correction done, corrected {fields}")
+        return
     counts = result.get("deleted") or result.get("items") or {}
     what = ", ".join(f"{n} {table}" for table, n in sorted(counts.items()) if n) or "nothing"
     verb = "deleted" if request["kind"] == "erasure" else "exported"
@@ -80,10 +94,20 @@ def run_request(args: argparse.Namespace) -> int:
             received = datetime.fromisoformat(args.received).replace(tzinfo=svc.clock.now().tzinfo)
         except ValueError:
             return _fail("request", "--received takes an ISO date (2026-11-20)")
+    fields = dict(pair.partition("=")[::2] for pair in args.set)
+    if any("=" not in pair for pair in args.set):
+        return _fail("request", "--set takes FIELD=VALUE (FIELD= removes the field)")
+    if args.set and args.kind != "correction":
+        return _fail("request", "--set is for a correction")
     try:
         subject = svc.privacy.subject(args.email, args.phone, args.region)
-        made = svc.privacy.receive(args.kind, subject, "cli", received, args.note)
-        done = svc.privacy.fulfil(made.id) if args.fulfil else None
+        if args.kind == "correction":
+            values = {k: v or None for k, v in fields.items()}
+            done = svc.privacy.correct(subject, values, "cli", received, args.note)
+            made = done.request
+        else:
+            made = svc.privacy.receive(args.kind, subject, "cli", received, args.note)
+            done = svc.privacy.fulfil(made.id) if args.fulfil else None
     except LeadflowError as exc:
         return _fail("request", exc.message)
     from chalicelib.services.privacy import Fulfilled

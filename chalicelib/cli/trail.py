@@ -19,6 +19,7 @@ AUDITED = frozenset(
         "contacts list",
         "contacts duplicates",
         "contacts merge",
+        "contacts consent",
         "segments members",
         "segments add",
         "segments remove",
@@ -32,7 +33,8 @@ AUDITED = frozenset(
         "privacy fulfil",
     }
 )
-PERSONAL = ("email", "phone")  # whom a privacy request is about: never kept in the log
+# Whom a privacy request is about, and a correction's values: never kept in the log.
+PERSONAL = ("email", "phone", "set")
 GROUPS = ("journeys", "segments", "broadcasts", "contacts", "keys", "privacy")
 
 
@@ -45,11 +47,16 @@ def command_of(args: argparse.Namespace) -> str:
 
 
 def _arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """The options as given, less whom they name: a person named by email (`contacts merge
+    ada@...`) is erased one day, and the log is never changed."""
     plain = (str, int, float, bool, type(None))
     return {
-        k: v if isinstance(v, plain) else str(v)
-        for k, v in vars(args).items()
-        if k not in ("func", "command", *GROUPS, *PERSONAL)
+        k: "(an email address)" if isinstance(v, str) and "@" in v else v
+        for k, v in (
+            (k, v if isinstance(v, plain) else str(v))
+            for k, v in vars(args).items()
+            if k not in ("func", "command", *GROUPS, *PERSONAL)
+        )
     }
 
 

@@ -195,20 +195,13 @@ def capture(
             errors.append(FieldError(spec.name, "is required"))
         elif value is not None:
             values[spec.name] = value
-    consent = None
-    if form.consent:
-        granted = _scalar(fields.get("consent")).strip().lower() in _TRUE
-        if form.consent.required and not granted:
-            errors.append(FieldError("consent", "must be accepted"))
-        if granted:
-            consent = {
-                "topics": list(form.consent.topics),
-                "text": form.consent.text,
-                "version": form.consent.version,
-                "at": now.isoformat(),
-                "source": f"form:{form.id}",
-                "ip": meta.source_ip,
-            }
+    consent = _consent(form, fields, meta, now, errors)
+    if consent is None or "sensitive" not in consent.get("purposes", {}):
+        errors.extend(
+            FieldError(spec.name, SENSITIVE_RULE)
+            for spec in form.fields
+            if spec.sensitive and values.get(spec.name) not in (None, False, [])
+        )
     visitor_id = _scalar(fields.get("visitor_id")).strip() or None
     if visitor_id and not VISITOR_ID.match(visitor_id):
         errors.append(FieldError("visitor_id", VISITOR_ID_RULE))
@@ -235,6 +228,47 @@ def capture(
         fingerprint=payload_fingerprint(fields) if key else None,
         context={k: v for k, v in (("user_agent", meta.user_agent), ("ip", meta.source_ip)) if v},
     )
+
+
+SENSITIVE_RULE = "is sensitive information: it needs your separate consent to be kept"
+
+
+def _consent(
+    form: Form,
+    fields: Mapping[str, RawValue],
+    meta: RequestMeta,
+    now: datetime,
+    errors: list[FieldError],
+) -> dict[str, Any] | None:
+    """What the visitor consented to: the email topics (the main box) and each purpose whose
+    own box was ticked, each with its text, the notice's version, the time and the source."""
+    if not form.consent:
+        return None
+    ask = form.consent
+    record = {
+        "version": ask.version,
+        "at": now.isoformat(),
+        "source": f"form:{form.id}",
+        "ip": meta.source_ip,
+    }
+    granted = _ticked(fields, "consent")
+    if ask.required and not granted:
+        errors.append(FieldError("consent", "must be accepted"))
+    purposes = {}
+    for purpose in ask.purposes:
+        if _ticked(fields, purpose.field):
+            purposes[purpose.purpose] = {**record, "text": purpose.text}
+        elif purpose.required:
+            errors.append(FieldError(purpose.field, "must be accepted"))
+    if not granted and not purposes:
+        return None
+    topics = list(ask.topics) if granted else []
+    consent = {"topics": topics, **record, "text": ask.text if granted else None}
+    return consent | ({"purposes": purposes} if purposes else {})
+
+
+def _ticked(fields: Mapping[str, RawValue], name: str) -> bool:
+    return _scalar(fields.get(name)).strip().lower() in _TRUE
 
 
 def fields_view(fields: Mapping[str, RawValue]) -> dict[str, str]:

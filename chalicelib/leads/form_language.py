@@ -12,6 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from chalicelib.conditions.language import Duration, Strict
 from chalicelib.conditions.patterns import Regex
+from chalicelib.consent import Purpose
 from chalicelib.leads import downloads
 
 IDENT = r"^[a-z][a-z0-9_]{0,62}$"
@@ -55,6 +56,9 @@ class FormField(Strict):
     default: str | None = None
     min: float | None = None
     max: float | None = None
+    # Sensitive personal information (health, religion, finances, precise location, a minor's
+    # data: PIPL art. 28): stored only with the separate consent the form asks for it.
+    sensitive: bool = False
 
     @model_validator(mode="after")
     def _options_match_type(self) -> FormField:
@@ -80,6 +84,19 @@ class FormField(Strict):
         return self.label or self.name.replace("_", " ").capitalize()
 
 
+class PurposeConsent(Strict):
+    """A consent of its own, a checkbox of its own (PIPL's separate consent, 单独同意), for a
+    purpose beyond marketing email; posted as `consent_<purpose>`."""
+
+    purpose: Purpose
+    text: Annotated[str, Field(min_length=1)]
+    required: bool = False
+
+    @property
+    def field(self) -> str:
+        return f"consent_{self.purpose}"
+
+
 class Consent(Strict):
     """Consent asked by the form; recorded with time, source and the text's version."""
 
@@ -87,6 +104,18 @@ class Consent(Strict):
     version: Annotated[str, Field(min_length=1)]
     required: bool = False
     topics: list[Annotated[str, Field(pattern=SLUG)]] = Field(default_factory=lambda: ["marketing"])
+    purposes: list[PurposeConsent] = Field(default_factory=list)
+
+    @field_validator("purposes")
+    @classmethod
+    def _once_each(cls, values: list[PurposeConsent]) -> list[PurposeConsent]:
+        names = [v.purpose for v in values]
+        if len(set(names)) != len(names):
+            raise ValueError("each purpose may be asked once")
+        return values
+
+    def asks(self, purpose: str) -> bool:
+        return any(p.purpose == purpose for p in self.purposes)
 
 
 class Download(Strict):
@@ -202,6 +231,12 @@ class Form(Strict):
         clash = sorted(RESERVED.intersection(names))
         if clash:
             raise ValueError(f"reserved field names: {', '.join(clash)}")
+        sensitive = [f.name for f in self.fields if f.sensitive]
+        if sensitive and not (self.consent and self.consent.asks("sensitive")):
+            raise ValueError(
+                f"sensitive fields ({', '.join(sensitive)}) need consent.purposes to ask for"
+                " the sensitive purpose"
+            )
         return self
 
     def field(self, name: str) -> FormField | None:

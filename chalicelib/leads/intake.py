@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from chalicelib.consent import purpose_key
 from chalicelib.leads.identity import Identity
 
 
@@ -128,5 +129,10 @@ def _consents(current: dict[str, Any], grant: dict[str, Any] | None) -> dict[str
     """A form that was not ticked grants nothing and withdraws nothing."""
     if not grant:
         return dict(current)
-    record = {k: v for k, v in grant.items() if k != "topics" and v is not None}
-    return {**current, **{topic: {"granted": True, **record} for topic in grant["topics"]}}
+    record = {k: v for k, v in grant.items() if k not in ("topics", "purposes") and v is not None}
+    topics = {topic: {"granted": True, **record} for topic in grant.get("topics") or ()}
+    purposes = {
+        purpose_key(purpose): {"granted": True, **{k: v for k, v in given.items() if v}}
+        for purpose, given in (grant.get("purposes") or {}).items()
+    }
+    return {**current, **topics, **purposes}

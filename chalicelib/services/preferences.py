@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chalicelib import consent, ids
+from chalicelib import consent
 from chalicelib.clock import Clock
 from chalicelib.errors import FieldError, FormValidationError, NotFound
-from chalicelib.events import ALL_TOPICS, SUBSCRIBED, TOPIC_UNSUBSCRIBED, UNSUBSCRIBED, Event
+from chalicelib.events import ALL_TOPICS
 from chalicelib.messaging import eligibility
 from chalicelib.messaging.tokens import Signer
+from chalicelib.services import consent_changes
 from chalicelib.services.engagement import link_fields
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.subscriptions import SubscriptionStore
@@ -111,33 +112,12 @@ class Preferences:
             self._change(contact["id"], sent_id, changes, source)
 
     def _change(self, contact_id: str, sent_id: str, changes: dict[str, bool], source: str) -> None:
-        now = self.clock.now()
-        at = now.isoformat()
-        records = {t: {"granted": on, "at": at, "source": source} for t, on in changes.items()}
-        context = {"source": source, "email": sent_id}
-        events = []
-        on = sorted(t for t, wanted in changes.items() if wanted)
-        if on:
-            events.append((SUBSCRIBED, {"topics": on, **context}))
-        for topic in sorted(t for t, wanted in changes.items() if not wanted):
-            if topic == ALL_TOPICS:
-                events.append((UNSUBSCRIBED, {"topics": [ALL_TOPICS], **context}))
-            else:
-                events.append((TOPIC_UNSUBSCRIBED, {"topic": topic, **context}))
-        first = ids.event_id(now)
-        self.subscriptions.change_consents(
+        consent_changes.record(
+            self.subscriptions,
+            self.clock,
             contact_id,
-            records,
-            [
-                Event(
-                    contact_id=contact_id,
-                    event_id=first if i == 0 else ids.effect_event_id(first, now, kind, str(i)),
-                    type=kind,
-                    occurred_at=now,
-                    source=SOURCE,
-                    properties=properties,
-                    caused_by=None if i == 0 else first,
-                )
-                for i, (kind, properties) in enumerate(events)
-            ],
+            changes,
+            source,
+            origin=SOURCE,
+            context={"email": sent_id},
         )

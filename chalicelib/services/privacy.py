@@ -1,8 +1,9 @@
 """A person's rights over their data: a request is received (and due in 30 days), then
 fulfilled: an export gives everything stored about the person as JSON; an erasure deletes
 it from every table and the outbox and marks the person's keys so a later form post or
-import does not bring them back without a new consent. Report counters are kept: they count
-days, campaigns and owners, not people, so reports still add up."""
+import does not bring them back without a new consent; a correction sets the profile fields
+the person says are wrong, at once. Report counters are kept: they count days, campaigns and
+owners, not people, so reports still add up."""
 
 from __future__ import annotations
 
@@ -10,14 +11,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib import ids
 from chalicelib.clock import Clock
 from chalicelib.errors import Conflict, FieldError, FormValidationError, NotFound
+from chalicelib.events import CONTACT_UPDATED, Event
+from chalicelib.leads import fields as contact_fields
 from chalicelib.leads import normalise
 from chalicelib.messaging.mailbox import Mailbox
+from chalicelib.store.changes import Change
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.personal_data import PersonalData, keys_of
 from chalicelib.store.privacy import KINDS, PrivacyRequests, Request
 from chalicelib.store.segment_library import SegmentLibrary
+from chalicelib.store.writer import ContactWriter
 
 
 class AlreadyDone(Conflict):
@@ -47,7 +53,9 @@ class PrivacyDesk:
         segments: SegmentLibrary,
         mailbox: Mailbox | None,
         clock: Clock,
+        writer: ContactWriter,
     ) -> None:
+        self.writer = writer
         self.contacts = contacts
         self.personal = personal
         self.requests = requests
@@ -79,11 +87,58 @@ class PrivacyDesk:
         """Record a request as received (today unless said), due 30 days after."""
         if kind not in KINDS:
             raise FormValidationError([FieldError("kind", f"must be one of {', '.join(KINDS)}")])
+        if kind == "correction":
+            raise FormValidationError(
+                [FieldError("fields", "a correction names the fields to set: give them")]
+            )
+        return self._open(kind, subject, by, received_at, note)
+
+    def _open(
+        self, kind: str, subject: Subject, by: str, received_at: datetime | None, note: str | None
+    ) -> Request:
         now = self.clock.now()
         when = received_at or now
         if when > now:
             raise FormValidationError([FieldError("received_at", "must not be in the future")])
         return self.requests.open(kind, subject.key, subject.contact_id, when, by, note)
+
+    def correct(
+        self,
+        subject: Subject,
+        fields: Any,
+        by: str,
+        received_at: datetime | None,
+        note: str | None,
+    ) -> Fulfilled:
+        """Record a correction (GDPR art. 16, PIPL art. 46) and make it at once: each profile
+        field set as given (null removes it), `contact_updated` on the timeline with the
+        values before. The request keeps the names of the fields, never their values."""
+        wanted = contact_fields.check(fields)
+        request = self._open("correction", subject, by, received_at, note)
+        changed: list[str] = []
+        if subject.contact_id:
+
+            def decide(contact: dict[str, Any], now: datetime) -> Change:
+                props = contact.get("properties") or {}
+                change = Change.of(contact)
+                diff = {k: v for k, v in wanted.items() if props.get(k) != v}
+                change.properties.update(diff)
+                changed[:] = sorted(diff)
+                if diff:
+                    properties = {
+                        "changes": {"fields": diff},
+                        "before": {k: props.get(k) for k in diff},
+                        "by": f"privacy:{request.id}",
+                    }
+                    event_id = ids.event_id(now)
+                    change.events.append(
+                        Event(contact["id"], event_id, CONTACT_UPDATED, now, "privacy", properties)
+                    )
+                return change
+
+            self.writer.write(subject.contact_id, decide)
+        done = self.requests.close(request.id, self.clock.now(), {"corrected": changed})
+        return Fulfilled(done, None)
 
     def fulfil(self, request_id: str) -> Fulfilled:
         request = self.requests.get(request_id)

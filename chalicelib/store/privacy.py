@@ -20,7 +20,7 @@ from chalicelib.store import tables
 from chalicelib.store.models import ContactKeyModel, PrivacyRequestModel
 
 DEADLINE = timedelta(days=30)
-KINDS = ("export", "erasure")
+KINDS = ("export", "erasure", "correction")
 ERASED = "erased:"
 
 

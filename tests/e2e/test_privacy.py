@@ -162,3 +162,51 @@ def test_an_import_brings_an_erased_person_back_only_when_the_row_grants_consent
         csv.writer(f).writerows([["email", "consent"], [ADA, "yes"]])
     assert svc.importer.run(path, options).counts["create"] == 1
     assert svc.contacts.find_by_key(f"email:{ADA}") is not None
+
+
+def test_a_correction_sets_the_fields_at_once_and_the_request_keeps_only_their_names(
+    client, svc, admin_key, ada
+):
+    answer = _ask(
+        client,
+        admin_key,
+        kind="correction",
+        email=ADA,
+        fields={"company": "Analytical Engines Ltd", "last_name": None, "first_name": "Ada"},
+    )
+
+    assert answer.status_code == 201, answer.body
+    request = answer.json_body["request"]
+    assert (request["kind"], request["status"]) == ("correction", "done")
+    assert request["result"] == {"corrected": ["company", "last_name"]}  # first_name was so
+    properties = svc.contacts.get(ada)["properties"]
+    assert properties["company"] == "Analytical Engines Ltd"
+    assert "last_name" not in properties
+    (updated,) = [e for e in EventModel.scan() if e.type == "contact_updated"]
+    assert updated.properties.as_dict()["before"] == {
+        "company": "Analytical Engines",
+        "last_name": "Lovelace",
+    }
+    assert updated.properties.as_dict()["by"] == f"privacy:{request['id']}"
+    assert "Analytical Engines Ltd" not in json.dumps(svc.privacy.all())
+
+
+def test_a_correction_needs_fields_and_only_a_correction_has_them(client, admin_key, ada):
+    missing = _ask(client, admin_key, kind="correction", email=ADA)
+    assert missing.status_code == 422 and missing.json_body["fields"][0]["field"] == "fields"
+    bad = _ask(client, admin_key, kind="correction", email=ADA, fields={"Bad Name": 1})
+    assert bad.status_code == 422 and bad.json_body["fields"][0]["field"].startswith("fields.")
+    stray = _ask(client, admin_key, kind="export", email=ADA, fields={"company": "x"})
+    assert stray.status_code == 422 and stray.json_body["fields"][0]["field"] == "fields"
+
+
+def test_the_cli_corrects_and_the_audit_log_keeps_no_value(svc, ada, capsys):
+    command = ["privacy", "request", "correction", "--email", ADA, "--set", "company=Babbage & Co"]
+    assert main(command) == 0
+    assert "correction done, corrected company" in capsys.readouterr().out
+    assert svc.contacts.get(ada)["properties"]["company"] == "Babbage & Co"
+
+    assert main(["audit", "--json"]) == 0
+    entries = json.loads(capsys.readouterr().out)
+    assert [e["action"] for e in entries] == ["cli privacy request"]
+    assert "Babbage" not in json.dumps(entries) and ADA not in json.dumps(entries)
