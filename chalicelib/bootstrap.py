@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from chalicelib.clock import Clock, SystemClock
@@ -41,6 +42,7 @@ from chalicelib.services.outbox import Outbox
 from chalicelib.services.preferences import Preferences
 from chalicelib.services.privacy import PrivacyDesk
 from chalicelib.services.reports import Reports
+from chalicelib.services.retention import Retention
 from chalicelib.services.rfm import RfmKeeper
 from chalicelib.services.rollup import Rollup
 from chalicelib.services.rule_runner import RuleRunner
@@ -192,6 +194,14 @@ def build(
     timers = TimerStore(settings.due_shards, settings.pending_shards)
     stats = StatStore()
     privacy_requests = PrivacyRequests(settings.pepper.encode())
+    mailbox = Mailbox(Path(settings.outbox_dir)) if settings.outbox_dir else None
+    privacy = PrivacyDesk(
+        contacts, PersonalData(), privacy_requests, segments, mailbox, clock, writer
+    )
+    retention = None
+    if settings.retain_inactive_days > 0:
+        period = timedelta(days=settings.retain_inactive_days)
+        retention = Retention(period, events, timers, privacy)
     importer = Importer(
         ImportStore(settings.pending_shards), contacts, clock, privacy_requests.erased
     )
@@ -208,10 +218,10 @@ def build(
             BroadcastStats(broadcast_runs),
             Steward(leads, writer, events, timers),
             Bookkeeper(stats, contacts, events),
+            retention,
         )
     processor = Processor(registry, events, contacts, clock)
     ses = SesTransport(settings)
-    mailbox = Mailbox(Path(settings.outbox_dir)) if settings.outbox_dir else None
     if transport is None:
         transport = KeepingTransport(ses, mailbox) if mailbox else ses
     sender = Sender(
@@ -284,15 +294,7 @@ def build(
         Rollup(stats),
         Limiter(settings.pepper, settings.limit_exempt),
         AuditLog(clock),
-        PrivacyDesk(
-            contacts,
-            PersonalData(),
-            privacy_requests,
-            segments,
-            mailbox,
-            clock,
-            writer,
-        ),
+        privacy,
         CaptchaVerifier(settings.captcha_secret, settings.captcha_verify_url),
         ConsentDesk(subscriptions, templates, clock),
     )

@@ -43,6 +43,8 @@ class Settings:
     # The secret of the forms' CAPTCHA widget, and where to verify tokens (the provider's own
     # URL when unset; a test or a proxy may stand in).
     captcha_secret: str = ""
+    # Contacts with no activity of their own for this many days are erased (0: kept).
+    retain_inactive_days: int = 0
     captcha_verify_url: str | None = None
 
     @classmethod
@@ -78,5 +80,6 @@ class Settings:
                 a.strip() for a in env.get("LEADFLOW_LIMIT_EXEMPT", "").split(",") if a.strip()
             ),
             captcha_secret=env.get("LEADFLOW_CAPTCHA_SECRET", ""),
+            retain_inactive_days=int(env.get("LEADFLOW_RETAIN_INACTIVE_DAYS") or 0),
             captcha_verify_url=env.get("LEADFLOW_CAPTCHA_VERIFY_URL") or None,
         )

@@ -61,6 +61,7 @@ LEAD_DISQUALIFIED = "lead_disqualified"
 FOLLOW_UP_LOGGED = "follow_up_logged"
 FOLLOW_UP_REMINDED = "follow_up_reminded"
 CONTACT_STALE = "contact_stale"
+RETENTION_DUE = "retention_due"
 VERIFICATION_REQUESTED = "verification_requested"
 OPPORTUNITY_CREATED = "opportunity_created"
 DEAL_WON = "deal_won"
@@ -151,6 +152,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     FOLLOW_UP_LOGGED: ("sales", "`owner`, `kind`, `note`"),
     FOLLOW_UP_REMINDED: ("routing", "the owner and manager were reminded"),
     CONTACT_STALE: ("stewardship timer", "`verify_after` passed since the timer was set"),
+    RETENTION_DUE: (
+        "retention timer",
+        "the retention period passed since the timer was set: a contact quiet for it is erased",
+    ),
     VERIFICATION_REQUESTED: (
         "stewardship",
         "no activity for `days`: `assignee` (the owner, or the pool's manager) should check "

@@ -2,9 +2,9 @@
 
 Order matters within an event: stitching first (it may move history onto a contact), then
 scoring (score, reasons, stage), then rules, then segments (so that journeys see current
-memberships), then journeys, then the hand-off; the outbox forwards queued emails and
-webhooks; the broadcaster counts what broadcast emails did, and the bookkeeper keeps the
-report counters. Each commits its own effects
+memberships), then journeys, then the hand-off; the steward and retention watch for quiet
+records; the outbox forwards queued emails and webhooks; the broadcaster counts what
+broadcast emails did, and the bookkeeper keeps the report counters. Each commits its own effects
 with ids derived from the event, so a retried event changes nothing twice (the contract is
 in pipeline/registry.py).
 """
@@ -18,6 +18,7 @@ from chalicelib.services.broadcast_stats import COUNTED, BroadcastStats
 from chalicelib.services.dispatcher import Dispatcher
 from chalicelib.services.journey_runner import JourneyRunner
 from chalicelib.services.outbox import Outbox
+from chalicelib.services.retention import Retention
 from chalicelib.services.rfm import RfmKeeper
 from chalicelib.services.rule_runner import RuleRunner
 from chalicelib.services.scorekeeper import Scorekeeper
@@ -38,6 +39,7 @@ def registry(
     broadcast_stats: BroadcastStats | None = None,
     steward: Steward | None = None,
     bookkeeper: Bookkeeper | None = None,
+    retention: Retention | None = None,
 ) -> Registry:
     handlers = (
         stitcher.on_event,
@@ -48,6 +50,7 @@ def registry(
         *((dispatcher.on_event,) if dispatcher else ()),
         *((rfm.on_event,) if rfm else ()),
         *((steward.on_event,) if steward else ()),
+        *((retention.on_event,) if retention else ()),
         # Last: the report counters never hold up scoring, journeys or a hand-off.
         *((bookkeeper.on_event,) if bookkeeper else ()),
     )

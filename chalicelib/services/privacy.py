@@ -172,11 +172,29 @@ class PrivacyDesk:
         keys = keys_of(contact)
         if keys:
             self.requests.mark_erased(keys, request_id, self.clock.now())
+        return self._forget(contact_id, contact)
+
+    def _forget(self, contact_id: str, contact: dict[str, Any]) -> dict[str, int]:
         book = self.segments.book()
         counts = self.personal.erase(contact_id, list(book.segments) if book else [])
         if self.mailbox is not None and contact.get("email"):
             counts["outbox"] = self.mailbox.forget(str(contact["email"]))
         return counts
+
+    def retire(self, contact_id: str, last_active: datetime) -> Request | None:
+        """Erase a contact the retention period has passed over, recorded as a `retention`
+        request done at once; no mark is left, so the person may sign up again."""
+        contact = self.contacts.get(contact_id)
+        if contact is None:
+            return None
+        keys = keys_of(contact)
+        now = self.clock.now()
+        note = f"no activity since {last_active:%Y-%m-%d}"
+        request = self.requests.open(
+            "retention", keys[0] if keys else contact_id, contact_id, now, "retention", note
+        )
+        counts = self._forget(contact_id, contact)
+        return self.requests.close(request.id, now, {"deleted": counts})
 
     def all(self) -> list[dict[str, Any]]:
         now = self.clock.now()

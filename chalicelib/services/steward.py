@@ -21,7 +21,6 @@ from chalicelib.events import (
     FORM_SUBMITTED,
     VERIFICATION_REQUESTED,
     Event,
-    is_activity,
 )
 from chalicelib.leads import ownership
 from chalicelib.leads.ownership import lead_of
@@ -91,10 +90,7 @@ class Steward:
         self.writer.write(cause.contact_id, decide)
 
     def _last_activity(self, contact_id: str, contact: dict[str, Any]) -> datetime:
-        for event in self.events.timeline(contact_id, limit=TIMELINE, newest_first=True):
-            if is_activity(event.type) and not event.properties.get("merged_from"):
-                return event.occurred_at
-        return contact["created_at"]
+        return self.events.last_activity(contact_id, contact["created_at"], TIMELINE)
 
     def _request(
         self,

@@ -13,7 +13,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids, timeline
 from chalicelib.errors import Busy
-from chalicelib.events import Event
+from chalicelib.events import Event, is_activity
 from chalicelib.store import idempotency, optimistic, tables
 from chalicelib.store.models import CounterModel, EventModel, IdempotencyModel
 
@@ -126,6 +126,14 @@ class EventStore:
             return EventModel.get(contact_id, event_id, consistent_read=True)
         except EventModel.DoesNotExist:
             return None
+
+    def last_activity(self, contact_id: str, since: datetime, limit: int = 200) -> datetime:
+        """When the person last did something themselves (events.is_activity) among their
+        newest `limit` events, or `since` (their record's creation) if not."""
+        for event in self.timeline(contact_id, limit=limit, newest_first=True):
+            if is_activity(event.type) and not event.properties.get("merged_from"):
+                return event.occurred_at
+        return since
 
     def timeline(self, contact_id: str, limit: int = 200, newest_first: bool = True) -> list[Event]:
         """The newest (or oldest) `limit` events by id, listed in the order they happened

@@ -17,7 +17,7 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -207,6 +207,18 @@ class EnrollmentModel(Model):
     due = DueIndex()
 
 
+class LedgerByContactIndex(GlobalSecondaryIndex):
+    """Each contact's ledger entries, keys only: an erasure (or retention) finds the
+    deliveries about one person with a query, never a read of the whole ledger."""
+
+    class Meta:
+        index_name = "by_contact"
+        projection = KeysOnlyProjection()
+
+    contact_id = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+
+
 class LedgerModel(Model):
     """Side effects of journeys, keyed by enrollment, step and occurrence: written in the
     same transaction as the state change that causes them, so none can happen twice."""
@@ -227,6 +239,7 @@ class LedgerModel(Model):
     attempts = NumberAttribute(default=0)
     result = MapAttribute(null=True)
     attempt_log = ListAttribute(null=True)
+    by_contact = LedgerByContactIndex()
 
 
 class SuppressionModel(Model):

@@ -143,10 +143,10 @@ class PersonalData:
         yield from SegmentMemberModel.batch_get(wanted)
 
     def _deliveries(self, contact_id: str) -> Iterator[LedgerModel]:
-        """The webhook and notice deliveries about this contact. The ledger is keyed by the
-        cause, not the contact, so this reads it whole: rare (a privacy request), and its
-        items expire on their own."""
-        return LedgerModel.scan(LedgerModel.contact_id == contact_id)
+        """The webhook and notice deliveries about this contact: their keys from the ledger's
+        by-contact index, then the entries themselves."""
+        keys = [entry.key for entry in LedgerModel.by_contact.query(contact_id)]
+        return LedgerModel.batch_get(keys) if keys else iter(())
 
 
 def _delete_all(items: Iterable[Model]) -> int:

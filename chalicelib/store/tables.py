@@ -58,6 +58,33 @@ def create_all() -> None:
         if model.Meta.table_name not in existing:
             model.create_table(wait=True)
             _enable_ttl(model)
+        else:
+            _add_missing_indexes(model)
+
+
+def _add_missing_indexes(model: type[Model]) -> None:
+    """Indexes a newer release added to a table the local state already has (DynamoDB
+    fills a new index from the items already there); on AWS, infra/ adds them."""
+    client = connection().client
+    table = client.describe_table(TableName=model.Meta.table_name)["Table"]
+    have = {i["IndexName"] for i in table.get("GlobalSecondaryIndexes") or ()}
+    schema = model._get_schema()
+    for index in schema["global_secondary_indexes"]:
+        if index["index_name"] in have:
+            continue
+        client.update_table(
+            TableName=model.Meta.table_name,
+            AttributeDefinitions=schema["attribute_definitions"],
+            GlobalSecondaryIndexUpdates=[
+                {
+                    "Create": {
+                        "IndexName": index["index_name"],
+                        "KeySchema": index["key_schema"],
+                        "Projection": index["projection"],
+                    }
+                }
+            ],
+        )
 
 
 def _enable_ttl(model: type[Model]) -> None:

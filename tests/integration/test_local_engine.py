@@ -260,3 +260,24 @@ def test_health_is_ok_with_every_component_up(client):
         "queues": "ok",
         "drivers": "ok",
     }
+
+
+def test_a_state_made_before_an_index_existed_gets_it_filled_at_the_next_start(svc):
+    from chalicelib.store import tables
+    from chalicelib.store.models import LedgerModel
+
+    client = tables.connection().client
+    name = LedgerModel.Meta.table_name
+    client.delete_table(TableName=name)
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.put_item(TableName=name, Item={"key": {"S": "old#1"}, "contact_id": {"S": "ct_1"}})
+
+    tables.create_all()
+
+    assert [e.key for e in LedgerModel.by_contact.query("ct_1")] == ["old#1"]
+    tables.create_all()  # a second start changes nothing

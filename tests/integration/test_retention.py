@@ -1,0 +1,107 @@
+"""Retention: a contact quiet for the retention period is erased on the day it passes, found
+by its own timer (no scan); activity moves the day; the report counters stay; no mark is
+left, so the person may sign up again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from chalice.test import Client
+
+from app import app
+from chalicelib import bootstrap
+from chalicelib.content import catalog
+from chalicelib.local.provision import provision
+from chalicelib.store.models import EventModel
+from tests.builders import ROOT, Journeys, Pipeline, lead, post_json
+from tests.conftest import settings
+
+DAYS = 365
+
+
+@pytest.fixture
+def kept(aws, clock, tmp_path) -> Iterator[Journeys]:
+    """The sample content on services that keep contacts for DAYS of quiet."""
+    aws.reset()
+    services = bootstrap.build(
+        settings(outbox_dir=str(tmp_path / "outbox"), retain_inactive_days=DAYS),
+        clock,
+        sleep=lambda s: clock.advance(seconds=s),
+    )
+    provision(services, catalog.load(ROOT / "marketing"))
+    bootstrap.reset(services)
+    yield Journeys(services, Pipeline(services), clock)
+    bootstrap.reset(None)
+
+
+@pytest.fixture
+def client(kept) -> Iterator[Client]:
+    with Client(app, project_dir=str(ROOT)) as test_client:
+        yield test_client
+
+
+class Operations:
+    """The DynamoDB operations this process makes while inside the block."""
+
+    def __enter__(self) -> list[str]:
+        from chalicelib.store import tables
+
+        self.client = tables.connection().client
+        self.seen: list[str] = []
+        self.client.meta.events.register("before-call.dynamodb", self._count)
+        return self.seen
+
+    def __exit__(self, *exc) -> None:
+        self.client.meta.events.unregister("before-call.dynamodb", self._count)
+
+    def _count(self, model, **kwargs) -> None:
+        self.seen.append(model.name)
+
+
+def _overview(client, key, day):
+    period = f"from={day:%Y-%m-%d}&to={day:%Y-%m-%d}"
+    return client.http.get(f"/reports/overview?{period}", headers={"X-Api-Key": key}).json_body
+
+
+def test_a_quiet_contact_is_erased_the_day_the_period_passes_and_the_counts_stay(client, kept):
+    svc = kept.svc
+    key = svc.api_keys.create("admin", "admin")
+    assert post_json(client, lead(email="quiet@example.com")).status_code == 201
+    kept.settle()
+    quiet = svc.contacts.find_by_email("quiet@example.com")
+    day = kept.clock.now()
+    before = _overview(client, key, day)
+    assert before["kpis"][0] == {"kpi": "contacts", "value": 1, "previous": 0, "change": None}
+
+    kept.later(days=DAYS - 1)
+    assert svc.contacts.get(quiet) is not None
+    with Operations() as operations:
+        kept.later(days=2)
+
+    assert svc.contacts.get(quiet) is None
+    assert svc.contacts.find_by_key("email:quiet@example.com") is None
+    assert [e for e in EventModel.scan() if e.contact_id == quiet] == []
+    assert "Scan" not in operations
+    (request,) = svc.privacy.all()
+    assert (request["kind"], request["status"], request["by"]) == ("retention", "done", "retention")
+    assert request["result"]["deleted"]["contacts"] == 1
+    assert "quiet@example.com" not in str(request)
+    assert _overview(client, key, day)["kpis"] == before["kpis"]
+    # No erasure mark: the person may simply sign up again.
+    assert svc.privacy.requests.erased(["email:quiet@example.com"]) == set()
+    assert post_json(client, lead(email="quiet@example.com")).status_code == 201
+
+
+def test_activity_moves_the_day_and_a_busy_contact_is_kept(client, kept):
+    svc = kept.svc
+    assert post_json(client, lead(email="busy@example.com")).status_code == 201
+    kept.settle()
+    busy = svc.contacts.find_by_email("busy@example.com")
+
+    kept.later(days=200)
+    kept.event(busy, "page_viewed", url="https://example.com/pricing")
+    kept.later(days=DAYS - 200 + 1)  # past a year from the post, not from the visit
+    assert svc.contacts.get(busy) is not None
+    kept.later(days=200)  # a year and a day after the visit
+    assert svc.contacts.get(busy) is None
