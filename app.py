@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
 from chalice import Chalice, Rate
 
+from chalicelib import telemetry
 from chalicelib.api import (
     admin,
     assets,
@@ -38,6 +40,11 @@ app.api.binary_types.append("image/gif")
 app.api.binary_types.extend(assets.MEDIA_TYPES)
 app.api.binary_types.append(imports.XLSX)
 PUBLIC_BODY = [http.JSON, http.FORM]
+
+
+@app.middleware("all")
+def per_invocation(event, get_response):
+    return middleware.invocation(event, get_response)
 
 
 @app.middleware("http")
@@ -502,3 +509,7 @@ def import_contacts(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def advance(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Fed by the journey-advance queue (the mapping lives in infra/)."""
     return journey_fanout.handle_batch(event.get("Records", []), services().journeys)
+
+
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # on AWS: JSON logs, masked, with request ids
+    telemetry.configure()

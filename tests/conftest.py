@@ -30,6 +30,8 @@ from tests.builders import ROOT, Journeys, Pipeline, lead, post_json
 # fake credentials, and the `aws` fixture points them at the embedded AWS.
 os.environ.update(emulator.FAKE_CREDENTIALS)
 os.environ.pop("AWS_PROFILE", None)
+# CloudWatch metric lines are for AWS; tests/e2e/test_telemetry.py turns them on to read them.
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 _running: emulator.Emulator | None = None
 

@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Response
 from chalice.app import Request
 
-from chalicelib import events
+from chalicelib import events, telemetry
 from chalicelib.api import assets, form_errors, http, pages
 from chalicelib.bootstrap import Services
 from chalicelib.errors import FormValidationError, LeadflowError
@@ -76,6 +76,7 @@ def submit(request: Request, form_id: str, svc: Services) -> Response:
             captcha=svc.captcha,
         )
     except FormValidationError as err:
+        telemetry.count("FormRefused")
         if html:
             page = _form_page(
                 form,

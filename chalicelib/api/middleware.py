@@ -3,6 +3,7 @@
 - Chalice's own refusals (405, 415, its binary-Accept 400) take our `{"error", "message"}`.
 - A browser gets pages instead of JSON: for a 503 (come back soon) and for a link we refuse.
 - Routes that answer with bytes (the open pixel, downloads) answer whatever Accept says.
+- Every invocation, HTTP or not, is tagged for the logs and writes its metrics at the end.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from chalice import Response
 from chalice.app import CaseInsensitiveMapping, Request
 
+from chalicelib import telemetry
 from chalicelib.api import pages
 from chalicelib.api.http import (
     HTML,
@@ -106,3 +108,18 @@ def bytes_whatever_accepted(
     if request.path in routes:
         request.headers = CaseInsensitiveMapping({**request.headers, "accept": "*/*"})
     return get_response(request)
+
+
+def invocation(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """Every invocation (a request, a batch, a tick): its logs tagged with its request id,
+    and the metrics it counted written when it ends."""
+    context = getattr(event, "context", None)
+    if isinstance(context, dict):  # an HTTP request: API Gateway's id
+        request_id = context.get("requestId")
+    else:
+        request_id = getattr(context, "aws_request_id", None)
+    telemetry.begin(request_id)
+    try:
+        return get_response(event)
+    finally:
+        telemetry.flush()

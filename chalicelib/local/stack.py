@@ -206,6 +206,8 @@ def run(
     # Set LEADFLOW_LIMIT_EXEMPT= (empty) to try the forms' limits by hand.
     os.environ.setdefault("LEADFLOW_LIMIT_EXEMPT", "127.0.0.1,::1")
     os.environ.setdefault("LEADFLOW_OUTBOX_DIR", str(state / "outbox"))
+    # CloudWatch's metric lines (EMF) mean nothing on this machine: counted nowhere.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("LEADFLOW_SECRETS_FILE", str(_local_secrets(state)))
     stored_secrets.load(os.environ)
     hooks_port = port + 25

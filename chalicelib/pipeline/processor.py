@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from chalicelib import telemetry
 from chalicelib.clock import Clock
 from chalicelib.events import Event
 from chalicelib.leads.identity import visitor_partition
@@ -83,3 +84,4 @@ class Processor:
             " and was parked" if parked else "",
             error,
         )
+        telemetry.count("EventsParked" if parked else "EventsFailed")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from chalicelib.events import EMAIL_QUEUED, WEBHOOK_QUEUED
 from chalicelib.pipeline.registry import ANY, Handler, Registry
+from chalicelib.services import vitals
 from chalicelib.services.bookkeeper import Bookkeeper
 from chalicelib.services.broadcast_stats import COUNTED, BroadcastStats
 from chalicelib.services.dispatcher import Dispatcher
@@ -58,6 +59,8 @@ def registry(
         EMAIL_QUEUED: (outbox.forward,),
         WEBHOOK_QUEUED: (outbox.forward,),
     }
+    for kind in vitals.METRICS:
+        by_type[kind] = (*by_type.get(kind, ()), vitals.on_event)
     if broadcast_stats:
         for kind in COUNTED:
             by_type[kind] = (*by_type.get(kind, ()), broadcast_stats.on_event)
