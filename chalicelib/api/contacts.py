@@ -51,7 +51,7 @@ def merge(request: Request, svc: Services) -> Response:
     return http.json_response(200, report.as_dict())
 
 
-CONSENT_BODY_BYTES = 8192
+CONSENT_BODY_BYTES = 32 * 1024  # a notice of 2,000 characters, each escaped in JSON
 CONSENT_FIELDS = ("consent", "granted", "source", "version", "text")
 
 
