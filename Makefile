@@ -9,7 +9,7 @@ CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 PORT ?= 8000
 
-.PHONY: install run demo test lint fuzz bench package clean
+.PHONY: install run demo test lint fuzz bench package deploy clean
 
 install: $(STAMP) $(AWS_STAMP)
 
@@ -64,6 +64,11 @@ bench: install bench/node_modules/.installed
 # `make package STAGE=prod`; infra/deploy.sh uploads and deploys the result.
 package: install
 	$(BIN)/python -m infra.package build/package --stage $(or $(STAGE),dev)
+
+# `make deploy STAGE=prod BUCKET=my-artifacts`: package, upload and deploy (docs/deployment.md).
+deploy: install
+	@test -n "$(BUCKET)" || { echo "make deploy needs BUCKET=<an S3 bucket for the code zip>"; exit 2; }
+	infra/deploy.sh $(or $(STAGE),dev) $(BUCKET)
 
 clean:
 	rm -rf $(VENV) $(AWS_VENV) $(CHECKOV_VENV) build .leadflow .pytest_cache .ruff_cache

@@ -2,11 +2,12 @@
 erasure (PIPL articles 45 and 47, GDPR articles 15, 17 and 20).
 
 What holds a contact's id or keys: the contact and its keys, its events, enrollments and
-timers, its send history, its segment and list memberships, the webhook deliveries made
-about it (the ledger), and a suppression of its address. The report counters (stats) are
-counts by day, campaign, journey, team and owner, never by person, so they are left as they
-are and reports still add up. The suppression of an address stays: it is what keeps the
-address from being mailed again, and it names no one else.
+timers, the events its browsers sent before it was known (each visitor id's partition), its
+send history, its segment and list memberships, the webhook deliveries made about it (the
+ledger), and a suppression of its address. The report counters (stats) are counts by day,
+campaign, journey, team and owner, never by person, so they are left as they are and reports
+still add up. The suppression of an address stays: it is what keeps the address from being
+mailed again, and it names no one else.
 
 An erasure deletes in an order that can be run again after an interruption: the contact, its
 keys and its memberships first (so nothing finds the person any more), then the partitions
@@ -21,6 +22,7 @@ from typing import Any
 
 from pynamodb.models import Model
 
+from chalicelib.leads.identity import visitor_partition
 from chalicelib.leads.ownership import OPEN, lead_of
 from chalicelib.store import tables
 from chalicelib.store.counters import open_leads_key
@@ -55,6 +57,12 @@ def keys_of(contact: dict[str, Any]) -> list[str]:
     return keys
 
 
+def visitors_of(contact: dict[str, Any]) -> list[str]:
+    """The visitor ids' partitions (and keys: the same text), where each browser's events
+    before the person was known are kept."""
+    return [visitor_partition(v) for v in sorted(contact.get("visitor_ids") or ())]
+
+
 class PersonalData:
     """One contact's items across the tables."""
 
@@ -69,11 +77,14 @@ class PersonalData:
         found[tables.base_name(ContactModel)] = [record] if record else []
         found[tables.base_name(ContactKeyModel)] = [
             _plain(k)
-            for k in ContactKeyModel.batch_get(keys_of(record))
+            for k in ContactKeyModel.batch_get(keys_of(record) + visitors_of(record))
             if k.contact_id == contact_id
         ]
         for model in PARTITIONS:
             found[tables.base_name(model)] = [_plain(i) for i in model.query(contact_id)]
+        found[tables.base_name(EventModel)] += [
+            _plain(e) for partition in visitors_of(record) for e in EventModel.query(partition)
+        ]
         history = list(SendHistoryModel.batch_get([contact_id]))
         found[tables.base_name(SendHistoryModel)] = [_plain(h) for h in history]
         found[tables.base_name(SegmentMemberModel)] = [
@@ -93,7 +104,10 @@ class PersonalData:
         except ContactModel.DoesNotExist:
             contact = {}
         if contact:
+            # The browsers' partitions first: only the contact leads to them.
+            before = sum(_delete_all(EventModel.query(p)) for p in visitors_of(contact))
             counts.update(self._forget_contact(contact_id, contact, segments))
+            counts["visitor-events"] = before
         for model in PARTITIONS:
             counts[tables.base_name(model)] = _delete_all(model.query(contact_id))
         counts[tables.base_name(SendHistoryModel)] = _delete_all(
@@ -107,9 +121,8 @@ class PersonalData:
     ) -> dict[str, int]:
         """The contact, its keys and its open-lead count in one transaction; then each
         membership with its segment's size, as a merge moves them (store/merges.py)."""
-        keys = [
-            k for k in ContactKeyModel.batch_get(keys_of(contact)) if k.contact_id == contact_id
-        ]
+        every = keys_of(contact) + visitors_of(contact)
+        keys = [k for k in ContactKeyModel.batch_get(every) if k.contact_id == contact_id]
         items: list[tables.Write] = [("delete", ContactModel(contact_id), {})]
         items += [("delete", ContactKeyModel(k.key), {}) for k in keys]
         lead = lead_of(contact)
