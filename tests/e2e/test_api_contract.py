@@ -23,7 +23,7 @@ import pytest
 from bench.stack import Stack, local_stack
 from tests.builders import ROOT
 
-EXAMPLES = int(os.environ.get("LEADFLOW_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("LEADFLOW_FUZZ_EXAMPLES", "4"))
 SEED = os.environ.get("LEADFLOW_FUZZ_SEED", "20261201")
 
 

@@ -89,7 +89,7 @@ def climbs(before: str | None, after: str) -> bool:
 
 @pytest.mark.usefixtures("aws")
 @settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
