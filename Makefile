@@ -11,6 +11,9 @@ PORT ?= 8000
 
 .PHONY: install run demo test lint fuzz bench package deploy clean
 
+# The virtual environments are independent: a fresh machine installs them side by side.
+MAKEFLAGS += --jobs=3
+
 install: $(STAMP) $(AWS_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
