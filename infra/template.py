@@ -134,40 +134,47 @@ def render(stage: str) -> dict[str, Any]:
 
 def secret_resources(stage: str) -> dict[str, Resource]:
     """The deployment's secrets, read by every function at cold start (store/secrets.py), so
-    none sits in a function's configuration. `Secrets` holds what may be rotated (the link
-    signing secret, made here; the CAPTCHA and robot secrets, which the operator adds);
-    `Pepper` keys the hashes that stand for a person and is never rotated."""
+    none sits in a function's configuration. `SigningSecret` (generated, never changed) keys
+    the hashes that stand for a person and signs links until a rotation; `Secrets` holds what
+    the operator adds (CAPTCHA and robot secrets, a rotated signing secret), and wins."""
     prefix = table_prefix(stage)
-
-    def generated(name: str, key: str, what: str) -> Resource:
-        return {
+    plain = {"Ref": "SigningSecret"}
+    ids = {
+        "Fn::Join": [
+            "",
+            [
+                "LEADFLOW_PEPPER=",
+                plain,
+                ",LEADFLOW_SIGNING_SECRET=",
+                plain,
+                ",",
+                {"Ref": "Secrets"},
+            ],
+        ]
+    }
+    resources: dict[str, Resource] = {
+        "SigningSecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Name": f"{prefix}link-signing",
+                "Description": "Signs Leadflow's email links and keys its hashes of people",
+                "GenerateSecretString": {"PasswordLength": 48, "ExcludePunctuation": True},
+            },
+        },
+        "Secrets": {
             "Type": "AWS::SecretsManager::Secret",
             "Properties": {
-                "Name": f"{prefix}{name}",
-                "Description": what,
-                "GenerateSecretString": {
-                    "SecretStringTemplate": "{}",
-                    "GenerateStringKey": key,
-                    "PasswordLength": 48,
-                    "ExcludePunctuation": True,
-                },
+                "Name": f"{prefix}secrets",
+                "Description": "Leadflow's secrets you add: CAPTCHA, robots (docs/deployment.md)",
+                "SecretString": "{}",
             },
-        }
-
-    arns = {"Fn::Join": [",", [{"Ref": "Secrets"}, {"Ref": "Pepper"}]]}
-    resources: dict[str, Resource] = {
-        "Secrets": generated(
-            "secrets",
-            "LEADFLOW_SIGNING_SECRET",
-            "Leadflow's rotatable secrets: link signing, CAPTCHA, robots (docs/deployment.md)",
-        ),
-        "Pepper": generated(
-            "pepper", "LEADFLOW_PEPPER", "Keys Leadflow's hashes of people; never rotate"
-        ),
+        },
     }
     for function in FUNCTIONS:
         resources[function] = {
-            "Properties": {"Environment": {"Variables": {"LEADFLOW_SECRETS_ARN": arns}}}
+            "Properties": {"Environment": {"Variables": {"LEADFLOW_SECRETS_ARN": ids}}}
         }
     return resources
 

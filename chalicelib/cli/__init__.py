@@ -23,6 +23,7 @@ def _use_local_stack(root: Path) -> None:
     from chalicelib.local.emulator import point_clients_at
 
     os.environ.setdefault("LEADFLOW_STAGE", "local")
+    os.environ.setdefault("LEADFLOW_SECRETS_FILE", str(root / ".leadflow" / "secrets.json"))
     point_clients_at(json.loads(state.read_text())["endpoint"])
 
 

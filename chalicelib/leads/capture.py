@@ -200,7 +200,7 @@ def capture(
         errors.extend(
             FieldError(spec.name, SENSITIVE_RULE)
             for spec in form.fields
-            if spec.sensitive and values.get(spec.name) not in (None, False, [])
+            if spec.sensitive and _given(values.get(spec.name))
         )
     visitor_id = _scalar(fields.get("visitor_id")).strip() or None
     if visitor_id and not VISITOR_ID.match(visitor_id):
@@ -265,6 +265,11 @@ def _consent(
     topics = list(ask.topics) if granted else []
     consent = {"topics": topics, **record, "text": ask.text if granted else None}
     return consent | ({"purposes": purposes} if purposes else {})
+
+
+def _given(value: Any) -> bool:
+    """Whether a field holds something (a 0 does; an unticked box or an empty list does not)."""
+    return value is not None and value is not False and value != []
 
 
 def _ticked(fields: Mapping[str, RawValue], name: str) -> bool:

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator, model_validator
 
 from chalicelib.conditions.language import Duration, Strict
 from chalicelib.conditions.patterns import Regex
-from chalicelib.consent import Purpose
+from chalicelib.consent import PURPOSES, Purpose
 from chalicelib.leads import downloads
 
 IDENT = r"^[a-z][a-z0-9_]{0,62}$"
@@ -26,6 +26,7 @@ RESERVED = {
     "landing_page",
     "page_url",
     "captcha_token",
+    *(f"consent_{purpose}" for purpose in PURPOSES),  # a purpose's own box
 }
 
 

@@ -114,7 +114,6 @@ class PrivacyDesk:
         field set as given (null removes it), `contact_updated` on the timeline with the
         values before. The request keeps the names of the fields, never their values."""
         wanted = contact_fields.check(fields)
-        request = self._open("correction", subject, by, received_at, note)
         changed: list[str] = []
         if subject.contact_id:
 
@@ -128,7 +127,7 @@ class PrivacyDesk:
                     properties = {
                         "changes": {"fields": diff},
                         "before": {k: props.get(k) for k in diff},
-                        "by": f"privacy:{request.id}",
+                        "by": "privacy:correction",
                     }
                     event_id = ids.event_id(now)
                     change.events.append(
@@ -137,6 +136,8 @@ class PrivacyDesk:
                 return change
 
             self.writer.write(subject.contact_id, decide)
+        # Recorded once made: a correction that failed leaves no open request behind.
+        request = self._open("correction", subject, by, received_at, note)
         done = self.requests.close(request.id, self.clock.now(), {"corrected": changed})
         return Fulfilled(done, None)
 
@@ -152,6 +153,8 @@ class PrivacyDesk:
             counts = {table: len(items) for table, items in data.get("tables", {}).items()}
             done = self.requests.close(request_id, self.clock.now(), {"items": counts})
             return Fulfilled(done, data)
+        if request.kind != "erasure":  # a correction or retention is done when recorded
+            raise Conflict(f"{request_id} is a {request.kind}: it is done when it is recorded")
         counts = self.erase(contact_id, request_id) if contact_id else {}
         return Fulfilled(
             self.requests.close(request_id, self.clock.now(), {"deleted": counts}), None

@@ -84,6 +84,16 @@ class PrivacyRequests:
     def __init__(self, secret: bytes) -> None:
         self.secret = secret
 
+    def _pepper(self) -> bytes:
+        """The key of every hash written here; none is refused, since a hash keyed by nothing
+        would be matched by no later check and the person would come back unnoticed."""
+        if not self.secret:
+            raise RuntimeError(
+                "LEADFLOW_PEPPER is not set: a privacy request cannot name the person safely"
+                " (docs/deployment.md#secrets)"
+            )
+        return self.secret
+
     def open(
         self,
         kind: str,
@@ -97,7 +107,7 @@ class PrivacyRequests:
             id="pr_" + secrets.token_hex(8),
             kind=kind,
             status="open",
-            subject=keyed(self.secret, key),
+            subject=keyed(self._pepper(), key),
             contact_id=contact_id,
             received_at=received_at,
             due_at=received_at + DEADLINE,
@@ -138,7 +148,9 @@ class PrivacyRequests:
             for key in keys:
                 writer.save(
                     ContactKeyModel(
-                        key=erased_key(self.secret, key), contact_id=request_id, created_at=now
+                        key=erased_key(self._pepper(), key),
+                        contact_id=request_id,
+                        created_at=now,
                     )
                 )
 

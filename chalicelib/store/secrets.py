@@ -1,12 +1,12 @@
 """The deployment's secrets, read once per process into the environment the settings read.
 
-JSON objects of variable names to values: `{"LEADFLOW_SIGNING_SECRET": "...",
-"LEADFLOW_CAPTCHA_SECRET": "...", "LEADFLOW_CRM_WEBHOOK_SECRET": "..."}`. On AWS they are
-Secrets Manager secrets (`LEADFLOW_SECRETS_ARN`, comma-separated ARNs), fetched at cold
-start, so no secret sits in a function's configuration where anyone who may read that sees
-it; locally it is a git-ignored file (`LEADFLOW_SECRETS_FILE`, `.leadflow/secrets.json` under
-`make run`). A variable already set wins, so a developer may override one for a run. Values
-are never logged.
+JSON objects of variable names to values: `{"LEADFLOW_CAPTCHA_SECRET": "...",
+"LEADFLOW_CRM_WEBHOOK_SECRET": "..."}`, or one secret's whole text for one name. On AWS they
+are Secrets Manager secrets (`LEADFLOW_SECRETS_ARN`), fetched at cold start, so no secret sits
+in a function's configuration where anyone who may read that sees it; locally it is a
+git-ignored file (`LEADFLOW_SECRETS_FILE`, `.leadflow/secrets.json` under `make run`). A
+variable already set wins, so a developer may override one for a run. Values are never
+logged.
 """
 
 from __future__ import annotations
@@ -26,12 +26,34 @@ class SecretsError(RuntimeError):
     """The secrets could not be read, or are not an object of LEADFLOW_* names to text."""
 
 
+# Set once, never replaced by a later secret: a new pepper would forget every erasure.
+FIXED = frozenset({"LEADFLOW_PEPPER"})
+
+
+def default_ids(stage: str) -> str:
+    """The stage's secrets by name, as infra/template.py makes them: the CLI on an operator's
+    machine reads the same ones the functions do."""
+    plain = f"leadflow-{stage}-link-signing"
+    return f"LEADFLOW_PEPPER={plain},LEADFLOW_SIGNING_SECRET={plain},leadflow-{stage}-secrets"
+
+
 def load(env: MutableMapping[str, str]) -> list[str]:
-    """Set each secret not already in `env`; the names set (never the values)."""
+    """Set each secret not already in `env`; the names set (never the values).
+
+    `LEADFLOW_SECRETS_ARN` lists secrets, in order: `NAME=arn` is a secret whose whole text
+    is NAME's value, a bare arn is a JSON object of names to values; a later one wins, but
+    for FIXED names."""
     values: dict[str, str] = {}
-    if arns := env.get("LEADFLOW_SECRETS_ARN"):
-        for n, arn in enumerate(a.strip() for a in arns.split(",") if a.strip()):
-            values |= parse(_fetch(arn, env), f"secret {n + 1} of LEADFLOW_SECRETS_ARN")
+    if ids := env.get("LEADFLOW_SECRETS_ARN"):
+        for n, entry in enumerate(e.strip() for e in ids.split(",") if e.strip()):
+            name, _, arn = entry.rpartition("=")
+            where = f"secret {n + 1} of LEADFLOW_SECRETS_ARN"
+            if name:
+                found = {name: _fetch(arn, env).strip()}
+                parse(json.dumps(found), where)  # the name must be a LEADFLOW_* one
+            else:
+                found = parse(_fetch(arn, env), where)
+            values |= {k: v for k, v in found.items() if k not in FIXED or k not in values}
     elif path := env.get("LEADFLOW_SECRETS_FILE"):
         try:
             text = Path(path).read_text(encoding="utf-8")
@@ -67,5 +89,6 @@ def _fetch(arn: str, env: MutableMapping[str, str]) -> str:
     )
     try:
         return client.get_secret_value(SecretId=arn)["SecretString"]
-    except Exception as exc:  # the message names the secret, never its value
-        raise SecretsError(f"cannot read the secrets ({type(exc).__name__})") from None
+    except Exception as exc:
+        # The message names the secret, never its value; the cause says why (no credentials).
+        raise SecretsError(f"cannot read the secrets ({type(exc).__name__})") from exc

@@ -74,6 +74,22 @@ def test_the_hosted_form_shows_a_box_for_each_purpose(client, asking):
     assert 'name="consent_sensitive"' in page
 
 
+def test_a_field_may_not_take_a_purpose_box_name_and_tick_it_for_everyone(svc):
+    form = svc.content.latest("form", "whitepaper")
+    form["fields"].append({"name": "consent_sensitive", "type": "hidden", "default": "true"})
+    with pytest.raises(ValidationError, match="reserved field names: consent_sensitive"):
+        Form.model_validate(form)
+
+
+def test_a_sensitive_number_zero_is_still_sensitive(client, asking):
+    form = asking.content.latest("form", "whitepaper")
+    form["fields"].append({"name": "cigarettes", "type": "number", "sensitive": True})
+    asking.content.publish("form", "whitepaper", form)
+    refused = post_json(client, lead(cigarettes="0"))
+    assert refused.status_code == 422
+    assert refused.json_body["fields"][0]["field"] == "cigarettes"
+
+
 def test_a_form_with_a_sensitive_field_must_ask_for_that_purpose(svc):
     form = svc.content.latest("form", "whitepaper")
     form["fields"].append({"name": "religion", "sensitive": True})

@@ -187,7 +187,7 @@ def test_a_correction_sets_the_fields_at_once_and_the_request_keeps_only_their_n
         "company": "Analytical Engines",
         "last_name": "Lovelace",
     }
-    assert updated.properties.as_dict()["by"] == f"privacy:{request['id']}"
+    assert updated.properties.as_dict()["by"] == "privacy:correction"
     assert "Analytical Engines Ltd" not in json.dumps(svc.privacy.all())
 
 

@@ -241,13 +241,17 @@ def test_every_function_reads_its_secrets_from_secrets_manager_and_holds_none(
     assert functions
     for name, function in functions.items():
         variables = function["Properties"]["Environment"]["Variables"]
-        refs = variables["LEADFLOW_SECRETS_ARN"]["Fn::Join"][1]
-        assert refs == [{"Ref": "Secrets"}, {"Ref": "Pepper"}], name
+        parts = variables["LEADFLOW_SECRETS_ARN"]["Fn::Join"][1]
+        refs = [p for p in parts if isinstance(p, dict)]
+        assert refs == [{"Ref": "SigningSecret"}] * 2 + [{"Ref": "Secrets"}], name
+        assert parts[0] == "LEADFLOW_PEPPER=", name
         assert not [v for v in variables if "SECRET" in v and v != "LEADFLOW_SECRETS_ARN"], name
-    generated = resources["Secrets"]["Properties"]["GenerateSecretString"]
-    assert generated["GenerateStringKey"] == "LEADFLOW_SIGNING_SECRET"
-    pepper = resources["Pepper"]["Properties"]["GenerateSecretString"]
-    assert pepper["GenerateStringKey"] == "LEADFLOW_PEPPER"
+    # The secret links in sent emails were signed with, and erasures keyed by, stays: same
+    # name as before, never deleted with the stack or replaced.
+    signing = resources["SigningSecret"]
+    assert signing["Properties"]["Name"] == f"leadflow-{STAGE}-link-signing"
+    assert signing["DeletionPolicy"] == signing["UpdateReplacePolicy"] == "Retain"
+    assert resources["Secrets"]["Properties"]["SecretString"] == "{}"
 
 
 def test_ses_bounces_and_complaints_reach_the_notification_route(

@@ -13,27 +13,45 @@ from chalicelib.messaging.tokens import BadToken, Signer
 from chalicelib.store import secrets
 
 
-def test_each_secret_in_secrets_manager_fills_the_environment_and_set_ones_win(aws):
+def test_the_stage_secrets_fill_the_environment_a_rotation_wins_and_set_ones_win(aws):
     client = boto3.client("secretsmanager", endpoint_url=aws.endpoint, region_name="us-east-1")
-    rotatable = client.create_secret(
+    plain = client.create_secret(Name="leadflow-test-link-signing", SecretString="s" * 32)
+    bundle = client.create_secret(
         Name="leadflow-test-secrets",
         SecretString=json.dumps(
-            {"LEADFLOW_SIGNING_SECRET": "s" * 32, "LEADFLOW_CAPTCHA_SECRET": "from-aws"}
+            {
+                "LEADFLOW_SIGNING_SECRET": "n" * 32,  # rotated: the new one signs
+                "LEADFLOW_SIGNING_SECRET_PREVIOUS": "s" * 32,
+                "LEADFLOW_PEPPER": "never-this",  # the pepper is never replaced
+                "LEADFLOW_CAPTCHA_SECRET": "from-aws",
+            }
         ),
-    )["ARN"]
-    pepper = client.create_secret(
-        Name="leadflow-test-pepper", SecretString=json.dumps({"LEADFLOW_PEPPER": "p" * 32})
-    )["ARN"]
+    )
     env = {
         "AWS_ENDPOINT_URL": aws.endpoint,
-        "LEADFLOW_SECRETS_ARN": f"{rotatable},{pepper}",
+        "LEADFLOW_SECRETS_ARN": f"LEADFLOW_PEPPER={plain['ARN']},"
+        f"LEADFLOW_SIGNING_SECRET={plain['ARN']},{bundle['ARN']}",
         "LEADFLOW_CAPTCHA_SECRET": "set-by-hand",
     }
 
-    assert sorted(secrets.load(env)) == ["LEADFLOW_PEPPER", "LEADFLOW_SIGNING_SECRET"]
-    assert env["LEADFLOW_SIGNING_SECRET"] == "s" * 32
-    assert env["LEADFLOW_PEPPER"] == "p" * 32
+    assert sorted(secrets.load(env)) == [
+        "LEADFLOW_PEPPER",
+        "LEADFLOW_SIGNING_SECRET",
+        "LEADFLOW_SIGNING_SECRET_PREVIOUS",
+    ]
+    assert env["LEADFLOW_PEPPER"] == "s" * 32
+    assert env["LEADFLOW_SIGNING_SECRET"] == "n" * 32
     assert env["LEADFLOW_CAPTCHA_SECRET"] == "set-by-hand"
+    # The CLI on an operator's machine finds the same secrets by the stage's names.
+    by_name = {
+        "AWS_ENDPOINT_URL": aws.endpoint,
+        "LEADFLOW_SECRETS_ARN": secrets.default_ids("test"),
+    }
+    secrets.load(by_name)
+    assert (by_name["LEADFLOW_PEPPER"], by_name["LEADFLOW_CAPTCHA_SECRET"]) == (
+        "s" * 32,
+        "from-aws",
+    )
 
 
 def test_a_secret_that_cannot_be_read_is_named_without_its_value(aws):
