@@ -243,7 +243,7 @@ def bill_of(run: Run, prices: dict[str, Any]) -> Bill:
     )
     bill.add(
         ALWAYS,
-        "Secrets Manager (the secrets and the pepper)",
+        "Secrets Manager (link signing, your secrets)",
         2,
         "secret",
         aws["secrets_manager"]["secret_month"],

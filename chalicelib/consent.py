@@ -17,6 +17,10 @@ from chalicelib.events import ALL_TOPICS
 Purpose = Literal["sensitive", "third_party", "cross_border"]
 PURPOSES: tuple[str, ...] = get_args(Purpose)
 PURPOSE_PREFIX = "purpose:"
+PURPOSE_IN_BULK = (
+    "email topics only: a purpose (purpose:...) is consented to on a form or recorded one"
+    " person at a time (leadflow contacts consent), with its notice"
+)
 
 
 def purpose_key(purpose: str) -> str:

@@ -75,7 +75,7 @@ def change_consent(request: Request, contact_id: str, svc: Services) -> Response
         raise FormValidationError(errors)
     if not tables.can_be_key(contact_id):
         raise NotFound(f"no contact {contact_id!r}")
-    before = (svc.contacts.get(contact_id) or {}).get("consents", {}).get(body["consent"])
+    before = _said((svc.contacts.get(contact_id) or {}).get("consents", {}).get(body["consent"]))
     svc.consents.change(
         contact_id,
         body["consent"],
@@ -86,5 +86,13 @@ def change_consent(request: Request, contact_id: str, svc: Services) -> Response
         text=body.get("text"),
     )
     consents = (svc.contacts.get(contact_id) or {}).get("consents") or {}
-    audit.note(request, before=before, after=consents.get(body["consent"]))
+    audit.note(request, before=before, after=_said(consents.get(body["consent"])))
     return http.json_response(200, jsonable({"contact_id": contact_id, "consents": consents}))
+
+
+def _said(record: dict | None) -> dict | None:
+    """What the audit log keeps of a consent record: what was said, when and by what
+    channel; never the client address a form records (the log outlives an erasure)."""
+    if not record:
+        return None
+    return {k: record[k] for k in ("granted", "at", "source", "version") if k in record}

@@ -9,6 +9,7 @@ from chalice.app import Request
 from chalicelib.api import audit, http
 from chalicelib.api.access import authorize
 from chalicelib.bootstrap import Services
+from chalicelib.consent import PURPOSE_IN_BULK, PURPOSE_PREFIX
 from chalicelib.contacts.encoding import EncodingError, known
 from chalicelib.contacts.reconcile import OnExisting
 from chalicelib.contacts.records import tag_fault
@@ -104,6 +105,9 @@ def _options(params: dict[str, str], svc: Services, kind: str) -> tuple[ImportOp
     name = params.get("name") or ("upload.xlsx" if kind == XLSX else "upload.csv")
     if len(name) > 200 or name in (".", "..") or any(c in name for c in "/\\\x00"):
         errors.append(FieldError("name", "a file name of at most 200 characters, no path"))
+    topics = [t.strip() for t in (params.get("consent_topics") or "").split(",") if t.strip()]
+    if any(t.startswith(PURPOSE_PREFIX) for t in topics):
+        errors.append(FieldError("consent_topics", PURPOSE_IN_BULK))
     if errors:
         raise FormValidationError(errors)
     options = ImportOptions(
@@ -111,9 +115,7 @@ def _options(params: dict[str, str], svc: Services, kind: str) -> tuple[ImportOp
         encoding=encoding,
         tags=frozenset(tags),
         lists=frozenset(lists),
-        consent_topics=tuple(
-            t.strip() for t in (params.get("consent_topics") or "").split(",") if t.strip()
-        ),
+        consent_topics=tuple(topics),
         consent_source=params.get("consent_source") or "",
         phone_region=region or None,
     )

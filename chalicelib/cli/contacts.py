@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from chalicelib.consent import PURPOSE_IN_BULK, PURPOSE_PREFIX
 from chalicelib.contacts.columns import MappingError
 from chalicelib.contacts.encoding import EncodingError
 from chalicelib.contacts.reconcile import OnExisting
@@ -246,6 +247,8 @@ def run_import(args: argparse.Namespace) -> int:
         )
     except (ValueError, OSError) as exc:
         return _fail("import", exc)
+    if any(t.startswith(PURPOSE_PREFIX) for t in options.consent_topics):
+        return _fail("import", f"--consent-topics takes {PURPOSE_IN_BULK}")
     if not args.file.is_file():
         return _fail("import", f"{args.file}: no such file")
     if len(options.lists) > MAX_LISTS:

@@ -41,7 +41,7 @@ class ConsentDesk:
         version: str | None = None,
         text: str | None = None,
     ) -> bool:
-        """Record it (NotFound when there is no such contact); False when it was already so."""
+        """Record it; NotFound when there is no such contact."""
         known = self.known()
         errors = []
         if about not in known:
@@ -62,5 +62,6 @@ class ConsentDesk:
             {about: granted},
             source.strip(),
             origin=origin,
+            context={"version": version} if version else None,
             notice=notice,
         )

@@ -7,6 +7,7 @@ owners, not people, so reports still add up."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -184,19 +185,28 @@ class PrivacyDesk:
             counts["outbox"] = self.mailbox.forget(str(contact["email"]))
         return counts
 
-    def retire(self, contact_id: str, last_active: datetime) -> Request | None:
+    def retire(
+        self, contact_id: str, contact: dict[str, Any] | None, cause_id: str
+    ) -> Request | None:
         """Erase a contact the retention period has passed over, recorded as a `retention`
-        request done at once; no mark is left, so the person may sign up again."""
-        contact = self.contacts.get(contact_id)
-        if contact is None:
-            return None
-        keys = keys_of(contact)
+        request done at once; no mark is left, so the person may sign up again. The request's
+        id comes from the cause, so a retry after a crash finishes the same erasure (the
+        contact already gone) instead of leaving the rest behind."""
+        request_id = "pr_" + hashlib.sha256(cause_id.encode()).hexdigest()[:16]
+        if contact is None and self.requests.get(request_id) is None:
+            return None  # erased or merged away by something else
+        keys = keys_of(contact or {})
         now = self.clock.now()
-        note = f"no activity since {last_active:%Y-%m-%d}"
         request = self.requests.open(
-            "retention", keys[0] if keys else contact_id, contact_id, now, "retention", note
+            "retention",
+            keys[0] if keys else contact_id,
+            contact_id,
+            now,
+            "retention",
+            "no activity of their own for the retention period",
+            request_id=request_id,
         )
-        counts = self._forget(contact_id, contact)
+        counts = self._forget(contact_id, contact or {})
         return self.requests.close(request.id, now, {"deleted": counts})
 
     def all(self) -> list[dict[str, Any]]:

@@ -2,18 +2,18 @@
 as an erasure request would erase them, with no mark against their keys (they may simply
 sign up again). The report counters stay: they count days and campaigns, not people.
 
-No scan finds them. A contact's first form post or import sets a timer on the due-time
-index (the one SLAs and stale records use) one period ahead; when it fires, the contact's
-newest activity decides: some within the period moves the timer to that activity plus the
-period, none erases the contact. Each erasure is recorded as a privacy request of kind
-`retention`, done at once, naming the person by a keyed hash only.
+No scan finds them. A contact's first form post, import or identification sets a timer on
+the due-time index (the one SLAs and stale records use) one period ahead; when it fires, the
+contact's events within the period decide (only those are read): an activity moves the timer
+to that activity plus the period, none erases the contact. Each erasure is recorded as a
+privacy request of kind `retention`, done at once, naming the person by a keyed hash only.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib.events import CONTACT_IMPORTED, FORM_SUBMITTED, RETENTION_DUE, Event
+from chalicelib.events import CONTACT_IMPORTED, FORM_SUBMITTED, IDENTIFIED, RETENTION_DUE, Event
 from chalicelib.pipeline.registry import HandlerContext
 from chalicelib.services.privacy import PrivacyDesk
 from chalicelib.store.changes import Timer
@@ -21,7 +21,7 @@ from chalicelib.store.event_log import EventStore
 from chalicelib.store.timers import TimerStore
 
 TIMER = "retention"
-ARMED_BY = (FORM_SUBMITTED, CONTACT_IMPORTED)
+ARMED_BY = (FORM_SUBMITTED, CONTACT_IMPORTED, IDENTIFIED)
 
 
 class Retention:
@@ -49,9 +49,14 @@ class Retention:
     def _check(self, cause: Event) -> None:
         contact = self.privacy.contacts.get(cause.contact_id)
         if contact is None:
-            return  # erased or merged away already
-        last = self.events.last_activity(cause.contact_id, contact["created_at"])
-        if last + self.period > cause.occurred_at:
+            # Erased already; a retry after a crash mid-way finishes what is left.
+            self.privacy.retire(cause.contact_id, None, cause.event_id)
+            return
+        cutoff = cause.occurred_at - self.period
+        last = self.events.activity_since(cause.contact_id, cutoff)
+        if last is None and contact["created_at"] > cutoff:
+            last = contact["created_at"]  # never active, but not quiet for long enough
+        if last is not None:
             self._arm(cause.contact_id, last + self.period)
             return
-        self.privacy.retire(cause.contact_id, last)
+        self.privacy.retire(cause.contact_id, contact, cause.event_id)

@@ -135,6 +135,22 @@ class EventStore:
                 return event.occurred_at
         return since
 
+    def activity_since(self, contact_id: str, cutoff: datetime) -> datetime | None:
+        """The newest thing the person did themselves after `cutoff`, reading only the
+        events since then (a page at a time, however many emails they were sent); None if
+        nothing."""
+        items = EventModel.query(
+            contact_id,
+            EventModel.event_id >= ids.lowest_event_id(cutoff),
+            scan_index_forward=False,
+        )
+        for item in items:
+            event = from_model(item)
+            mine = is_activity(event.type) and not event.properties.get("merged_from")
+            if mine and event.occurred_at > cutoff:
+                return event.occurred_at
+        return None
+
     def timeline(self, contact_id: str, limit: int = 200, newest_first: bool = True) -> list[Event]:
         """The newest (or oldest) `limit` events by id, listed in the order they happened
         (timeline.py): ids sort by their cause's time, so only the listing is re-sorted."""

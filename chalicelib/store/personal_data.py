@@ -83,7 +83,9 @@ class PersonalData:
         for model in PARTITIONS:
             found[tables.base_name(model)] = [_plain(i) for i in model.query(contact_id)]
         found[tables.base_name(EventModel)] += [
-            _plain(e) for partition in visitors_of(record) for e in EventModel.query(partition)
+            _plain(e)
+            for partition in self._own_visitors(contact_id, record)
+            for e in EventModel.query(partition)
         ]
         history = list(SendHistoryModel.batch_get([contact_id]))
         found[tables.base_name(SendHistoryModel)] = [_plain(h) for h in history]
@@ -105,7 +107,8 @@ class PersonalData:
             contact = {}
         if contact:
             # The browsers' partitions first: only the contact leads to them.
-            before = sum(_delete_all(EventModel.query(p)) for p in visitors_of(contact))
+            own = self._own_visitors(contact_id, contact)
+            before = sum(_delete_all(EventModel.query(p)) for p in own)
             counts.update(self._forget_contact(contact_id, contact, segments))
             counts["visitor-events"] = before
         for model in PARTITIONS:
@@ -115,6 +118,12 @@ class PersonalData:
         )
         counts[tables.base_name(LedgerModel)] = _delete_all(self._deliveries(contact_id))
         return counts
+
+    def _own_visitors(self, contact_id: str, contact: dict[str, Any]) -> list[str]:
+        """The visitor partitions this person's key still holds: a browser shared with
+        someone else, whose key now names them, keeps its history for them."""
+        keys = ContactKeyModel.batch_get(visitors_of(contact))
+        return sorted(k.key for k in keys if k.contact_id == contact_id)
 
     def _forget_contact(
         self, contact_id: str, contact: dict[str, Any], segments: Iterable[str]

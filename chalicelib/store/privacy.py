@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pynamodb.exceptions import PutError
+
 from chalicelib.store import tables
 from chalicelib.store.models import ContactKeyModel, PrivacyRequestModel
 
@@ -102,9 +104,12 @@ class PrivacyRequests:
         received_at: datetime,
         by: str,
         note: str | None,
+        request_id: str | None = None,
     ) -> Request:
+        """Record a request; with `request_id` (derived from its cause), opening it again
+        answers the one already recorded."""
         item = PrivacyRequestModel(
-            id="pr_" + secrets.token_hex(8),
+            id=request_id or "pr_" + secrets.token_hex(8),
             kind=kind,
             status="open",
             subject=keyed(self._pepper(), key),
@@ -114,7 +119,13 @@ class PrivacyRequests:
             by=by,
             note=note,
         )
-        item.save(condition=PrivacyRequestModel.id.does_not_exist())
+        try:
+            item.save(condition=PrivacyRequestModel.id.does_not_exist())
+        except PutError:
+            found = self.get(item.id) if request_id else None
+            if found is None:
+                raise
+            return found
         return _request(item)
 
     def get(self, request_id: str) -> Request | None:

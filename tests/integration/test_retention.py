@@ -105,3 +105,42 @@ def test_activity_moves_the_day_and_a_busy_contact_is_kept(client, kept):
     assert svc.contacts.get(busy) is not None
     kept.later(days=200)  # a year and a day after the visit
     assert svc.contacts.get(busy) is None
+
+
+def test_an_activity_behind_hundreds_of_emails_still_counts(client, kept):
+    svc = kept.svc
+    assert post_json(client, lead(email="reader@example.com")).status_code == 201
+    kept.settle()
+    reader = svc.contacts.find_by_email("reader@example.com")
+    kept.later(days=100)
+    kept.event(reader, "email_clicked", url="https://example.com/pricing")
+    kept.clock.advance(days=50)
+    for n in range(250):  # what Leadflow did to them, not what they did
+        kept.clock.advance(seconds=1)
+        kept.event(reader, "email_delivered", n=n)
+    kept.later(days=DAYS - 150 + 1)  # a year after the post, within a year of the click
+    assert svc.contacts.get(reader) is not None
+    kept.later(days=100)
+    assert svc.contacts.get(reader) is None
+
+
+def test_a_retried_retention_finishes_the_erasure_and_records_it_once(client, kept):
+    from chalicelib import ids
+    from chalicelib.events import Event
+
+    svc = kept.svc
+    assert post_json(client, lead(email="gone@example.com")).status_code == 201
+    kept.settle()
+    gone = svc.contacts.find_by_email("gone@example.com")
+    contact = svc.contacts.get(gone)
+    first = svc.privacy.retire(gone, contact, "cause-1")
+    # A crash after the contact went, before the rest: an event is still there.
+    now = kept.clock.now()
+    svc.events.append(Event(gone, ids.event_id(now), "page_viewed", now, "test", {}))
+
+    again = svc.privacy.retire(gone, None, "cause-1")
+
+    assert again is not None and again.id == first.id
+    assert [e for e in EventModel.scan() if e.contact_id == gone] == []
+    assert [r["id"] for r in svc.privacy.all()] == [first.id]
+    assert svc.privacy.retire(gone, None, "another-cause") is None
