@@ -11,9 +11,6 @@ PORT ?= 8000
 
 .PHONY: install run demo test lint fuzz bench package deploy clean
 
-# The virtual environments are independent: a fresh machine installs them side by side.
-MAKEFLAGS += --jobs=3
-
 install: $(STAMP) $(AWS_STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -47,7 +44,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
-test: lint $(CHECKOV_STAMP)
+# The three virtual environments are independent: a fresh machine installs them side by side.
+test:
+	@$(MAKE) --no-print-directory -j3 $(STAMP) $(AWS_STAMP) $(CHECKOV_STAMP)
+	@$(MAKE) --no-print-directory lint
 	$(BIN)/python -m pytest -n $(or $(JOBS),2) --dist loadfile
 
 # The API against chalicelib/api/openapi.yaml with more examples than make test's quick run.

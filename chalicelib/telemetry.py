@@ -23,7 +23,11 @@ NAMESPACE = "Leadflow"
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 _EMAIL = re.compile(r"[^\s@<>\"'(),;:]+@[^\s@<>\"'(),;:]+\.[A-Za-z]{2,}")
-_PHONE = re.compile(r"\+?\d[\d\s().-]{7,}\d")
+# International numbers (+86 138 0013 8000), mainland mobiles (13800138000) and North
+# American ones ((415) 555-0134): not dates, times, ids or counts.
+_PHONE = re.compile(
+    r"\+\d[\d\s().-]{6,}\d|(?<![0-9A-Za-z_])1[3-9]\d{9}(?![0-9A-Za-z_])|\(?\b\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b"
+)
 MASK = "[masked]"
 
 
@@ -51,6 +55,9 @@ def configure(stream: IO[str] | None = None) -> Logger:
     logger = Logger(service=SERVICE, stream=stream)
     for handler in logger.handlers:
         handler.addFilter(Masked())
+    # Chalice's `app.log` is the same `leadflow` logger with a handler of its own: one
+    # line each, from the JSON handler.
+    logging.getLogger(SERVICE).handlers = list(logger.handlers)
     copy_config_to_registered_loggers(source_logger=logger, include={"chalicelib"})
     _state["logger"] = logger
     return logger

@@ -74,6 +74,9 @@ def submit(request: Request, form_id: str, svc: Services) -> Response:
                 limit_of(form), meta.source_ip, svc.clock.now(), meta.source_ip
             ),
             captcha=svc.captcha,
+            charge=lambda: svc.limiter.enforce(
+                limit_of(form), meta.source_ip, svc.clock.now(), meta.source_ip
+            ),
         )
     except FormValidationError as err:
         telemetry.count("FormRefused")

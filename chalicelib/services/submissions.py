@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,12 +80,20 @@ def submit(
     public_url: str,
     quota: Quota | None = None,
     captcha: CaptchaVerifier | None = None,
+    charge: Callable[[], None] | None = None,
 ) -> Accepted:
+    """Validate, check the form's challenge, record. `quota` counts a stored post against the
+    form's limit in the same write; on a form with a challenge, `charge` counts every
+    attempt before the provider is asked (a bot guessing tokens meets 429, not an endless
+    run of verifications) and the quota is not counted again."""
     redirect = thank_you_url(form, public_url)
     token, fields = challenge(form, fields)
     result = capture(form, fields, meta, clock.now())
     if isinstance(result, Spam):
         return Accepted(result.event_id, redirect)
+    if form.captcha is not None and charge is not None:
+        charge()
+        quota = None
     intake = to_intake(result, redirect, quota)
     recorded = _earlier(form, token, meta, intake, contacts, captcha) or contacts.record(intake)
     return Accepted(

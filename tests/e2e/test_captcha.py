@@ -142,3 +142,16 @@ def test_the_browser_gets_the_form_again_with_the_widget_and_the_message(client,
     assert "challenges.cloudflare.com/turnstile/v0/api.js" in page
     assert 'id="e-captcha"' in page
     assert 'value="ada@example.com"' in page
+
+
+def test_failed_challenges_count_against_the_forms_limit_and_then_meet_429(client, guarded):
+    form = guarded.content.latest("form", "whitepaper")
+    form["rate_limit"] = {"max": 3, "per": "10m"}
+    guarded.content.publish("form", "whitepaper", form)
+    answers = [
+        post_json(client, lead(**{"cf-turnstile-response": "guess"})).status_code for _ in range(5)
+    ]
+
+    assert answers == [422, 422, 422, 429, 429]
+    assert len(Provider.asked) == 3  # the provider is not asked past the limit
+    assert _stored() == (0, 0)

@@ -80,3 +80,19 @@ def test_logs_are_json_with_the_request_id_and_mask_people(metered):
     )
     assert "ct_1234 crashed" in second["message"] and "ValueError" in second["message"]
     assert "example" not in stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("line", "shown"),
+    [
+        ("send to ada@example.com failed", "send to [masked] failed"),
+        ("手机13800138000 已分配", "手机[masked] 已分配"),
+        ("call +44 20 7946 0958 back", "call [masked] back"),
+        ("call (415) 555-0134 back", "call [masked] back"),
+        ("tick at 2026-11-30 12:00:01 took 1234567 ms", None),
+        ("contact ct_ab13912345678cd9f0e1d2c3b4a5f6e7d8", None),
+        ("event 01M8VMJY5HY0XXYZNM00000000 parked", None),
+    ],
+)
+def test_masking_takes_addresses_and_numbers_and_leaves_times_and_ids(line, shown):
+    assert telemetry.mask(line) == (shown or line)
