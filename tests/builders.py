@@ -201,3 +201,22 @@ class Journeys:
             for e in self.timeline(contact_id, journey)
             if e.type == "email_queued"
         ]
+
+
+class DynamoCalls:
+    """The DynamoDB operations this process makes inside the block, by name (botocore's
+    event hooks): a test asserts what a step read, a Scan above all."""
+
+    def __enter__(self) -> list[str]:
+        from chalicelib.store import tables
+
+        self.client = tables.connection().client
+        self.seen: list[str] = []
+        self.client.meta.events.register("before-call.dynamodb", self._count)
+        return self.seen
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.meta.events.unregister("before-call.dynamodb", self._count)
+
+    def _count(self, model: Any, **kwargs: Any) -> None:
+        self.seen.append(model.name)

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.events import SEGMENT_ENTERED, SEGMENT_LEFT
 from chalicelib.store.models import SegmentMemberModel
-from tests.builders import lead, post_json
+from tests.builders import DynamoCalls, lead, post_json
 
 SEGMENTS = {
     "clickers": """
@@ -84,26 +84,6 @@ def _ada(client, world) -> str:
     return world.svc.contacts.find_by_key("email:ada@example.com")
 
 
-class Requests:
-    """Counts the DynamoDB operations this process makes (botocore's event hooks)."""
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def __enter__(self) -> Requests:
-        from chalicelib.store import tables
-
-        self.client = tables.connection().client
-        self.client.meta.events.register("before-call.dynamodb", self._count)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.client.meta.events.unregister("before-call.dynamodb", self._count)
-
-    def _count(self, model, **kwargs) -> None:
-        self.seen.append(model.name)
-
-
 def test_a_click_enters_clickers_and_the_segments_that_read_it_in_one_pass(client, world):
     ada = _ada(client, world)
     world.event(ada, "email_clicked", url="https://example.com")
@@ -135,7 +115,7 @@ def test_leaving_clickers_happens_when_the_30_days_pass_with_no_new_event_and_no
 
     world.later(days=29, hours=23)
     assert "clickers" in _segments(world, ada)
-    with Requests() as requests:
+    with DynamoCalls() as seen:
         world.later(hours=2)
 
     assert "clickers" not in _segments(world, ada)
@@ -150,7 +130,7 @@ def test_leaving_clickers_happens_when_the_30_days_pass_with_no_new_event_and_no
         < left.occurred_at
         <= clicked_at + timedelta(days=30, seconds=5)
     )
-    assert "Scan" not in requests.seen
+    assert "Scan" not in seen
     assert world.svc.members.size("clickers") == 0
     assert list(SegmentMemberModel.query("clickers")) == []
 
