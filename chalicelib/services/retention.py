@@ -47,11 +47,13 @@ class Retention:
         self.timers.set_if_absent(contact_id, timer, self.privacy.clock.now())
 
     def _check(self, cause: Event) -> None:
-        contact = self.privacy.contacts.get(cause.contact_id)
+        contact = self.privacy.contacts.get_own(cause.contact_id)
         if contact is None:
             # Erased already; a retry after a crash mid-way finishes what is left.
             self.privacy.retire(cause.contact_id, None, cause.event_id)
             return
+        if contact.get("merged_into"):
+            return  # merged away: the survivor's own timer watches the person
         cutoff = cause.occurred_at - self.period
         last = self.events.activity_since(cause.contact_id, cutoff)
         if last is None and contact["created_at"] > cutoff:

@@ -142,3 +142,20 @@ def test_a_retried_retention_finishes_the_erasure_and_records_it_once(client, ke
     assert [e for e in EventModel.scan() if e.contact_id == gone] == []
     assert [r["id"] for r in svc.privacy.all()] == [first.id]
     assert svc.privacy.retire(gone, None, "another-cause") is None
+
+
+def test_a_merged_away_contact_timer_leaves_the_survivor_alone(client, kept):
+    svc = kept.svc
+    for email in ("one@example.com", "two@example.com"):
+        assert post_json(client, lead(email=email)).status_code == 201
+    kept.settle()
+    one = svc.contacts.find_by_email("one@example.com")
+    two = svc.contacts.find_by_email("two@example.com")
+    kept.later(days=200)
+    kept.event(one, "page_viewed", url="https://example.com/pricing")
+    svc.merger.merge(one, two, "test", [])
+
+    kept.later(days=DAYS - 200 + 1)  # the merged-away id's timer fires: nobody is erased
+
+    assert svc.contacts.get_own(one) is not None
+    assert [r["kind"] for r in svc.privacy.all()] == []
