@@ -25,6 +25,9 @@ from chalicelib.roles import Caller
 from chalicelib.store.audit import Actor, Entry, Wanted
 
 log = logging.getLogger(__name__)
+# Query parameters that name a person (GET /contacts?email=...): the log outlives an erasure,
+# so it keeps that they were given, never their value.
+PERSONAL_PARAMS = frozenset({"email", "phone", "q"})
 NOTE = "leadflow.audit"  # where a handler leaves its before and after, in request.context
 PARAMS = ("since", "until", "actor", "action", "refused", "limit", "after", "format")
 CHOICES = {"refused": ("1", "true", "yes", "0", "false", "no"), "format": ("json", "csv")}
@@ -60,7 +63,9 @@ def entry_of(request: Request, actor: Actor, status: int) -> Entry:
         target = target.replace("{" + name + "}", str(value))
     details = dict(request.context.get(NOTE, {}))
     if request.query_params:
-        details["query"] = dict(request.query_params)
+        details["query"] = {
+            k: "(given)" if k in PERSONAL_PARAMS else v for k, v in request.query_params.items()
+        }
     return Entry(
         actor=actor,
         action=f"{request.method.upper()} {request.path}",

@@ -15,6 +15,7 @@ from chalicelib.api.access import authorize
 from chalicelib.bootstrap import Services
 from chalicelib.errors import FieldError, FormValidationError, NotFound
 from chalicelib.services.privacy import Fulfilled
+from chalicelib.store.privacy import KINDS
 
 BODY_BYTES = 32 * 1024  # a correction of a few long fields, each escaped in JSON
 FIELDS = ("kind", "email", "phone", "region", "received_at", "note", "fulfil", "fields")
@@ -46,6 +47,13 @@ def receive(request: Request, svc: Services) -> Response:
             errors.append(FieldError("received_at", "must be an ISO date, e.g. 2026-11-20"))
         if received is not None and received.tzinfo is None:
             received = received.replace(tzinfo=svc.clock.now().tzinfo)
+    if isinstance(body.get("kind"), str) and body["kind"] not in KINDS:
+        errors.append(FieldError("kind", f"must be one of {', '.join(KINDS)}"))
+    errors += [
+        FieldError(name, f"at most {most} characters")
+        for name, most in (("note", 2000), ("region", 2), ("email", 320), ("phone", 40))
+        if isinstance(body.get(name), str) and len(body[name]) > most
+    ]
     if errors:
         raise FormValidationError(errors)
     subject = svc.privacy.subject(body.get("email"), body.get("phone"), body.get("region") or "US")

@@ -24,6 +24,7 @@ def _use_local_stack(root: Path) -> None:
 
     os.environ.setdefault("LEADFLOW_STAGE", "local")
     os.environ.setdefault("LEADFLOW_SECRETS_FILE", str(root / ".leadflow" / "secrets.json"))
+    os.environ.setdefault("LEADFLOW_OUTBOX_DIR", str(root / ".leadflow" / "outbox"))
     point_clients_at(json.loads(state.read_text())["endpoint"])
 
 

@@ -66,7 +66,9 @@ def _show(done: Any, out: str | None, now: datetime) -> None:
     request = done.request.as_dict(now)
     if done.data and done.data.get("tables"):
         text = json.dumps(done.data, indent=2, default=str, ensure_ascii=False)
-        if out:
+        if out:  # a person's data: readable by you only
+            Path(out).touch(mode=0o600)
+            Path(out).chmod(0o600)
             Path(out).write_text(text + "\n", encoding="utf-8")
             print(f"{request['id']}: exported to {out}")
         else:

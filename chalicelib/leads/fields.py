@@ -18,6 +18,7 @@ from chalicelib.errors import FieldError, FormValidationError
 from chalicelib.leads.form_language import IDENT
 
 MAX_TEXT = 2000
+MAX_FIELDS = 50  # one write sets them all; DynamoDB caps an update's expression
 NAME_RULE = "a field name is lower-case letters, digits and _, starting with a letter (max 63)"
 _NAME = re.compile(IDENT)
 
@@ -44,6 +45,8 @@ def check(values: Any, field: str = "fields") -> dict[str, Any]:
     """The fields to write, or a 422 naming every bad one as `fields.<name>`."""
     if not isinstance(values, dict) or not values:
         raise FormValidationError([FieldError(field, "give an object of field: value")])
+    if len(values) > MAX_FIELDS:
+        raise FormValidationError([FieldError(field, f"at most {MAX_FIELDS} fields at a time")])
     errors = []
     for name, value in values.items():
         where = f"{field}.{payload.shown(str(name))}" if name else f'{field}.""'

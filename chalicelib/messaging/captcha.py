@@ -8,6 +8,7 @@ setting, so a test (or a company proxy) can stand in for the provider.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -19,6 +20,7 @@ VERIFY_URLS = {
     "turnstile": "https://challenges.cloudflare.com/turnstile/v0/siteverify",
     "recaptcha": "https://www.google.com/recaptcha/api/siteverify",
 }
+log = logging.getLogger(__name__)
 TIMEOUT = urllib3.Timeout(connect=3.0, read=5.0)
 UNREACHABLE = Unavailable(
     "The form's challenge cannot be checked right now, so nothing was recorded. Retry."
@@ -43,6 +45,7 @@ class CaptchaVerifier:
         if not token:
             return Check(False, ("missing-input-response",))
         if not self._secret:
+            log.warning("a form asks for a CAPTCHA but LEADFLOW_CAPTCHA_SECRET is not set")
             raise UNREACHABLE
         fields = {"secret": self._secret, "response": token}
         if remote_ip:

@@ -15,6 +15,7 @@ from chalicelib.store.subscriptions import SubscriptionStore
 from chalicelib.store.template_library import TemplateLibrary
 
 MAX_TEXT = 2000
+MAX_VERSION = 100
 
 
 class ConsentDesk:
@@ -50,6 +51,8 @@ class ConsentDesk:
             errors.append(FieldError("source", "say where it came from (at most 200 characters)"))
         if granted and not version:
             errors.append(FieldError("version", "a consent given needs the notice's version"))
+        if version is not None and len(version) > MAX_VERSION:
+            errors.append(FieldError("version", f"at most {MAX_VERSION} characters"))
         if text is not None and len(text) > MAX_TEXT:
             errors.append(FieldError("text", f"at most {MAX_TEXT} characters"))
         if errors:

@@ -117,12 +117,13 @@ def _earlier(
     captcha: CaptchaVerifier | None,
 ) -> Recorded | None:
     """None when the post may be stored: the form has no challenge, or it was passed. A
-    failed challenge is refused, unless the post is a retry of one already stored."""
+    retry of a post already stored gets its first answer without asking the provider; a
+    failed challenge is refused."""
     if form.captcha is None:
         return None
+    earlier = contacts.earlier_answer(intake)  # a retry: answered as before, token or not
+    if earlier is not None:
+        return earlier
     if captcha is not None and captcha.check(form.captcha.provider, token, meta.source_ip).passed:
         return None
-    earlier = contacts.earlier_answer(intake)
-    if earlier is None:
-        raise FormValidationError([FieldError("captcha", CAPTCHA_RULE)])
-    return earlier
+    raise FormValidationError([FieldError("captcha", CAPTCHA_RULE)])

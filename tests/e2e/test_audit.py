@@ -83,6 +83,19 @@ def test_bulk_reads_of_people_are_recorded_and_single_reads_and_reports_are_not(
     assert entry["target"] == "/contacts"
 
 
+def test_a_search_for_a_person_is_recorded_without_naming_them(client, admin_key, ada):
+    headers = {"X-Api-Key": admin_key}
+    assert client.http.get("/contacts?email=ada@example.com", headers=headers).status_code == 200
+    assert client.http.get("/contacts?q=Lovelace&limit=5", headers=headers).status_code == 200
+
+    entries = _audit(client, admin_key, action="GET /contacts")
+
+    assert [e["details"]["query"] for e in entries] == [
+        {"q": "(given)", "limit": "5"},
+        {"email": "(given)"},
+    ]
+
+
 def test_requests_without_a_valid_key_name_nobody_and_are_not_recorded(client, admin_key):
     assert _create_key(client, "lf_not_a_key", {"name": "x"}).status_code == 401
     assert client.http.get("/contacts").status_code == 401

@@ -155,3 +155,14 @@ def test_failed_challenges_count_against_the_forms_limit_and_then_meet_429(clien
     assert answers == [422, 422, 422, 429, 429]
     assert len(Provider.asked) == 3  # the provider is not asked past the limit
     assert _stored() == (0, 0)
+
+
+def test_a_retry_is_answered_from_the_first_post_while_the_provider_is_down(client, guarded):
+    key = {"Idempotency-Key": "k-down"}
+    first = post_json(client, lead(**{"cf-turnstile-response": PASSING}), **key)
+    Provider.down = True
+
+    retry = post_json(client, lead(**{"cf-turnstile-response": PASSING}), **key)
+
+    assert (first.status_code, retry.status_code) == (201, 200)
+    assert len(Provider.asked) == 1  # the retry did not ask again

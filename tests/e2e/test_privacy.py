@@ -260,3 +260,14 @@ def test_an_export_matches_a_read_of_every_table_and_an_erasure_leaves_no_trace(
         for name, text in after.items()
     }
     assert {name: marks for name, marks in traces.items() if marks} == {}
+
+
+def test_a_correction_of_too_many_fields_or_a_misspelt_kind_is_refused_by_name(
+    client, admin_key, ada
+):
+    many = {f"g{n}": "x" for n in range(60)}
+    answer = _ask(client, admin_key, kind="correction", email=ADA, fields=many)
+    assert answer.status_code == 422 and answer.json_body["fields"][0]["field"] == "fields"
+    misspelt = _ask(client, admin_key, kind="Correction", email=ADA, fields={"company": "x"})
+    assert misspelt.status_code == 422
+    assert misspelt.json_body["fields"][0]["field"] == "kind"
