@@ -307,11 +307,7 @@ def services() -> Services:
     """The process-wide services, built on first use (after the environment is set)."""
     global _services
     if _services is None:
-        env = os.environ
-        known = ("LEADFLOW_SECRETS_ARN", "LEADFLOW_SECRETS_FILE", "AWS_ENDPOINT_URL")
-        if not any(env.get(name) for name in known):  # the CLI on an operator's machine
-            env["LEADFLOW_SECRETS_ARN"] = secrets.default_ids(env.get("LEADFLOW_STAGE", "dev"))
-        secrets.load(env)
+        secrets.load(os.environ)
         _services = build()
     return _services
 
