@@ -32,7 +32,8 @@ def _secrets_of_the_stage(args: argparse.Namespace) -> bool:
     """Against AWS, the stage's secrets by their names, as its functions read them (the
     pepper above all: an erasure from this machine marks the person as the API checks)."""
     known = ("LEADFLOW_SECRETS_ARN", "LEADFLOW_SECRETS_FILE", "AWS_ENDPOINT_URL")
-    if getattr(args, "local", False) or any(os.environ.get(name) for name in known):
+    local = getattr(args, "local", False) or args.command == "run"  # run: its own file
+    if local or any(os.environ.get(name) for name in known):
         return False
     from chalicelib.store.secrets import default_ids
 
