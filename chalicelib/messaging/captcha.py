@@ -63,5 +63,7 @@ class CaptchaVerifier:
             raise UNREACHABLE from exc
         if not isinstance(verdict, dict) or not isinstance(verdict.get("success"), bool):
             raise UNREACHABLE
-        codes = verdict.get("error-codes") or []
-        return Check(verdict["success"], tuple(str(c) for c in codes if isinstance(c, str)))
+        codes = tuple(str(c) for c in verdict.get("error-codes") or [] if isinstance(c, str))
+        if not verdict["success"]:  # why, for an operator: a spent token, a wrong secret
+            log.info("%s refused a token: %s", provider, ", ".join(codes) or "no reason given")
+        return Check(verdict["success"], codes)
