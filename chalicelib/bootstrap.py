@@ -203,7 +203,7 @@ def build(
         period = timedelta(days=settings.retain_inactive_days)
         retention = Retention(period, events, timers, privacy)
     importer = Importer(
-        ImportStore(settings.pending_shards), contacts, clock, privacy_requests.erased
+        ImportStore(settings.pending_shards), contacts, clock, privacy_requests.marks
     )
     if registry is None:
         registry = handlers.registry(

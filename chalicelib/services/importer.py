@@ -128,12 +128,13 @@ class Importer:
         store: ImportStore,
         contacts: ContactStore,
         clock: Clock,
-        erased: Callable[[list[str]], set[str]] | None = None,
+        erased_marks: Callable[[list[str]], dict[str, str]] | None = None,
     ) -> None:
         self.store = store
         self.contacts = contacts
         self.clock = clock
-        self.erased = erased  # which keys were erased (store/privacy.py): none if not given
+        self.erased_marks = erased_marks
+        """Mark -> key, for the keys' erasure marks (store/privacy.py): none if not given."""
 
     def run(
         self,
@@ -260,15 +261,16 @@ class _Run:
 
     def _plan(self, records: Sequence[Record]) -> list[Planned]:
         keys = [k for r in records for k in r.identity_keys()]
-        owners = self._owners(keys)
+        marks = self.importer.erased_marks(keys) if self.importer.erased_marks else {}
+        found = self._owners([*keys, *marks])  # the keys and their marks in one request
+        erased = {marks[k] for k in found if k in marks}
+        owners = {k: v for k, v in found.items() if k not in marks}
         contacts = self._contacts({owners[k] for k in keys if k in owners})
         for gone in {owners[k] for k in keys if k in owners} - set(contacts):
             survivor = self.importer.contacts.get(gone)  # a key left on a merged contact
             if survivor is not None:
                 contacts[survivor["id"]] = survivor
                 owners = {k: survivor["id"] if v == gone else v for k, v in owners.items()}
-        unowned = [k for k in keys if k not in owners]
-        erased = self.importer.erased(unowned) if self.importer.erased and unowned else set()
         out = []
         for record in records:
             planned = self._decide(record, owners, contacts, erased)

@@ -167,5 +167,10 @@ class PrivacyRequests:
 
     def erased(self, keys: list[str]) -> set[str]:
         """Which of these keys belong to someone who was erased."""
-        marks = {erased_key(self.secret, k): k for k in keys}
+        marks = self.marks(keys)
         return {marks[item.key] for item in ContactKeyModel.batch_get(list(marks))}
+
+    def marks(self, keys: list[str]) -> dict[str, str]:
+        """The contact-key item that would mark each key erased -> the key: a caller that
+        reads contact keys anyway (the importer) reads the marks in the same request."""
+        return {erased_key(self.secret, k): k for k in keys}
