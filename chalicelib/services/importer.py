@@ -17,6 +17,7 @@ import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,8 +170,8 @@ class Importer:
             )
             done = Checkpoint() if dry_run else self.store.resume_point(job)
             summary.resumed_after = done.row if done.row > 1 else 0
-            with _scratch(dry_run) as scratch:
-                run = _Run(self, job, name or path.name, options, done, scratch)
+            with _scratch(dry_run) as scratch, ThreadPoolExecutor(1, "import-commit") as pool:
+                run = _Run(self, job, name or path.name, options, done, scratch, pool)
                 for number, cells in table.rows:
                     result = read_row(number, cells, table.header, mapping, options.phone_region)
                     if isinstance(result, list):
@@ -178,11 +179,12 @@ class Importer:
                     if number <= done.row or result is None:
                         continue
                     if isinstance(result, list):
-                        run.counts["rejected"] += 1
+                        run.reject()
                     else:
                         run.add(result)
                     progress(number)
                 run.flush(upto=END)
+                run.settle()
                 for rejection in run.late:
                     reject([rejection])
             summary.counts = Counter({k: v for k, v in done.counts.items() if v})
@@ -199,7 +201,14 @@ class Importer:
 
 
 class _Run:
-    """One pass over the rows: a batch of records, decided and committed together."""
+    """One pass over the rows: a batch of records, decided and committed together.
+
+    Commits are pipelined one deep: while one batch is written (its items built and sent by
+    `commit`, the engine's wait included), the next is read and decided. A batch that shares
+    a key with the batch in flight waits for it first, so it is decided on what that batch
+    wrote; any other overlap (a contact reached by another key) fails the version condition
+    and is decided again. Each batch keeps its own tally: the checkpoint written with a
+    batch counts every batch before it, as finished, and its own rows."""
 
     def __init__(
         self,
@@ -209,6 +218,7 @@ class _Run:
         options: ImportOptions,
         done: Checkpoint,
         scratch: _Scratch | None,
+        pool: ThreadPoolExecutor,
     ) -> None:
         self.importer = importer
         self.store = importer.store
@@ -216,8 +226,12 @@ class _Run:
         self.file = file
         self.options = options
         self.done = done
-        self.counts = done.counts
+        """What is committed (or, in a dry run, decided): rows up to `done.row`, counted."""
+        self.tally: Counter[str] = Counter()
+        """The counts of the rows read since the last batch was flushed."""
         self.scratch = scratch
+        self.pool = pool
+        self.in_flight: _InFlight | None = None
         self.pending: list[Record] = []
         self.keys: set[str] = set()
         self.room = 0
@@ -242,24 +256,47 @@ class _Run:
         self.keys.update(record.identity_keys())
         self.room -= size
 
+    def reject(self) -> None:
+        self.tally["rejected"] += 1
+
     def flush(self, upto: int) -> None:
-        """Decide and commit the batch; the checkpoint says every row up to `upto` is done
-        (the rejections among them are counted)."""
-        records, self.pending, self.keys = self.pending, [], set()
-        planned = self._plan(records)
-        self.done.row = upto
+        """Decide the batch and hand it to the pool to commit with the checkpoint that says
+        every row up to `upto` is done (the rejections among them counted)."""
+        records, keys, self.pending, self.keys = self.pending, self.keys, [], set()
+        tally, self.tally = self.tally, Counter()
         if self.scratch is not None:
+            self._plan(records, tally)
+            self.done.row = upto
+            self.done.counts.update(tally)
             return
-        if not planned:
-            self.store.save(self.job, self.done)
+        if self.in_flight is not None and self.in_flight.keys & keys:
+            self.settle()
+        planned = self._plan(records, tally)
+        self.settle()
+        checkpoint = Checkpoint(upto, Counter(self.done.counts))
+        checkpoint.counts.update(tally)
+        job, store = self.job, self.store
+        self.in_flight = _InFlight(
+            self.pool.submit(store.commit if planned else _save(store), job, planned, checkpoint),
+            keys,
+            tally,
+            upto,
+        )
+
+    def settle(self) -> None:
+        """Wait for the batch in flight; decide its failed rows again and write them."""
+        flight, self.in_flight = self.in_flight, None
+        if flight is None:
             return
-        failed = self.store.commit(self.job, planned, self.done)
+        failed = flight.commit.result()
         for planned_row in failed:
-            self._again(planned_row)
+            self._again(planned_row, flight.tally)
+        self.done.row = flight.upto
+        self.done.counts.update(flight.tally)
         if failed:
             self.store.save(self.job, self.done)
 
-    def _plan(self, records: Sequence[Record]) -> list[Planned]:
+    def _plan(self, records: Sequence[Record], tally: Counter[str]) -> list[Planned]:
         keys = [k for r in records for k in r.identity_keys()]
         marks = self.importer.erased_marks(keys) if self.importer.erased_marks else {}
         found = self._owners([*keys, *marks])  # the keys and their marks in one request
@@ -273,7 +310,7 @@ class _Run:
                 owners = {k: survivor["id"] if v == gone else v for k, v in owners.items()}
         out = []
         for record in records:
-            planned = self._decide(record, owners, contacts, erased)
+            planned = self._decide(record, owners, contacts, erased, tally)
             if planned is not None:
                 out.append(planned)
         return out
@@ -298,19 +335,20 @@ class _Run:
         owners: dict[str, str],
         contacts: dict[str, dict[str, Any]],
         erased: set[str],
+        tally: Counter[str],
     ) -> Planned | None:
         contact_id, contact = _match(record, owners, contacts)
         options = self.options
         decision = decide(record, contact, options.on_existing, options.lists, self.consent)
         granted = any(g.get("granted") for g in decision.consents.values())
         if contact is None and erased & set(record.identity_keys()) and not granted:
-            self.counts["rejected"] += 1
+            tally["rejected"] += 1
             self.late.append(Rejection(record.row, "", "", ERASED_ROW))
             return None
         decision.tags |= set(options.tags) - set((contact or {}).get("tags") or ())
         if decision.action is Action.UNCHANGED and decision.tags:
             decision.action = Action.UPDATE
-        self.counts[decision.action.value] += 1
+        tally[decision.action.value] += 1
         if decision.action not in (Action.CREATE, Action.UPDATE):
             return None
         values = {"email": decision.email, "phone": decision.phone}
@@ -355,18 +393,37 @@ class _Run:
         version = None if contact is None else int(contact.get("version") or 1)
         return Planned(record, decision, contact_id, version, claims, [event, *entered], now)
 
-    def _again(self, planned: Planned) -> None:
+    def _again(self, planned: Planned, tally: Counter[str]) -> None:
         """A row whose condition failed: decide it again on what is stored now."""
-        self.counts[planned.decision.action.value] -= 1
+        tally[planned.decision.action.value] -= 1
         for _ in range(ATTEMPTS):
-            retry = self._plan([planned.record])
+            retry = self._plan([planned.record], tally)
             if not retry or self.store.commit_one(retry[0]):
                 return
-            self.counts[retry[0].decision.action.value] -= 1
-        self.counts["rejected"] += 1
+            tally[retry[0].decision.action.value] -= 1
+        tally["rejected"] += 1
         self.late.append(
             Rejection(planned.record.row, "", "", "the contact kept changing: import it again")
         )
+
+
+@dataclass
+class _InFlight:
+    commit: Future[list[Planned]]
+    """The rows whose condition failed, once written."""
+    keys: set[str]
+    tally: Counter[str]
+    upto: int
+
+
+def _save(store: ImportStore) -> Callable[[str, list[Planned], Checkpoint], list[Planned]]:
+    """A batch with nothing to write commits its checkpoint alone."""
+
+    def save(job: str, planned: list[Planned], checkpoint: Checkpoint) -> list[Planned]:
+        store.save(job, checkpoint)
+        return []
+
+    return save
 
 
 def _match(

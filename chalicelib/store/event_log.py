@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
@@ -23,17 +24,22 @@ def pending_shard(contact_id: str, shards: int) -> str:
 
 
 def to_model(event: Event, shards: int) -> EventModel:
-    return EventModel(
-        contact_id=event.contact_id,
-        event_id=event.event_id,
-        type=event.type,
-        occurred_at=event.occurred_at,
-        source=event.source,
-        properties=event.properties,
-        touch=event.touch,
-        caused_by=event.caused_by,
-        pending_shard=pending_shard(event.contact_id, shards),
-    )
+    return EventModel(**values(event, shards))
+
+
+def values(event: Event, shards: int) -> dict[str, Any]:
+    """The attributes of a new event's item."""
+    return {
+        "contact_id": event.contact_id,
+        "event_id": event.event_id,
+        "type": event.type,
+        "occurred_at": event.occurred_at,
+        "source": event.source,
+        "properties": event.properties,
+        "touch": event.touch,
+        "caused_by": event.caused_by,
+        "pending_shard": pending_shard(event.contact_id, shards),
+    }
 
 
 def from_model(item: EventModel) -> Event:

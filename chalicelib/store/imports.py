@@ -24,11 +24,12 @@ from chalicelib.contacts.reconcile import Decision
 from chalicelib.contacts.records import Record
 from chalicelib.events import Event
 from chalicelib.store import event_log as event_rows
-from chalicelib.store import tables
+from chalicelib.store import puts, tables
 from chalicelib.store.models import (
     ContactKeyModel,
     ContactModel,
     CounterModel,
+    EventModel,
     SegmentMemberModel,
 )
 from chalicelib.store.segments import size_key
@@ -75,11 +76,12 @@ class Planned:
         d, cid, now = self.decision, self.contact_id, self.at
         out: list[tables.Write] = []
         for key in self.claims:
-            claim = ContactKeyModel(key=key, contact_id=cid, created_at=now)
+            claim = {"key": key, "contact_id": cid, "created_at": now}
             cond = ContactKeyModel.key.does_not_exist() | (ContactKeyModel.contact_id == cid)
-            out.append(("save", claim, {"condition": cond}))
+            out.append(("put", puts.put(ContactKeyModel, claim, cond), {}))
         if self.version is None:
-            out.append(("save", self._new(), {"condition": ContactModel.id.does_not_exist()}))
+            new = puts.put(ContactModel, self._new(), ContactModel.id.does_not_exist())
+            out.append(("put", new, {}))
         else:
             out.append(
                 (
@@ -89,32 +91,33 @@ class Planned:
                 )
             )
         for event in self.events:
-            row = event_rows.to_model(event, shards)
-            out.append(("save", row, {"condition": event_rows.new_item_condition()}))
+            row = event_rows.values(event, shards)
+            out.append(("put", puts.put(EventModel, row, event_rows.new_item_condition()), {}))
         for segment in sorted(d.lists):
-            out.append(("save", SegmentMemberModel(segment, cid, entered_at=now), {}))
+            member = {"segment": segment, "contact_id": cid, "entered_at": now}
+            out.append(("put", puts.put(SegmentMemberModel, member), {}))
         return out
 
-    def _new(self) -> ContactModel:
+    def _new(self) -> dict[str, Any]:
         d = self.decision
         event = self.events[0]
         touch = {"channel": "import", "source": d.fields.get("source") or "import"}
-        return ContactModel(
-            id=self.contact_id,
-            email=d.email,
-            phone=d.phone,
-            properties=dict(d.fields),
-            first_touch=touch,
-            last_touch=touch,
-            consents=d.consents,
-            created_at=self.at,
-            updated_at=self.at,
-            created_by_event=event.event_id,
-            submissions=0,
-            tags=set(d.tags) or None,
-            segments=set(d.lists) or None,
-            version=1,
-        )
+        return {
+            "id": self.contact_id,
+            "email": d.email,
+            "phone": d.phone,
+            "properties": dict(d.fields),
+            "first_touch": touch,
+            "last_touch": touch,
+            "consents": d.consents,
+            "created_at": self.at,
+            "updated_at": self.at,
+            "created_by_event": event.event_id,
+            "submissions": 0,
+            "tags": set(d.tags) or None,
+            "segments": set(d.lists) or None,
+            "version": 1,
+        }
 
     def _actions(self) -> list[Any]:
         d, c = self.decision, ContactModel

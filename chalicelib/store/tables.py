@@ -101,12 +101,19 @@ def condition_failed(reason: object) -> bool:
     return getattr(reason, "code", None) == "ConditionalCheckFailed"
 
 
-Write = tuple[str, Any, dict[str, Any]]  # ("save" | "update" | "delete" | ..., model, kwargs)
+Write = tuple[str, Any, dict[str, Any]]
+"""("save" | "update" | "delete" | ..., model, kwargs), or ("put", a store/puts.py request, {})."""
+
+
+class _Transaction(TransactWrite):
+    def put(self, request: dict[str, Any]) -> None:
+        """A Put already built (store/puts.py): no model instance to serialize."""
+        self._put_items.append(request)
 
 
 def transact(items: Iterable[Write]) -> None:
     """Write the items as one TransactWriteItems: all of them, or none."""
-    with TransactWrite(connection=connection()) as tx:
+    with _Transaction(connection=connection()) as tx:
         for op, target, kwargs in items:
             getattr(tx, op)(target, **kwargs)
 

@@ -175,6 +175,35 @@ def test_an_interrupted_import_resumes_after_its_last_batch_and_creates_no_one_t
     assert ContactModel.count() == 120
 
 
+def test_a_person_in_the_batch_being_written_is_updated_once_whatever_key_reaches_them(
+    svc, tmp_path
+):
+    """One batch is written while the next is decided: a row that comes back by the same
+    key waits for it, one that reaches the contact by another key is decided again."""
+    header = ["email", "phone", "company", "city"]
+    svc.importer.run(
+        _csv(tmp_path / "old.csv", [header, ["c@x.io", "13800138000", "Old", ""]], "utf-8"), CN
+    )
+    filler = [[f"p{i}@example.com", "", "Filler", ""] for i in range(40)]
+    rows = [
+        header,
+        ["c@x.io", "", "New", ""],  # batch 1
+        *filler[:23],
+        ["", "13800138000", "", "杭州"],  # batch 2: the same contact by its phone
+        *filler[23:],
+        [filler[30][0], "", "Filler", "上海"],  # the same key as a row just before
+    ]
+    summary = svc.importer.run(_csv(tmp_path / "new.csv", rows, "utf-8"), CN)
+
+    assert dict(summary.counts) == {"create": 40, "update": 3}
+    contact = svc.contacts.get(svc.contacts.find_by_email("c@x.io"))
+    assert contact["properties"] == {"company": "New", "city": "杭州"}
+    assert contact["phone"] == "+8613800138000"
+    again = svc.contacts.get(svc.contacts.find_by_email(filler[30][0]))
+    assert again["properties"]["city"] == "上海"
+    assert ContactModel.count() == 41
+
+
 def test_on_existing_skip_and_fill_empty_leave_what_the_contact_has(svc, tmp_path):
     svc.importer.run(
         _csv(tmp_path / "a.csv", [["email", "company", "city"], ["a@x.io", "Acme", ""]], "utf-8"),

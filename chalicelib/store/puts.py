@@ -1,0 +1,69 @@
+"""Put requests built straight from values, for writes in bulk (an import's thousands of rows).
+
+`TransactWrite.save(Model(**values), condition)` builds a model instance (descriptors,
+defaults, a container walk) and then serializes it: most of an import's own time went there.
+`put` serializes each value with the model's own attribute, so the request is the one PynamoDB
+would send (tests/unit/test_puts.py compares them), with the condition serialized once per
+model and kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from pynamodb.attributes import Attribute
+from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
+
+Request = dict[str, Any]
+
+
+def put(
+    model: type[Model], values: Mapping[str, Any], condition: Condition | None = None
+) -> Request:
+    """The Put of a transaction (or a PutItem's arguments) for an item of `model` holding
+    `values`: attributes left out take their defaults, as a new instance would."""
+    item: dict[str, dict[str, Any]] = {}
+    for name, attr in _attributes(model):
+        value = values.get(name)
+        if value is None and attr.default is not None:
+            value = attr.default() if callable(attr.default) else attr.default
+        serialized = None if value is None else attr.serialize(value)
+        if serialized is None:
+            if not attr.null:
+                raise ValueError(f"{model.__name__}.{name} needs a value")
+            continue
+        item[attr.attr_name] = {attr.attr_type: serialized}
+    request: Request = {"TableName": model.Meta.table_name, "Item": item}
+    if condition is not None:
+        request.update(_condition(model, condition))
+    return request
+
+
+@cache
+def _attributes(model: type[Model]) -> tuple[tuple[str, Attribute[Any]], ...]:
+    return tuple(model.get_attributes().items())
+
+
+_constant: dict[str, Request] = {}
+
+
+def _condition(model: type[Model], condition: Condition) -> Request:
+    """ConditionExpression with its names and values. One that holds no value (an item that
+    must not exist yet) is serialized once and kept; one with values (a key that may already
+    be this contact's) each time, so the cache stays as small as the code's conditions."""
+    text = repr(condition)  # the condition with its values: what tells two apart
+    if text in _constant:
+        return _constant[text]
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    parts: Request = {"ConditionExpression": condition.serialize(names, values)}
+    if names:
+        parts["ExpressionAttributeNames"] = {v: k for k, v in names.items()}
+    if values:
+        parts["ExpressionAttributeValues"] = values
+    else:
+        _constant[text] = parts
+    return parts
