@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from chalicelib.local import ports
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +50,7 @@ def python() -> Path:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return ports.free()
 
 
 class Emulator:

@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import secrets
 import shutil
 import signal
-import socket
 import sys
 import threading
 import time
@@ -23,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chalicelib.local import emulator, gateway, supervisor, webhook_receiver, workers
+from chalicelib.local import emulator, gateway, ports, supervisor, webhook_receiver, workers
 from chalicelib.messaging.webhook_signature import new_secret
 from chalicelib.store import secrets as stored_secrets
 
@@ -123,25 +121,8 @@ def _aws_health(aws: emulator.Emulator) -> dict[str, Any]:
 
 
 def free_port() -> int:
-    """A port for a stack whose API and webhook receiver (port + 25) are both free; taken below
-    Linux's ephemeral range (32768 and up), where outgoing connections cannot grab either one
-    between this check and the stack's start."""
-    while True:
-        port = random.randrange(20000, 32000)
-        if _port_free(port) and _port_free(port + 25):
-            return port
-
-
-def _port_free(port: int) -> bool:
-    """Free to listen on, as our servers do: SO_REUSEADDR, so connections closed by a stack
-    stopped a moment ago (TIME_WAIT) do not count as in use."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+    """A port for a stack whose API and webhook receiver (port + 25) are both free."""
+    return ports.free(0, 25)
 
 
 def _play_demo(svc: Any, app: Any) -> None:
@@ -177,7 +158,7 @@ def run(
 ) -> int:
     """Serve the stack from `root` (app.py, marketing/) with its state in `state`
     (default `root/.leadflow`) until Ctrl-C."""
-    busy = [p for p in (port, port + 25) if not _port_free(p)]
+    busy = [p for p in (port, port + 25) if not ports.is_free(p)]
     if busy:
         print(
             f"port {busy[0]} is in use: stop what holds it, or run `make run PORT={port + 1}`",

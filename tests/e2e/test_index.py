@@ -14,7 +14,7 @@ import pytest
 from app import app
 from chalicelib.api import index
 from chalicelib.local import gateway
-from chalicelib.local.emulator import free_port
+from chalicelib.local.stack import free_port
 
 
 def test_the_root_is_a_page_of_the_stacks_pages(client):

@@ -17,7 +17,7 @@ from email import policy
 from pathlib import Path
 
 from bench.stack import Stack, local_stack, submit
-from chalicelib.local.emulator import free_port
+from chalicelib.local.stack import free_port
 
 LINK = re.compile(r'href="(http://127\.0\.0\.1:\d+/[^"]+)"')
 HOT = {"job_title": "VP Engineering", "company_size": "1000+", "country": "US"}
