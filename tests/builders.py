@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from chalice.test import Client
 
-from chalicelib import bootstrap
+from chalicelib import bootstrap, ids
 from chalicelib.clock import FakeClock
 from chalicelib.content import catalog
+from chalicelib.events import EMAIL_DELIVERED, Event
 from chalicelib.local.stream_driver import StreamDriver
 from chalicelib.pipeline import stream
 from chalicelib.services import publisher
+from chalicelib.store.event_log import to_model
 from chalicelib.store.models import EventModel
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +87,18 @@ STUB_TEMPLATE = """[% extends "layouts/base.mjml" %]
 see <a href="https://www.example.com/{name}">{name}</a>.</mj-text></mj-column></mj-section>
 [% endblock %]
 """
+
+
+def delivered(contact_id: str, start: datetime, n: int) -> None:
+    """`n` deliveries on the timeline, already processed: what Leadflow did to the person,
+    not what they did (written directly: the pipeline has nothing to do with them)."""
+    with EventModel.batch_write() as batch:
+        for k in range(n):
+            at = start + timedelta(seconds=k)
+            item = to_model(Event(contact_id, ids.event_id(at), EMAIL_DELIVERED, at, "ses"), 8)
+            item.pending_shard = None
+            item.processed_at = at
+            batch.save(item)
 
 
 def stub_templates(folder: Path, journeys_yaml: str) -> None:

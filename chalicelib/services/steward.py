@@ -78,18 +78,22 @@ class Steward:
         assert period is not None
 
         def decide(contact: dict[str, Any], now: datetime) -> Change:
-            last = self._last_activity(contact["id"], contact)
+            # Only the period's events are read, however many emails sit on top of them.
+            recent = self.events.activity_since(contact["id"], now - period)
             change = Change.of(contact)
-            if last + period > now:
-                change.timers.append(Timer(TIMER, CONTACT_STALE, last + period))
+            if recent is not None:
+                change.timers.append(Timer(TIMER, CONTACT_STALE, recent + period))
             else:
-                self._request(routing, contact, cause, change, now, (now - last).days)
+                quiet = (now - self._last_activity(contact["id"], contact)).days
+                self._request(routing, contact, cause, change, now, quiet)
                 change.timers.append(Timer(TIMER, CONTACT_STALE, now + period))
             return change
 
         self.writer.write(cause.contact_id, decide)
 
     def _last_activity(self, contact_id: str, contact: dict[str, Any]) -> datetime:
+        """For the task's "quiet for N days": the newest activity among the last TIMELINE
+        events, else the record's creation (an upper bound when emails hide an older one)."""
         return self.events.last_activity(contact_id, contact["created_at"], TIMELINE)
 
     def _request(

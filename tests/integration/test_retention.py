@@ -14,7 +14,7 @@ from chalicelib import bootstrap
 from chalicelib.content import catalog
 from chalicelib.local.provision import provision
 from chalicelib.store.models import EventModel
-from tests.builders import ROOT, DynamoCalls, Journeys, Pipeline, lead, post_json
+from tests.builders import ROOT, DynamoCalls, Journeys, Pipeline, delivered, lead, post_json
 from tests.conftest import settings
 
 DAYS = 365
@@ -89,24 +89,6 @@ def test_activity_moves_the_day_and_a_busy_contact_is_kept(client, kept):
     assert svc.contacts.get(busy) is None
 
 
-def _delivered(contact_id: str, start, n: int) -> None:
-    """`n` deliveries on the timeline, already processed: what Leadflow did to the person,
-    not what they did (written directly: the pipeline has nothing to do with them)."""
-    from datetime import timedelta
-
-    from chalicelib import ids
-    from chalicelib.events import EMAIL_DELIVERED, Event
-    from chalicelib.store.event_log import to_model
-
-    with EventModel.batch_write() as batch:
-        for k in range(n):
-            at = start + timedelta(seconds=k)
-            item = to_model(Event(contact_id, ids.event_id(at), EMAIL_DELIVERED, at, "ses"), 8)
-            item.pending_shard = None
-            item.processed_at = at
-            batch.save(item)
-
-
 def test_an_activity_behind_hundreds_of_emails_still_counts(client, kept):
     svc = kept.svc
     assert post_json(client, lead(email="reader@example.com")).status_code == 201
@@ -115,7 +97,7 @@ def test_an_activity_behind_hundreds_of_emails_still_counts(client, kept):
     kept.later(days=100)
     kept.event(reader, "email_clicked", url="https://example.com/pricing")
     kept.clock.advance(days=50)
-    _delivered(reader, kept.clock.now(), 250)
+    delivered(reader, kept.clock.now(), 250)
     kept.later(days=DAYS - 150 + 1)  # a year after the post, within a year of the click
     assert svc.contacts.get(reader) is not None
     kept.later(days=100)
