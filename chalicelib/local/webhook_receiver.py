@@ -107,6 +107,8 @@ def start(port: int, secrets: dict[str, str]) -> tuple[ThreadingHTTPServer, Inbo
     inbox = Inbox(secrets)
 
     class Handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True  # the body leaves with the headers (local/gateway.py)
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(min(length, 1024 * 1024))
