@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import logging
 import sqlite3
 import tempfile
 from collections import Counter
@@ -33,6 +34,7 @@ from chalicelib.services.segmenter import LISTS
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.imports import Checkpoint, ImportStore, Planned, batch_items, row_items
 
+log = logging.getLogger(__name__)
 SOURCE = "import"
 ATTEMPTS = 3
 END = 2**53  # the checkpoint of a file read to its end
@@ -172,19 +174,23 @@ class Importer:
             summary.resumed_after = done.row if done.row > 1 else 0
             with _scratch(dry_run) as scratch, ThreadPoolExecutor(1, "import-commit") as pool:
                 run = _Run(self, job, name or path.name, options, done, scratch, pool)
-                for number, cells in table.rows:
-                    result = read_row(number, cells, table.header, mapping, options.phone_region)
-                    if isinstance(result, list):
-                        reject(result)
-                    if number <= done.row or result is None:
-                        continue
-                    if isinstance(result, list):
-                        run.reject()
-                    else:
-                        run.add(result)
-                    progress(number)
-                run.flush(upto=END)
-                run.settle()
+                try:
+                    for number, cells in table.rows:
+                        row = read_row(number, cells, table.header, mapping, options.phone_region)
+                        if isinstance(row, list):
+                            reject(row)
+                        if number <= done.row or row is None:
+                            continue
+                        if isinstance(row, list):
+                            run.reject()
+                        else:
+                            run.add(row)
+                        progress(number)
+                    run.flush(upto=END)
+                    run.settle()
+                except BaseException:
+                    run.abandon()
+                    raise
                 for rejection in run.late:
                     reject([rejection])
             summary.counts = Counter({k: v for k, v in done.counts.items() if v})
@@ -206,9 +212,12 @@ class _Run:
     Commits are pipelined one deep: while one batch is written (its items built and sent by
     `commit`, the engine's wait included), the next is read and decided. A batch that shares
     a key with the batch in flight waits for it first, so it is decided on what that batch
-    wrote; any other overlap (a contact reached by another key) fails the version condition
-    and is decided again. Each batch keeps its own tally: the checkpoint written with a
-    batch counts every batch before it, as finished, and its own rows."""
+    wrote; a contact reached by another key fails the version condition and is decided
+    again. Within a batch, a second row for a contact already planned (reached by another
+    key) is deferred, as one transaction cannot write an item twice: it is decided once the
+    batch is written, and the batch's checkpoint waits for it. Each batch keeps its own
+    tally: the checkpoint written with a batch counts every batch before it, as settled,
+    and its own rows."""
 
     def __init__(
         self,
@@ -226,7 +235,8 @@ class _Run:
         self.file = file
         self.options = options
         self.done = done
-        """What is committed (or, in a dry run, decided): rows up to `done.row`, counted."""
+        """What is settled (written, failed rows decided again; in a dry run, decided): rows
+        up to `done.row`, counted."""
         self.tally: Counter[str] = Counter()
         """The counts of the rows read since the last batch was flushed."""
         self.scratch = scratch
@@ -270,50 +280,72 @@ class _Run:
             self.done.counts.update(tally)
             return
         if self.in_flight is not None and self.in_flight.keys & keys:
-            self.settle()
-        planned = self._plan(records, tally)
+            self.settle()  # decided on what the batch in flight writes
+        # Decided while the batch in flight is written (the point of the pipeline); settled
+        # before this one goes, so its checkpoint counts that batch as finished.
+        planned, deferred = self._plan(records, tally)
         self.settle()
         checkpoint = Checkpoint(upto, Counter(self.done.counts))
         checkpoint.counts.update(tally)
-        job, store = self.job, self.store
-        self.in_flight = _InFlight(
-            self.pool.submit(store.commit if planned else _save(store), job, planned, checkpoint),
-            keys,
-            tally,
-            upto,
+        commit = self.pool.submit(
+            self.store.commit, self.job, planned, None if deferred else checkpoint
         )
+        self.in_flight = _InFlight(commit, keys, tally, upto, deferred)
 
     def settle(self) -> None:
-        """Wait for the batch in flight; decide its failed rows again and write them."""
+        """Wait for the batch in flight; decide its failed and deferred rows again and write
+        them, then its checkpoint."""
         flight, self.in_flight = self.in_flight, None
         if flight is None:
             return
         failed = flight.commit.result()
         for planned_row in failed:
             self._again(planned_row, flight.tally)
+        for record in flight.deferred:
+            self._redo(record, flight.tally)
         self.done.row = flight.upto
         self.done.counts.update(flight.tally)
-        if failed:
+        if failed or flight.deferred:
             self.store.save(self.job, self.done)
 
-    def _plan(self, records: Sequence[Record], tally: Counter[str]) -> list[Planned]:
+    def abandon(self) -> None:
+        """After an error or an interruption: wait for the batch in flight, so that nothing
+        is written after the run stops, and log its own failure (the error being raised
+        would hide it). Its failed or deferred rows are left to the resumed run: its
+        checkpoint was not written without them."""
+        flight, self.in_flight = self.in_flight, None
+        if flight is not None and (error := flight.commit.exception()) is not None:
+            log.warning("import %s: the batch being written failed too: %s", self.job, error)
+
+    def _plan(
+        self, records: Sequence[Record], tally: Counter[str]
+    ) -> tuple[list[Planned], list[Record]]:
+        """The batch's rows decided, and the rows deferred: those for a contact another row
+        of the batch already writes (never in a dry run, which decides row by row)."""
         keys = [k for r in records for k in r.identity_keys()]
         marks = self.importer.erased_marks(keys) if self.importer.erased_marks else {}
         found = self._owners([*keys, *marks])  # the keys and their marks in one request
-        erased = {marks[k] for k in found if k in marks}
         owners = {k: v for k, v in found.items() if k not in marks}
+        # A key someone holds again (an import that granted consent) is theirs, as for forms.
+        erased = {marks[k] for k in found if k in marks and marks[k] not in owners}
         contacts = self._contacts({owners[k] for k in keys if k in owners})
         for gone in {owners[k] for k in keys if k in owners} - set(contacts):
             survivor = self.importer.contacts.get(gone)  # a key left on a merged contact
             if survivor is not None:
                 contacts[survivor["id"]] = survivor
                 owners = {k: survivor["id"] if v == gone else v for k, v in owners.items()}
-        out = []
+        out: list[Planned] = []
+        deferred: list[Record] = []
+        writing: set[str] = set()
         for record in records:
+            if self.scratch is None and _match(record, owners, contacts)[0] in writing:
+                deferred.append(record)
+                continue
             planned = self._decide(record, owners, contacts, erased, tally)
             if planned is not None:
                 out.append(planned)
-        return out
+                writing.add(planned.contact_id)
+        return out, deferred
 
     def _owners(self, keys: list[str]) -> dict[str, str]:
         if self.scratch is not None:
@@ -396,34 +428,31 @@ class _Run:
     def _again(self, planned: Planned, tally: Counter[str]) -> None:
         """A row whose condition failed: decide it again on what is stored now."""
         tally[planned.decision.action.value] -= 1
+        self._redo(planned.record, tally)
+
+    def _redo(self, record: Record, tally: Counter[str]) -> None:
+        """Decide a row on what is stored now and write it alone."""
         for _ in range(ATTEMPTS):
-            retry = self._plan([planned.record], tally)
+            retry, _ = self._plan([record], tally)
             if not retry or self.store.commit_one(retry[0]):
                 return
             tally[retry[0].decision.action.value] -= 1
         tally["rejected"] += 1
         self.late.append(
-            Rejection(planned.record.row, "", "", "the contact kept changing: import it again")
+            Rejection(record.row, "", "", "the contact kept changing: import it again")
         )
 
 
 @dataclass
 class _InFlight:
+    """A batch handed to the pool to write, and what settling it needs."""
+
     commit: Future[list[Planned]]
     """The rows whose condition failed, once written."""
     keys: set[str]
     tally: Counter[str]
     upto: int
-
-
-def _save(store: ImportStore) -> Callable[[str, list[Planned], Checkpoint], list[Planned]]:
-    """A batch with nothing to write commits its checkpoint alone."""
-
-    def save(job: str, planned: list[Planned], checkpoint: Checkpoint) -> list[Planned]:
-        store.save(job, checkpoint)
-        return []
-
-    return save
+    deferred: list[Record]
 
 
 def _match(

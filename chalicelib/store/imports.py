@@ -170,19 +170,23 @@ class ImportStore:
     def finish(self, job: str) -> None:
         CounterModel(checkpoint_key(job)).delete()
 
-    def commit(self, job: str, rows: list[Planned], done: Checkpoint) -> list[Planned]:
-        """Write the rows and the checkpoint `done` (which counts them) in one transaction.
+    def commit(self, job: str, rows: list[Planned], done: Checkpoint | None) -> list[Planned]:
+        """Write the rows and the checkpoint `done` (which counts them) in one transaction;
+        without `done`, the rows alone (the caller has more to write before the checkpoint).
         If a row's condition fails, the others are written one by one and the checkpoint
         alone, and the rows that failed come back to be decided again (the caller saves the
         checkpoint again once they are). Anything but a failed condition (throttling, an
         outage, an item too large) is raised: the run stops and resumes from the checkpoint."""
+        items = self._items(job, rows, done)
+        if not items:
+            return []
         try:
-            tables.transact(self._items(job, rows, done))
+            tables.transact(items)
             return []
         except TransactWriteError as exc:
             _raise_unless_a_condition(exc)
         failed = [planned for planned in rows if not self.commit_one(planned)]
-        if not failed:
+        if not failed and done is not None:
             self.save(job, done)
         return failed
 

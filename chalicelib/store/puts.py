@@ -23,13 +23,16 @@ Request = dict[str, Any]
 def put(
     model: type[Model], values: Mapping[str, Any], condition: Condition | None = None
 ) -> Request:
-    """The Put of a transaction (or a PutItem's arguments) for an item of `model` holding
-    `values`: attributes left out take their defaults, as a new instance would."""
+    """The Put of a transaction (or a PutItem's arguments) for a new item of `model` holding
+    `values`. Attributes left out, or given as None, take their defaults as a new instance's
+    would (`default_for_new`, else `default`); one with neither is left out if it may be
+    null, and refused if not."""
     item: dict[str, dict[str, Any]] = {}
     for name, attr in _attributes(model):
         value = values.get(name)
-        if value is None and attr.default is not None:
-            value = attr.default() if callable(attr.default) else attr.default
+        default = attr.default_for_new if attr.default_for_new is not None else attr.default
+        if value is None and default is not None:
+            value = default() if callable(default) else default
         serialized = None if value is None else attr.serialize(value)
         if serialized is None:
             if not attr.null:

@@ -164,6 +164,36 @@ def test_an_import_brings_an_erased_person_back_only_when_the_row_grants_consent
     assert svc.contacts.find_by_key(f"email:{ADA}") is not None
 
 
+def test_a_key_its_erased_owner_holds_again_refuses_no_one_else(client, svc, admin_key, tmp_path):
+    """Grace is erased, then comes back by an import that grants consent, with her phone;
+    the erasure marks stay. A colleague's row that shares her office phone is a new contact,
+    as a form post would make it: the phone is Grace's again, not an erased person's."""
+    import csv
+
+    from chalicelib.services.importer import ImportOptions
+
+    grace, phone = "grace@example.com", "020 7946 0018"
+    options = ImportOptions(consent_topics=("marketing",), phone_region="GB")
+    path = tmp_path / "list.csv"
+
+    def rows(*body: list[str]) -> None:
+        with path.open("w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([["email", "phone", "consent"], *body])
+
+    rows([grace, phone, "yes"])
+    assert dict(svc.importer.run(path, options).counts) == {"create": 1}
+    assert _ask(client, admin_key, kind="erasure", email=grace, fulfil=True).status_code == 201
+    assert dict(svc.importer.run(path, options).counts) == {"create": 1}  # back, by consent
+    assert svc.privacy.requests.erased(["phone:+442079460018"]) == {"phone:+442079460018"}
+
+    rows(["colleague@example.com", phone, ""])
+    dry = svc.importer.run(path, options, dry_run=True)
+    summary = svc.importer.run(path, options)
+
+    assert dict(dry.counts) == dict(summary.counts) == {"create": 1}
+    assert svc.contacts.find_by_email("colleague@example.com") is not None
+
+
 def test_a_correction_sets_the_fields_at_once_and_the_request_keeps_only_their_names(
     client, svc, admin_key, ada
 ):

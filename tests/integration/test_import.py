@@ -204,6 +204,28 @@ def test_a_person_in_the_batch_being_written_is_updated_once_whatever_key_reache
     assert ContactModel.count() == 41
 
 
+def test_two_rows_of_one_batch_that_reach_one_contact_by_two_keys_are_both_applied(svc, tmp_path):
+    """One transaction cannot write an item twice: the second row waits for the first."""
+    header = ["email", "phone", "company", "city"]
+    old = [header, ["c@x.io", "13800138000", "Old", ""]]
+    svc.importer.run(_csv(tmp_path / "old.csv", old, "utf-8"), CN)
+    rows = [
+        header,
+        ["c@x.io", "", "New", ""],
+        ["other@x.io", "", "Other", ""],
+        ["", "13800138000", "", "杭州"],  # the same contact, by its phone, in the same batch
+    ]
+    path = _csv(tmp_path / "new.csv", rows, "utf-8")
+
+    dry = svc.importer.run(path, CN, dry_run=True)
+    summary = svc.importer.run(path, CN)
+
+    assert dict(dry.counts) == dict(summary.counts) == {"create": 1, "update": 2}
+    contact = svc.contacts.get(svc.contacts.find_by_email("c@x.io"))
+    assert contact["properties"] == {"company": "New", "city": "杭州"}
+    assert svc.importer.store.resume_point(summary.job).row == 1  # finished and forgotten
+
+
 def test_on_existing_skip_and_fill_empty_leave_what_the_contact_has(svc, tmp_path):
     svc.importer.run(
         _csv(tmp_path / "a.csv", [["email", "company", "city"], ["a@x.io", "Acme", ""]], "utf-8"),

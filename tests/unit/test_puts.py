@@ -73,3 +73,10 @@ def test_a_condition_with_a_value_is_never_shared_between_items():
 def test_a_missing_required_value_names_the_attribute():
     with pytest.raises(ValueError, match=r"ContactKeyModel\.contact_id"):
         puts.put(ContactKeyModel, {"key": "email:a@example.com", "created_at": NOW})
+
+
+def test_a_value_given_as_none_takes_the_default_a_new_instance_has():
+    built = puts.put(EventModel, {**event_log.values(EVENT, 8), "properties": None})
+
+    assert built["Item"]["properties"] == {"M": {}}
+    assert built["Item"]["attempts"] == {"N": "0"}
