@@ -101,6 +101,19 @@ def delivered(contact_id: str, start: datetime, n: int) -> None:
             batch.save(item)
 
 
+def active_behind_emails(client: Client, journeys: Journeys, email: str) -> str:
+    """A contact who posted, clicked 100 days later, then was sent 250 emails over the next
+    50 days: their own last activity sits behind hundreds of events that are not theirs."""
+    assert post_json(client, lead(email=email)).status_code == 201
+    journeys.settle()
+    contact_id = journeys.svc.contacts.find_by_email(email)
+    journeys.later(days=100)
+    journeys.event(contact_id, "email_clicked", url="https://example.com/pricing")
+    journeys.clock.advance(days=50)
+    delivered(contact_id, journeys.clock.now(), 250)
+    return contact_id
+
+
 def stub_templates(folder: Path, journeys_yaml: str) -> None:
     """The repo's layout and brand plus a small template for each name the journeys send,
     and every topic they name, so test journeys validate like real ones."""

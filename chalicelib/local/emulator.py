@@ -49,10 +49,6 @@ def python() -> Path:
     return path
 
 
-def free_port() -> int:
-    return ports.free()
-
-
 class Emulator:
     """One ministack process on a fixed port; `state` is where it persists (None: memory)."""
 
@@ -133,7 +129,7 @@ def point_clients_at(endpoint: str) -> None:
 
 def start(port: int | None = None, state: Path | None = None) -> Emulator:
     """Start the emulator and point this process's AWS clients at it."""
-    emulator = Emulator(port or free_port(), state)
+    emulator = Emulator(port or ports.free(), state)
     emulator.start()
     point_clients_at(emulator.endpoint)
     return emulator

@@ -338,10 +338,11 @@ class _Run:
         deferred: list[Record] = []
         writing: set[str] = set()
         for record in records:
-            if self.scratch is None and _match(record, owners, contacts)[0] in writing:
+            contact_id, contact = _match(record, owners, contacts)
+            if self.scratch is None and contact_id in writing:
                 deferred.append(record)
                 continue
-            planned = self._decide(record, owners, contacts, erased, tally)
+            planned = self._decide(record, owners, contact_id, contact, erased, tally)
             if planned is not None:
                 out.append(planned)
                 writing.add(planned.contact_id)
@@ -365,11 +366,12 @@ class _Run:
         self,
         record: Record,
         owners: dict[str, str],
-        contacts: dict[str, dict[str, Any]],
+        contact_id: str,
+        contact: dict[str, Any] | None,
         erased: set[str],
         tally: Counter[str],
     ) -> Planned | None:
-        contact_id, contact = _match(record, owners, contacts)
+        """What to do with the row for `contact_id` (None `contact`: a new one)."""
         options = self.options
         decision = decide(record, contact, options.on_existing, options.lists, self.consent)
         granted = any(g.get("granted") for g in decision.consents.values())

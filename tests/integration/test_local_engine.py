@@ -16,7 +16,7 @@ import pytest
 from botocore.config import Config
 
 from chalicelib.api import health
-from chalicelib.local import emulator, supervisor
+from chalicelib.local import emulator, ports, supervisor
 from chalicelib.local.stream_driver import StreamDriver
 from tests.builders import lead, post_json
 
@@ -53,7 +53,7 @@ def _ids(client: Any) -> set[str]:
 
 @pytest.fixture
 def durable(tmp_path: Path):
-    engine = emulator.Emulator(emulator.free_port(), tmp_path / "aws")
+    engine = emulator.Emulator(ports.free(), tmp_path / "aws")
     engine.start()
     yield engine
     engine.kill()
@@ -80,7 +80,7 @@ def test_every_answered_write_survives_a_kill_of_the_emulator(durable):
 
 
 def test_a_snapshot_then_more_writes_then_a_clean_stop_keeps_everything_once(tmp_path: Path):
-    engine = emulator.Emulator(emulator.free_port(), tmp_path / "aws", snapshot_every=0.2)
+    engine = emulator.Emulator(ports.free(), tmp_path / "aws", snapshot_every=0.2)
     try:
         engine.start()
         client = _dynamodb(engine.endpoint)
@@ -180,7 +180,7 @@ def _store_down(svc):
     from chalicelib.store import tables
 
     dead = svc.settings.__class__(
-        **{**svc.settings.__dict__, "endpoint_url": f"http://127.0.0.1:{emulator.free_port()}"}
+        **{**svc.settings.__dict__, "endpoint_url": f"http://127.0.0.1:{ports.free()}"}
     )
     tables.bind(dead)
     try:

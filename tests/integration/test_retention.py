@@ -14,7 +14,15 @@ from chalicelib import bootstrap
 from chalicelib.content import catalog
 from chalicelib.local.provision import provision
 from chalicelib.store.models import EventModel
-from tests.builders import ROOT, DynamoCalls, Journeys, Pipeline, delivered, lead, post_json
+from tests.builders import (
+    ROOT,
+    DynamoCalls,
+    Journeys,
+    Pipeline,
+    active_behind_emails,
+    lead,
+    post_json,
+)
 from tests.conftest import settings
 
 DAYS = 365
@@ -91,13 +99,7 @@ def test_activity_moves_the_day_and_a_busy_contact_is_kept(client, kept):
 
 def test_an_activity_behind_hundreds_of_emails_still_counts(client, kept):
     svc = kept.svc
-    assert post_json(client, lead(email="reader@example.com")).status_code == 201
-    kept.settle()
-    reader = svc.contacts.find_by_email("reader@example.com")
-    kept.later(days=100)
-    kept.event(reader, "email_clicked", url="https://example.com/pricing")
-    kept.clock.advance(days=50)
-    delivered(reader, kept.clock.now(), 250)
+    reader = active_behind_emails(client, kept, "reader@example.com")
     kept.later(days=DAYS - 150 + 1)  # a year after the post, within a year of the click
     assert svc.contacts.get(reader) is not None
     kept.later(days=100)

@@ -4,7 +4,7 @@ for its owner or the shared pool's manager, found by its own timer (no scan)."""
 from __future__ import annotations
 
 from chalicelib.events import EMAIL_QUEUED, VERIFICATION_REQUESTED
-from tests.builders import delivered, lead, post_json
+from tests.builders import active_behind_emails, lead, post_json
 
 
 def _timeline(journeys, contact_id):
@@ -54,14 +54,8 @@ def test_an_active_contact_is_never_checked(client, svc, journeys):
     assert _requests(journeys, busy) == []
 
 
-def test_an_activity_behind_hundreds_of_emails_still_counts(client, svc, journeys):
-    assert post_json(client, lead(email="reader@example.com")).status_code == 201
-    journeys.settle()
-    reader = svc.contacts.find_by_email("reader@example.com")
-    journeys.later(days=100)
-    journeys.event(reader, "email_clicked", url="https://example.com/pricing")
-    journeys.clock.advance(days=50)
-    delivered(reader, journeys.clock.now(), 250)  # newer than the click, none of them theirs
+def test_an_activity_behind_hundreds_of_emails_still_counts(client, journeys):
+    reader = active_behind_emails(client, journeys, "reader@example.com")
 
     journeys.later(days=31)  # 181 days after the post, 81 after the click
     assert _requests(journeys, reader) == []

@@ -8,7 +8,7 @@ import urllib.request
 import boto3
 import pytest
 
-from chalicelib.local import emulator
+from chalicelib.local import emulator, ports
 from chalicelib.store.models import ContactModel
 from tests.unit.conftest import NotAUnitTest
 
@@ -17,7 +17,7 @@ def test_starting_the_embedded_aws_fails_here(request):
     with pytest.raises(NotAUnitTest, match="starts no embedded AWS"):
         emulator.start()
     with pytest.raises(NotAUnitTest, match="starts no embedded AWS"):
-        emulator.Emulator(emulator.free_port()).start()
+        emulator.Emulator(ports.free()).start()
     with pytest.raises(NotAUnitTest, match="starts no embedded AWS"):
         request.getfixturevalue("svc")
 
