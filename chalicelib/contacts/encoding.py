@@ -115,5 +115,5 @@ def known(name: str) -> str:
     """A codec name given with --encoding, checked (EncodingError names the option)."""
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
         raise EncodingError(f"--encoding: {name!r} is not an encoding Python knows") from None

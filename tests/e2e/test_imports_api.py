@@ -88,6 +88,12 @@ def test_bad_uploads_are_named_and_a_file_that_cannot_be_read_fails_its_job(clie
         "colour",
         "phone_region",
     }
+    for encoding in ("nope", "big5%00"):  # Python's codec lookup raises on a NUL
+        named = client.http.post(
+            f"/imports?encoding={encoding}", headers=headers, body=b"email\na@example.com\n"
+        )
+        assert named.status_code == 422
+        assert [f["field"] for f in named.json_body["fields"]] == ["encoding"]
     empty = client.http.post("/imports", headers=headers, body=b"")
     assert empty.status_code == 422
     wrong = client.http.post(
