@@ -14,6 +14,7 @@ from typing import Any
 from transitions import EventData, Machine
 
 from chalicelib.journeys.graph import EXIT, TERMINAL, edges, following
+from chalicelib.journeys.interest import Interest, interest_of
 from chalicelib.journeys.language import Journey, Step
 
 Chooser = Callable[[int], bool]
@@ -34,6 +35,7 @@ class CompiledJourney:
     steps: Mapping[str, Step]
     following: Mapping[str, str]
     machine: Machine
+    interest: Interest
 
     @property
     def id(self) -> str:
@@ -67,5 +69,10 @@ def compile_journey(journey: Journey, version: int) -> CompiledJourney:
         machine.add_transition(edge.trigger, edge.source, edge.target, conditions=conditions)
     machine.add_transition(EXIT, [s.id for s in journey.steps], "exited")
     return CompiledJourney(
-        journey, version, {s.id: s for s in journey.steps}, following(journey), machine
+        journey,
+        version,
+        {s.id: s for s in journey.steps},
+        following(journey),
+        machine,
+        interest_of(journey),
     )

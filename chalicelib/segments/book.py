@@ -8,65 +8,24 @@ pass (segments of segments settle at once).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 
 from chalicelib.conditions.language import (
     AllCondition,
     AnyCondition,
     Condition,
-    EventCondition,
-    InactiveCondition,
     NotCondition,
     SegmentCondition,
 )
+from chalicelib.conditions.reads import reads
 from chalicelib.events import (
-    CONTACT_CHANGES,
     SEGMENT_BACKFILL,
     SEGMENT_ENTERED,
     SEGMENT_LEFT,
     SEGMENT_RECHECK_DUE,
     Event,
-    is_activity,
 )
 from chalicelib.segments.language import Segment
-
-
-@dataclass(frozen=True)
-class Reads:
-    events: frozenset[str] = frozenset()  # event types an event condition counts
-    activity: bool = False  # inactive_for: any activity of the person
-    contact: bool = False  # fields, tags, stage, score, consent
-    segments: frozenset[str] = frozenset()
-    windows: bool = False  # a verdict time alone can change
-
-    def __or__(self, other: Reads) -> Reads:
-        return Reads(
-            self.events | other.events,
-            self.activity or other.activity,
-            self.contact or other.contact,
-            self.segments | other.segments,
-            self.windows or other.windows,
-        )
-
-
-def reads(cond: Condition) -> Reads:
-    match cond:
-        case EventCondition():
-            return Reads(events=frozenset(cond.types), windows=cond.within is not None)
-        case InactiveCondition():
-            return Reads(activity=True, windows=True)
-        case SegmentCondition():
-            return Reads(segments=frozenset({cond.segment}))
-        case AllCondition() | AnyCondition():
-            parts = cond.all if isinstance(cond, AllCondition) else cond.any
-            out = Reads()
-            for part in parts:
-                out = out | reads(part)
-            return out
-        case NotCondition():
-            return reads(cond.not_)
-    return Reads(contact=True)
 
 
 def segment_refs(cond: Condition, loc: tuple = ()) -> list[tuple[tuple, str]]:
@@ -110,7 +69,7 @@ class SegmentBook:
             readers = {sid for sid, r in self.reads.items() if named in r.segments}
             direct = readers
         else:
-            direct = {sid for sid, r in self.reads.items() if self._reads_event(r, event.type)}
+            direct = {sid for sid, r in self.reads.items() if r.changed_by(event.type)}
         return self.with_dependents(direct)
 
     def with_dependents(self, ids: set[str]) -> list[Segment]:
@@ -119,13 +78,3 @@ class SegmentBook:
             if sid in self.reads and self.reads[sid].segments & found:
                 found.add(sid)
         return [self.segments[sid] for sid in self.order if sid in found and sid in self.reads]
-
-    @staticmethod
-    def _reads_event(r: Reads, event_type: str) -> bool:
-        return (
-            event_type in r.events
-            # Activity ends inactivity; a new or changed contact may never have been active.
-            or (r.activity and (is_activity(event_type) or event_type in CONTACT_CHANGES))
-            # Any event a person sends through the API may set their email, phone or touches.
-            or (r.contact and (event_type in CONTACT_CHANGES or is_activity(event_type)))
-        )

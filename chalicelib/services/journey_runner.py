@@ -87,6 +87,8 @@ class JourneyRunner:
             if not enrollment.active and enrollment.converted_at is not None:
                 continue
             journey = self.library.version(enrollment.journey_id, enrollment.journey_version)
+            if not journey.interest.wants(event.type):
+                continue
             if not enrollment.active and journey.journey.goal is None:
                 continue
             self._settle(journey, enrollment, facts, self._receiver(event))

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import ids
+from chalicelib.conditions.reads import reads
 from chalicelib.events import (
     SEGMENT_BACKFILL,
     SEGMENT_ENTERED,
@@ -29,7 +30,6 @@ from chalicelib.events import (
 )
 from chalicelib.pipeline.registry import HandlerContext
 from chalicelib.segments import membership
-from chalicelib.segments.book import reads
 from chalicelib.segments.language import Segment
 from chalicelib.store.backfills import Backfills
 from chalicelib.store.changes import Change, CounterMove, Timer

@@ -1,0 +1,69 @@
+"""What a condition reads, and so which events can change its verdict.
+
+Segments and journeys both evaluate conditions as events arrive; an event that can change
+nothing a condition reads cannot change its verdict, so neither evaluates it (nor reads the
+contact for it) on that event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.conditions.language import (
+    AllCondition,
+    AnyCondition,
+    Condition,
+    EventCondition,
+    InactiveCondition,
+    NotCondition,
+    SegmentCondition,
+)
+from chalicelib.events import CONTACT_CHANGES, is_activity
+
+
+@dataclass(frozen=True)
+class Reads:
+    events: frozenset[str] = frozenset()  # event types an event condition counts
+    activity: bool = False  # inactive_for: any activity of the person
+    contact: bool = False  # fields, tags, stage, score, consent
+    segments: frozenset[str] = frozenset()
+    windows: bool = False  # a verdict time alone can change
+
+    def __or__(self, other: Reads) -> Reads:
+        return Reads(
+            self.events | other.events,
+            self.activity or other.activity,
+            self.contact or other.contact,
+            self.segments | other.segments,
+            self.windows or other.windows,
+        )
+
+    def changed_by(self, event_type: str) -> bool:
+        """Whether an event of this type can change what is read (segments aside: which
+        segment an entry or exit names is the event's, not its type's)."""
+        return (
+            event_type in self.events
+            # Activity ends inactivity; a new or changed contact may never have been active.
+            or (self.activity and (is_activity(event_type) or event_type in CONTACT_CHANGES))
+            # Any event a person sends through the API may set their email, phone or touches.
+            or (self.contact and (event_type in CONTACT_CHANGES or is_activity(event_type)))
+        )
+
+
+def reads(cond: Condition) -> Reads:
+    match cond:
+        case EventCondition():
+            return Reads(events=frozenset(cond.types), windows=cond.within is not None)
+        case InactiveCondition():
+            return Reads(activity=True, windows=True)
+        case SegmentCondition():
+            return Reads(segments=frozenset({cond.segment}))
+        case AllCondition() | AnyCondition():
+            parts = cond.all if isinstance(cond, AllCondition) else cond.any
+            out = Reads()
+            for part in parts:
+                out = out | reads(part)
+            return out
+        case NotCondition():
+            return reads(cond.not_)
+    return Reads(contact=True)

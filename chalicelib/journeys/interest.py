@@ -1,0 +1,46 @@
+"""Which events a journey's enrollments can react to: its goal, its exit goals, its waits.
+
+An enrollment reacts to an event only through these, so an event none of them names (an
+email queued, another journey entered) leaves it as it is, and the runner neither reads the
+contact for it nor decides anything. Computed once per compiled version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.conditions.language import EventCondition
+from chalicelib.conditions.reads import Reads, reads
+from chalicelib.events import SEGMENT_ENTERED, SEGMENT_LEFT, UNSUBSCRIBED
+from chalicelib.journeys.language import Journey, WaitForStep
+
+
+@dataclass(frozen=True)
+class Interest:
+    named: frozenset[str]  # goal, exit events, waits and unsubscribing from everything
+    exits: Reads  # what the exit goals that are not plain events read
+
+    def wants(self, event_type: str) -> bool:
+        return (
+            event_type in self.named
+            # A window can close between two events, so a windowed goal looks at every one.
+            or self.exits.windows
+            or self.exits.changed_by(event_type)
+            or (bool(self.exits.segments) and event_type in (SEGMENT_ENTERED, SEGMENT_LEFT))
+        )
+
+
+def interest_of(journey: Journey) -> Interest:
+    named = {UNSUBSCRIBED}
+    if journey.goal is not None:
+        named.add(journey.goal.event)
+    exits = Reads()
+    for cond in journey.exit_when:
+        if isinstance(cond, EventCondition):
+            named.update(cond.types)
+        else:
+            exits = exits | reads(cond)
+    for step in journey.steps:
+        if isinstance(step, WaitForStep):
+            named.update(step.wait_for.types)
+    return Interest(frozenset(named), exits)
