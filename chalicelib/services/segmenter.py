@@ -22,6 +22,7 @@ from typing import Any
 from chalicelib import ids
 from chalicelib.conditions.reads import reads
 from chalicelib.events import (
+    CONTACTS_MERGED,
     SEGMENT_BACKFILL,
     SEGMENT_ENTERED,
     SEGMENT_LEFT,
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 CHECKPOINT_EVERY = 100  # contacts between two saves of where a backfill got to
 SOURCE = "segments"
 LISTS = "lists"  # the source of a static list's entries and exits
+# After these a re-check timer is written whatever the contact says it is set for: the one
+# that fired is spent, and a merge kept one of two contacts' timers.
+RESET_TIMERS = frozenset({SEGMENT_RECHECK_DUE, CONTACTS_MERGED})
 
 
 def timer_name(segment_id: str) -> str:
@@ -107,12 +111,20 @@ class Segmenter:
         if decided.moves:
             change.attributes["segments"] = decided.inside or None
         windowed = {s.id for s in segments if _has_window(s)}
+        was = dict(contact.get("segment_rechecks") or {})
+        rechecks = dict(was)
         for segment_id, at in decided.rechecks.items():
             if at is not None:
+                if cause.type not in RESET_TIMERS and was.get(segment_id) == at.isoformat():
+                    continue  # the timer is set for this very moment already
                 props = {"segment": segment_id}
                 change.timers.append(Timer(timer_name(segment_id), SEGMENT_RECHECK_DUE, at, props))
+                rechecks[segment_id] = at.isoformat()
             elif segment_id in windowed and cause.type == SEGMENT_RECHECK_DUE:
                 change.cancel.append(timer_name(segment_id))
+                rechecks.pop(segment_id, None)
+        if rechecks != was:
+            change.attributes["segment_rechecks"] = rechecks or None
         return change
 
     def explain(self, segment: Segment, contact: dict[str, Any], now: datetime) -> Explanation:

@@ -59,6 +59,9 @@ class ContactModel(Model):
     lead = MapAttribute(null=True)
     # RFM, recomputed daily for buyers: scores 1-5, tier and its label (services/rfm.py).
     rfm = MapAttribute(null=True)
+    # Segments: when each windowed segment's re-check timer is set for (services/segmenter.py),
+    # so an evaluation that moves no time writes nothing.
+    segment_rechecks = MapAttribute(null=True)
     # A contact merged into another keeps only this: where it went (its id still resolves).
     merged_into = UnicodeAttribute(null=True)
 

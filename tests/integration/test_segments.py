@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.events import SEGMENT_ENTERED, SEGMENT_LEFT
-from chalicelib.store.models import SegmentMemberModel
+from chalicelib.store.models import SegmentMemberModel, TimerModel
 from tests.builders import DynamoCalls, lead, post_json
 
 SEGMENTS = {
@@ -160,6 +160,21 @@ def test_a_contact_never_active_is_quiet_and_one_active_becomes_quiet_after_90_d
     assert "quiet" in _segments(world, ada)
     world.event(ada, "page_viewed", url="https://example.com/pricing")
     assert "quiet" not in _segments(world, ada)
+
+
+def test_an_evaluation_that_moves_no_window_writes_nothing_and_the_window_still_closes(
+    client, world
+):
+    ada = _ada(client, world)
+    armed = TimerModel.get(ada, "segment:quiet").due_at
+    version = world.svc.contacts.get(ada)["version"]
+
+    world.event(ada, "contact_updated")  # `quiet` is evaluated again; its 90 days do not move
+
+    assert world.svc.contacts.get(ada)["version"] == version
+    assert TimerModel.get(ada, "segment:quiet").due_at == armed
+    world.later(days=90, hours=1)
+    assert "quiet" in _segments(world, ada)
 
 
 def test_a_static_list_changes_only_by_hand_and_segments_reading_it_follow(client, world):
