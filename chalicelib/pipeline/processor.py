@@ -14,6 +14,7 @@ from chalicelib.events import Event
 from chalicelib.leads.identity import visitor_partition
 from chalicelib.pipeline.registry import Registry, handlers_for
 from chalicelib.store import event_log as event_rows
+from chalicelib.store import shared_reads
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.event_log import AlreadyProcessed, EventStore
 from chalicelib.store.models import EventModel
@@ -65,8 +66,9 @@ class Processor:
         if item.pending_shard is None:
             return Disposition.SKIPPED
         event = event_rows.from_model(item)
-        for handler in handlers_for(self.registry, event.type):
-            handler(event, self.context)
+        with shared_reads.sharing():
+            for handler in handlers_for(self.registry, event.type):
+                handler(event, self.context)
         try:
             event_rows.complete(item, self.clock.now())
         except AlreadyProcessed:

@@ -23,7 +23,7 @@ from chalicelib.events import Event
 from chalicelib.leads import normalise
 from chalicelib.leads.intake import Intake, new_contact, profile_merge
 from chalicelib.store import event_log as event_rows
-from chalicelib.store import idempotency, limits, optimistic, tables
+from chalicelib.store import idempotency, limits, optimistic, shared_reads, tables
 from chalicelib.store.models import (
     ContactKeyModel,
     ContactModel,
@@ -114,10 +114,15 @@ class ContactStore:
         """The item itself, a merged-away contact's tombstone included."""
         if not tables.can_be_key(contact_id):
             return None
+        shared = shared_reads.recall(contact_id)
+        if shared is not shared_reads.MISSING:
+            return shared
         try:
-            return _as_dict(ContactModel.get(contact_id, consistent_read=True))
+            contact = _as_dict(ContactModel.get(contact_id, consistent_read=True))
         except ContactModel.DoesNotExist:
-            return None
+            contact = None
+        shared_reads.keep(contact_id, contact)
+        return contact
 
     def get_many(self, contact_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Many contacts in BatchGetItem calls of 100 (a broadcast's page of its audience);
