@@ -6,7 +6,10 @@ leaving write `segment_entered` / `segment_left` (journeys trigger on them), the
 `segments` set (branches and other segments read it), the members table and the size
 counter, all in one transaction at the contact's version. A segment with a time window sets
 the contact's own re-check timer for the moment the window can next change its verdict, so
-"no activity in 90 days" is decided on the right day without reading anyone else.
+"no activity in 90 days" is decided on the right day without reading anyone else. The contact
+keeps when each timer is set for (`segment_rechecks`), and a timer is moved only earlier:
+one set too early re-checks, finds the window open and sets itself again, so daily activity
+costs one timer write a window, not one a day.
 """
 
 from __future__ import annotations
@@ -115,8 +118,8 @@ class Segmenter:
         rechecks = dict(was)
         for segment_id, at in decided.rechecks.items():
             if at is not None:
-                if cause.type not in RESET_TIMERS and was.get(segment_id) == at.isoformat():
-                    continue  # the timer is set for this very moment already
+                if cause.type not in RESET_TIMERS and _armed_by(was.get(segment_id), at):
+                    continue
                 props = {"segment": segment_id}
                 change.timers.append(Timer(timer_name(segment_id), SEGMENT_RECHECK_DUE, at, props))
                 rechecks[segment_id] = at.isoformat()
@@ -214,6 +217,14 @@ class Segmenter:
 class Backfilled:
     moved: int
     resumed: int  # contacts an interrupted run had done already
+
+
+def _armed_by(set_for: str | None, at: datetime) -> bool:
+    """Whether the timer already set is due no later than `at`. A later window does not move
+    it: when it fires, the segment is evaluated, nothing has closed, and the timer is set
+    for the window then. So a page view a day moves a 90-day window once in 90 days, not
+    daily."""
+    return set_for is not None and datetime.fromisoformat(set_for) <= at
 
 
 def _has_window(segment: Segment) -> bool:

@@ -60,7 +60,7 @@ class ContactModel(Model):
     # RFM, recomputed daily for buyers: scores 1-5, tier and its label (services/rfm.py).
     rfm = MapAttribute(null=True)
     # Segments: when each windowed segment's re-check timer is set for (services/segmenter.py),
-    # so an evaluation that moves no time writes nothing.
+    # so an evaluation that would only move a timer later writes nothing.
     segment_rechecks = MapAttribute(null=True)
     # A contact merged into another keeps only this: where it went (its id still resolves).
     merged_into = UnicodeAttribute(null=True)

@@ -177,6 +177,22 @@ def test_an_evaluation_that_moves_no_window_writes_nothing_and_the_window_still_
     assert "quiet" in _segments(world, ada)
 
 
+def test_activity_that_moves_a_window_later_leaves_the_timer_which_then_sets_itself_again(
+    client, world
+):
+    ada = _ada(client, world)
+    armed = TimerModel.get(ada, "segment:quiet").due_at
+    world.later(days=10)
+    world.event(ada, "page_viewed", url="https://example.com/pricing")
+    assert TimerModel.get(ada, "segment:quiet").due_at == armed  # not moved 10 days on
+
+    world.later(days=80, hours=1)  # the first timer fires: 80 days since the view, not quiet
+    assert "quiet" not in _segments(world, ada)
+    assert TimerModel.get(ada, "segment:quiet").due_at == armed + timedelta(days=10)
+    world.later(days=10)
+    assert "quiet" in _segments(world, ada)
+
+
 def test_a_static_list_changes_only_by_hand_and_segments_reading_it_follow(client, world):
     ada = _ada(client, world)
     world.event(ada, "email_clicked", url="https://example.com")
