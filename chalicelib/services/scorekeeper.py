@@ -77,7 +77,8 @@ class Scorekeeper:
             changes += rules.fit_changes(scoring, contact, now)
         caps = None
         if event.type == SCORE_DECAY_DUE:
-            decayed = rules.decay_change(scoring, contact)
+            engaged_since = _engaged_until(contact, event.occurred_at) is not None
+            decayed = None if engaged_since else rules.decay_change(scoring, contact)
             changes += [decayed] if decayed else []
         else:
             engaged, caps = rules.engagement_changes(scoring, contact, event)
@@ -101,27 +102,44 @@ class Scorekeeper:
             if changes:  # the score change that reached the stage: the timeline lists it first
                 moved_by = replace(moved_by, caused_by=change.events[-1].event_id)
             change.events.append(moved_by)
-        self._decay_timer(scoring, change, changes, event, have, now)
+        self._decay_timer(scoring, contact, change, changes, event, have, now)
         return None if change.empty else change
 
     @staticmethod
     def _decay_timer(
         scoring: Scoring,
+        contact: dict[str, Any],
         change: Change,
         changes: list[ScoreChange],
         event: Event,
         have: dict[str, int],
         now: datetime,
     ) -> None:
+        """Decay comes a week after the last engagement. The contact keeps when that was and
+        when the timer is due (`score_decay`): an engagement while a timer is pending leaves
+        it alone, and a timer that fires less than a week after an engagement moves to a
+        week after it instead of decaying. So a page view a day writes no timer."""
         if scoring.decay is None:
             return
-        engaged = any(c.part == "engagement" and c.points > 0 for c in changes)
-        remaining = sum(v for k, v in have.items() if k in scoring.engagement_ids())
-        if engaged or (event.type == SCORE_DECAY_DUE and remaining > 0):
-            start = event.occurred_at if event.type == SCORE_DECAY_DUE else now
-            change.timers.append(
-                Timer(rules.DECAY_TIMER, SCORE_DECAY_DUE, start + rules.DECAY_EVERY)
-            )
+        was = dict(contact.get("score_decay") or {})
+        state = dict(was)
+        due: datetime | None = None
+        if any(c.part == "engagement" and c.points > 0 for c in changes):
+            state["engaged_at"] = now.isoformat()
+            armed = state.get("due")
+            if armed is None or datetime.fromisoformat(armed) <= now:
+                due = now + rules.DECAY_EVERY
+        elif event.type == SCORE_DECAY_DUE:
+            remaining = sum(v for k, v in have.items() if k in scoring.engagement_ids())
+            due = _engaged_until(contact, event.occurred_at)
+            if due is None and remaining > 0:
+                due = event.occurred_at + rules.DECAY_EVERY
+            state.pop("due", None)
+        if due is not None:
+            change.timers.append(Timer(rules.DECAY_TIMER, SCORE_DECAY_DUE, due))
+            state["due"] = due.isoformat()
+        if state != was:
+            change.attributes["score_decay"] = state or None
 
     @staticmethod
     def _score_event(
@@ -143,3 +161,13 @@ class Scorekeeper:
             },
             caused_by=cause.event_id,
         )
+
+
+def _engaged_until(contact: dict[str, Any], fired_at: datetime) -> datetime | None:
+    """A week after the contact's last engagement, if that is still to come when a decay
+    timer fires at `fired_at` (the timer was set before that engagement): no decay yet."""
+    engaged_at = (contact.get("score_decay") or {}).get("engaged_at")
+    if engaged_at is None:
+        return None
+    until = datetime.fromisoformat(engaged_at) + rules.DECAY_EVERY
+    return until if until > fired_at else None

@@ -55,6 +55,8 @@ class ContactModel(Model):
     # Scoring: rule -> points (they add up to `score`), and each capped rule's current period.
     score_reasons = MapAttribute(default=dict)
     score_caps = MapAttribute(default=dict)
+    # When engagement last scored and the decay timer is due (services/scorekeeper.py).
+    score_decay = MapAttribute(null=True)
     # Sales: who owns the lead now, since when, and what they did with it.
     lead = MapAttribute(null=True)
     # RFM, recomputed daily for buyers: scores 1-5, tier and its label (services/rfm.py).

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.store.models import TimerModel
 from tests.builders import Journeys, lead, post_json, track
 
 SCORING = """
@@ -124,6 +125,21 @@ def test_activity_postpones_decay(client, scored, svc, clock):
     _view(client, scored, "https://www.example.com/pricing")
     scored.later(days=6)  # 12 days after the form, 6 after the last activity
     assert "decay" not in svc.contacts.get(cid)["score_reasons"]
+
+
+def test_activity_in_a_pending_week_writes_no_timer_and_decay_follows_the_latest(
+    client, scored, svc, clock
+):
+    cid = _submit(client, scored)
+    armed = TimerModel.get(cid, "score-decay").due_at
+    scored.later(days=6)
+    _view(client, scored, "https://www.example.com/pricing")
+    assert TimerModel.get(cid, "score-decay").due_at == armed  # the pending week stands
+
+    scored.later(days=6, hours=23)  # it fired on day 7, six days after the view: moved on
+    assert "decay" not in svc.contacts.get(cid)["score_reasons"]
+    scored.later(hours=2)  # a week after the view
+    assert int(svc.contacts.get(cid)["score_reasons"]["decay"]) < 0
 
 
 def test_thresholds_move_stages_forward_only(client, scored, svc):
