@@ -226,6 +226,10 @@ class Simulation:
                 "AWS_REGION": "us-east-1",
                 # Emails are rendered with signed links; nothing leaves the simulation.
                 "LEADFLOW_SIGNING_SECRET": "simulation-only-not-a-secret",
+                # One contact meets no one: one shard of each index, so that each sweep and
+                # tick is one Query, not one a shard.
+                "LEADFLOW_PENDING_SHARDS": "1",
+                "LEADFLOW_DUE_SHARDS": "1",
             }
         )
         svc = bootstrap.build(settings, self.clock)
