@@ -1,11 +1,11 @@
-"""One contact read shared by the handlers of one event, until anything is written.
+"""One read of an item shared by the handlers of one event, until its table is written.
 
-Every handler of an event reads the contact it decides on. While no handler has written, the
-contact is what the first one read (a contact's events are processed one at a time), so the
-next handler gets that answer instead of another GetItem. Any write this thread makes, to any
-table and whether it succeeds or not, ends the sharing: the next read goes to the store, so a
-handler always sees what the handlers before it committed. Outside `sharing()` (the API, the
-tick, the sender) nothing is kept.
+Every handler of an event reads the contact it decides on. While no handler has written the
+contacts table, the contact is what the first one read (a contact's events are processed one
+at a time), so the next handler gets that answer instead of another GetItem. A write to a
+table, whether it succeeds or not, ends the sharing of that table's items: the next read goes
+to the store, so a handler always sees what the handlers before it committed. Outside
+`sharing()` (the API, the tick, the sender) nothing is kept.
 """
 
 from __future__ import annotations
@@ -30,27 +30,41 @@ def sharing() -> Iterator[None]:
         _local.reads = None
 
 
-def recall(key: str) -> Any:
-    """A copy of what was read under `key` since the last write, or MISSING."""
+def recall(table: str, key: str) -> Any:
+    """A copy of what was read of `key` since `table` was last written, or MISSING."""
     reads = getattr(_local, "reads", None)
-    if not reads or key not in reads:
+    if not reads or (table, key) not in reads:
         return MISSING
-    return copy.deepcopy(reads[key])
+    return copy.deepcopy(reads[(table, key)])
 
 
-def keep(key: str, value: Any) -> None:
+def keep(table: str, key: str, value: Any) -> None:
     reads = getattr(_local, "reads", None)
     if reads is not None:
-        reads[key] = copy.deepcopy(value)
+        reads[(table, key)] = copy.deepcopy(value)
 
 
 def watch(client: Any) -> None:
-    """Forget every shared read when this client is about to write (botocore's event hook
-    runs on the writing thread)."""
-    client.meta.events.register("before-call.dynamodb", _before_call, unique_id=__name__)
+    """Forget the shared reads of every table a request of this client is about to write
+    (botocore's event hook runs on the writing thread)."""
+    client.meta.events.register(
+        "before-parameter-build.dynamodb", _before_write, unique_id=__name__
+    )
 
 
-def _before_call(model: Any, **kwargs: Any) -> None:
+def _before_write(params: dict[str, Any], model: Any, **kwargs: Any) -> None:
     reads = getattr(_local, "reads", None)
-    if reads and model.name in WRITES:
-        reads.clear()
+    if not reads or model.name not in WRITES:
+        return
+    written = written_tables(params)
+    for entry in [e for e in reads if e[0] in written]:
+        del reads[entry]
+
+
+def written_tables(params: dict[str, Any]) -> set[str]:
+    """The tables a write request names: its own, each transaction item's, each batch's."""
+    names = {params["TableName"]} if "TableName" in params else set()
+    names.update(params.get("RequestItems") or ())
+    for entry in params.get("TransactItems") or ():
+        names.update(a["TableName"] for a in entry.values() if "TableName" in a)
+    return names
