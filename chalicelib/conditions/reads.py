@@ -8,6 +8,7 @@ contact for it) on that event.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from chalicelib.conditions.language import (
     AllCondition,
@@ -67,3 +68,20 @@ def reads(cond: Condition) -> Reads:
         case NotCondition():
             return reads(cond.not_)
     return Reads(contact=True)
+
+
+def lookback(cond: Condition) -> timedelta | None:
+    """How far back in the timeline a condition looks, when it looks back a fixed window
+    (None: it reads no events, or all of them)."""
+    match cond:
+        case EventCondition():
+            return cond.within if not cond.first else None
+        case InactiveCondition():
+            return cond.inactive_for
+        case AllCondition() | AnyCondition():
+            parts = cond.all if isinstance(cond, AllCondition) else cond.any
+            found = [w for w in map(lookback, parts) if w is not None]
+            return max(found, default=None)
+        case NotCondition():
+            return lookback(cond.not_)
+    return None

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib import ids
-from chalicelib.conditions.reads import reads
+from chalicelib.conditions.reads import lookback, reads
 from chalicelib.events import (
     CONTACTS_MERGED,
     SEGMENT_BACKFILL,
@@ -88,7 +88,8 @@ class Segmenter:
     def decide(
         self, segments: list[Segment], contact: dict[str, Any], cause: Event, now: datetime
     ) -> Change:
-        facts = ReadFacts(contact)
+        windows = [w for s in segments if s.when is not None and (w := lookback(s.when))]
+        facts = ReadFacts(contact, now - max(windows) if windows else None)
         decided = membership.decide(segments, facts, now)
         change = Change.of(contact)
         # A window that closed left the segment when its re-check was due, not when the tick

@@ -33,19 +33,39 @@ def timeline_since(contact_id: str, since: datetime | None) -> list[Event]:
 
 class ReadFacts:
     """Facts around a contact already read (the one a change will be written against), its
-    timeline loaded when a condition asks, once per window."""
+    timeline loaded when a condition asks. A load that holds all of a window serves it: with
+    `widest` (the furthest back the conditions at hand look), the first load reaches that
+    far, so conditions with a 30-day and a 90-day window cost one Query, not two."""
 
-    def __init__(self, contact: dict[str, Any]) -> None:
+    def __init__(self, contact: dict[str, Any], widest: datetime | None = None) -> None:
         self._contact = contact
+        self._widest = widest
         self._events: dict[datetime | None, list[Event]] = {}
 
     def contact(self) -> dict[str, Any]:
         return self._contact
 
     def events(self, since: datetime | None) -> list[Event]:
-        if since not in self._events:
-            self._events[since] = timeline_since(str(self._contact["id"]), since)
-        return self._events[since]
+        for loaded, events in self._events.items():
+            if _covers(loaded, since) and len(events) < TIMELINE_LIMIT:
+                return _since(events, since)
+        load = since
+        if self._widest is not None and since is not None and self._widest < since:
+            load = self._widest
+        self._events[load] = timeline_since(str(self._contact["id"]), load)
+        return _since(self._events[load], since)
+
+
+def _covers(loaded: datetime | None, since: datetime | None) -> bool:
+    return loaded is None or (since is not None and loaded <= since)
+
+
+def _since(events: list[Event], since: datetime | None) -> list[Event]:
+    """What `timeline_since(since)` would have returned, from a load that reaches further."""
+    if since is None:
+        return events
+    lowest = ids.lowest_event_id(since)
+    return [e for e in events if e.event_id >= lowest]
 
 
 class StoreFacts:

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.events import SEGMENT_ENTERED, SEGMENT_LEFT
+from chalicelib.store.facts import ReadFacts
 from chalicelib.store.models import SegmentMemberModel, TimerModel
 from tests.builders import DynamoCalls, lead, post_json
 
@@ -191,6 +192,23 @@ def test_activity_that_moves_a_window_later_leaves_the_timer_which_then_sets_its
     assert TimerModel.get(ada, "segment:quiet").due_at == armed + timedelta(days=10)
     world.later(days=10)
     assert "quiet" in _segments(world, ada)
+
+
+def test_windows_of_30_and_90_days_are_read_in_one_query_with_the_same_events(client, world):
+    ada = _ada(client, world)
+    for days in (50, 20, 1):
+        world.later(days=days)
+        world.event(ada, "page_viewed", url="https://example.com/pricing")
+    now = world.clock.now()
+    contact = world.svc.contacts.get(ada)
+    month, quarter = now - timedelta(days=30), now - timedelta(days=90)
+
+    with DynamoCalls() as calls:
+        facts = ReadFacts(contact, widest=quarter)
+        shared = [facts.events(month), facts.events(quarter)]
+    assert calls.count("Query") == 1
+    assert shared == [ReadFacts(contact).events(month), ReadFacts(contact).events(quarter)]
+    assert 0 < len(shared[0]) < len(shared[1])
 
 
 def test_a_static_list_changes_only_by_hand_and_segments_reading_it_follow(client, world):
