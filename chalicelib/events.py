@@ -221,6 +221,23 @@ CONTACT_CHANGES = frozenset(
 )
 
 
+# Records of Leadflow's own work that change nothing about the person: a journey may not
+# trigger on, wait for, exit on or convert on one (journeys/checks.py says so), so the journey
+# runner passes them by without reading anything.
+BOOKKEEPING = frozenset(
+    {
+        EMAIL_QUEUED,
+        WAIT_MATCHED,
+        BRANCH_TAKEN,
+        SPLIT_ASSIGNED,
+        WEBHOOK_QUEUED,
+        WEBHOOK_DELIVERED,
+        WEBHOOK_FAILED,
+        WEBHOOK_SKIPPED,
+    }
+)
+
+
 def is_activity(event_type: str) -> bool:
     return event_type in ACTIVITY or event_type not in CATALOGUE
 

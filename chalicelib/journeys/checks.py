@@ -1,5 +1,6 @@
 """Cross-reference checks the schema cannot express: every goto lands, every step is
-reachable, no loop runs without a wait, and `step:` filters name steps that exist."""
+reachable, no loop runs without a wait, `step:` filters name steps that exist, and no journey
+waits for an event it can never hear."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from chalicelib.conditions.language import (
     EventCondition,
     NotCondition,
 )
+from chalicelib.events import BOOKKEEPING
 from chalicelib.journeys.graph import TERMINAL, edges
 from chalicelib.journeys.language import BranchStep, Journey, SendEmailStep, WaitForStep, WaitStep
 
@@ -30,6 +32,7 @@ def problems(journey: Journey, unsure: Collection[Loc] = ()) -> list[tuple[Loc, 
     # Steps the schema refused stand in as pauses: what kind they are is not known.
     unknown = {journey.steps[int(loc[1])].id for loc in unsure if loc[:1] == ("steps",)}
     found += _targets(journey, ids, unsure)
+    found += _bookkeeping(journey)
     found += _step_filters(journey, ids, unknown)
     # With a step that goes nowhere or is not read whole, the graph's findings are echoes.
     if not found and not unknown:
@@ -63,6 +66,27 @@ def _targets(
             if target is not None and target not in ids:
                 found.append((loc, f"goes to step {target!r}, which this journey does not have"))
     return found
+
+
+def _bookkeeping(journey: Journey) -> list[tuple[Loc, str]]:
+    """Events a journey cannot react to: Leadflow's records of its own work (events.py)."""
+    named: list[tuple[Loc, tuple[str, ...]]] = []
+    if journey.trigger.event is not None:
+        named.append((("trigger", "event"), (journey.trigger.event,)))
+    if journey.goal is not None:
+        named.append((("goal", "event"), (journey.goal.event,)))
+    for n, cond in enumerate(journey.exit_when):
+        if isinstance(cond, EventCondition):
+            named.append((("exit_when", n, "event"), cond.types))
+    for i, step in enumerate(journey.steps):
+        if isinstance(step, WaitForStep):
+            named.append((("steps", i, "wait_for", "event"), step.wait_for.types))
+    return [
+        (loc, f"{kind} is Leadflow's own record of its work: no journey reacts to it")
+        for loc, kinds in named
+        for kind in kinds
+        if kind in BOOKKEEPING
+    ]
 
 
 def _conditions(journey: Journey) -> Iterator[tuple[Loc, Condition]]:

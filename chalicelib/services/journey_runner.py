@@ -13,13 +13,7 @@ from dataclasses import dataclass
 
 from chalicelib.clock import Clock
 from chalicelib.errors import Busy
-from chalicelib.events import (
-    WEBHOOK_DELIVERED,
-    WEBHOOK_FAILED,
-    WEBHOOK_QUEUED,
-    WEBHOOK_SKIPPED,
-    Event,
-)
+from chalicelib.events import BOOKKEEPING, Event
 from chalicelib.journeys.engine import Engine, Outcome, triggered_by
 from chalicelib.journeys.enrollment import Enrollment, key_for
 from chalicelib.journeys.machine import CompiledJourney
@@ -34,9 +28,6 @@ from chalicelib.store.optimistic import Stale
 
 log = logging.getLogger(__name__)
 
-# Records of notices to sales' tools: nothing the contact did and no change to them, so no
-# journey is moved by one, and skipping them saves the pipeline a read per delivery.
-SALES_DELIVERIES = frozenset({WEBHOOK_QUEUED, WEBHOOK_DELIVERED, WEBHOOK_FAILED, WEBHOOK_SKIPPED})
 ADVANCE_BATCH = 100
 Decide = Callable[[CompiledJourney, Enrollment, StoreFacts], Outcome | None]
 
@@ -79,7 +70,7 @@ class JourneyRunner:
         Writes its own transactions (their ids derive from the event), so a re-run after a
         crash finds them done (the pipeline's handler contract, pipeline/registry.py).
         """
-        if not event.contact_id.startswith("ct_") or event.type in SALES_DELIVERIES:
+        if not event.contact_id.startswith("ct_") or event.type in BOOKKEEPING:
             return
         facts = self.facts(event.contact_id)
         existing = self.enrollments.for_contact(event.contact_id)

@@ -160,6 +160,32 @@ def test_reaching_sql_leaves_the_journey(client, journeys):
     assert exited.properties["reason"] == "exit goal: stage is sql"
 
 
+def test_a_contact_already_past_an_exit_goal_gets_the_first_steps_then_leaves(
+    client, journeys, svc
+):
+    from chalicelib import ids
+    from chalicelib.events import CONTACT_IMPORTED
+    from chalicelib.leads.identity import Identity
+    from chalicelib.leads.intake import Intake
+
+    journeys.clock.set(MONDAY_10_BERLIN)
+    now = journeys.clock.now()
+    imported = Intake(
+        Identity(email="ada@example.com"), CONTACT_IMPORTED, ids.event_id(now), now, "import"
+    )
+    ada = svc.contacts.record(imported).contact_id
+    journeys.settle()
+    ContactModel(ada).update(actions=[ContactModel.stage.set("sql")])
+
+    _download(client, journeys, MONDAY_10_BERLIN + timedelta(hours=1))
+    journeys.later(days=4)
+
+    assert [step for step, _ in journeys.emails(ada, "whitepaper")] == ["thank-you"]
+    (exited,) = [e for e in journeys.timeline(ada, "whitepaper") if e.type == "journey_exited"]
+    assert exited.properties["reason"] == "exit goal: stage is sql"
+    assert exited.occurred_at == MONDAY_10_BERLIN + timedelta(hours=1)
+
+
 DEMO = """
 name: Demo request
 trigger:

@@ -246,3 +246,26 @@ def test_a_hand_off_to_a_team_routing_does_not_have_is_named_with_its_line(tmp_p
         "onboarding.yaml:" in p and "handoff.team: there is no team 'succes' in routing.yaml" in p
         for p in problems
     ), problems
+
+
+def test_a_journey_that_waits_for_leadflows_own_records_is_told_it_never_hears_them(tmp_path):
+    root = tmp_path / "marketing"
+    (root / "journeys").mkdir(parents=True)
+    (root / "journeys" / "demo.yaml").write_text(
+        "name: Demo\n"
+        "trigger: {event: demo_requested}\n"
+        "exit_when:\n"
+        "  - event: [unsubscribed, webhook_failed]\n"
+        "steps:\n"
+        "  - id: sent\n"
+        "    wait_for: {event: email_queued, timeout: 2d}\n"
+    )
+
+    problems = [str(p) for p in catalog.load(root).problems]
+
+    assert problems == [
+        "marketing/journeys/demo.yaml:4: exit_when[0].event: webhook_failed is Leadflow's own "
+        "record of its work: no journey reacts to it",
+        "marketing/journeys/demo.yaml:7: steps[0].wait_for.event: email_queued is Leadflow's own "
+        "record of its work: no journey reacts to it",
+    ]
