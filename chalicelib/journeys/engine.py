@@ -217,6 +217,16 @@ class Engine:
         out = Outcome(enrollment, 0, slot=1 if enrollment.holds_slot else 0)
         self._emit(out, JOURNEY_ENTERED, None, {"version": journey.version, "trigger": cause.type})
         self._run(journey, out, facts)
+        # Exit goals on the contact are checked once the first steps ran: a contact already
+        # past one gets them, then leaves. A run that changed the contact recorded it
+        # (contact_updated, stage_changed), and the check comes with that event instead.
+        touched = out.contact is not None and out.contact.touches_contact
+        if enrollment.active and not touched:
+            reason = self._held_exit(journey, facts)
+            if reason is not None:
+                out.exited.append(enrollment.state)
+                journey.fire(enrollment, EXIT)
+                self._finish(out, EXITED, reason, None)
         return out
 
     # --- time ------------------------------------------------------------------------------
@@ -274,11 +284,18 @@ class Engine:
     ) -> str | None:
         if event.type == UNSUBSCRIBED and ALL_TOPICS in (event.properties.get("topics") or ()):
             return "unsubscribed from all marketing email"
+        for cond in journey.journey.exit_when:
+            if isinstance(cond, EventCondition) and event_matches(
+                event, cond.types, cond.where, journey.id
+            ):
+                return f"exit goal: {event.type}"
+        return self._held_exit(journey, facts)
+
+    def _held_exit(self, journey: CompiledJourney, facts: JourneyFacts) -> str | None:
+        """The first exit goal that is a condition (not an event) and holds now."""
         now = self.clock.now()
         for cond in journey.journey.exit_when:
             if isinstance(cond, EventCondition):
-                if event_matches(event, cond.types, cond.where, journey.id):
-                    return f"exit goal: {event.type}"
                 continue
             verdict = evaluate(cond, facts, now, journey.id)
             if verdict.holds:

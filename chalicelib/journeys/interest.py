@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from chalicelib.conditions.language import EventCondition
 from chalicelib.conditions.reads import Reads, reads
-from chalicelib.events import JOURNEY_ENTERED, SEGMENT_ENTERED, SEGMENT_LEFT, UNSUBSCRIBED
+from chalicelib.events import SEGMENT_ENTERED, SEGMENT_LEFT, UNSUBSCRIBED
 from chalicelib.journeys.language import Journey, WaitForStep
 
 
@@ -26,9 +26,6 @@ class Interest:
             # A window can close between two events, so a windowed goal looks at every one.
             or self.exits.windows
             or self.exits.changed_by(event_type)
-            # An exit goal on the contact is checked right after entry: a contact already
-            # past it gets the first steps, then leaves.
-            or (self.exits.contact and event_type == JOURNEY_ENTERED)
             or (bool(self.exits.segments) and event_type in (SEGMENT_ENTERED, SEGMENT_LEFT))
         )
 

@@ -107,6 +107,20 @@ def test_the_thank_you_goes_at_once_and_the_case_study_three_days_later(whitepap
     assert memory.enrollment.waiting["event"] == ["email_clicked"]
 
 
+def test_a_contact_already_past_an_exit_goal_gets_the_first_steps_then_leaves(whitepaper):
+    engine, memory = Engine(FakeClock(MONDAY_10_BERLIN)), Memory({"stage": "sql"})
+
+    entered = _download(engine, whitepaper, memory)
+
+    assert entered == [
+        ("journey_entered", None),
+        ("email_queued", "thank-you"),
+        ("journey_exited", None),
+    ]
+    assert memory.timeline[-1].properties["reason"] == "exit goal: stage is sql"
+    assert not memory.enrollment.active
+
+
 def test_each_effect_is_recorded_under_its_own_ledger_key(whitepaper):
     engine, memory = Engine(FakeClock(MONDAY_10_BERLIN)), Memory()
     cause = _event(engine.clock, "form_submitted", form_id="whitepaper")
