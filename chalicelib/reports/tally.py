@@ -319,7 +319,9 @@ JOURNEY_EVENTS = frozenset(
     }
 )
 SEGMENT_EVENTS = frozenset({ev.SEGMENT_ENTERED, ev.SEGMENT_LEFT})
-COUNTED = EMAIL_EVENTS | NEEDS_CONTACT | UNSUBSCRIBES | JOURNEY_EVENTS | SEGMENT_EVENTS
+# What the bookkeeper counts as events go by; a journey's events are counted by the
+# transaction that writes them (store/enrollments.py), with no marker to write.
+COUNTED = EMAIL_EVENTS | NEEDS_CONTACT | UNSUBSCRIBES | SEGMENT_EVENTS
 
 
 def counts(event: ev.Event, subject: Subject) -> list[Count]:

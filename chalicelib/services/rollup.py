@@ -1,8 +1,8 @@
 """The daily roll-up of the report counters: once a day, each closed day's shards of every
 scope are merged into one item, so a report over a quarter reads one item a day per scope.
 
-The scopes of a day are the ones its `all` items noted (a journey's step counts live in the
-journey's own scope, which its events note). Each
+The scopes of a day are the ones its `all` items noted (a journey's counts live in the
+journey's own scope, which its enrollments note once a day). Each
 run merges the last LOOKBACK closed days again: a count that arrived late for a closed day
 (an SES delivery notice, a retried event) is a new shard, merged the next night. Merging is
 idempotent and never loses a count (store/stats.py roll_day), so a run cut short by the

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError
@@ -96,6 +96,7 @@ class EnrollmentStore:
     def __init__(self, shards: int, event_shards: int) -> None:
         self.shards = shards
         self.event_shards = event_shards
+        self._noted: set[tuple[str, date]] = set()  # journeys noted for the roll-up, by day
 
     def all_shards(self) -> list[str]:
         return [f"d{i}" for i in range(self.shards)]
@@ -133,6 +134,14 @@ class EnrollmentStore:
         times = tuple(datetime.fromisoformat(t) for t in item.sends or ())
         return SendHistory(times, int(item.revision or 0))
 
+    def _note(self, scope: str, day: date, shard: int) -> None:
+        """Note the journey's scope for the day's roll-up once per process and day, outside
+        the transaction: in it, the `all` item would be one more item every enrollment of
+        every contact meets."""
+        if (scope, day) not in self._noted:
+            stats.note(scope, day, shard)
+            self._noted.add((scope, day))
+
     def active_count(self, journey_id: str) -> int:
         try:
             return int(CounterModel.get(active_counter(journey_id), consistent_read=True).value)
@@ -168,8 +177,18 @@ class EnrollmentStore:
             items.append(contact_update(outcome.contact))
         if outcome.sends:
             items.append(_history_write(e.contact_id, outcome, now))
+        # The journey's own counts (steps, entries, exits, conversions, branches) are added
+        # here, once with the events: the bookkeeper leaves these events alone.
         steps = tally.steps(e.journey_id, outcome.entered, outcome.left, outcome.exited)
-        items += stats.writes(steps, now.date(), stats.shard_of(e.contact_id), note=False)
+        counts = {now.date(): steps}
+        for event in outcome.events:
+            if event.type in tally.JOURNEY_EVENTS:
+                day = event.occurred_at.date()
+                counts.setdefault(day, []).extend(tally.counts(event, tally.Subject()))
+        shard = stats.shard_of(e.contact_id)
+        for day, counted in counts.items():
+            items += stats.writes(counted, day, shard, note=False)
+            self._note(tally.journey(e.journey_id), day, shard)
         slot_index = None
         if outcome.slot:
             slot_index = len(items)

@@ -62,8 +62,8 @@ def marker_key(event_id: str) -> str:
 
 def writes(counts: Iterable[Count], day: date, shard: int, note: bool = True) -> list[tables.Write]:
     """The updates that add `counts`: one item per scope and bucket, all its metrics at once,
-    and (with `note`) the `all` item's note of every scope counted. A journey's step counts
-    go without the note: the journey's events note its scope, and the `all` item would be
+    and (with `note`) the `all` item's note of every scope counted. A journey's counts go
+    without the note (`note()` notes its scope once a day instead): the `all` item would be
     one more item every advance's transaction meets."""
     grouped: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
     seen: set[str] = set()
@@ -84,6 +84,13 @@ def writes(counts: Iterable[Count], day: date, shard: int, note: bool = True) ->
             actions.append(_add(CHANGES, Decimal(1)))
             out.append(("update", StatModel(scope, bucket), {"actions": actions}))
     return out
+
+
+def note(scope: str, day: date, shard: int) -> None:
+    """Note a scope in the day's `all` item, where the roll-up finds what to merge: for counts
+    written without the note (a journey's, in its enrollment's transaction)."""
+    actions = [Path(SCOPES).add({scope}), _add(CHANGES, Decimal(1))]
+    StatModel(ALL, f"{day.isoformat()}#{shard}").update(actions=actions)
 
 
 class StatStore:

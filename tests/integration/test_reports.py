@@ -24,6 +24,7 @@ from chalicelib.events import (
     Event,
 )
 from chalicelib.lifecycle import LADDER
+from chalicelib.reports import tally
 from chalicelib.reports.credit import Model, credit
 from chalicelib.reports.touches import touches
 from chalicelib.store import event_log, tables
@@ -312,6 +313,8 @@ def test_the_daily_roll_up_merges_shards_and_changes_no_report(
     for day in sorted(days):
         svc.rollup.roll(date.fromisoformat(day))
     assert all(b.endswith("#r") for b in _buckets("all") + _buckets("campaign#playbook"))
+    journey = [b for b in _buckets(tally.journey("whitepaper")) if not b.startswith("total")]
+    assert journey and all(b.endswith("#r") for b in journey)  # noted by its enrollments
     assert [body(client, p, admin_key) for p in paths] == before
     # A late count for a rolled day is a new shard, merged the next night; nothing is lost.
     late = datetime.fromisoformat(f"{min(days)}T12:00:00+00:00")
