@@ -15,11 +15,12 @@ from chalicelib.conditions.language import (
     AnyCondition,
     Condition,
     EventCondition,
+    FieldCondition,
     InactiveCondition,
     NotCondition,
     SegmentCondition,
 )
-from chalicelib.events import CONTACT_CHANGES, is_activity
+from chalicelib.events import CONTACT_CHANGES, SEGMENT_ENTERED, SEGMENT_LEFT, is_activity
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Reads:
     contact: bool = False  # fields, tags, stage, score, consent
     segments: frozenset[str] = frozenset()
     windows: bool = False  # a verdict time alone can change
+    any_segment: bool = False  # the contact's `segments` field: every entry and exit
 
     def __or__(self, other: Reads) -> Reads:
         return Reads(
@@ -37,17 +39,18 @@ class Reads:
             self.contact or other.contact,
             self.segments | other.segments,
             self.windows or other.windows,
+            self.any_segment or other.any_segment,
         )
 
     def changed_by(self, event_type: str) -> bool:
         """Whether an event of this type can change what is read (segments aside: which
         segment an entry or exit names is the event's, not its type's)."""
+        # Activity ends inactivity, and a new or changed contact may never have been active;
+        # any event a person sends through the API may set their email, phone or touches.
         return (
             event_type in self.events
-            # Activity ends inactivity; a new or changed contact may never have been active.
-            or (self.activity and (is_activity(event_type) or event_type in CONTACT_CHANGES))
-            # Any event a person sends through the API may set their email, phone or touches.
-            or (self.contact and (event_type in CONTACT_CHANGES or is_activity(event_type)))
+            or ((self.activity or self.contact) and changes_contact(event_type))
+            or (self.any_segment and event_type in (SEGMENT_ENTERED, SEGMENT_LEFT))
         )
 
 
@@ -67,7 +70,13 @@ def reads(cond: Condition) -> Reads:
             return out
         case NotCondition():
             return reads(cond.not_)
+        case FieldCondition() if cond.field == "segments":
+            return Reads(contact=True, any_segment=True)
     return Reads(contact=True)
+
+
+def changes_contact(event_type: str) -> bool:
+    return event_type in CONTACT_CHANGES or is_activity(event_type)
 
 
 def lookback(cond: Condition) -> timedelta | None:

@@ -1,4 +1,6 @@
-"""Which events a journey's enrollments can react to: its goal, its exit goals, its waits.
+"""Which events a journey's enrollments can react to: its goal, its exit goals (their events,
+or for a condition, the events that can change what it reads), its waits, and an unsubscribe
+from everything.
 
 An enrollment reacts to an event only through these, so an event none of them names (an
 email queued, another journey entered) leaves it as it is, and the runner neither reads the

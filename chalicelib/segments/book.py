@@ -66,7 +66,7 @@ class SegmentBook:
         if event.type in (SEGMENT_RECHECK_DUE, SEGMENT_BACKFILL):
             direct = {named} & set(self.reads) if isinstance(named, str) else set()
         elif event.type in (SEGMENT_ENTERED, SEGMENT_LEFT):  # a static list changed
-            readers = {sid for sid, r in self.reads.items() if named in r.segments}
+            readers = {sid for sid, r in self.reads.items() if named in r.segments or r.any_segment}
             direct = readers
         else:
             direct = {sid for sid, r in self.reads.items() if r.changed_by(event.type)}

@@ -77,8 +77,8 @@ class Scorekeeper:
             changes += rules.fit_changes(scoring, contact, now)
         caps = None
         if event.type == SCORE_DECAY_DUE:
-            engaged_since = _engaged_until(contact, event.occurred_at) is not None
-            decayed = None if engaged_since else rules.decay_change(scoring, contact)
+            postponed = _engaged_until(contact, event.occurred_at) is not None
+            decayed = None if postponed else rules.decay_change(scoring, contact)
             changes += [decayed] if decayed else []
         else:
             engaged, caps = rules.engagement_changes(scoring, contact, event)
@@ -134,7 +134,7 @@ class Scorekeeper:
             due = _engaged_until(contact, event.occurred_at)
             if due is None and remaining > 0:
                 due = event.occurred_at + rules.DECAY_EVERY
-            state.pop("due", None)
+            # With nothing left to decay, the spent `due` stays: a time past means no timer.
         if due is not None:
             change.timers.append(Timer(rules.DECAY_TIMER, SCORE_DECAY_DUE, due))
             state["due"] = due.isoformat()

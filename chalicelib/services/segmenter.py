@@ -25,7 +25,6 @@ from typing import Any
 from chalicelib import ids
 from chalicelib.conditions.reads import lookback, reads
 from chalicelib.events import (
-    CONTACTS_MERGED,
     SEGMENT_BACKFILL,
     SEGMENT_ENTERED,
     SEGMENT_LEFT,
@@ -46,9 +45,6 @@ log = logging.getLogger(__name__)
 CHECKPOINT_EVERY = 100  # contacts between two saves of where a backfill got to
 SOURCE = "segments"
 LISTS = "lists"  # the source of a static list's entries and exits
-# After these a re-check timer is written whatever the contact says it is set for: the one
-# that fired is spent, and a merge kept one of two contacts' timers.
-RESET_TIMERS = frozenset({SEGMENT_RECHECK_DUE, CONTACTS_MERGED})
 
 
 def timer_name(segment_id: str) -> str:
@@ -117,13 +113,13 @@ class Segmenter:
         windowed = {s.id for s in segments if _has_window(s)}
         was = dict(contact.get("segment_rechecks") or {})
         rechecks = dict(was)
-        for segment_id, at in decided.rechecks.items():
-            if at is not None:
-                if cause.type not in RESET_TIMERS and _armed_by(was.get(segment_id), at):
+        for segment_id, due in decided.rechecks.items():
+            if due is not None:
+                if _armed_by(was.get(segment_id), due, now):
                     continue
                 props = {"segment": segment_id}
-                change.timers.append(Timer(timer_name(segment_id), SEGMENT_RECHECK_DUE, at, props))
-                rechecks[segment_id] = at.isoformat()
+                change.timers.append(Timer(timer_name(segment_id), SEGMENT_RECHECK_DUE, due, props))
+                rechecks[segment_id] = due.isoformat()
             elif segment_id in windowed and cause.type == SEGMENT_RECHECK_DUE:
                 change.cancel.append(timer_name(segment_id))
                 rechecks.pop(segment_id, None)
@@ -220,12 +216,13 @@ class Backfilled:
     resumed: int  # contacts an interrupted run had done already
 
 
-def _armed_by(set_for: str | None, at: datetime) -> bool:
-    """Whether the timer already set is due no later than `at`. A later window does not move
+def _armed_by(set_for: str | None, due: datetime, now: datetime) -> bool:
+    """Whether a timer still to fire is set no later than `due`. A later window does not move
     it: when it fires, the segment is evaluated, nothing has closed, and the timer is set
     for the window then. So a page view a day moves a 90-day window once in 90 days, not
-    daily."""
-    return set_for is not None and datetime.fromisoformat(set_for) <= at
+    daily. A time already past says nothing: that timer fired (or its event was parked), so
+    it is set again."""
+    return set_for is not None and now < datetime.fromisoformat(set_for) <= due
 
 
 def _has_window(segment: Segment) -> bool:

@@ -114,15 +114,17 @@ class ContactStore:
         """The item itself, a merged-away contact's tombstone included."""
         if not tables.can_be_key(contact_id):
             return None
+        # The client PynamoDB will use: the shared one, unless it made itself another.
+        client = ContactModel._get_connection().connection.client
         table = ContactModel.Meta.table_name
-        shared = shared_reads.recall(table, contact_id)
+        shared = shared_reads.recall(client, table, contact_id)
         if shared is not shared_reads.MISSING:
             return shared
         try:
             contact = _as_dict(ContactModel.get(contact_id, consistent_read=True))
         except ContactModel.DoesNotExist:
             contact = None
-        shared_reads.keep(table, contact_id, contact)
+        shared_reads.keep(client, table, contact_id, contact)
         return contact
 
     def get_many(self, contact_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

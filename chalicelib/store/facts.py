@@ -46,8 +46,10 @@ class ReadFacts:
         return self._contact
 
     def events(self, since: datetime | None) -> list[Event]:
+        # The newest TIMELINE_LIMIT events from further back, cut at `since`, are the newest
+        # TIMELINE_LIMIT from `since`: a full load serves a narrower window as well.
         for loaded, events in self._events.items():
-            if _covers(loaded, since) and len(events) < TIMELINE_LIMIT:
+            if _covers(loaded, since):
                 return _since(events, since)
         load = since
         if self._widest is not None and since is not None and self._widest < since:

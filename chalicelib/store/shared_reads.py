@@ -6,6 +6,11 @@ at a time), so the next handler gets that answer instead of another GetItem. A w
 table, whether it succeeds or not, ends the sharing of that table's items: the next read goes
 to the store, so a handler always sees what the handlers before it committed. Outside
 `sharing()` (the API, the tick, the sender) nothing is kept.
+
+Another process may write the contact meanwhile (the API, a sales action): a handler then
+decides on a read as old as the event's first, not its own. Handlers that write are safe (the
+write is conditioned on the contact's version and retried on a fresh read); those that only
+read accept it, as they accept any read going stale while they decide.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+_watched: set[int] = set()
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 MISSING = object()
 _local = threading.local()
@@ -30,17 +36,18 @@ def sharing() -> Iterator[None]:
         _local.reads = None
 
 
-def recall(table: str, key: str) -> Any:
-    """A copy of what was read of `key` since `table` was last written, or MISSING."""
+def recall(client: Any, table: str, key: str) -> Any:
+    """A copy of what was read of `key` since `table` was last written, or MISSING (always,
+    for a client whose writes are not watched)."""
     reads = getattr(_local, "reads", None)
-    if not reads or (table, key) not in reads:
+    if not reads or (table, key) not in reads or id(client) not in _watched:
         return MISSING
     return copy.deepcopy(reads[(table, key)])
 
 
-def keep(table: str, key: str, value: Any) -> None:
+def keep(client: Any, table: str, key: str, value: Any) -> None:
     reads = getattr(_local, "reads", None)
-    if reads is not None:
+    if reads is not None and id(client) in _watched:
         reads[(table, key)] = copy.deepcopy(value)
 
 
@@ -50,6 +57,7 @@ def watch(client: Any) -> None:
     client.meta.events.register(
         "before-parameter-build.dynamodb", _before_write, unique_id=__name__
     )
+    _watched.add(id(client))
 
 
 def _before_write(params: dict[str, Any], model: Any, **kwargs: Any) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.events import SEGMENT_ENTERED, SEGMENT_LEFT
 from chalicelib.store.facts import ReadFacts
-from chalicelib.store.models import SegmentMemberModel, TimerModel
+from chalicelib.store.models import ContactModel, SegmentMemberModel, TimerModel
 from tests.builders import DynamoCalls, lead, post_json
 
 SEGMENTS = {
@@ -192,6 +192,20 @@ def test_activity_that_moves_a_window_later_leaves_the_timer_which_then_sets_its
     assert TimerModel.get(ada, "segment:quiet").due_at == armed + timedelta(days=10)
     world.later(days=10)
     assert "quiet" in _segments(world, ada)
+
+
+def test_a_re_check_time_already_past_is_set_again_whatever_became_of_its_timer(client, world):
+    ada = _ada(client, world)
+    past = world.clock.now() - timedelta(hours=1)  # its event parked, say: the timer is gone
+    TimerModel(ada, "segment:quiet").delete()
+    ContactModel(ada).update(
+        actions=[ContactModel.segment_rechecks.set({"quiet": past.isoformat()})]
+    )
+    world.later(days=1)
+    world.event(ada, "page_viewed", url="https://example.com/pricing")
+
+    armed = TimerModel.get(ada, "segment:quiet").due_at  # back, for the view's 90 days
+    assert timedelta(days=90) <= armed - world.clock.now() < timedelta(days=90, minutes=1)
 
 
 def test_windows_of_30_and_90_days_are_read_in_one_query_with_the_same_events(client, world):

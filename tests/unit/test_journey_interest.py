@@ -71,3 +71,8 @@ def test_a_custom_tracked_event_is_activity_for_a_field_exit():
     interest = interest_of(_journey("[{stage_reached: sql}]"))
     assert interest.wants("webinar_attended")  # not in the catalogue: the person did it
     assert not interest.wants("email_sent")
+
+
+def test_an_exit_on_the_segments_field_hears_entries_and_exits():
+    interest = interest_of(_journey("[{field: segments, contains: vip-list}]"))
+    assert interest.wants("segment_entered") and interest.wants("segment_left")
