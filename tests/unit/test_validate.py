@@ -63,10 +63,17 @@ def test_mistakes_of_form_and_of_reference_in_several_files_are_all_reported_in_
     ]
 
 
-def test_a_refused_value_does_not_hide_a_bad_goto_in_the_same_step(tmp_path):
+def _demo_problems(tmp_path: Path, text: str) -> list[str]:
+    """What validate says of marketing/journeys/demo.yaml holding `text`, alone."""
     root = tmp_path / "marketing"
     (root / "journeys").mkdir(parents=True)
-    (root / "journeys" / "demo.yaml").write_text(
+    (root / "journeys" / "demo.yaml").write_text(text)
+    return [str(p) for p in catalog.load(root).problems]
+
+
+def test_a_refused_value_does_not_hide_a_bad_goto_in_the_same_step(tmp_path):
+    problems = _demo_problems(
+        tmp_path,
         "name: Demo\n"
         "trigger: {event: demo_requested}\n"
         "steps:\n"
@@ -77,10 +84,8 @@ def test_a_refused_value_does_not_hide_a_bad_goto_in_the_same_step(tmp_path):
         "      on_event: done\n"
         "      on_timeout: nudge\n"
         "  - id: nudge\n"
-        "    wait: 1d\n"
+        "    wait: 1d\n",
     )
-
-    problems = [str(p) for p in catalog.load(root).problems]
 
     assert problems == [
         "marketing/journeys/demo.yaml:7: steps[0].wait_for.timeout: '2 days' is not a duration;"
@@ -249,19 +254,16 @@ def test_a_hand_off_to_a_team_routing_does_not_have_is_named_with_its_line(tmp_p
 
 
 def test_a_journey_that_waits_for_leadflows_own_records_is_told_it_never_hears_them(tmp_path):
-    root = tmp_path / "marketing"
-    (root / "journeys").mkdir(parents=True)
-    (root / "journeys" / "demo.yaml").write_text(
+    problems = _demo_problems(
+        tmp_path,
         "name: Demo\n"
         "trigger: {event: demo_requested}\n"
         "exit_when:\n"
         "  - event: [unsubscribed, webhook_failed]\n"
         "steps:\n"
         "  - id: sent\n"
-        "    wait_for: {event: email_queued, timeout: 2d}\n"
+        "    wait_for: {event: email_queued, timeout: 2d}\n",
     )
-
-    problems = [str(p) for p in catalog.load(root).problems]
 
     assert problems == [
         "marketing/journeys/demo.yaml:4: exit_when[0].event: webhook_failed is Leadflow's own "
