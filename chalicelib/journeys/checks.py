@@ -75,9 +75,9 @@ def _bookkeeping(journey: Journey) -> list[tuple[Loc, str]]:
         named.append((("trigger", "event"), (journey.trigger.event,)))
     if journey.goal is not None:
         named.append((("goal", "event"), (journey.goal.event,)))
-    for n, cond in enumerate(journey.exit_when):
-        if isinstance(cond, EventCondition):
-            named.append((("exit_when", n, "event"), cond.types))
+    for loc, cond in _conditions(journey):
+        if loc[0] == "exit_when" and isinstance(cond, EventCondition):
+            named.append(((*loc, "event"), cond.types))
     for i, step in enumerate(journey.steps):
         if isinstance(step, WaitForStep):
             named.append((("steps", i, "wait_for", "event"), step.wait_for.types))

@@ -218,10 +218,11 @@ class Engine:
         self._emit(out, JOURNEY_ENTERED, None, {"version": journey.version, "trigger": cause.type})
         self._run(journey, out, facts)
         # Exit goals on the contact are checked once the first steps ran: a contact already
-        # past one gets them, then leaves. A run that changed the contact recorded it
-        # (contact_updated, stage_changed), and the check comes with that event instead.
+        # past one gets them, then leaves. A run that changed fields an exit reads recorded
+        # it (contact_updated), and the check comes with that event, on the fields as written.
         touched = out.contact is not None and out.contact.touches_contact
-        if enrollment.active and not touched:
+        deferred = touched and journey.interest.exits.changed_by(CONTACT_UPDATED)
+        if enrollment.active and not deferred:
             reason = self._held_exit(journey, facts)
             if reason is not None:
                 out.exited.append(enrollment.state)

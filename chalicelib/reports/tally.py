@@ -362,7 +362,7 @@ def _journey(event: ev.Event) -> list[Count]:
         case ev.JOURNEY_CONVERTED:
             return [Count(scope, CONVERTED)]
         case ev.BRANCH_TAKEN:
-            case = p.get("case") or "otherwise"  # no case held: the branch's default
+            case = p.get("path") or "otherwise"  # "case 2", or the branch's default
             return [Count(scope, branch(str(p.get("step")), str(case)))]
         case ev.SPLIT_ASSIGNED:
             return [Count(scope, branch(str(p.get("step")), str(p.get("path"))))]

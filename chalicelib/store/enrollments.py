@@ -193,6 +193,10 @@ class EnrollmentStore:
         if outcome.slot:
             slot_index = len(items)
             items.append(_slot(e.journey_id, outcome.slot, max_active))
+        elif outcome.is_new and max_active is not None:
+            # Entered and ended in one run: it holds no place, but needed one to enter.
+            slot_index = len(items)
+            items.append(_room(e.journey_id, max_active))
         try:
             tables.transact(items)
         except TransactWriteError as exc:
@@ -222,6 +226,14 @@ def _history_write(contact_id: str, outcome: Outcome, now: datetime) -> tuple[st
     else:
         cond = SendHistoryModel.revision == basis.revision
     return ("save", item, {"condition": cond})
+
+
+def _room(journey_id: str, max_active: int) -> tuple[str, Any, dict]:
+    """That the journey has a place free, changing nothing (an update adding 0: PynamoDB puts
+    a condition check first in the transaction, and the slot's position must stay last)."""
+    room = CounterModel.key.does_not_exist() | (CounterModel.value < max_active)
+    kwargs = {"actions": [CounterModel.value.add(0)], "condition": room}
+    return ("update", CounterModel(active_counter(journey_id)), kwargs)
 
 
 def _slot(journey_id: str, delta: int, max_active: int | None) -> tuple[str, Any, dict]:

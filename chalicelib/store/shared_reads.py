@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import copy
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-_watched: set[int] = set()
+_watched: weakref.WeakSet[Any] = weakref.WeakSet()
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 MISSING = object()
 _local = threading.local()
@@ -40,14 +41,14 @@ def recall(client: Any, table: str, key: str) -> Any:
     """A copy of what was read of `key` since `table` was last written, or MISSING (always,
     for a client whose writes are not watched)."""
     reads = getattr(_local, "reads", None)
-    if not reads or (table, key) not in reads or id(client) not in _watched:
+    if not reads or (table, key) not in reads or client not in _watched:
         return MISSING
     return copy.deepcopy(reads[(table, key)])
 
 
 def keep(client: Any, table: str, key: str, value: Any) -> None:
     reads = getattr(_local, "reads", None)
-    if reads is not None and id(client) in _watched:
+    if reads is not None and client in _watched:
         reads[(table, key)] = copy.deepcopy(value)
 
 
@@ -57,7 +58,7 @@ def watch(client: Any) -> None:
     client.meta.events.register(
         "before-parameter-build.dynamodb", _before_write, unique_id=__name__
     )
-    _watched.add(id(client))
+    _watched.add(client)
 
 
 def _before_write(params: dict[str, Any], model: Any, **kwargs: Any) -> None:

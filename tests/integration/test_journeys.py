@@ -237,6 +237,32 @@ steps:
     assert len(list(EnrollmentModel.scan())) == 3
 
 
+def test_a_full_journey_refuses_even_an_entry_whose_first_run_ends_it(client, journeys, tmp_path):
+    capped = """
+name: Capped
+trigger: {event: demo_requested}
+entry: {max_active: 1}
+exit_when:
+  - tag: vip
+steps:
+  - id: hold
+    wait: 1d
+"""
+    journeys.publish(tmp_path, capped=capped)
+    track(client, type="demo_requested", email="a@example.com")
+    journeys.settle()
+    assert journeys.svc.enrollments.active_count("capped") == 1
+    track(client, type="demo_requested", email="vip@example.com")
+    journeys.settle()
+    vip = journeys.svc.contacts.find_by_key("email:vip@example.com")
+    ContactModel(vip).update(actions=[ContactModel.tags.set({"vip"})])
+    track(client, type="demo_requested", email="vip@example.com")
+    journeys.settle()
+
+    assert list(EnrollmentModel.query(vip)) == []  # no place, so no entry: not even a run
+    assert journeys.svc.enrollments.active_count("capped") == 1
+
+
 DRIP = """
 name: Drip
 trigger: {{event: demo_requested}}

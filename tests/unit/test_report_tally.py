@@ -64,6 +64,14 @@ def test_an_open_counts_under_the_email_s_journey_step_template_and_everything()
     assert {c.metric for c in tally.counts(machine, tally.Subject())} == {"opens_machine"}
 
 
+def test_a_branch_counts_the_path_the_engine_took():
+    taken = event(ev.BRANCH_TAKEN, journey="demo", step="engaged", path="case 2", goto="offer")
+    default = event(ev.BRANCH_TAKEN, journey="demo", step="engaged", path="otherwise")
+    scope = tally.journey("demo")
+    assert pairs(tally.counts(taken, tally.Subject())) == {(scope, "branch:engaged:case 2")}
+    assert pairs(tally.counts(default, tally.Subject())) == {(scope, "branch:engaged:otherwise")}
+
+
 def test_a_bounce_is_hard_when_it_suppressed_the_address():
     hard = event(ev.EMAIL_BOUNCED, suppressed="hard_bounce")
     soft = event(ev.EMAIL_BOUNCED)

@@ -260,6 +260,7 @@ def test_a_journey_that_waits_for_leadflows_own_records_is_told_it_never_hears_t
         "trigger: {event: demo_requested}\n"
         "exit_when:\n"
         "  - event: [unsubscribed, webhook_failed]\n"
+        "  - any: [{event: split_assigned}]\n"
         "steps:\n"
         "  - id: sent\n"
         "    wait_for: {event: email_queued, timeout: 2d}\n",
@@ -268,6 +269,8 @@ def test_a_journey_that_waits_for_leadflows_own_records_is_told_it_never_hears_t
     assert problems == [
         "marketing/journeys/demo.yaml:4: exit_when[0].event: webhook_failed is Leadflow's own "
         "record of its work: no journey reacts to it",
-        "marketing/journeys/demo.yaml:7: steps[0].wait_for.event: email_queued is Leadflow's own "
+        "marketing/journeys/demo.yaml:5: exit_when[1].any[0].event: split_assigned is "
+        "Leadflow's own record of its work: no journey reacts to it",
+        "marketing/journeys/demo.yaml:8: steps[0].wait_for.event: email_queued is Leadflow's own "
         "record of its work: no journey reacts to it",
     ]
