@@ -42,7 +42,9 @@ def aws() -> Iterator[emulator.Emulator]:
     """The embedded AWS (DynamoDB, SQS, SES on one local port), started on first use for the
     rest of the session; this process's AWS clients talk to it (`aws.endpoint`)."""
     global _running
-    _running = emulator.start()
+    # Tests run on a fake clock in January 2026: by the wall clock the emulator's TTL reaper
+    # goes by, every TTL they write is past, and it would delete records mid-test.
+    _running = emulator.start(expire=False)
     yield _running
     _running.stop()
     _running = None

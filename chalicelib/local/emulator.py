@@ -53,11 +53,16 @@ class Emulator:
     """One ministack process on a fixed port; `state` is where it persists (None: memory)."""
 
     def __init__(
-        self, port: int, state: Path | None = None, snapshot_every: float = SNAPSHOT_EVERY_SECONDS
+        self,
+        port: int,
+        state: Path | None = None,
+        snapshot_every: float = SNAPSHOT_EVERY_SECONDS,
+        expire: bool = True,
     ) -> None:
         self.port = port
         self.state = state
         self.snapshot_every = snapshot_every
+        self.expire = expire  # False: items past their TTL stay (tests on a fake clock)
         self.endpoint = f"http://127.0.0.1:{port}"
         self.name = f"the embedded AWS on {self.endpoint}"
         self.restarts = 0
@@ -67,6 +72,8 @@ class Emulator:
         command = [str(python()), str(MAIN), "--port", str(self.port), "--parent", str(os.getpid())]
         if self.state is not None:
             command += ["--state", str(self.state), "--snapshot-every", str(self.snapshot_every)]
+        if not self.expire:
+            command.append("--no-expiry")
         # A session of its own: Ctrl-C reaches the stack, which stops the emulator last.
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)
         self._wait_until_up()
@@ -127,9 +134,9 @@ def point_clients_at(endpoint: str) -> None:
     os.environ["AWS_ENDPOINT_URL"] = endpoint
 
 
-def start(port: int | None = None, state: Path | None = None) -> Emulator:
+def start(port: int | None = None, state: Path | None = None, expire: bool = True) -> Emulator:
     """Start the emulator and point this process's AWS clients at it."""
-    emulator = Emulator(port or ports.free(), state)
+    emulator = Emulator(port or ports.free(), state, expire=expire)
     emulator.start()
     point_clients_at(emulator.endpoint)
     return emulator
