@@ -215,16 +215,19 @@ def test_each_reentry_policy_holds(client, journeys, tmp_path, policy, entries):
     assert len(journeys.emails(ADA, "demo")) == entries
 
 
-def test_max_active_caps_concurrent_enrollments(client, journeys, tmp_path):
-    capped = """
+CAPPED = """
 name: Capped
-trigger: {event: demo_requested}
-entry: {max_active: 2}
+trigger: {{event: demo_requested}}
+entry: {{max_active: {places}}}
+exit_when: [{exits}]
 steps:
   - id: hold
     wait: 1d
 """
-    journeys.publish(tmp_path, capped=capped)
+
+
+def test_max_active_caps_concurrent_enrollments(client, journeys, tmp_path):
+    journeys.publish(tmp_path, capped=CAPPED.format(places=2, exits=""))
     for name in ("a", "b", "c"):
         track(client, type="demo_requested", email=f"{name}@example.com")
     journeys.settle()
@@ -238,17 +241,7 @@ steps:
 
 
 def test_a_full_journey_refuses_even_an_entry_whose_first_run_ends_it(client, journeys, tmp_path):
-    capped = """
-name: Capped
-trigger: {event: demo_requested}
-entry: {max_active: 1}
-exit_when:
-  - tag: vip
-steps:
-  - id: hold
-    wait: 1d
-"""
-    journeys.publish(tmp_path, capped=capped)
+    journeys.publish(tmp_path, capped=CAPPED.format(places=1, exits="{tag: vip}"))
     track(client, type="demo_requested", email="a@example.com")
     journeys.settle()
     assert journeys.svc.enrollments.active_count("capped") == 1
