@@ -63,9 +63,8 @@ def reads(cond: Condition) -> Reads:
         case SegmentCondition():
             return Reads(segments=frozenset({cond.segment}))
         case AllCondition() | AnyCondition():
-            parts = cond.all if isinstance(cond, AllCondition) else cond.any
             out = Reads()
-            for part in parts:
+            for part in _parts(cond):
                 out = out | reads(part)
             return out
         case NotCondition():
@@ -88,9 +87,12 @@ def lookback(cond: Condition) -> timedelta | None:
         case InactiveCondition():
             return cond.inactive_for
         case AllCondition() | AnyCondition():
-            parts = cond.all if isinstance(cond, AllCondition) else cond.any
-            found = [w for w in map(lookback, parts) if w is not None]
+            found = [w for w in map(lookback, _parts(cond)) if w is not None]
             return max(found, default=None)
         case NotCondition():
             return lookback(cond.not_)
     return None
+
+
+def _parts(cond: AllCondition | AnyCondition) -> list[Condition]:
+    return cond.all if isinstance(cond, AllCondition) else cond.any

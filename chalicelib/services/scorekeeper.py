@@ -17,6 +17,7 @@ from chalicelib.leads import scoring as rules
 from chalicelib.leads.scoring import ScoreChange, Scoring
 from chalicelib.lifecycle import Mover
 from chalicelib.pipeline.registry import HandlerContext
+from chalicelib.store import timers
 from chalicelib.store.changes import Change, Timer
 from chalicelib.store.lead_library import LeadLibrary
 from chalicelib.store.writer import ContactWriter
@@ -126,8 +127,7 @@ class Scorekeeper:
         due: datetime | None = None
         if any(c.part == "engagement" and c.points > 0 for c in changes):
             state["engaged_at"] = now.isoformat()
-            armed = state.get("due")
-            if armed is None or datetime.fromisoformat(armed) <= now:
+            if timers.pending(state.get("due"), now) is None:
                 due = now + rules.DECAY_EVERY
         elif event.type == SCORE_DECAY_DUE:
             remaining = sum(v for k, v in have.items() if k in scoring.engagement_ids())

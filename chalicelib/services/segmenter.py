@@ -34,6 +34,7 @@ from chalicelib.events import (
 from chalicelib.pipeline.registry import HandlerContext
 from chalicelib.segments import membership
 from chalicelib.segments.language import Segment
+from chalicelib.store import timers
 from chalicelib.store.backfills import Backfills
 from chalicelib.store.changes import Change, CounterMove, Timer
 from chalicelib.store.facts import ReadFacts
@@ -220,9 +221,9 @@ def _armed_by(set_for: str | None, due: datetime, now: datetime) -> bool:
     """Whether a timer still to fire is set no later than `due`. A later window does not move
     it: when it fires, the segment is evaluated, nothing has closed, and the timer is set
     for the window then. So a page view a day moves a 90-day window once in 90 days, not
-    daily. A time already past says nothing: that timer fired (or its event was parked), so
-    it is set again."""
-    return set_for is not None and now < datetime.fromisoformat(set_for) <= due
+    daily. A time already past is set again (timers.pending)."""
+    standing = timers.pending(set_for, now)
+    return standing is not None and standing <= due
 
 
 def _has_window(segment: Segment) -> bool:

@@ -30,6 +30,15 @@ if TYPE_CHECKING:
 SOURCE = "timer"
 
 
+def pending(set_for: str | None, now: datetime) -> datetime | None:
+    """When a timer the contact records as due at `set_for` fires, if that is still to come.
+    A time already past says nothing: that timer fired (or its event was parked)."""
+    if set_for is None:
+        return None
+    at = datetime.fromisoformat(set_for)
+    return at if at > now else None
+
+
 def due_shard(contact_id: str, name: str, shards: int) -> str:
     return f"t{zlib.crc32(f'{contact_id}|{name}'.encode()) % shards}"
 
