@@ -177,8 +177,6 @@ class ContactStore:
 
     def _items(self, intake: Intake, attempt: _Attempt) -> list[tuple[str, Any, dict]]:
         cid, now = attempt.contact_id, intake.occurred_at
-        # The erasure marks first: the local engine lists a transaction's cancellation
-        # reasons with its checks and deletes ahead of its puts, whatever the request's order.
         items: list[tuple[str, Any, dict]] = (
             [] if attempt.exists else self._erasure_marks(intake, attempt)
         )
@@ -241,11 +239,12 @@ class ContactStore:
         reasons = exc.cancellation_reasons or []
         if not reasons:
             raise exc
-        for (op, model, kwargs), reason in zip(items, reasons, strict=False):
-            if op != "condition_check" or model is not ContactKeyModel or reason is None:
-                continue
-            # Read the mark itself: the local engine can report a reason on the wrong item.
-            if self.find_by_key(kwargs["hash_key"]) is not None:
+        for (op, model, _), reason in zip(items, reasons, strict=False):
+            if (
+                op == "condition_check"
+                and model is ContactKeyModel
+                and tables.condition_failed(reason)
+            ):
                 raise FormValidationError([FieldError("consent", ERASED_MESSAGE)])
         failed = [
             (model, reason)

@@ -113,11 +113,33 @@ class _Transaction(TransactWrite):
         self._put_items.append(request)
 
 
+# PynamoDB sends a transaction's items grouped by kind, in this order, keeping the order
+# within each kind; DynamoDB lists cancellation reasons in the order sent.
+_SENT_FIRST = {"condition_check": 0, "delete": 1, "save": 2, "put": 2, "update": 3}
+
+
 def transact(items: Iterable[Write]) -> None:
-    """Write the items as one TransactWriteItems: all of them, or none."""
-    with _Transaction(connection=connection()) as tx:
-        for op, target, kwargs in items:
-            getattr(tx, op)(target, **kwargs)
+    """Write the items as one TransactWriteItems: all of them, or none. If it is cancelled,
+    the error's `cancellation_reasons` are in the order of `items`, one for each."""
+    items = list(items)
+    try:
+        with _Transaction(connection=connection()) as tx:
+            for op, target, kwargs in items:
+                getattr(tx, op)(target, **kwargs)
+    except TransactWriteError as exc:
+        _in_callers_order(exc, [op for op, _, _ in items])
+        raise
+
+
+def _in_callers_order(exc: TransactWriteError, ops: list[str]) -> None:
+    reasons = exc.cancellation_reasons
+    if len(reasons) != len(ops):
+        return
+    sent = sorted(range(len(ops)), key=lambda i: _SENT_FIRST[ops[i]])
+    ordered: list[Any] = [None] * len(ops)
+    for position, index in enumerate(sent):
+        ordered[index] = reasons[position]
+    exc.cause.cancellation_reasons = ordered
 
 
 def failed_conditions(exc: TransactWriteError) -> list[int]:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.contact_change import JOURNEY_SCORE_REASON
-from chalicelib.store.changes import Change, commit
+from chalicelib.events import Event
+from chalicelib.store.changes import AlreadyDone, Change, commit
 from chalicelib.store.optimistic import Stale
 from tests.builders import lead, post_json
 
@@ -58,3 +59,40 @@ def test_a_journey_update_read_before_another_change_is_refused_then_made_again(
     assert sum(int(v) for v in after["score_reasons"].values()) == after["score"]
     assert after["properties"]["plan"] == "trial"
     assert after["version"] == before["version"] + 1
+
+
+def test_a_change_made_twice_is_told_apart_from_a_stale_one_whatever_else_it_writes(
+    client, journeys
+):
+    """The transaction's items go out grouped by kind (a timer's delete ahead of the event's
+    put); which one failed is still read against the change's own items."""
+    assert post_json(client, lead()).status_code == 201
+    journeys.settle()
+    svc = journeys.svc
+    ada = svc.contacts.find_by_key("email:ada@example.com")
+    now = journeys.clock.now()
+    shards = (svc.settings.pending_shards, svc.settings.due_shards)
+    event = Event(
+        contact_id=ada, event_id="ev-twice", type="tagged", occurred_at=now, source="test"
+    )
+    first = Change.of(svc.contacts.get(ada))
+    first.tag("vip")
+    first.events.append(event)
+    commit(first, now, *shards)
+
+    again = Change.of(svc.contacts.get(ada))  # the version after the first: not stale
+    again.tag("vip")
+    again.events.append(event)
+    again.cancel.append("no-such-timer")
+    with pytest.raises(AlreadyDone):
+        commit(again, now, *shards)
+
+    stale = Change.of({**svc.contacts.get(ada), "version": 0})
+    stale.tag("gold")
+    stale.events.append(
+        Event(contact_id=ada, event_id="ev-new", type="tagged", occurred_at=now, source="test")
+    )
+    stale.cancel.append("no-such-timer")
+    with pytest.raises(Stale):
+        commit(stale, now, *shards)
+    assert "gold" not in svc.contacts.get(ada)["tags"]
