@@ -12,7 +12,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import POOL_CONNECTIONS, Settings
-from chalicelib.store import shared_reads
+from chalicelib.store import shared_reads, wire
 from chalicelib.store.models import MODELS
 
 _BASE_NAMES = {model: model.Meta.table_name for model in MODELS}
@@ -48,6 +48,7 @@ def bind(settings: Settings) -> None:
         model.Meta.host = settings.endpoint_url
     client = connection().client
     shared_reads.watch(client)
+    wire.quicken(client)
     for model in MODELS:
         model._connection = None
         model._get_connection().connection._client = client

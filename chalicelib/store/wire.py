@@ -1,0 +1,109 @@
+"""DynamoDB's own requests and answers, sent and read as the JSON they already are.
+
+PynamoDB hands botocore a request already in DynamoDB's wire format, and botocore walks it
+against the API's model before writing it as JSON; its answer is walked again on the way
+back. For DynamoDB's item operations that walk changes nothing but binary values (base64),
+and it was a sixth of the pipeline's time. So for those operations, on a plain answer, the
+client writes and reads the JSON directly; anything else (binary values, other operations,
+errors) goes through botocore as before. The request bytes and the parsed answer are the
+ones botocore would make (tests/unit/test_wire.py compares them).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.utils import lowercase_dict
+
+# Operations whose input and output hold no timestamps and whose members keep their names:
+# only their binary values (B, BS) would be changed by botocore's walk.
+ITEM_OPERATIONS = frozenset(
+    {
+        "BatchGetItem",
+        "BatchWriteItem",
+        "DeleteItem",
+        "GetItem",
+        "PutItem",
+        "Query",
+        "Scan",
+        "TransactGetItems",
+        "TransactWriteItems",
+        "UpdateItem",
+    }
+)
+_OUTPUTS = frozenset(f"{name}Output" for name in ITEM_OPERATIONS)
+_BINARY = (b'"B"', b'"BS"')  # a binary value's type, or (rarely) a name: botocore reads those
+
+
+class _Binary(TypeError):
+    pass
+
+
+def _refuse(value: Any) -> Any:
+    raise _Binary(type(value).__name__)
+
+
+class _Serializer:
+    def __init__(self, botocore: Any) -> None:
+        self.botocore = botocore
+
+    def serialize_to_request(self, parameters: dict[str, Any], operation: Any) -> dict[str, Any]:
+        if operation.name not in ITEM_OPERATIONS:
+            return self.botocore.serialize_to_request(parameters, operation)
+        try:
+            body = json.dumps(parameters, default=_refuse)
+        except _Binary:  # bytes: botocore writes them as base64
+            return self.botocore.serialize_to_request(parameters, operation)
+        meta = operation.metadata
+        return {
+            "url_path": "/",
+            "query_string": "",
+            "method": "POST",
+            "headers": {
+                "X-Amz-Target": f"{meta['targetPrefix']}.{operation.name}",
+                "Content-Type": f"application/x-amz-json-{meta['jsonVersion']}",
+            },
+            "body": body.encode("utf-8"),
+        }
+
+
+class _Parser:
+    def __init__(self, botocore: Any) -> None:
+        self.botocore = botocore
+
+    def parse(self, response: dict[str, Any], shape: Any) -> dict[str, Any]:
+        body = response["body"]
+        if (
+            response["status_code"] != 200
+            or shape is None
+            or shape.name not in _OUTPUTS
+            or any(marker in body for marker in _BINARY)
+            or response.get("context", {}).get("checksum")
+        ):
+            return self.botocore.parse(response, shape)
+        parsed = json.loads(body) if body else {}
+        headers = response["headers"]
+        metadata = {"HTTPStatusCode": 200, "HTTPHeaders": lowercase_dict(headers)}
+        if "x-amzn-requestid" in headers:
+            metadata = {"RequestId": headers["x-amzn-requestid"], **metadata}
+        parsed["ResponseMetadata"] = metadata
+        return parsed
+
+
+class _Parsers:
+    def __init__(self, botocore: Any) -> None:
+        self.botocore = botocore
+
+    def create_parser(self, protocol: str) -> Any:
+        parser = self.botocore.create_parser(protocol)
+        return _Parser(parser) if protocol == "json" else parser
+
+
+def quicken(client: Any) -> None:
+    """Have a DynamoDB client write and read its item operations' JSON directly."""
+    if isinstance(client._serializer, _Serializer):
+        return
+    client._serializer = _Serializer(client._serializer)
+    endpoint = client._endpoint
+    endpoint._response_parser_factory = _Parsers(endpoint._response_parser_factory)
