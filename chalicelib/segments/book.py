@@ -42,6 +42,10 @@ def segment_refs(cond: Condition, loc: tuple = ()) -> list[tuple[tuple, str]]:
     return []
 
 
+# Events that name the segment they concern: what they reach depends on more than their type.
+_NAMING = (SEGMENT_RECHECK_DUE, SEGMENT_BACKFILL, SEGMENT_ENTERED, SEGMENT_LEFT)
+
+
 class SegmentCycle(ValueError):
     def __init__(self, circle: list[str]) -> None:
         super().__init__(f"segments read each other in a circle: {' -> '.join(circle)}")
@@ -59,9 +63,14 @@ class SegmentBook:
             raise SegmentCycle(list(reversed(exc.args[1]))) from exc
         self.position = {sid: i for i, sid in enumerate(self.order)}
 
-    def affected_by(self, event: Event) -> list[Segment]:
+    def affected_by(self, event: Event, settled: str | None = None) -> list[Segment]:
         """The segments an event can change for its contact, in evaluation order: those that
-        read it, and the segments that read those."""
+        read it, and the segments that read those.
+
+        `settled`: the type of an event already evaluated with this one on the timeline (its
+        cause, when the event was derived before the cause's segments were evaluated). The
+        segments that cause reached are current and are left out, unless they read one that
+        is not."""
         named = event.properties.get("segment")
         if event.type in (SEGMENT_RECHECK_DUE, SEGMENT_BACKFILL):
             direct = {named} & set(self.reads) if isinstance(named, str) else set()
@@ -69,8 +78,13 @@ class SegmentBook:
             readers = {sid for sid, r in self.reads.items() if named in r.segments or r.any_segment}
             direct = readers
         else:
-            direct = {sid for sid, r in self.reads.items() if r.changed_by(event.type)}
+            direct = self._changed_by(event.type)
+        if settled is not None and settled not in _NAMING:
+            direct -= {s.id for s in self.with_dependents(self._changed_by(settled))}
         return self.with_dependents(direct)
+
+    def _changed_by(self, event_type: str) -> set[str]:
+        return {sid for sid, r in self.reads.items() if r.changed_by(event_type)}
 
     def with_dependents(self, ids: set[str]) -> list[Segment]:
         found = set(ids)

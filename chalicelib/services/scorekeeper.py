@@ -42,7 +42,7 @@ def stage_event(
         type=STAGE_CHANGED,
         occurred_at=now,
         source=source,
-        properties={"from": before, "to": after, "reason": reason},
+        properties={"from": before, "to": after, "reason": reason, "cause": cause.type},
         caused_by=cause.event_id,
     )
 

@@ -10,7 +10,7 @@ import pytest
 from chalicelib.events import SEGMENT_ENTERED, SEGMENT_LEFT
 from chalicelib.store.facts import ReadFacts
 from chalicelib.store.models import ContactModel, SegmentMemberModel, TimerModel
-from tests.builders import DynamoCalls, lead, post_json
+from tests.builders import ROOT, DynamoCalls, lead, post_json
 
 SEGMENTS = {
     "clickers": """
@@ -314,3 +314,29 @@ def _imported(email: str, now):
     from chalicelib.leads.intake import Intake
 
     return Intake(Identity(email=email), CONTACT_IMPORTED, ids.event_id(now), now, "import")
+
+
+def test_segments_reached_only_through_a_score_change_follow_it_and_those_reading_them_too(
+    client, journeys, tmp_path
+):
+    """The segments a form post reaches are evaluated with its score change already on the
+    contact, and not again for that change; a segment that reads the score change itself,
+    and one that reads that segment, are evaluated for it."""
+    marketing = tmp_path / "marketing"
+    (marketing / "segments").mkdir(parents=True)
+    (marketing / "scoring.yaml").write_text((ROOT / "marketing" / "scoring.yaml").read_text())
+    (marketing / "segments" / "scored.yaml").write_text(
+        "name: Scored\nwhen: {event: score_changed}\n"
+    )
+    (marketing / "segments" / "warm.yaml").write_text("name: Warm\nwhen: {field: score, gte: 1}\n")
+    (marketing / "segments" / "warm-scored.yaml").write_text(
+        "name: Warm and scored\nwhen:\n  all: [{segment: warm}, {segment: scored}]\n"
+    )
+    journeys.publish(marketing)
+    ada = _ada(client, journeys)
+
+    contact = journeys.svc.contacts.get(ada)
+    assert int(contact["score"]) >= 1
+    assert {"scored", "warm", "warm-scored"} <= set(contact.get("segments") or ())
+    entered = [m for t, m in _moves(journeys, ada) if t == SEGMENT_ENTERED]
+    assert entered.count("warm") == 1 and entered.index("scored") < entered.index("warm-scored")

@@ -41,3 +41,28 @@ def test_readers_come_after_what_they_read():
 
     assert order.index("vips") < order.index("not-vip")
     assert "clickers" not in order and "list" not in order
+
+
+def test_an_event_derived_before_its_causes_segments_leaves_out_what_the_cause_reached():
+    book = SegmentBook(
+        [
+            _segment("scored-twice", {"event": "score_changed", "min_count": 2}),
+            _segment("warm", {"field": "score", "gte": 10}),
+            _segment(
+                "warm-and-scored", {"all": [{"segment": "warm"}, {"segment": "scored-twice"}]}
+            ),
+            _segment("vips", {"field": "email_domain", "equals": "acme.com"}),
+        ]
+    )
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    derived = Event("ct_x", "02", SCORE_CHANGED, now, "scoring", {"cause": PURCHASE})
+
+    alone = [s.id for s in book.affected_by(derived)]
+    after_cause = [s.id for s in book.affected_by(derived, settled=PURCHASE)]
+
+    assert {"warm", "vips"} <= set(alone)
+    # warm and vips were evaluated with the purchase, the score already on the contact; the
+    # segment that reads a score_changed count was not, nor what reads it, warm or not.
+    assert after_cause == ["scored-twice", "warm-and-scored"]
+    # a cause that names its segment settles nothing by its type
+    assert book.affected_by(derived, settled="segment_entered") == book.affected_by(derived)
