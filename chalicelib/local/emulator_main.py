@@ -32,6 +32,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sys
 import uuid
 from pathlib import Path
@@ -65,6 +66,7 @@ def _environment(port: int) -> None:
         SFTP_ENABLED="0",
         IOT_MTLS_ENABLED="0",
         PERSIST_STATE="0",  # this program loads and saves, see StateFolder
+        AUTH="false",  # Direct does what ministack's path does with authentication off
     )
 
 
@@ -426,7 +428,7 @@ class Direct:
     account and region from the credential, a wait while a reset runs, the handler, its
     content type and request id; everything else goes to the app as before."""
 
-    TARGET = b"DynamoDB_20120810."
+    TARGET = "DynamoDB_20120810."
 
     def __init__(self, app: Any) -> None:
         from ministack import app as ministack
@@ -445,7 +447,7 @@ class Direct:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/":
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if not headers.get("x-amz-target", "").startswith(self.TARGET.decode()):
+        if not headers.get("x-amz-target", "").startswith(self.TARGET):
             return await self.app(scope, receive, send)
         body = await _read_body(receive)
         key = self.router.extract_access_key_id(headers, {})
@@ -459,6 +461,7 @@ class Direct:
                 "POST", "/", headers, body, {}
             )
         except Exception as exc:  # as ministack answers a handler's crash
+            print(f"emulator: DynamoDB request failed: {exc!r}", file=sys.stderr)
             status, out = 500, {"Content-Type": "application/json"}
             payload = json.dumps({"__type": "InternalError", "message": str(exc)}).encode()
         self.responses.fix_error_content_type("dynamodb", status, out)
@@ -552,10 +555,21 @@ async def serve(
 
     tasks.append(asyncio.create_task(stop_when_asked()))
     try:
-        await server.serve()
+        # The port is bound before the state is loaded: a second emulator started on a
+        # state folder whose port is taken must fail before its lifespan can snapshot (and
+        # prune) the state the first one is writing.
+        await server.serve(sockets=[_bound(port)])
     finally:
         for task in tasks:
             task.cancel()
+
+
+def _bound(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.set_inheritable(True)
+    return sock
 
 
 def _server(app: Any, port: int) -> Any:

@@ -16,7 +16,6 @@ from typing import Any
 
 from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Busy, FieldError, FormValidationError
 from chalicelib.events import Event
@@ -159,9 +158,7 @@ class ContactStore:
         for n in range(optimistic.ATTEMPTS):
             items = self._items(intake, attempt)
             try:
-                with TransactWrite(connection=tables.connection()) as tx:
-                    for op, model, kwargs in items:
-                        getattr(tx, op)(model, **kwargs)
+                tables.transact(items)  # its reasons come back in the order of `items`
             except TransactWriteError as exc:
                 replay = self._learn(intake, attempt, items, exc)
                 if replay is not None:

@@ -229,8 +229,8 @@ def _history_write(contact_id: str, outcome: Outcome, now: datetime) -> tuple[st
 
 
 def _room(journey_id: str, max_active: int) -> tuple[str, Any, dict]:
-    """That the journey has a place free, changing nothing (an update adding 0: PynamoDB puts
-    a condition check first in the transaction, and the slot's position must stay last)."""
+    """That the journey has a place free, changing nothing (an update adding 0, so that like
+    a slot's it is the update `commit` reads a refusal from)."""
     room = CounterModel.key.does_not_exist() | (CounterModel.value < max_active)
     kwargs = {"actions": [CounterModel.value.add(0)], "condition": room}
     return ("update", CounterModel(active_counter(journey_id)), kwargs)

@@ -134,7 +134,7 @@ def transact(items: Iterable[Write]) -> None:
 
 def _in_callers_order(exc: TransactWriteError, ops: list[str]) -> None:
     reasons = exc.cancellation_reasons
-    if len(reasons) != len(ops):
+    if len(reasons) != len(ops) or not set(ops) <= _SENT_FIRST.keys():
         return
     sent = sorted(range(len(ops)), key=lambda i: _SENT_FIRST[ops[i]])
     ordered: list[Any] = [None] * len(ops)
