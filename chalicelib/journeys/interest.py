@@ -31,6 +31,17 @@ class Interest:
             or (bool(self.exits.segments) and event_type in (SEGMENT_ENTERED, SEGMENT_LEFT))
         )
 
+    def settled(self, event_type: str, cause_type: str) -> bool:
+        """Whether an event derived from a cause, and on the timeline when the cause was
+        decided, needs no look of its own: it reaches this journey only through exits on the
+        contact (no name, no window), and the cause reached the same exits."""
+        return (
+            event_type not in self.named
+            and not self.exits.windows
+            and event_type not in (SEGMENT_ENTERED, SEGMENT_LEFT)
+            and self.exits.changed_by(cause_type)
+        )
+
 
 def interest_of(journey: Journey) -> Interest:
     named = {UNSUBSCRIBED}

@@ -19,6 +19,7 @@ from chalicelib.journeys.enrollment import Enrollment, key_for
 from chalicelib.journeys.machine import CompiledJourney
 from chalicelib.messaging.queues import ADVANCE, Queues
 from chalicelib.pipeline.registry import HandlerContext
+from chalicelib.services import scorekeeper
 from chalicelib.store import optimistic
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.enrollments import EnrollmentStore, JourneyFull, from_model
@@ -74,11 +75,15 @@ class JourneyRunner:
             return
         facts = self.facts(event.contact_id)
         existing = self.enrollments.for_contact(event.contact_id)
+        cause = scorekeeper.derived_from(event)  # decided with this event already written
+        settled = cause if cause is not None and cause not in BOOKKEEPING else None
         for enrollment in existing:
             if not enrollment.active and enrollment.converted_at is not None:
                 continue
             journey = self.library.version(enrollment.journey_id, enrollment.journey_version)
             if not journey.interest.wants(event.type):
+                continue
+            if settled is not None and journey.interest.settled(event.type, settled):
                 continue
             if not enrollment.active and journey.journey.goal is None:
                 continue

@@ -47,6 +47,14 @@ def stage_event(
     )
 
 
+def derived_from(event: Event) -> str | None:
+    """The type of the cause the scorekeeper derived this event from, if it did. The
+    scorekeeper runs first on every event (services/handlers.py), so the handlers after it
+    looked at that cause with this event's change already made."""
+    cause = event.properties.get("cause")
+    return cause if event.source == SOURCE and isinstance(cause, str) else None
+
+
 class Scorekeeper:
     def __init__(self, library: LeadLibrary, writer: ContactWriter) -> None:
         self.library = library

@@ -46,10 +46,6 @@ from chalicelib.store.writer import ContactWriter
 log = logging.getLogger(__name__)
 CHECKPOINT_EVERY = 100  # contacts between two saves of where a backfill got to
 SOURCE = "segments"
-# The scorekeeper runs before this segmenter on every event (services/handlers.py): the score
-# and stage changes it derived from a cause were on the contact when the segments that cause
-# reaches were evaluated, so those need not be evaluated again for the derived events.
-DERIVED_FIRST = frozenset({scorekeeper.SOURCE})
 LISTS = "lists"  # the source of a static list's entries and exits
 
 
@@ -77,7 +73,8 @@ class Segmenter:
         if not event.contact_id.startswith("ct_") or event.source == SOURCE:
             return
         book = self.library.book()
-        segments = book.affected_by(event, _settled(event)) if book else []
+        settled = scorekeeper.derived_from(event)  # its cause's segments saw it
+        segments = book.affected_by(event, settled) if book else []
         if segments:
             self.settle(event, segments)
 
@@ -233,10 +230,3 @@ def _armed_by(set_for: str | None, due: datetime, now: datetime) -> bool:
 
 def _has_window(segment: Segment) -> bool:
     return segment.when is not None and reads(segment.when).windows
-
-
-def _settled(event: Event) -> str | None:
-    """The type of the cause this event was derived from before the cause's segments were
-    evaluated, if it was."""
-    cause = event.properties.get("cause")
-    return cause if event.source in DERIVED_FIRST and isinstance(cause, str) else None

@@ -526,3 +526,25 @@ steps:
     (enrollment,) = [e for e in runner.enrollments.for_contact(ADA) if e.journey_id == "instant"]
     assert enrollment.state == "pause"
     assert ContactModel.get(ADA).tags == {"warm", "vip"}
+
+
+def test_a_contact_who_becomes_sql_on_a_later_post_leaves_the_journey_on_that_post(
+    client, journeys
+):
+    """The stage change scoring derives from the second post is decided with the post itself
+    (the runner looks at an enrollment once for both): the whitepaper journey's exit on
+    reaching sql still happens."""
+    assert post_json(client, lead()).status_code == 201
+    journeys.settle()
+    svc = journeys.svc
+    ada = svc.contacts.find_by_key("email:ada@example.com")
+    (whitepaper,) = [e for e in svc.enrollments.for_contact(ada) if e.journey_id == "whitepaper"]
+    assert whitepaper.active
+
+    hot = lead(job_title="VP Sales", company_size="1000+", country="US")
+    assert post_json(client, hot).status_code in (200, 201)
+    journeys.settle()
+
+    assert svc.contacts.get(ada)["stage"] == "sql"
+    (after,) = [e for e in svc.enrollments.for_contact(ada) if e.key == whitepaper.key]
+    assert not after.active

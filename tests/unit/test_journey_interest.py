@@ -76,3 +76,21 @@ def test_a_custom_tracked_event_is_activity_for_a_field_exit():
 def test_an_exit_on_the_segments_field_hears_entries_and_exits():
     interest = interest_of(_journey("[{field: segments, contains: vip-list}]"))
     assert interest.wants("segment_entered") and interest.wants("segment_left")
+
+
+def test_a_derived_change_needs_no_look_when_its_cause_reached_the_same_contact_exits():
+    on_stage = interest_of(_journey("[{field: stage, equals: sql}]"))
+    # A form post reaches an exit on the stage, and its score change was written first.
+    assert on_stage.settled("score_changed", "form_submitted")
+    assert on_stage.settled("stage_changed", "page_viewed")
+
+    named = interest_of(_journey("[{event: score_changed}]"))
+    assert named.wants("score_changed") and not named.settled("score_changed", "form_submitted")
+
+    windowed = interest_of(
+        _journey("[{any: [{field: stage, equals: sql}, {event: demo_booked, within: 7d}]}]")
+    )
+    assert not windowed.settled("stage_changed", "form_submitted")
+
+    # a cause that changes nothing the exit reads settles nothing
+    assert not on_stage.settled("stage_changed", "segment_recheck_due")
