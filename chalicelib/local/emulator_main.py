@@ -428,7 +428,7 @@ class Direct:
     account and region from the credential, a wait while a reset runs, the handler, its
     content type and request id; everything else goes to the app as before."""
 
-    TARGET = "DynamoDB_20120810."
+    TARGET = b"DynamoDB_20120810."
 
     def __init__(self, app: Any) -> None:
         from ministack import app as ministack
@@ -436,19 +436,15 @@ class Direct:
         from ministack.services import dynamodb
 
         self.app = app
-        self.ministack, self.responses, self.router, self.dynamodb = (
-            ministack,
-            responses,
-            router,
-            dynamodb,
-        )
+        self.ministack = ministack
+        self.responses = responses
+        self.router = router
+        self.dynamodb = dynamodb
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/":
+        if not _dynamodb_request(scope, self.TARGET):
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        if not headers.get("x-amz-target", "").startswith(self.TARGET):
-            return await self.app(scope, receive, send)
         body = await _read_body(receive)
         key = self.router.extract_access_key_id(headers, {})
         if key:
@@ -478,6 +474,13 @@ class Direct:
         ]
         await send({"type": "http.response.start", "status": status, "headers": listed})
         await send({"type": "http.response.body", "body": payload, "more_body": False})
+
+
+def _dynamodb_request(scope: dict[str, Any], target: bytes) -> bool:
+    if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/":
+        return False
+    named = next((v for k, v in scope["headers"] if k.lower() == b"x-amz-target"), b"")
+    return named.startswith(target)
 
 
 async def _read_body(receive: Any) -> bytes:

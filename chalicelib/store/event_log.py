@@ -10,7 +10,6 @@ from typing import Any
 from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids, timeline
 from chalicelib.errors import Busy
@@ -81,9 +80,16 @@ class EventStore:
         refused. For events that are on no contact yet (an anonymous visitor's)."""
         claim = idempotency.record(key, {"event_id": event.event_id}, fingerprint, now)
         try:
-            with TransactWrite(connection=tables.connection()) as tx:
-                tx.save(to_model(event, self.shards), condition=new_item_condition())
-                tx.save(claim, condition=idempotency.claim_condition(), return_values=ALL_OLD)
+            tables.transact(
+                [
+                    ("save", to_model(event, self.shards), {"condition": new_item_condition()}),
+                    (
+                        "save",
+                        claim,
+                        {"condition": idempotency.claim_condition(), "return_values": ALL_OLD},
+                    ),
+                ]
+            )
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
             if len(reasons) == 2 and tables.condition_failed(reasons[1]):
@@ -113,11 +119,22 @@ class EventStore:
                 count.append(CounterModel.expires_at.set(expires_at))
             condition = CounterModel.key.does_not_exist() if first else None
             try:
-                with TransactWrite(connection=tables.connection()) as tx:
-                    tx.save(to_model(make(first), self.shards), condition=new_item_condition())
-                    tx.update(CounterModel(counter), actions=count, condition=condition)
+                tables.transact(
+                    [
+                        (
+                            "save",
+                            to_model(make(first), self.shards),
+                            {"condition": new_item_condition()},
+                        ),
+                        (
+                            "update",
+                            CounterModel(counter),
+                            {"actions": count, "condition": condition},
+                        ),
+                    ]
+                )
             except TransactWriteError as exc:
-                reasons = exc.cancellation_reasons or []  # puts first, then updates
+                reasons = exc.cancellation_reasons or []  # the event, then the counter
                 if first and reasons and tables.condition_failed(reasons[-1]):
                     first = False
                     continue

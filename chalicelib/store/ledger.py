@@ -16,7 +16,6 @@ from enum import StrEnum
 from typing import Any
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.events import Event
 from chalicelib.store import event_log as event_rows
@@ -234,17 +233,14 @@ class Ledger:
                 LedgerModel.attempt_log.set((LedgerModel.attempt_log | []).append([attempt]))
             )
         try:
-            with TransactWrite(connection=tables.connection()) as tx:
-                tx.update(
-                    LedgerModel(key),
-                    actions=actions,
-                    condition=LedgerModel.status == Status.SENDING.value,
-                )
-                if event is not None:
-                    tx.save(
-                        event_rows.to_model(event, self.event_shards),
-                        condition=event_rows.new_item_condition(),
-                    )
+            sending = LedgerModel.status == Status.SENDING.value
+            items: list[tables.Write] = [
+                ("update", LedgerModel(key), {"actions": actions, "condition": sending})
+            ]
+            if event is not None:
+                row = event_rows.to_model(event, self.event_shards)
+                items.append(("save", row, {"condition": event_rows.new_item_condition()}))
+            tables.transact(items)
         except TransactWriteError as exc:
             if any(tables.condition_failed(r) for r in exc.cancellation_reasons or []):
                 return False

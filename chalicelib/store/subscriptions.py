@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import PutError, TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import NotFound
 from chalicelib.events import Event
@@ -65,19 +64,22 @@ class SubscriptionStore:
         actions = [ContactModel.version.add(1)]
         actions += [ContactModel.consents[topic].set(record) for topic, record in changes.items()]
         try:
-            with TransactWrite(connection=tables.connection()) as tx:
-                for event in events:
-                    tx.save(
-                        event_rows.to_model(event, self.event_shards),
-                        condition=event_rows.new_item_condition(),
-                    )
-                tx.update(
-                    ContactModel(contact_id),
-                    actions=actions,
-                    condition=ContactModel.id.exists(),
-                )
+            new = event_rows.new_item_condition()
+            tables.transact(
+                [
+                    *(
+                        ("save", event_rows.to_model(e, self.event_shards), {"condition": new})
+                        for e in events
+                    ),
+                    (
+                        "update",
+                        ContactModel(contact_id),
+                        {"actions": actions, "condition": ContactModel.id.exists()},
+                    ),
+                ]
+            )
         except TransactWriteError as exc:
-            reasons = exc.cancellation_reasons or []  # the events (puts), then the contact
+            reasons = exc.cancellation_reasons or []  # the events, then the contact
             if reasons and tables.condition_failed(reasons[-1]):
                 raise NotFound(f"no contact {contact_id}") from exc
             if any(tables.condition_failed(r) for r in reasons[:-1]):

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import PutError, TransactWriteError
-from pynamodb.transactions import TransactWrite
 
 from chalicelib import ids
 from chalicelib.events import Event
@@ -112,15 +111,20 @@ class TimerStore:
         """Delete the timer and append its event, if it is still set for this time."""
         event = fired_event(item)
         try:
-            with TransactWrite(connection=tables.connection()) as tx:
-                tx.delete(
-                    TimerModel(item.contact_id, item.name),
-                    condition=TimerModel.due_at == item.due_at,
-                )
-                tx.save(
-                    event_rows.to_model(event, self.event_shards),
-                    condition=event_rows.new_item_condition(),
-                )
+            tables.transact(
+                [
+                    (
+                        "delete",
+                        TimerModel(item.contact_id, item.name),
+                        {"condition": TimerModel.due_at == item.due_at},
+                    ),
+                    (
+                        "save",
+                        event_rows.to_model(event, self.event_shards),
+                        {"condition": event_rows.new_item_condition()},
+                    ),
+                ]
+            )
         except TransactWriteError as exc:
             reasons = exc.cancellation_reasons or []
             if any(tables.condition_failed(r) for r in reasons) or tables.conflicted(reasons):
