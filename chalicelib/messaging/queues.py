@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from chalicelib import user_agent
 from chalicelib.config import POOL_CONNECTIONS, Settings
 
 SENDS = "sends"
@@ -35,11 +36,13 @@ class Message:
 class Queues:
     def __init__(self, settings: Settings) -> None:
         self.prefix = settings.table_prefix
-        self.client = boto3.client(
-            "sqs",
-            region_name=settings.region,
-            endpoint_url=settings.endpoint_url,
-            config=Config(max_pool_connections=POOL_CONNECTIONS),
+        self.client = user_agent.remember(
+            boto3.client(
+                "sqs",
+                region_name=settings.region,
+                endpoint_url=settings.endpoint_url,
+                config=Config(max_pool_connections=POOL_CONNECTIONS),
+            )
         )
         self._urls: dict[str, str] = {}
 
