@@ -189,7 +189,7 @@ class Month:
             if self.tallying:
                 self.durations[function].append(time.perf_counter() - began)
 
-    def _processed(self, item: EventModel) -> Any:
+    def _processed(self, item: EventModel, marks: Any = None) -> Any:
         if self.tallying:
             self.volumes.events[item.type] += 1
         if item.type == EMAIL_SENT and self.meter.counting:
@@ -201,7 +201,7 @@ class Month:
                 by = props.get("journey") or props.get("broadcast") or "other"
                 self.volumes.emails_by[str(by)] += 1
         with self.meter.acting(f"pipeline {item.type}"):
-            return self._process(item)
+            return self._process(item, marks)
 
     def _pipeline(self, batch: dict[str, Any]) -> Any:
         with self._invocation("pipeline"):

@@ -22,6 +22,7 @@ from chalicelib.local.loop import Loop
 from chalicelib.local.stream_driver import StreamDriver
 from chalicelib.messaging.queues import ADVANCE, IMPORTS, SENDS, WEBHOOKS
 from chalicelib.pipeline import stream, sweeper
+from chalicelib.pipeline.marks import Marks
 from chalicelib.services import courier, import_desk, journey_fanout, sender
 from chalicelib.store.models import EventModel
 
@@ -37,8 +38,17 @@ Records = list[dict[str, Any]]
 
 def loops(svc: Services, only: frozenset[str] | None = None) -> list[Loop]:
     """The drivers of the local stack (those whose role is in `only`), ready to start."""
-    lanes = Lanes(lambda records: stream.handle_batch(records, svc.processor), LANES)
+    marks = Marks(svc.clock)  # the lanes' processed events, marked together (marks.py)
+    lanes = Lanes(lambda records: stream.handle_batch(records, svc.processor, marks), LANES)
     pipeline = StreamDriver(EventModel.Meta.table_name, lanes.accept, lazy=True)
+
+    def read() -> int:
+        """Read the stream; when it has nothing new, write the marks waiting."""
+        records = pipeline.poll_once()
+        if not records:
+            marks.flush()
+        return records
+
     grace = timedelta(seconds=svc.settings.sweep_grace_seconds)
     handlers: dict[str, Callable[[Records], dict[str, Any]]] = {
         ADVANCE: lambda records: journey_fanout.handle_batch(records, svc.journeys),
@@ -59,8 +69,11 @@ def loops(svc: Services, only: frozenset[str] | None = None) -> list[Loop]:
         return 0
 
     every = [
-        ("pipeline", Loop("pipeline", pipeline.poll_once, STREAM_IDLE_SECONDS)),
-        *(("pipeline", Loop(f"lane-{n + 1}", partial(lanes.work, n), 0.0)) for n in range(LANES)),
+        ("pipeline", Loop("pipeline", read, STREAM_IDLE_SECONDS)),
+        *(
+            ("pipeline", Loop(f"lane-{n + 1}", partial(lanes.work, n), 0.0, finish=marks.flush))
+            for n in range(LANES)
+        ),
         *(
             (queue, Loop(f"{queue}-{n + 1}", consumer(queue), 0.0))
             for queue, count in CONSUMERS.items()

@@ -23,10 +23,18 @@ ERROR_WAIT_SECONDS = 1.0
 class Loop:
     """Call `step` until `stop` is set; `step` returns how much work it did (0: idle)."""
 
-    def __init__(self, name: str, step: Callable[[], int], idle_seconds: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        step: Callable[[], int],
+        idle_seconds: float,
+        finish: Callable[[], Any] | None = None,
+    ) -> None:
+        """`finish`: called once the loop has stopped (for what it keeps in memory)."""
         self.name = name
         self.step = step
         self.idle_seconds = idle_seconds
+        self.finish = finish
         self.handled = 0
         self.last_ok: float | None = None
         self.down_since: float | None = None
@@ -47,6 +55,11 @@ class Loop:
             self.handled += done
             if not done:
                 stop.wait(self.idle_seconds)
+        if self.finish is not None:
+            try:
+                self.finish()
+            except Exception as exc:
+                self._failed(exc)
 
     def _failed(self, exc: Exception) -> None:
         if is_outage(exc):

@@ -12,6 +12,7 @@ from chalicelib import telemetry
 from chalicelib.clock import Clock
 from chalicelib.events import Event
 from chalicelib.leads.identity import visitor_partition
+from chalicelib.pipeline.marks import Marks
 from chalicelib.pipeline.registry import Registry, handlers_for
 from chalicelib.store import event_log as event_rows
 from chalicelib.store import shared_reads
@@ -60,15 +61,19 @@ class Processor:
         self.context = StoreContext(events, contacts, clock)
         self.max_attempts = max_attempts
 
-    def process(self, item: EventModel) -> Disposition:
-        """Run handlers for a pending event, then mark it processed. Raises if a handler
-        fails: the event stays pending, and a retry finds done what the handlers committed."""
+    def process(self, item: EventModel, marks: Marks | None = None) -> Disposition:
+        """Run handlers for a pending event, then mark it processed (or leave it to `marks`,
+        which write many together). Raises if a handler fails: the event stays pending, and
+        a retry finds done what the handlers committed."""
         if item.pending_shard is None:
             return Disposition.SKIPPED
         event = event_rows.from_model(item)
         with shared_reads.sharing():
             for handler in handlers_for(self.registry, event.type):
                 handler(event, self.context)
+        if marks is not None:
+            marks.add(item)
+            return Disposition.PROCESSED
         try:
             event_rows.complete(item, self.clock.now())
         except AlreadyProcessed:

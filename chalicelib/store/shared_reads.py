@@ -24,6 +24,8 @@ from typing import Any
 
 _watched: weakref.WeakSet[Any] = weakref.WeakSet()
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+# PartiQL names its tables inside the statements: a request of these forgets every read.
+STATEMENTS = frozenset({"ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"})
 MISSING = object()
 _local = threading.local()
 
@@ -63,6 +65,8 @@ def watch(client: Any) -> None:
 
 def _before_write(params: dict[str, Any], model: Any, **kwargs: Any) -> None:
     reads = getattr(_local, "reads", None)
+    if reads and model.name in STATEMENTS:
+        reads.clear()
     if not reads or model.name not in WRITES:
         return
     written = written_tables(params)

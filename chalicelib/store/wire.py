@@ -22,6 +22,7 @@ from botocore.utils import lowercase_dict
 # only their binary values (B, BS) would be changed by botocore's walk.
 ITEM_OPERATIONS = frozenset(
     {
+        "BatchExecuteStatement",
         "BatchGetItem",
         "BatchWriteItem",
         "DeleteItem",

@@ -400,6 +400,35 @@ def test_the_functions_cannot_change_or_delete_the_audit_log() -> None:
     )
 
 
+def test_the_functions_may_mark_events_with_partiql_but_nothing_else() -> None:
+    """Marks are written as PartiQL UPDATEs (pipeline/marks.py): allowed on the events table
+    alone, and denied on the audit log like every other change."""
+    from fnmatch import fnmatch
+
+    from chalicelib.store.models import AuditModel, ContactModel, EventModel
+
+    policy = json.loads((ROOT / ".chalice" / "policy.json").read_text())
+
+    def allowed(model: type, action: str) -> bool:
+        arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{template.table_name(model, STAGE)}"
+        matching = [
+            s
+            for s in policy["Statement"]
+            if action in s["Action"]
+            and any(
+                fnmatch(arn, r)
+                for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+            )
+        ]
+        return any(s["Effect"] == "Allow" for s in matching) and not any(
+            s["Effect"] == "Deny" for s in matching
+        )
+
+    assert allowed(EventModel, "dynamodb:PartiQLUpdate")
+    assert not allowed(ContactModel, "dynamodb:PartiQLUpdate")
+    assert not allowed(AuditModel, "dynamodb:PartiQLUpdate")
+
+
 DATA_SERVICES = ("dynamodb", "sqs", "ses", "secretsmanager")
 # Actions AWS authorizes only on "*" (no resource-level permissions): listing a table's stream
 # names, which the stream's event source mapping needs and which reads no item.

@@ -12,7 +12,7 @@ from chalicelib.events import FORM_SUBMITTED, Event
 from chalicelib.pipeline import stream, sweeper
 from chalicelib.store.event_log import EventStore
 from chalicelib.store.models import EventModel
-from tests.builders import all_events, lead, post_json
+from tests.builders import DynamoCalls, all_events, lead, post_json
 from tests.conftest import settings
 
 # What the pipeline derives from a fact (journeys, scoring, rules, hand-offs), not the facts.
@@ -213,3 +213,44 @@ def test_a_late_anonymous_event_is_forwarded_once(client, svc, pipeline, clock):
 
     copies = [e for e in all_events() if e.contact_id.startswith("ct_") and e.type == "page_viewed"]
     assert len(copies) == 1
+
+
+def test_a_batch_marks_its_processed_events_25_to_a_request(client, audited, clock):
+    _audit, services = audited
+    for n in range(30):
+        assert post_json(client, lead(email=f"p{n}@example.com")).status_code == 201
+    batch = _stream_records()
+    with DynamoCalls() as calls:
+        assert stream.handle_batch(batch, services.processor) == {"batchItemFailures": []}
+
+    submitted = _of_type("form_submitted")
+    assert len(submitted) == 30
+    assert all(e.processed_at is not None and e.pending_shard is None for e in submitted)
+    assert calls.count("BatchExecuteStatement") == 2  # 25 and 5
+    assert calls.count("UpdateItem") == 0
+    later = clock.now() + timedelta(days=1)
+    assert [
+        e
+        for shard in services.events.all_shards()
+        for e in services.events.pending_before(shard, later, 100)
+        if e.type == "form_submitted"
+    ] == []
+
+
+def test_a_mark_never_brings_back_an_event_erased_before_it_was_written(client, audited, clock):
+    from chalicelib.pipeline.marks import Marks
+
+    _audit, services = audited
+    _submit_three(client)
+    marks = Marks(clock)
+    for record in _stream_records():
+        assert stream.handle_batch([record], services.processor, marks)["batchItemFailures"] == []
+    assert marks.waiting() == 3 and all(e.pending_shard for e in _of_type("form_submitted"))
+    erased = _of_type("form_submitted")[0]
+    erased.delete()  # as an erasure request does, between processing and marking
+
+    assert marks.flush() == 3
+
+    left = _of_type("form_submitted")
+    assert erased.event_id not in {e.event_id for e in left}
+    assert len(left) == 2 and all(e.processed_at is not None for e in left)

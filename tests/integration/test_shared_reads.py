@@ -39,3 +39,19 @@ def test_outside_an_event_every_read_goes_to_the_store(svc, ada):
         svc.contacts.get(ada)
         svc.contacts.get(ada)
     assert calls.count("GetItem") == 2
+
+
+def test_a_partiql_request_forgets_every_shared_read(svc, ada):
+    """PartiQL names its tables inside the statements: any such request may have written."""
+    with shared_reads.sharing(), DynamoCalls() as calls:
+        svc.contacts.get(ada)
+        tables.connection().client.batch_execute_statement(
+            Statements=[
+                {
+                    "Statement": f'UPDATE "{ContactModel.Meta.table_name}" SET stage=? WHERE id=?',
+                    "Parameters": [{"S": "sql"}, {"S": ada}],
+                }
+            ]
+        )
+        assert svc.contacts.get(ada)["stage"] == "sql"
+        assert calls.count("GetItem") == 2

@@ -113,3 +113,18 @@ def test_a_lane_counts_a_crash_as_a_try_instead_of_blocking_on_it():
 
     assert [lanes.work(0) for _ in range(3)] == [0, 1, 1]  # tried twice, given up, then the next
     assert lanes.waiting() == 0
+
+
+def test_a_loop_finishes_once_after_it_stops():
+    stop, finished = threading.Event(), []
+    steps = iter([1, 1, 0])
+
+    def step() -> int:
+        done = next(steps, 0)
+        if not done:
+            stop.set()
+        return done
+
+    loop = Loop("lane-1", step, 0.0, finish=lambda: finished.append(loop.handled))
+    loop.run(stop)
+    assert finished == [2]
