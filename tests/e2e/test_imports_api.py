@@ -42,11 +42,13 @@ def test_an_uploaded_csv_is_imported_by_the_worker_and_its_rejected_rows_kept(
     assert answer.status_code == 202, answer.body
     job = answer.json_body
     assert job["status"] == "queued" and answer.headers["Location"] == f"/imports/{job['id']}"
+    assert job["finished_at"] is None
     _work(svc)
     done = client.http.get(f"/imports/{job['id']}", headers=_reader(admin_key)).json_body
     assert done.get("status") == "done", done
     assert done["summary"]["create"] == 1 and done["summary"]["rejected"] == 1
     assert done["summary"]["encoding"] == "gb18030" and done["rows_read"] == 2
+    assert done["by"] == "api:test admin" and done["finished_at"] == done["updated_at"]
     li = svc.contacts.get(svc.contacts.find_by_email("li.lei@example.cn"))
     assert li["tags"] == {"expo"} and li["segments"] == {"vip-list"}
     rejected = client.http.get(f"/imports/{job['id']}/rejected", headers=_reader(admin_key))
