@@ -82,6 +82,15 @@ class ImportDesk:
             raise NotFound(f"no import {job_id!r}")
         return _view(job)
 
+    def newest(
+        self, limit: int, status: str | None = None, after: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of jobs as the status route shows them, newest first, and the cursor of the
+        next page (the last job's id), None at the end."""
+        found = self.jobs.newest(limit + 1, status, after)
+        page = [_view(job) for job in found[:limit]]
+        return page, page[-1]["id"] if len(found) > limit else None
+
     def rejected(self, job_id: str) -> str:
         job = self.jobs.get(job_id)
         if job is None:
