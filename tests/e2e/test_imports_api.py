@@ -1,5 +1,5 @@
 """Imports through the API: upload, a job that the worker runs, its status and rejected rows;
-bad uploads named; the jobs listed newest first."""
+bad uploads named; the jobs listed newest first, through the API and the CLI."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 
 from openpyxl import Workbook
 
+from chalicelib.cli import main
 from chalicelib.local import queue_driver
 from chalicelib.messaging.queues import IMPORTS
 from chalicelib.services import import_desk
@@ -210,3 +211,25 @@ def test_only_keys_that_manage_contacts_list_the_imports(client, svc, admin_key)
     assert allowed["viewer"].status_code == 403
     assert client.http.get("/imports", headers=_reader(sales)).status_code == 403
     assert client.http.get("/imports").status_code == 401
+
+
+def test_the_cli_lists_the_jobs_a_page_at_a_time(client, svc, clock, admin_key, capsys):
+    first = _upload(client, admin_key, "expo.csv")
+    _work(svc)
+    clock.advance(minutes=10)
+    second = _upload(client, admin_key, "later.csv")
+    capsys.readouterr()
+
+    assert main(["imports", "list", "--limit", "1"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{second}  2026-01-05 09:10  queued   later.csv  0 row(s) read so far  by api:test admin",
+        f"1 import(s); more: --after {second}",
+    ]
+    assert main(["imports", "list", "--after", second]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"{first}  2026-01-05 09:00  done     expo.csv  1 row(s): 1 create, 0 update, "
+        "0 unchanged, 0 skipped, 0 rejected  by api:test admin",
+        "1 import(s)",
+    ]
+    assert main(["imports", "list", "--after", "not-a-cursor"]) == 1
+    assert "--after" in capsys.readouterr().err
