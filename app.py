@@ -208,6 +208,12 @@ def start_import():
     return imports.submit(app.current_request, services())
 
 
+@app.route("/imports", methods=["GET"])
+@http.guarded
+def list_imports():
+    return imports.jobs(app.current_request, services())
+
+
 @app.route("/imports/{job_id}", methods=["GET"])
 @http.guarded
 def import_status(job_id: str):

@@ -49,6 +49,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/contacts/merge"): roles.CONTACTS,
     ("POST", "/contacts/{contact_id}/consents"): roles.CONTACTS,
     ("POST", "/imports"): roles.CONTACTS,
+    ("GET", "/imports"): roles.CONTACTS,
     ("GET", "/imports/{job_id}"): roles.CONTACTS,
     ("GET", "/imports/{job_id}/rejected"): roles.CONTACTS,
     ("GET", "/segments"): roles.REPORTS,

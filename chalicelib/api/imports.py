@@ -1,13 +1,17 @@
 """Admin API for imports: upload a CSV or .xlsx file as the body, follow the job, fetch the
-rejected rows. The options are the CLI's, as query parameters."""
+rejected rows, list the jobs to find one again. The options are the CLI's, as query
+parameters."""
 
 from __future__ import annotations
+
+import re
 
 from chalice import Response
 from chalice.app import Request
 
 from chalicelib.api import audit, http
 from chalicelib.api.access import authorize
+from chalicelib.api.http import query_limit
 from chalicelib.bootstrap import Services
 from chalicelib.consent import PURPOSE_IN_BULK, PURPOSE_PREFIX
 from chalicelib.contacts.encoding import EncodingError, known
@@ -15,8 +19,10 @@ from chalicelib.contacts.reconcile import OnExisting
 from chalicelib.contacts.records import tag_fault
 from chalicelib.errors import FieldError, FormValidationError, UnsupportedMediaType
 from chalicelib.leads import normalise
+from chalicelib.payload import shown
 from chalicelib.services.import_desk import MAX_BYTES
 from chalicelib.services.importer import ImportOptions
+from chalicelib.store.import_jobs import STATUSES
 from chalicelib.store.imports import MAX_LISTS
 
 CSV = "text/csv"
@@ -34,6 +40,8 @@ PARAMS = (
     "consent_topics",
     "consent_source",
 )
+LIST_PARAMS = ("status", "limit", "after")
+CURSOR = re.compile(r"imp_[0-9a-z]{26}")  # a page's `next`: the last job id it listed
 
 
 def submit(request: Request, svc: Services) -> Response:
@@ -50,6 +58,28 @@ def submit(request: Request, svc: Services) -> Response:
     job = svc.imports.submit(data, name, options, dry_run, f"api:{caller.name}")
     audit.note(request, after={"job": job["id"], "file": name, "bytes": len(data)})
     return http.json_response(202, job, {"Location": f"/imports/{job['id']}"})
+
+
+def jobs(request: Request, svc: Services) -> Response:
+    """The import jobs, newest first, a page at a time: how a job id is found again."""
+    authorize(request, svc)
+    params = request.query_params or {}
+    unknown = [name for name in params if name not in LIST_PARAMS]
+    errors = [FieldError(shown(name), "is not a parameter of the import list") for name in unknown]
+    status = params.get("status")
+    if status is not None and status not in STATUSES:
+        errors.append(FieldError("status", f"must be one of {', '.join(STATUSES)}"))
+    after = params.get("after")
+    if after is not None and not CURSOR.fullmatch(after):
+        errors.append(FieldError("after", "the `next` of a previous page"))
+    try:
+        limit = query_limit(request, 50)
+    except FormValidationError as exc:
+        errors += exc.fields
+    if errors:
+        raise FormValidationError(errors)
+    page, cursor = svc.imports.newest(limit, status, after)
+    return http.json_response(200, {"imports": page, "next": cursor})
 
 
 def status(request: Request, job_id: str, svc: Services) -> Response:

@@ -1,5 +1,6 @@
 """`leadflow import FILE` and `leadflow export FILE`: a marketer's spreadsheet in and out,
-against AWS or (with --local) the running `make run` stack."""
+against AWS or (with --local) the running `make run` stack; `leadflow imports list`: the
+import jobs started through the API."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from chalicelib.contacts.reconcile import OnExisting
 from chalicelib.contacts.records import tag_fault
 from chalicelib.contacts.sheet import SheetError
 from chalicelib.leads import normalise
+from chalicelib.store.import_jobs import STATUSES
 from chalicelib.store.imports import MAX_LISTS
 
 
@@ -62,6 +64,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     dump.add_argument("--encoding", choices=["utf-8", "gbk"], default="utf-8")
     dump.add_argument("--local", action="store_true", help="the running local stack")
     dump.set_defaults(func=run_export)
+
+    jobs = sub.add_parser("imports", help="import jobs started through the API").add_subparsers(
+        dest="imports", required=True
+    )
+    listing = jobs.add_parser("list", help="the import jobs, newest first, a page at a time")
+    listing.add_argument("--status", choices=STATUSES, help="only jobs in this status")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--after", help="the cursor a previous page printed")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.add_argument("--local", action="store_true", help="the running local stack")
+    listing.set_defaults(func=run_imports)
 
 
 def register_contacts(sub: argparse._SubParsersAction) -> None:
@@ -275,6 +288,36 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_imports(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from chalicelib.api.imports import CURSOR
+
+    if not 1 <= args.limit <= 500:
+        return _fail("imports list", "--limit: a whole number from 1 to 500")
+    if args.after is not None and not CURSOR.fullmatch(args.after):
+        return _fail("imports list", "--after takes the cursor a previous page printed")
+    jobs, after = _services(args).imports.newest(args.limit, args.status, args.after)
+    if args.json:
+        print(json.dumps({"imports": jobs, "next": after}, indent=2, ensure_ascii=False))
+        return 0
+    for job in jobs:
+        started = f"{datetime.fromisoformat(job['created_at']):%Y-%m-%d %H:%M}"
+        done = _progress(job) + (" (dry run)" if job["dry_run"] else "")
+        print(f"{job['id']}  {started}  {job['status']:8} {job['file']}  {done}  by {job['by']}")
+    print(f"{len(jobs)} import(s)" + (f"; more: --after {after}" if after else ""))
+    return 0
+
+
+def _progress(job: dict[str, Any]) -> str:
+    """What a job did, in the words of `leadflow import`'s summary."""
+    if job["status"] == "failed":
+        return f"failed: {job['error']}"
+    if not job["summary"]:
+        return f"{job['rows_read']} row(s) read so far"
+    return _counts(job["summary"])
+
+
 def _print_summary(s: dict[str, Any]) -> None:
     read = s["format"] if s["format"] == "xlsx" else f"CSV, {s['encoding']}, {_sep(s['separator'])}"
     print(f"{'dry run: ' if s['dry_run'] else ''}{s['file']} ({read})")
@@ -283,12 +326,16 @@ def _print_summary(s: dict[str, Any]) -> None:
         print(f"ignored column {header!r}: {why}")
     if s["resumed_after_row"]:
         print(f"resumed after row {s['resumed_after_row']}")
+    print(_counts(s))
+    if s["rejected_file"]:
+        print(f"rejected rows: {s['rejected_file']}")
+
+
+def _counts(s: dict[str, Any]) -> str:
     counts = ", ".join(
         f"{s[k]} {k}" for k in ("create", "update", "unchanged", "skipped", "rejected")
     )
-    print(f"{s['rows']} row(s): {counts}")
-    if s["rejected_file"]:
-        print(f"rejected rows: {s['rejected_file']}")
+    return f"{s['rows']} row(s): {counts}"
 
 
 def _sep(separator: str | None) -> str:

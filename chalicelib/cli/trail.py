@@ -35,7 +35,7 @@ AUDITED = frozenset(
 )
 # Whom a privacy request is about, and a correction's values: never kept in the log.
 PERSONAL = ("email", "phone", "set")
-GROUPS = ("journeys", "segments", "broadcasts", "contacts", "keys", "privacy")
+GROUPS = ("journeys", "segments", "broadcasts", "contacts", "imports", "keys", "privacy")
 
 
 def command_of(args: argparse.Namespace) -> str:

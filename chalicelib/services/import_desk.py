@@ -80,19 +80,16 @@ class ImportDesk:
         job = self.jobs.get(job_id)
         if job is None:
             raise NotFound(f"no import {job_id!r}")
-        return {
-            "id": job["id"],
-            "status": job["status"],
-            "file": job["name"],
-            "size": int(job["size"]),
-            "dry_run": bool(job.get("dry_run")),
-            "options": job.get("options") or {},
-            "rows_read": int(job.get("rows_read") or 0),
-            "summary": job.get("summary"),
-            "error": job.get("error"),
-            "created_at": job["created_at"].isoformat(),
-            "updated_at": job["updated_at"].isoformat(),
-        }
+        return _view(job)
+
+    def newest(
+        self, limit: int, status: str | None = None, after: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of jobs as the status route shows them, newest first, and the cursor of the
+        next page (the last job's id), None at the end."""
+        found = self.jobs.newest(limit + 1, status, after)
+        page = [_view(job) for job in found[:limit]]
+        return page, page[-1]["id"] if len(found) > limit else None
 
     def rejected(self, job_id: str) -> str:
         job = self.jobs.get(job_id)
@@ -148,6 +145,26 @@ class ImportDesk:
         self.jobs.update(job["id"], self.clock.now(), **fields)
         self.importer.finish_job(job["id"])
         self.files.forget_bytes(job["digest"])
+
+
+def _view(job: dict[str, Any]) -> dict[str, Any]:
+    """A job as the API shows it; `finished_at` is when it ended (nothing updates it after)."""
+    ended = job["status"] in ("done", "failed")
+    return {
+        "id": job["id"],
+        "status": job["status"],
+        "file": job["name"],
+        "size": int(job["size"]),
+        "dry_run": bool(job.get("dry_run")),
+        "options": job.get("options") or {},
+        "rows_read": int(job.get("rows_read") or 0),
+        "summary": job.get("summary"),
+        "error": job.get("error"),
+        "by": job.get("by"),
+        "created_at": job["created_at"].isoformat(),
+        "updated_at": job["updated_at"].isoformat(),
+        "finished_at": job["updated_at"].isoformat() if ended else None,
+    }
 
 
 def _cut(text: str | None) -> str | None:

@@ -118,6 +118,17 @@ def test_the_sweepers_pending_index_is_sparse_and_keyed_by_shard_then_event(
     assert index["Projection"] == {"ProjectionType": "ALL"}
 
 
+def test_import_jobs_are_listed_by_status_then_id_without_their_rejected_rows(
+    resources: dict[str, Any],
+) -> None:
+    (index,) = _table(resources, ImportJobModel)["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by_status"
+    assert _keys(index["KeySchema"]) == [("status", "HASH"), ("id", "RANGE")]
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert "rejected" not in index["Projection"]["NonKeyAttributes"]
+    assert {"name", "by", "summary", "created_at"} <= set(index["Projection"]["NonKeyAttributes"])
+
+
 @pytest.mark.parametrize("model", MODELS, ids=base_name)
 def test_every_table_is_on_demand_encrypted_recoverable_and_retained(
     resources: dict[str, Any], model: type[Model]
