@@ -4,7 +4,7 @@ see registry.py), then mark the event processed."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -19,6 +19,7 @@ from chalicelib.store import shared_reads
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.event_log import AlreadyProcessed, EventStore
 from chalicelib.store.models import EventModel
+from chalicelib.store.stats import Tally
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class StoreContext:
     events: EventStore
     contacts: ContactStore
     clock: Clock
+    marks: Marks | None = None  # the batch, when there is one
 
     def timeline(self, contact_id: str, limit: int = 200) -> list[Event]:
         return self.events.timeline(contact_id, limit=limit, newest_first=False)
@@ -44,6 +46,12 @@ class StoreContext:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    def count(self, tally: Tally) -> bool:
+        if self.marks is None:
+            return False
+        self.marks.count(tally)
+        return True
 
 
 class Processor:
@@ -68,9 +76,10 @@ class Processor:
         if item.pending_shard is None:
             return Disposition.SKIPPED
         event = event_rows.from_model(item)
+        context = self.context if marks is None else replace(self.context, marks=marks)
         with shared_reads.sharing():
             for handler in handlers_for(self.registry, event.type):
-                handler(event, self.context)
+                handler(event, context)
         if marks is not None:
             marks.add(item)
             return Disposition.PROCESSED

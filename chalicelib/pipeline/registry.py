@@ -6,7 +6,9 @@ event (ids.derived_event_id, ids.effect_event_id, ledger keys). It returns nothi
 after a crash, or a second copy of the event, therefore finds its effects already written
 and changes nothing; the processor marks the event processed only after every handler has
 returned. The one effect that is not a transaction, the outbox's message to a queue, is
-sent at least once and carries its ledger key, by which its consumer delivers it once.
+sent at least once and carries its ledger key, by which its consumer delivers it once. Report
+counts may be left to the batch (`HandlerContext.count`), which adds them, each once by its
+event's marker, before it marks the events processed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib.events import Event
+from chalicelib.store.stats import Tally
 
 
 class HandlerContext(Protocol):
@@ -26,6 +29,12 @@ class HandlerContext(Protocol):
     def contact_of_visitor(self, visitor_id: str) -> str | None: ...
 
     def now(self) -> datetime: ...
+
+    def count(self, tally: Tally) -> bool:
+        """Leave an event's report counts to the batch, which adds them before it marks the
+        event processed: True; False where there is no batch (the sweeper's one event at a
+        time), and the handler adds them itself."""
+        ...
 
 
 Handler = Callable[[Event, HandlerContext], None]

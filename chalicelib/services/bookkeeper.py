@@ -18,7 +18,7 @@ from chalicelib.reports.touches import touches
 from chalicelib.store import event_log as event_rows
 from chalicelib.store.contacts import ContactStore
 from chalicelib.store.event_log import EventStore
-from chalicelib.store.stats import StatStore, shard_of
+from chalicelib.store.stats import StatStore, Tally, shard_of
 
 TIMELINE = 500
 """The newest events read for a deal's touches, a stage's start or a lead's form post."""
@@ -38,10 +38,9 @@ class Bookkeeper:
             return
         counts = tally.counts(event, subject)
         if counts:
-            when = event.occurred_at
-            self.stats.add_once(
-                event.event_id, counts, when.date(), shard_of(event.contact_id), ctx.now()
-            )
+            day, shard = event.occurred_at.date(), shard_of(event.contact_id)
+            if not ctx.count(Tally(event.event_id, tuple(counts), day, shard)):
+                self.stats.add_once(event.event_id, counts, day, shard, ctx.now())
 
     def subject(self, event: Event) -> tally.Subject | None:
         """What the counts of `event` need to know; None when its contact is gone."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,6 +30,7 @@ from chalicelib.store import optimistic, tables
 from chalicelib.store.models import CounterModel, StatModel
 
 SHARDS = 4
+MAX_ITEMS = 100  # DynamoDB's most items a transaction
 # As long as the ledger keeps effects: an event replayed late (a parked one, an old stream)
 # still finds its marker.
 MARKER_KEPT = timedelta(days=400)
@@ -60,26 +62,45 @@ def marker_key(event_id: str) -> str:
     return f"tally#{event_id}"
 
 
+@dataclass(frozen=True)
+class Tally:
+    """One event's counts, to be added once (its id is the marker)."""
+
+    event_id: str
+    counts: tuple[Count, ...]
+    day: date
+    shard: int
+
+
 def writes(counts: Iterable[Count], day: date, shard: int, note: bool = True) -> list[tables.Write]:
     """The updates that add `counts`: one item per scope and bucket, all its metrics at once,
     and (with `note`) the `all` item's note of every scope counted. A journey's counts go
     without the note (`note()` notes its scope once a day instead): the `all` item would be
     one more item every advance's transaction meets."""
+    return _writes([(counts, day, shard)], note)
+
+
+def _writes(
+    entries: Iterable[tuple[Iterable[Count], date, int]], note: bool = True
+) -> list[tables.Write]:
+    """The updates that add every entry's counts, each item's once: counts that meet on an
+    item (the same scope, day and shard) are summed."""
     grouped: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
-    seen: set[str] = set()
-    for c in counts:
-        bucket = f"{TOTAL if c.gauge else day.isoformat()}#{shard}"
-        metrics = grouped[(c.scope, bucket)]
-        metrics[c.metric] = metrics.get(c.metric, Decimal(0)) + Decimal(c.amount)
-        if c.scope != ALL and note:
-            seen.add(c.scope)
-    if seen:
-        grouped.setdefault((ALL, f"{day.isoformat()}#{shard}"), {})
+    seen: dict[str, set[str]] = defaultdict(set)  # the `all` bucket -> scopes noted there
+    for counts, day, shard in entries:
+        for c in counts:
+            bucket = f"{TOTAL if c.gauge else day.isoformat()}#{shard}"
+            metrics = grouped[(c.scope, bucket)]
+            metrics[c.metric] = metrics.get(c.metric, Decimal(0)) + Decimal(c.amount)
+            if c.scope != ALL and note:
+                seen[f"{day.isoformat()}#{shard}"].add(c.scope)
+    for bucket in seen:
+        grouped.setdefault((ALL, bucket), {})
     out: list[tables.Write] = []
     for (scope, bucket), metrics in grouped.items():
         actions: list[Any] = [_add(m, v) for m, v in metrics.items() if v]
-        if scope == ALL and seen and not bucket.startswith(TOTAL):
-            actions.append(Path(SCOPES).add(seen))
+        if scope == ALL and seen.get(bucket):
+            actions.append(Path(SCOPES).add(seen[bucket]))
         if actions:
             actions.append(_add(CHANGES, Decimal(1)))
             out.append(("update", StatModel(scope, bucket), {"actions": actions}))
@@ -93,29 +114,65 @@ def note(scope: str, day: date, shard: int) -> None:
     StatModel(ALL, f"{day.isoformat()}#{shard}").update(actions=actions)
 
 
+def _fitting(tallies: Sequence[Tally]) -> list[Tally]:
+    """The first tallies whose markers and counters fit one transaction (100 items)."""
+    chunk: list[Tally] = []
+    for tally in tallies:
+        if (
+            chunk
+            and len(chunk) + 1 + len(_writes((t.counts, t.day, t.shard) for t in [*chunk, tally]))
+            > MAX_ITEMS
+        ):
+            break
+        chunk.append(tally)
+    return chunk
+
+
 class StatStore:
     def add_once(
         self, event_id: str, counts: Sequence[Count], day: date, shard: int, now: datetime
     ) -> bool:
         """Add the counts of one event, unless they were added before; False then."""
-        items = writes(counts, day, shard)
-        if not items:
-            return False
-        marker = StatModel(marker_key(event_id), MARKER, expires_at=now + MARKER_KEPT)
-        first = ("save", marker, {"condition": StatModel.scope.does_not_exist()})
+        return self.add_all([Tally(event_id, tuple(counts), day, shard)], now) == 1
+
+    def add_all(self, tallies: Sequence[Tally], now: datetime) -> int:
+        """Add the counts of many events, each unless it was added before, in transactions of
+        their markers and the counters they reach (counts meeting on one counter summed):
+        a batch's events cost a few transactions, not one each. Returns how many were added."""
+        added, waiting = 0, [t for t in tallies if _writes([(t.counts, t.day, t.shard)])]
+        while waiting:
+            chunk = _fitting(waiting)
+            added += self._add_chunk(chunk, now)
+            waiting = waiting[len(chunk) :]
+        return added
+
+    def _add_chunk(self, chunk: list[Tally], now: datetime) -> int:
         for n in range(optimistic.ATTEMPTS):
             if n:
                 optimistic.pause(n - 1)
+            markers: list[tables.Write] = [
+                (
+                    "save",
+                    StatModel(marker_key(t.event_id), MARKER, expires_at=now + MARKER_KEPT),
+                    {"condition": StatModel.scope.does_not_exist()},
+                )
+                for t in chunk
+            ]
+            counters = _writes((t.counts, t.day, t.shard) for t in chunk)
             try:
-                tables.transact([first, *items])
+                tables.transact([*markers, *counters])
             except TransactWriteError as exc:
-                if tables.failed_conditions(exc) == [0]:
-                    return False
+                counted = {i for i in tables.failed_conditions(exc) if i < len(chunk)}
+                if counted:  # added before (a replayed event): the others, without them
+                    chunk = [t for i, t in enumerate(chunk) if i not in counted]
+                    if not chunk:
+                        return 0
+                    continue
                 if tables.conflicted(exc.cancellation_reasons or []):
                     continue
                 raise
-            return True
-        raise Busy(f"the report counters of {event_id} kept meeting other writers")
+            return len(chunk)
+        raise Busy(f"the report counters of {len(chunk)} events kept meeting other writers")
 
     def roll_day(self, scope: str, day: date) -> bool:
         """Merge a closed day's shards of one scope into its rolled item; False when there

@@ -254,3 +254,37 @@ def test_a_mark_never_brings_back_an_event_erased_before_it_was_written(client, 
     left = _of_type("form_submitted")
     assert erased.event_id not in {e.event_id for e in left}
     assert len(left) == 2 and all(e.processed_at is not None for e in left)
+
+
+def test_a_batch_counts_its_events_together_and_the_sweeper_counts_its_own(client, svc, clock):
+    from chalicelib.reports.tally import ALL, SUBMISSIONS
+    from chalicelib.store import tables
+    from chalicelib.store.models import StatModel
+    from chalicelib.store.stats import StatStore
+
+    for n in range(4):
+        assert post_json(client, lead(email=f"c{n}@example.com")).status_code == 201
+    records = _stream_records()
+    client, counted = tables.connection().client, []
+
+    def on_stats(params, model, **_) -> None:
+        markers = [
+            i["Put"]
+            for i in params.get("TransactItems") or ()
+            if "Put" in i and i["Put"]["TableName"] == StatModel.Meta.table_name
+        ]
+        if model.name == "TransactWriteItems" and markers:
+            counted.append(len(markers))
+
+    client.meta.events.register("before-parameter-build.dynamodb", on_stats)
+    try:
+        assert stream.handle_batch(records[:3], svc.processor) == {"batchItemFailures": []}
+    finally:
+        client.meta.events.unregister("before-parameter-build.dynamodb", on_stats)
+    assert counted == [3]  # one transaction, with the three events' markers
+    clock.advance(seconds=svc.settings.sweep_grace_seconds + 1)
+    sweeper.sweep(svc.processor, timedelta(seconds=svc.settings.sweep_grace_seconds))
+    stream.handle_batch(records, svc.processor)  # a replay adds nothing
+
+    day = clock.now().date()
+    assert StatStore().range(ALL, day, day)[SUBMISSIONS] == 4
