@@ -23,7 +23,10 @@ from typing import Any
 
 import botocore.session
 
-WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+WRITES = frozenset(
+    {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+    | {"BatchExecuteStatement"}  # the pipeline's marks, PartiQL UPDATEs (pipeline/marks.py)
+)
 READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
 _PARAMS = "leadflow_meter_params"
 
@@ -51,6 +54,21 @@ def _units(consumed: Any) -> dict[str, float]:
     for entry in entries:
         units[str(entry.get("TableName", ""))] += float(entry.get("CapacityUnits", 0.0))
     return dict(units)
+
+
+def _with_index_writes(
+    units: dict[str, float], params: dict[str, Any], parsed: dict[str, Any]
+) -> dict[str, float]:
+    """The embedded AWS leaves index writes out of a PartiQL batch's units; DynamoDB bills
+    them. Each mark that is written takes its event out of the `pending` index: one more."""
+    out = dict(units)
+    answers = parsed.get("Responses") or []
+    for statement, answer in zip(params.get("Statements") or [], answers, strict=False):
+        text = statement.get("Statement", "")
+        if "REMOVE pending_shard" in text and "Error" not in answer:
+            table = text.split('"')[1]
+            out[table] = out.get(table, 0.0) + 1.0
+    return out
 
 
 def _tables(params: dict[str, Any]) -> tuple[str, ...]:
@@ -143,6 +161,8 @@ class Meter:
         params = context.get(_PARAMS, {}) or {}
         failed = http_response.status_code >= 300
         units = _units(parsed.get("ConsumedCapacity"))
+        if operation == "BatchExecuteStatement":
+            units = _with_index_writes(units, params, parsed)
         total = sum(units.values())
         reads = total if operation in READS else 0.0
         writes = total if operation in WRITES else 0.0

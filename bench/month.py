@@ -19,7 +19,7 @@ import shutil
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -134,7 +134,9 @@ class Month:
         self.people: list[tuple[str, str]] = []  # (email, visitor id)
         self.hot: list[str] = []
         self.unread: list[Event] = []
-        self.stream = StreamDriver(EventModel.Meta.table_name, self._pipeline)
+        # One event a batch, as Lambda's one-second window holds at this traffic: the batch's
+        # marks and counts (pipeline/marks.py) are then priced as AWS would write them.
+        self.stream = StreamDriver(EventModel.Meta.table_name, self._pipeline, batch_size=1)
         self._process = svc.processor.process
         svc.processor.process = self._processed  # type: ignore[method-assign]
         rollup = svc.rollup.run_if_due
@@ -204,7 +206,15 @@ class Month:
             return self._process(item, marks)
 
     def _pipeline(self, batch: dict[str, Any]) -> Any:
-        with self._invocation("pipeline"):
+        """One invocation of one event: what the batch writes after its handlers (the event's
+        mark and counts, pipeline/marks.py) is that event's work too."""
+        kinds = [
+            r["dynamodb"]["NewImage"]["type"]["S"]
+            for r in batch["Records"]
+            if r.get("eventName") == "INSERT"
+        ]
+        acting = self.meter.acting(f"pipeline {kinds[0]}") if kinds else nullcontext()
+        with self._invocation("pipeline"), acting:
             return stream.handle_batch(batch["Records"], self.svc.processor)
 
     def request(

@@ -94,3 +94,26 @@ def test_a_new_leads_form_post_is_one_transaction_billed_per_item(meter, client,
     # Each item of a transaction is billed twice, at least one unit each (more for large
     # items and index entries).
     assert call.write_units >= 2 * len(call.tables)
+
+
+def test_a_batch_of_marks_is_billed_its_index_writes_too(meter, client, svc, clock):
+    """Marks are PartiQL UPDATEs that take events out of the `pending` index: DynamoDB bills
+    the table's unit and the index's for each (the embedded AWS reports the table's alone)."""
+    from chalicelib.store import event_log
+    from tests.builders import all_events
+
+    for n in range(3):
+        assert post_json(client, lead(email=f"m{n}@example.com")).status_code == 201
+    pending = [e for e in all_events() if e.pending_shard is not None]
+    assert len(pending) == 3
+    events = meter.watch(tables.connection().client).meta.events  # made before the meter
+    mark = meter.mark()
+    try:
+        with meter.acting("by hand"):
+            event_log.complete_all(pending, clock.now())
+    finally:
+        events.unregister("before-parameter-build", unique_id=f"meter-b-{id(meter)}")
+        events.unregister("after-call", unique_id=f"meter-a-{id(meter)}")
+    (request,) = meter.since(mark)
+    assert request.operation == "BatchExecuteStatement"
+    assert request.write_units == 3 * (1 + 1)  # each small event, and its index entry
