@@ -10,7 +10,7 @@ Target: p99 at most one second. Exit status 1 when the target is missed.
     make run            # in one terminal
     .venv/bin/python bench/speed_to_lead.py [--n 300] [--rate 10] [--start]
 
-Every hot lead costs about eighty DynamoDB, SQS and SES calls (events, their processing, the
+Every hot lead costs about sixty DynamoDB, SQS and SES calls (events, their processing, the
 hand-off, two emails, two webhooks); locally the emulator and our drivers share two cores, so
 past a few hot leads a second the work queues up and so does the latency. On AWS each of those
 calls is a few milliseconds and Lambda scales out.
