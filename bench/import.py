@@ -202,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     engine_rows = large["engine_items_per_second"] / per_row
     print(
         f"  items written       {large_traced['items']:9.0f}   ({per_row:.2f} a row, in "
-        f"{large_traced['transactions']:.0f} transactions: the rows, their keys and events, checkpoints)"
+        f"{large_traced['transactions']:.0f} transactions: the rows, their keys and events, "
+        "checkpoints)"
     )
     print(
         f"  the engine's own    {large['engine_items_per_second']:9.0f}   items a second in "
