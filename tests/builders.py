@@ -248,3 +248,23 @@ class DynamoCalls:
 
     def _count(self, model: Any, **kwargs: Any) -> None:
         self.seen.append(model.name)
+
+
+def without_indexes(model: Any) -> None:
+    """Make `model`'s table again as an older release made it: its keys, no index (what a
+    state saved before an index existed looks like)."""
+    from chalicelib.store import tables
+
+    client = tables.connection().client
+    name = model.Meta.table_name
+    schema = model._get_schema()
+    keys = {k["AttributeName"] for k in schema["key_schema"]}
+    client.delete_table(TableName=name)
+    client.create_table(
+        TableName=name,
+        KeySchema=schema["key_schema"],
+        AttributeDefinitions=[
+            a for a in schema["attribute_definitions"] if a["AttributeName"] in keys
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )

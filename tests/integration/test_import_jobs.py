@@ -8,6 +8,7 @@ from datetime import timedelta
 from chalicelib.store import tables
 from chalicelib.store.import_jobs import ImportJobs
 from chalicelib.store.models import ImportJobModel
+from tests.builders import without_indexes
 
 
 def _job(job_id: str) -> dict:
@@ -15,15 +16,7 @@ def _job(job_id: str) -> dict:
 
 
 def test_a_job_recorded_before_the_list_index_existed_is_listed_after_the_next_start(svc, clock):
-    client = tables.connection().client
-    name = ImportJobModel.Meta.table_name
-    client.delete_table(TableName=name)
-    client.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    without_indexes(ImportJobModel)
     jobs = ImportJobs()
     jobs.create(_job("imp_01"), clock.now())
     jobs.create(_job("imp_02"), clock.now() + timedelta(minutes=1))

@@ -18,7 +18,7 @@ from botocore.config import Config
 from chalicelib.api import health
 from chalicelib.local import emulator, ports, supervisor
 from chalicelib.local.stream_driver import StreamDriver
-from tests.builders import lead, post_json
+from tests.builders import lead, post_json, without_indexes
 
 TABLE = "engine-test"
 
@@ -266,15 +266,8 @@ def test_a_state_made_before_an_index_existed_gets_it_filled_at_the_next_start(s
     from chalicelib.store import tables
     from chalicelib.store.models import LedgerModel
 
-    client = tables.connection().client
-    name = LedgerModel.Meta.table_name
-    client.delete_table(TableName=name)
-    client.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    without_indexes(LedgerModel)
+    client, name = tables.connection().client, LedgerModel.Meta.table_name
     client.put_item(TableName=name, Item={"key": {"S": "old#1"}, "contact_id": {"S": "ct_1"}})
 
     tables.create_all()
