@@ -19,7 +19,7 @@ import shutil
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -213,8 +213,9 @@ class Month:
             for r in batch["Records"]
             if r.get("eventName") == "INSERT"
         ]
-        acting = self.meter.acting(f"pipeline {kinds[0]}") if kinds else nullcontext()
-        with self._invocation("pipeline"), acting:
+        if not kinds:  # the marks' MODIFY records: filtered out on AWS, never an invocation
+            return stream.handle_batch(batch["Records"], self.svc.processor)
+        with self._invocation("pipeline"), self.meter.acting(f"pipeline {kinds[0]}"):
             return stream.handle_batch(batch["Records"], self.svc.processor)
 
     def request(

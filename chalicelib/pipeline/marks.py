@@ -16,12 +16,15 @@ it twice.
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from chalicelib.clock import Clock
 from chalicelib.store import event_log
 from chalicelib.store.models import EventModel
 from chalicelib.store.stats import StatStore, Tally
+
+log = logging.getLogger(__name__)
 
 
 class Marks:
@@ -32,8 +35,9 @@ class Marks:
         self.clock = clock
         self.size = size
         self.stats = StatStore()
-        self._waiting: list[EventModel] = []
-        self._tallies: list[Tally] = []
+        # By event: a record tried again after a failed flush is counted and marked once.
+        self._waiting: dict[tuple[str, str], EventModel] = {}
+        self._tallies: dict[str, Tally] = {}
         self._lock = threading.Lock()
         # One flush at a time: an event's counts may be in an earlier flush than its mark,
         # which must not be written before that flush has written them.
@@ -42,32 +46,38 @@ class Marks:
     def count(self, tally: Tally) -> None:
         """An event's report counts, added before its mark is written."""
         with self._lock:
-            self._tallies.append(tally)
+            self._tallies.setdefault(tally.event_id, tally)
 
     def add(self, item: EventModel) -> None:
+        """Collect an event's mark; write them all once `size` wait. A failed write (the engine
+        down a moment) is not this event's failure: its handlers are done, and the marks and
+        counts wait for the next flush."""
         with self._lock:
-            self._waiting.append(item)
+            self._waiting.setdefault((item.contact_id, item.event_id), item)
             full = len(self._waiting) >= self.size
         if full:
-            self.flush()
+            try:
+                self.flush()
+            except Exception as exc:
+                log.warning("marks: %s; written with the next ones", exc)
 
     def flush(self) -> int:
         """Write the waiting counts, then every waiting mark; returns how many marks."""
         with self._flushing:
             with self._lock:
-                items, self._waiting = self._waiting, []
-                tallies, self._tallies = self._tallies, []
+                items, self._waiting = self._waiting, {}
+                tallies, self._tallies = self._tallies, {}
             if not items and not tallies:
                 return 0
             try:
                 if tallies:
-                    self.stats.add_all(tallies, self.clock.now())
-                    tallies = []
-                event_log.complete_all(items, self.clock.now())
+                    self.stats.add_all(list(tallies.values()), self.clock.now())
+                    tallies = {}
+                event_log.complete_all(list(items.values()), self.clock.now())
             except Exception:
-                with self._lock:  # not written (the engine is down): written with the next
-                    self._waiting[:0] = items
-                    self._tallies[:0] = tallies
+                with self._lock:  # not written: written with the next ones (newer kept first)
+                    self._waiting = {**items, **self._waiting}
+                    self._tallies = {**tallies, **self._tallies}
                 raise
             return len(items)
 

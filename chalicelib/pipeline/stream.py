@@ -23,7 +23,8 @@ def handle_batch(
     events of the same contact are never processed ahead of an earlier failed one; records
     already processed are skipped on the retry because they are no longer pending. The
     processed records are marked together before the answer (`marks`: the caller's own
-    collection, which it writes when it likes).
+    collection, which it writes when it likes). If that last write fails, the batch fails
+    whole and is retried: its handlers find their work done, and its counts their markers.
     """
     own = marks is None
     collected = Marks(processor.clock) if marks is None else marks

@@ -212,15 +212,16 @@ MARKS_PER_REQUEST = 25  # BatchExecuteStatement's most statements a request
 
 
 def complete_all(items: list[EventModel], now: datetime) -> None:
-    """Mark many events processed, 25 to a request, each by its own PartiQL UPDATE (a write
-    unit each, as an UpdateItem). Such an UPDATE never creates an item: for an event erased
-    meanwhile it fails, and there is nothing to mark. A statement refused for another reason
+    """Mark many events processed, 25 to a request, each by its own PartiQL UPDATE (the units
+    of an UpdateItem), conditioned, as `complete` is, on the event still being pending. Such
+    an UPDATE never creates an item: for an event erased meanwhile, or marked (or parked)
+    already, it fails, and there is nothing to mark. A statement refused for another reason
     (throttling) is tried again alone."""
     client = tables.connection().client
     when = EventModel.processed_at.serialize(now)
     statement = (
         f'UPDATE "{EventModel.Meta.table_name}" SET processed_at=? REMOVE pending_shard '
-        "WHERE contact_id=? AND event_id=?"
+        "WHERE contact_id=? AND event_id=? AND pending_shard IS NOT MISSING"
     )
     for start in range(0, len(items), MARKS_PER_REQUEST):
         chunk = items[start : start + MARKS_PER_REQUEST]

@@ -28,6 +28,7 @@ from chalicelib.errors import Busy
 from chalicelib.reports.tally import ALL, Count
 from chalicelib.store import optimistic, tables
 from chalicelib.store.models import CounterModel, StatModel
+from chalicelib.store.outage import is_outage
 
 SHARDS = 4
 MAX_ITEMS = 100  # DynamoDB's most items a transaction
@@ -137,13 +138,20 @@ class StatStore:
 
     def add_all(self, tallies: Sequence[Tally], now: datetime) -> int:
         """Add the counts of many events, each unless it was added before, in transactions of
-        their markers and the counters they reach (counts meeting on one counter summed):
-        a batch's events cost a few transactions, not one each. Returns how many were added."""
-        added, waiting = 0, [t for t in tallies if _writes([(t.counts, t.day, t.shard)])]
-        while waiting:
-            chunk = _fitting(waiting)
-            added += self._add_chunk(chunk, now)
-            waiting = waiting[len(chunk) :]
+        their markers and the counters they reach (counts meeting on one counter summed), one
+        transaction per shard: a batch's events cost a few transactions, not one each, and
+        concurrent batches still meet only on one shard's items. Returns how many were
+        added."""
+        by_shard: dict[int, list[Tally]] = defaultdict(list)
+        for t in tallies:  # a transaction per shard: writers still meet on one shard's items
+            if _writes([(t.counts, t.day, t.shard)]):
+                by_shard[t.shard].append(t)
+        added = 0
+        for waiting in by_shard.values():
+            while waiting:
+                chunk = _fitting(waiting)
+                added += self._add_chunk(chunk, now)
+                waiting = waiting[len(chunk) :]
         return added
 
     def _add_chunk(self, chunk: list[Tally], now: datetime) -> int:
@@ -170,6 +178,8 @@ class StatStore:
                     continue
                 if tables.conflicted(exc.cancellation_reasons or []):
                     continue
+                if len(chunk) > 1 and not is_outage(exc):  # one refused: the others go on
+                    return sum(self._add_chunk([t], now) for t in chunk)
                 raise
             return len(chunk)
         raise Busy(f"the report counters of {len(chunk)} events kept meeting other writers")

@@ -260,7 +260,7 @@ def test_a_batch_counts_its_events_together_and_the_sweeper_counts_its_own(clien
     from chalicelib.reports.tally import ALL, SUBMISSIONS
     from chalicelib.store import tables
     from chalicelib.store.models import StatModel
-    from chalicelib.store.stats import StatStore
+    from chalicelib.store.stats import StatStore, shard_of
 
     for n in range(4):
         assert post_json(client, lead(email=f"c{n}@example.com")).status_code == 201
@@ -281,10 +281,51 @@ def test_a_batch_counts_its_events_together_and_the_sweeper_counts_its_own(clien
         assert stream.handle_batch(records[:3], svc.processor) == {"batchItemFailures": []}
     finally:
         client.meta.events.unregister("before-parameter-build.dynamodb", on_stats)
-    assert counted == [3]  # one transaction, with the three events' markers
+    shards = {shard_of(r["dynamodb"]["Keys"]["contact_id"]["S"]) for r in records[:3]}
+    assert sum(counted) == 3  # the three events' markers
+    assert len(counted) == len(shards)  # in one transaction per counters' shard
     clock.advance(seconds=svc.settings.sweep_grace_seconds + 1)
     sweeper.sweep(svc.processor, timedelta(seconds=svc.settings.sweep_grace_seconds))
     stream.handle_batch(records, svc.processor)  # a replay adds nothing
 
     day = clock.now().date()
     assert StatStore().range(ALL, day, day)[SUBMISSIONS] == 4
+
+
+def test_a_failed_flush_leaves_each_event_to_be_counted_and_marked_once(client, svc, clock):
+    """The engine down for one flush: the lane tries its records again (their handlers run
+    again and count again), and the next flush writes each event's counts and mark once."""
+    from botocore.exceptions import EndpointConnectionError
+
+    from chalicelib.pipeline.marks import Marks
+    from chalicelib.reports.tally import ALL, SUBMISSIONS
+    from chalicelib.store import tables
+    from chalicelib.store.outage import is_outage
+    from chalicelib.store.stats import StatStore
+
+    for n in range(2):
+        assert post_json(client, lead(email=f"f{n}@example.com")).status_code == 201
+    submitted = [r for r in _stream_records() if r["eventName"] == "INSERT"]
+    marks = Marks(clock, size=100)
+    for record in submitted:
+        assert stream.handle_batch([record], svc.processor, marks)["batchItemFailures"] == []
+    events = tables.connection().client.meta.events
+
+    def down(**_) -> None:
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+
+    events.register_first("before-send.dynamodb.TransactWriteItems", down, unique_id="down")
+    try:
+        with pytest.raises(Exception) as refused:
+            marks.flush()
+        assert is_outage(refused.value)
+    finally:
+        events.unregister("before-send.dynamodb.TransactWriteItems", unique_id="down")
+    for record in submitted:  # tried again, as a lane does after a failure
+        assert stream.handle_batch([record], svc.processor, marks)["batchItemFailures"] == []
+
+    assert marks.flush() == 2
+    assert marks.flush() == 0
+    day = clock.now().date()
+    assert StatStore().range(ALL, day, day)[SUBMISSIONS] == 2
+    assert all(e.pending_shard is None for e in _of_type("form_submitted"))
