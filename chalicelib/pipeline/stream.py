@@ -38,11 +38,11 @@ def handle_batch(
             except Exception as exc:
                 if is_outage(exc):
                     raise  # not the event's fault: retried from here, and no attempt counted
-                if isinstance(exc, Busy):  # contention on one contact: retried, expected
+                if isinstance(exc, Busy):  # contention on one contact: retried, expected,
                     log.warning("processing %s: %s; retrying", item.event_id, exc)
-                else:
+                else:  # and not counted towards parking the event
                     log.exception("processing %s failed", item.event_id)
-                processor.fail(item, exc)
+                    processor.fail(item, exc)
                 sequence = record["dynamodb"]["SequenceNumber"]
                 return {"batchItemFailures": [{"itemIdentifier": sequence}]}
         return {"batchItemFailures": []}

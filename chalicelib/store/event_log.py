@@ -242,16 +242,25 @@ def complete_all(items: list[EventModel], now: datetime) -> None:
 
 
 def record_failure(item: EventModel, error: str, max_attempts: int) -> bool:
-    """Count a failed attempt; after `max_attempts` park the event as failed. True if parked."""
-    attempts = (item.attempts or 0) + 1
-    actions = [EventModel.attempts.set(attempts), EventModel.last_error.set(error[:1000])]
-    parked = attempts >= max_attempts
-    if parked:
-        actions += [EventModel.failed.set(True), EventModel.pending_shard.remove()]
+    """Count a failed attempt; after `max_attempts` park the event as failed. True if parked.
+
+    The count is added in the store, not from `item`: a stream record's image is the event
+    as it was written (no attempts yet), however often it has failed since."""
+    row = EventModel(item.contact_id, item.event_id)
     try:
-        EventModel(item.contact_id, item.event_id).update(
-            actions=actions, condition=EventModel.pending_shard.exists()
+        row.update(
+            actions=[EventModel.attempts.add(1), EventModel.last_error.set(error[:1000])],
+            condition=EventModel.pending_shard.exists(),
         )
     except UpdateError:
         return False
-    return parked
+    if (row.attempts or 0) < max_attempts:
+        return False
+    try:
+        row.update(
+            actions=[EventModel.failed.set(True), EventModel.pending_shard.remove()],
+            condition=EventModel.pending_shard.exists(),
+        )
+    except UpdateError:
+        return False
+    return True

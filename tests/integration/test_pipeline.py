@@ -329,3 +329,21 @@ def test_a_failed_flush_leaves_each_event_to_be_counted_and_marked_once(client, 
     day = clock.now().date()
     assert StatStore().range(ALL, day, day)[SUBMISSIONS] == 2
     assert all(e.pending_shard is None for e in _of_type("form_submitted"))
+
+
+def test_a_poison_event_from_the_stream_is_parked_after_max_attempts(client, clock):
+    """The stream hands the event as it was written each time: its failures are counted in
+    the store, so the stream's own retries park it too, not only the sweeper's."""
+    services = bootstrap.build(settings(), clock, {"webinar_attended": (Audit(always_die=True),)})
+    client.http.post(
+        "/events",
+        headers={"Content-Type": "application/json"},
+        body='{"type": "webinar_attended", "email": "poison@example.com"}',
+    )
+    batch = [r for r in _stream_records() if "webinar_attended" in str(r["dynamodb"]["NewImage"])]
+    for _ in range(services.processor.max_attempts):
+        assert stream.handle_batch(batch, services.processor)["batchItemFailures"]
+
+    (poison,) = _of_type("webinar_attended")
+    assert poison.attempts == services.processor.max_attempts
+    assert poison.failed is True and poison.pending_shard is None
