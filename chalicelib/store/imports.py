@@ -34,7 +34,6 @@ from chalicelib.store.models import (
 )
 from chalicelib.store.segments import size_key
 
-MAX_ITEMS = 100
 MAX_LISTS = 31
 """Lists one import may put everyone on: a row is 4 + 2 per list items, and a transaction
 also holds a size counter per list and the checkpoint, within DynamoDB's 100."""
@@ -48,7 +47,7 @@ def row_items(lists: int) -> int:
 
 def batch_items(lists: int) -> int:
     """Items a batch's rows may take: the rest is the lists' counters and the checkpoint."""
-    return MAX_ITEMS - 1 - lists
+    return tables.TRANSACTION_ITEMS - 1 - lists
 
 
 @dataclass

@@ -31,7 +31,6 @@ from chalicelib.store.models import CounterModel, StatModel
 from chalicelib.store.outage import is_outage
 
 SHARDS = 4
-MAX_ITEMS = 100  # DynamoDB's most items a transaction
 # As long as the ledger keeps effects: an event replayed late (a parked one, an old stream)
 # still finds its marker.
 MARKER_KEPT = timedelta(days=400)
@@ -115,20 +114,6 @@ def note(scope: str, day: date, shard: int) -> None:
     StatModel(ALL, f"{day.isoformat()}#{shard}").update(actions=actions)
 
 
-def _fitting(tallies: Sequence[Tally]) -> list[Tally]:
-    """The first tallies whose markers and counters fit one transaction (100 items)."""
-    chunk: list[Tally] = []
-    for tally in tallies:
-        if (
-            chunk
-            and len(chunk) + 1 + len(_writes((t.counts, t.day, t.shard) for t in [*chunk, tally]))
-            > MAX_ITEMS
-        ):
-            break
-        chunk.append(tally)
-    return chunk
-
-
 class StatStore:
     def add_once(
         self, event_id: str, counts: Sequence[Count], day: date, shard: int, now: datetime
@@ -142,17 +127,18 @@ class StatStore:
         transaction per shard: a batch's events cost a few transactions, not one each, and
         concurrent batches still meet only on one shard's items. Returns how many were
         added."""
-        by_shard: dict[int, list[Tally]] = defaultdict(list)
+        chunks: dict[int, list[list[Tally]]] = defaultdict(lambda: [[]])
+        room: dict[int, int] = defaultdict(lambda: tables.TRANSACTION_ITEMS)
         for t in tallies:  # a transaction per shard: writers still meet on one shard's items
-            if _writes([(t.counts, t.day, t.shard)]):
-                by_shard[t.shard].append(t)
-        added = 0
-        for waiting in by_shard.values():
-            while waiting:
-                chunk = _fitting(waiting)
-                added += self._add_chunk(chunk, now)
-                waiting = waiting[len(chunk) :]
-        return added
+            items = 1 + len(_writes([(t.counts, t.day, t.shard)]))  # its marker and counters,
+            if items == 1:  # at most: counts meeting on one counter take fewer
+                continue
+            if items > room[t.shard] and chunks[t.shard][-1]:
+                chunks[t.shard].append([])
+                room[t.shard] = tables.TRANSACTION_ITEMS
+            chunks[t.shard][-1].append(t)
+            room[t.shard] -= items
+        return sum(self._add_chunk(chunk, now) for shard in chunks.values() for chunk in shard)
 
     def _add_chunk(self, chunk: list[Tally], now: datetime) -> int:
         for n in range(optimistic.ATTEMPTS):

@@ -17,6 +17,7 @@ from chalicelib.store import shared_reads, wire
 from chalicelib.store.models import MODELS
 
 _BASE_NAMES = {model: model.Meta.table_name for model in MODELS}
+TRANSACTION_ITEMS = 100  # DynamoDB's most items in one TransactWriteItems
 
 
 def base_name(model: type[Model]) -> str:
