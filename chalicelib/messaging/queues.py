@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from chalicelib import user_agent
+from chalicelib import signature, user_agent
 from chalicelib.config import POOL_CONNECTIONS, Settings
 
 SENDS = "sends"
@@ -36,14 +36,13 @@ class Message:
 class Queues:
     def __init__(self, settings: Settings) -> None:
         self.prefix = settings.table_prefix
-        self.client = user_agent.remember(
-            boto3.client(
-                "sqs",
-                region_name=settings.region,
-                endpoint_url=settings.endpoint_url,
-                config=Config(max_pool_connections=POOL_CONNECTIONS),
-            )
+        client = boto3.client(
+            "sqs",
+            region_name=settings.region,
+            endpoint_url=settings.endpoint_url,
+            config=Config(max_pool_connections=POOL_CONNECTIONS),
         )
+        self.client = user_agent.remember(signature.local(client))
         self._urls: dict[str, str] = {}
 
     def name(self, queue: str) -> str:

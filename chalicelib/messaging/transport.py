@@ -13,7 +13,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from chalicelib import user_agent
+from chalicelib import signature, user_agent
 from chalicelib.config import Settings
 
 THROTTLING = frozenset(
@@ -56,14 +56,13 @@ class Transport(Protocol):
 class SesTransport:
     def __init__(self, settings: Settings) -> None:
         self.configuration_set = settings.configuration_set
-        self.client = user_agent.remember(
-            boto3.client(
-                "sesv2",
-                region_name=settings.region,
-                endpoint_url=settings.endpoint_url,
-                config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-            )
+        client = boto3.client(
+            "sesv2",
+            region_name=settings.region,
+            endpoint_url=settings.endpoint_url,
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
         )
+        self.client = user_agent.remember(signature.local(client))
 
     def send(self, mail: Outgoing) -> str:
         request = {

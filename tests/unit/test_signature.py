@@ -1,0 +1,61 @@
+"""A client of the embedded AWS names its credential and region without signing; any other
+client signs as botocore does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.awsrequest import AWSResponse
+
+from chalicelib import signature
+
+
+class _Raw:
+    def stream(self, **_: Any) -> Any:
+        yield b"{}"
+
+
+def _client(endpoint: str, sent: list[dict[str, str]]) -> Any:
+    client = boto3.client(
+        "dynamodb",
+        region_name="eu-west-1",
+        endpoint_url=endpoint,
+        aws_access_key_id="local-key",
+        aws_secret_access_key="secret",
+    )
+
+    def answer(request: Any, **_: Any) -> AWSResponse:  # nothing leaves this process
+        sent.append(
+            {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        )
+        return AWSResponse(request.url, 200, {}, _Raw())
+
+    client.meta.events.register("before-send", answer)
+    return client
+
+
+def test_a_loopback_client_sends_its_credential_scope_and_no_signature() -> None:
+    sent: list[dict[str, str]] = []
+    signature.local(_client("http://127.0.0.1:4566", sent)).list_tables()
+    auth = sent[0]["Authorization"]
+    assert auth.startswith("AWS4-HMAC-SHA256 Credential=local-key/")
+    assert "/eu-west-1/dynamodb/aws4_request" in auth
+    assert auth.endswith("Signature=local")
+    assert "X-Amz-Date" not in sent[0]  # SigV4 never ran
+
+
+def test_a_client_of_aws_itself_is_signed() -> None:
+    sent: list[dict[str, str]] = []
+    signature.local(_client("https://dynamodb.eu-west-1.amazonaws.com", sent)).list_tables()
+    auth = sent[0]["Authorization"]
+    assert "Credential=local-key/" in auth and "Signature=local" not in auth
+    assert len(auth.rsplit("Signature=", 1)[1]) == 64  # a SigV4 HMAC in hex
+    assert "X-Amz-Date" in sent[0]
+
+
+def test_twice_is_once() -> None:
+    sent: list[dict[str, str]] = []
+    client = signature.local(signature.local(_client("http://localhost:4566", sent)))
+    client.list_tables()
+    assert sent[0]["Authorization"].count("Credential=") == 1
