@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from chalicelib import signature, user_agent
+from chalicelib import loopback, user_agent
 
 log = logging.getLogger(__name__)
 BatchHandler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -44,7 +44,7 @@ class StreamDriver:
         self.batch_size = batch_size
         self.max_retries = max_retries
         self.table_name = table_name
-        self.streams = user_agent.remember(signature.local(boto3.client("dynamodbstreams")))
+        self.streams = user_agent.remember(loopback.adapt(boto3.client("dynamodbstreams")))
         self.stream_arn = "" if lazy else self._stream_arn()
         self._positions: dict[str, tuple[str, str | None]] = {}
         self._iterators: dict[str, str] = {}

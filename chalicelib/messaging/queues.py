@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from chalicelib import signature, user_agent
+from chalicelib import loopback, user_agent
 from chalicelib.config import POOL_CONNECTIONS, Settings
 
 SENDS = "sends"
@@ -42,7 +42,7 @@ class Queues:
             endpoint_url=settings.endpoint_url,
             config=Config(max_pool_connections=POOL_CONNECTIONS),
         )
-        self.client = user_agent.remember(signature.local(client))
+        self.client = user_agent.remember(loopback.adapt(client))
         self._urls: dict[str, str] = {}
 
     def name(self, queue: str) -> str:

@@ -13,7 +13,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from chalicelib import signature, user_agent
+from chalicelib import loopback, user_agent
 from chalicelib.config import Settings
 
 THROTTLING = frozenset(
@@ -62,7 +62,7 @@ class SesTransport:
             endpoint_url=settings.endpoint_url,
             config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
         )
-        self.client = user_agent.remember(signature.local(client))
+        self.client = user_agent.remember(loopback.adapt(client))
 
     def send(self, mail: Outgoing) -> str:
         request = {

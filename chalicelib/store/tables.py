@@ -11,7 +11,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import signature, user_agent
+from chalicelib import loopback, user_agent
 from chalicelib.config import POOL_CONNECTIONS, Settings
 from chalicelib.store import shared_reads, wire
 from chalicelib.store.models import MODELS
@@ -51,7 +51,7 @@ def bind(settings: Settings) -> None:
     client = connection().client
     shared_reads.watch(client)
     wire.quicken(client)
-    user_agent.remember(signature.local(client))
+    user_agent.remember(loopback.adapt(client))
     for model in MODELS:
         model._connection = None
         model._get_connection().connection._client = client

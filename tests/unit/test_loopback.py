@@ -1,5 +1,5 @@
-"""A client of the embedded AWS names its credential and region without signing; any other
-client signs as botocore does."""
+"""A client of the embedded AWS names its credential and region without signing and goes to
+its endpoint as given; any other client signs and resolves as botocore does."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 from botocore.awsrequest import AWSResponse
 
-from chalicelib import signature
+from chalicelib import loopback
 
 
 class _Raw:
@@ -26,9 +26,8 @@ def _client(endpoint: str, sent: list[dict[str, str]]) -> Any:
     )
 
     def answer(request: Any, **_: Any) -> AWSResponse:  # nothing leaves this process
-        sent.append(
-            {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
-        )
+        headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        sent.append({**headers, "url": request.url})
         return AWSResponse(request.url, 200, {}, _Raw())
 
     client.meta.events.register("before-send", answer)
@@ -37,17 +36,18 @@ def _client(endpoint: str, sent: list[dict[str, str]]) -> Any:
 
 def test_a_loopback_client_sends_its_credential_scope_and_no_signature() -> None:
     sent: list[dict[str, str]] = []
-    signature.local(_client("http://127.0.0.1:4566", sent)).list_tables()
+    loopback.adapt(_client("http://127.0.0.1:4566", sent)).list_tables()
     auth = sent[0]["Authorization"]
     assert auth.startswith("AWS4-HMAC-SHA256 Credential=local-key/")
     assert "/eu-west-1/dynamodb/aws4_request" in auth
     assert auth.endswith("Signature=local")
     assert "X-Amz-Date" not in sent[0]  # SigV4 never ran
+    assert sent[0]["url"] == "http://127.0.0.1:4566/"
 
 
 def test_a_client_of_aws_itself_is_signed() -> None:
     sent: list[dict[str, str]] = []
-    signature.local(_client("https://dynamodb.eu-west-1.amazonaws.com", sent)).list_tables()
+    loopback.adapt(_client("https://dynamodb.eu-west-1.amazonaws.com", sent)).list_tables()
     auth = sent[0]["Authorization"]
     assert "Credential=local-key/" in auth and "Signature=local" not in auth
     assert len(auth.rsplit("Signature=", 1)[1]) == 64  # a SigV4 HMAC in hex
@@ -56,6 +56,6 @@ def test_a_client_of_aws_itself_is_signed() -> None:
 
 def test_twice_is_once() -> None:
     sent: list[dict[str, str]] = []
-    client = signature.local(signature.local(_client("http://localhost:4566", sent)))
+    client = loopback.adapt(loopback.adapt(_client("http://localhost:4566", sent)))
     client.list_tables()
     assert sent[0]["Authorization"].count("Credential=") == 1
