@@ -80,3 +80,16 @@ def test_a_value_given_as_none_takes_the_default_a_new_instance_has():
 
     assert built["Item"]["properties"] == {"M": {}}
     assert built["Item"]["attempts"] == {"N": "0"}
+
+
+def test_a_condition_serialized_once_is_the_one_pynamodb_sends():
+    claim = ContactKeyModel.key.does_not_exist() | (ContactKeyModel.contact_id == "c_2")
+    values = {"key": "email:a@example.com", "contact_id": "c_2", "created_at": NOW}
+    template = puts.serialized(
+        ContactKeyModel.key.does_not_exist() | (ContactKeyModel.contact_id == "")
+    )
+
+    built = puts.put(ContactKeyModel, values, puts.with_value(template, "c_2"))
+
+    assert built == ContactKeyModel(**values).get_save_kwargs_from_instance(condition=claim)
+    assert template["ExpressionAttributeValues"] != built["ExpressionAttributeValues"]
