@@ -165,9 +165,7 @@ def run(
             file=sys.stderr,
         )
         return 1
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    for noisy in workers.NOISY:
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    workers.configure_process()
     state = state or root / ".leadflow"
     if fresh and state.exists():
         shutil.rmtree(state)

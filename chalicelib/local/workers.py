@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ STALE_SECONDS = 5.0
 # matters (an outage, a failure) under thousands of them.
 NOISY = ("werkzeug", "botocore", "pynamodb", "transitions")
 FINISH_SECONDS = 10.0
+GC_THRESHOLDS = (50_000, 20, 10)  # young, middle, old: see configure_process()
 # Which loops run in which process: the pipeline alone (it is the busiest), the queues
 # together. The tick and the sweeper stay in the stack's own process.
 ROLES = {
@@ -142,15 +144,24 @@ def serve(roles: frozenset[str], status: Path, parent: int | None) -> None:
         thread.join(timeout=FINISH_SECONDS)
 
 
+def configure_process() -> None:
+    """A local process's logging and its cycle collector. Every event, message and request
+    makes thousands of short-lived dicts; at the default threshold (700 new objects) the
+    collector ran hundreds of times a second and took 7% of a lead's CPU, for cycles that
+    are rare. They are still collected, less often."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    for noisy in NOISY:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--roles", required=True)
     parser.add_argument("--status", type=Path, required=True)
     parser.add_argument("--parent", type=int)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    for noisy in NOISY:
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_process()
     serve(frozenset(args.roles.split(",")), args.status, args.parent)
 
 
