@@ -602,51 +602,6 @@ def _bound(port: int) -> socket.socket:
     return sock
 
 
-class _OneWrite:
-    """A connection's transport that sends a response's head with the start of its body.
-
-    uvicorn writes the status line and headers, then the body: two sends, two packets, and a
-    client that reads the head wakes again for the body. Here the head waits until the next
-    write on the connection (in the same turn of the loop, as an answer's body follows its
-    head at once) or, for an answer with no body, until the loop's next turn."""
-
-    def __init__(self, transport: Any) -> None:
-        self._transport = transport
-        self._head: bytes | None = None
-
-    def write(self, data: bytes) -> None:
-        if self._head is None and data.startswith(b"HTTP/1.1 ") and data[9:10] != b"1":
-            self._head = data
-            asyncio.get_running_loop().call_soon(self._flush)
-            return
-        if self._head is not None:
-            data, self._head = self._head + data, None
-        self._transport.write(data)
-
-    def _flush(self) -> None:
-        if self._head is not None:
-            head, self._head = self._head, None
-            if not self._transport.is_closing():
-                self._transport.write(head)
-
-    def close(self) -> None:
-        self._flush()
-        self._transport.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
-
-
-def _protocol() -> type:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-
-    class OneWriteProtocol(HttpToolsProtocol):
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
-            super().connection_made(_OneWrite(transport))
-
-    return OneWriteProtocol
-
-
 def _server(app: Any, port: int) -> Any:
     """uvicorn on httptools and uvloop, not ministack's own Hypercorn: its HTTP and loop are
     pure Python, and took three quarters of the emulator's time on a small request. One
@@ -664,7 +619,7 @@ def _server(app: Any, port: int) -> Any:
             host="127.0.0.1",
             port=port,
             loop="none",  # main() runs the loop: uvloop's
-            http=_protocol(),  # httptools, a response in one write
+            http="httptools",
             lifespan="on",
             access_log=False,
             log_level="warning",
