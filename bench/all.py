@@ -30,6 +30,7 @@ BENCHES = (
     "render",
     "sender",
     "burst",
+    "lead_cpu",
     "speed_to_lead",
     "segments",
     "import",

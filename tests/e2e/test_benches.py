@@ -54,6 +54,12 @@ def test_the_segments_bench_reads_the_same_for_one_event_whatever_the_contacts()
     assert "PASS  the sender sent the first 100 of them" in out
 
 
+def test_the_lead_cpu_bench_takes_every_lead_to_its_thank_you_email():
+    out = _run("lead_cpu.py", "--quick")
+    assert "thank-you emails sent              5   of 5" in out
+    assert re.search(r"all of it +\d+\.\d ms   (PASS|FAIL) <= 40 ms", out)
+
+
 def test_the_sender_bench_sends_every_queued_email():
     out = _run("sender.py", "--quick")
     assert "sent to the outbox         20" in out
