@@ -191,9 +191,7 @@ class Month:
             if self.tallying:
                 self.durations[function].append(time.perf_counter() - began)
 
-    def _processed(
-        self, item: EventModel, marks: Any = None, received_at: float | None = None
-    ) -> Any:
+    def _processed(self, item: EventModel, marks: Any = None) -> Any:
         if self.tallying:
             self.volumes.events[item.type] += 1
         if item.type == EMAIL_SENT and self.meter.counting:
@@ -205,7 +203,7 @@ class Month:
                 by = props.get("journey") or props.get("broadcast") or "other"
                 self.volumes.emails_by[str(by)] += 1
         with self.meter.acting(f"pipeline {item.type}"):
-            return self._process(item, marks, received_at)
+            return self._process(item, marks)
 
     def _pipeline(self, batch: dict[str, Any]) -> Any:
         """One invocation of one event: what the batch writes after its handlers (the event's

@@ -253,7 +253,7 @@ class Engine:
         e = out.enrollment
         changed = self._convert(journey, out, event)
         if e.active:
-            reason = self._exit_reason(journey, e, event, facts)
+            reason = self._exit_reason(journey, event, facts)
             if reason is not None:
                 out.exited.append(e.state)
                 journey.fire(e, EXIT)
@@ -281,18 +281,15 @@ class Engine:
         return True
 
     def _exit_reason(
-        self, journey: CompiledJourney, e: Enrollment, event: Event, facts: JourneyFacts
+        self, journey: CompiledJourney, event: Event, facts: JourneyFacts
     ) -> str | None:
         if event.type == UNSUBSCRIBED and ALL_TOPICS in (event.properties.get("topics") or ()):
             return "unsubscribed from all marketing email"
-        # An exit event counts from entry on, as a goal does: one that happened before (and
-        # reached the pipeline late) did not happen while the contact was in the journey.
-        if event.occurred_at >= e.entered_at:
-            for cond in journey.journey.exit_when:
-                if isinstance(cond, EventCondition) and event_matches(
-                    event, cond.types, cond.where, journey.id
-                ):
-                    return f"exit goal: {event.type}"
+        for cond in journey.journey.exit_when:
+            if isinstance(cond, EventCondition) and event_matches(
+                event, cond.types, cond.where, journey.id
+            ):
+                return f"exit goal: {event.type}"
         return self._held_exit(journey, facts)
 
     def _held_exit(self, journey: CompiledJourney, facts: JourneyFacts) -> str | None:

@@ -22,9 +22,6 @@ class Interest:
     named: frozenset[str]  # goal, exit events, waits and unsubscribing from everything
     exits: Reads  # what the exit goals that are not plain events read
 
-    def __or__(self, other: Interest) -> Interest:
-        return Interest(self.named | other.named, self.exits | other.exits)
-
     def wants(self, event_type: str) -> bool:
         return (
             event_type in self.named

@@ -37,7 +37,6 @@ class StoreContext:
     contacts: ContactStore
     clock: Clock
     marks: Marks | None = None  # the batch, when there is one
-    written_before: float | None = None  # see HandlerContext
 
     def timeline(self, contact_id: str, limit: int = 200) -> list[Event]:
         return self.events.timeline(contact_id, limit=limit, newest_first=False)
@@ -70,19 +69,14 @@ class Processor:
         self.context = StoreContext(events, contacts, clock)
         self.max_attempts = max_attempts
 
-    def process(
-        self, item: EventModel, marks: Marks | None = None, received_at: float | None = None
-    ) -> Disposition:
+    def process(self, item: EventModel, marks: Marks | None = None) -> Disposition:
         """Run handlers for a pending event, then mark it processed (or leave it to `marks`,
         which write many together). Raises if a handler fails: the event stays pending, and
-        a retry finds done what the handlers committed. `received_at`: a `time.monotonic()`
-        reading taken once the event had been read (its batch received)."""
+        a retry finds done what the handlers committed."""
         if item.pending_shard is None:
             return Disposition.SKIPPED
         event = event_rows.from_model(item)
-        context = self.context
-        if marks is not None or received_at is not None:
-            context = replace(context, marks=marks, written_before=received_at)
+        context = self.context if marks is None else replace(self.context, marks=marks)
         with shared_reads.sharing():
             for handler in handlers_for(self.registry, event.type):
                 handler(event, context)

@@ -22,10 +22,6 @@ from chalicelib.store.stats import Tally
 
 
 class HandlerContext(Protocol):
-    written_before: float | None
-    """A `time.monotonic()` reading taken after the event was written (when its batch was
-    received); None when unknown."""
-
     def timeline(self, contact_id: str, limit: int = 200) -> list[Event]:
         """A contact's (or an anonymous visitor's) events, oldest first."""
         ...

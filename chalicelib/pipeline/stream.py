@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from chalicelib.errors import Busy
@@ -27,7 +26,6 @@ def handle_batch(
     collection, which it writes when it likes). If that last write fails, the batch fails
     whole and is retried: its handlers find their work done, and its counts their markers.
     """
-    received_at = time.monotonic()  # every record here was written before this
     own = marks is None
     collected = Marks(processor.clock) if marks is None else marks
     try:
@@ -36,7 +34,7 @@ def handle_batch(
                 continue
             item = EventModel.from_raw_data(record["dynamodb"]["NewImage"])
             try:
-                processor.process(item, collected, received_at)
+                processor.process(item, collected)
             except Exception as exc:
                 if is_outage(exc):
                     raise  # not the event's fault: retried from here, and no attempt counted

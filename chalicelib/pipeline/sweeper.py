@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,7 +21,6 @@ class SweepReport:
 def sweep(processor: Processor, grace: timedelta, limit_per_shard: int = 500) -> SweepReport:
     """Process pending events older than `grace`, oldest first, from the sparse index only."""
     report = SweepReport()
-    received_at = time.monotonic()  # every event the queries below find was written before
     before = processor.clock.now() - grace
     for shard in processor.events.all_shards():
         blocked: set[str] = set()
@@ -30,7 +28,7 @@ def sweep(processor: Processor, grace: timedelta, limit_per_shard: int = 500) ->
             if item.contact_id in blocked:
                 continue
             try:
-                outcome = processor.process(item, received_at=received_at)
+                outcome = processor.process(item)
             except Exception as exc:
                 processor.fail(item, exc)
                 blocked.add(item.contact_id)

@@ -73,9 +73,6 @@ class JourneyRunner:
         """
         if not event.contact_id.startswith("ct_") or event.type in BOOKKEEPING:
             return
-        live = self.library.live()
-        if not self._may_matter(event, ctx, live):
-            return
         facts = self.facts(event.contact_id)
         existing = self.enrollments.for_contact(event.contact_id)
         cause = scorekeeper.derived_from(event)  # decided with this event already written
@@ -91,19 +88,9 @@ class JourneyRunner:
             if not enrollment.active and journey.journey.goal is None:
                 continue
             self._settle(journey, enrollment, facts, self._receiver(event))
-        for journey in live:
+        for journey in self.library.live():
             if triggered_by(journey, event):
                 self._enter(journey, event, facts, existing)
-
-    def _may_matter(self, event: Event, ctx: HandlerContext, live: list[CompiledJourney]) -> bool:
-        """Whether the contact's enrollments are worth reading for this event: it triggers a
-        live journey, or some version ever published may react to its type. Most of a new
-        lead's events (`journey_entered`, `email_sent`, `segment_entered` no journey reads)
-        are neither: one Query each, a tenth of a lead's CPU, saved."""
-        if any(triggered_by(journey, event) for journey in live):
-            return True
-        written_before = ctx.written_before
-        return written_before is None or self.library.ever_wanted(event.type, written_before)
 
     def _receiver(self, event: Event) -> Decide:
         def decide(journey: CompiledJourney, enrollment: Enrollment, facts: StoreFacts):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from chalicelib.clock import Clock
@@ -94,15 +94,6 @@ class ContentStore:
             hit = (body, parse(body))
             self._parsed[key] = hit
         return hit[1]
-
-    def versions_after(
-        self, kind: str, content_id: str, after: int
-    ) -> Iterator[tuple[int, dict[str, Any]]]:
-        """Every version published after version `after`, oldest first, read strongly."""
-        for item in ContentModel.query(
-            f"{kind}:{content_id}", ContentModel.version > after, consistent_read=True
-        ):
-            yield int(item.version), item.body.as_dict()
 
     def current_version(self, kind: str, content_id: str) -> int | None:
         item = self._latest_item(f"{kind}:{content_id}")

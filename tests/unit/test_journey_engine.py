@@ -249,23 +249,3 @@ def test_re_entry_is_refused_while_in_the_journey_and_for_180_days_after(whitepa
     assert (still.holds, still.reason) == (False, "still in the journey")
     assert not soon.holds and "re-entry after 180d" in soon.reason
     assert (later.holds, later.reason) == (True, "trigger matched")
-
-
-def test_an_exit_event_counts_from_entry_on(whitepaper):
-    """An exit event that happened before the contact entered (and reached the pipeline
-    late) did not happen while they were in the journey, as for a goal and a wait."""
-    body = whitepaper.journey.model_dump(mode="json", exclude_none=True)
-    body["exit_when"] = [{"event": "meeting_cancelled"}]
-    journey = compile_journey(type(whitepaper.journey).model_validate(body), 2)
-    engine, memory = Engine(FakeClock(MONDAY_10_BERLIN)), Memory()
-    cancelled_before = _event(engine.clock, "meeting_cancelled")
-    engine.clock.advance(minutes=1)
-    _download(engine, journey, memory)
-    engine.clock.advance(minutes=1)
-
-    late = _receive(engine, journey, memory, cancelled_before)
-    cancelled_after = _receive(engine, journey, memory, _event(engine.clock, "meeting_cancelled"))
-
-    assert late == []
-    assert cancelled_after == [("journey_exited", None)]
-    assert memory.enrollment.end_reason == "exit goal: meeting_cancelled"
