@@ -10,10 +10,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from chalicelib import bootstrap
+from chalicelib.config import Settings
 from chalicelib.content.catalog import Catalog
 from chalicelib.local import emulator
 from chalicelib.services import publisher
 from chalicelib.store import tables
+
+SIGNING_SECRET = "bench-secret-0123456789abcdef"
+
+
+def bench_settings(**env: str) -> Settings:
+    """Settings for a bench's own stage: these variables over the bench's defaults."""
+    return Settings.from_env(
+        {"LEADFLOW_STAGE": "bench", "LEADFLOW_SIGNING_SECRET": SIGNING_SECRET, **env}
+    )
 
 
 @contextmanager

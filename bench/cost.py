@@ -254,9 +254,9 @@ def bill_of(run: Run, prices: dict[str, Any]) -> Bill:
 def play(contacts: int, dashboard_opens: int) -> Run:
     meter = Meter().install()  # before any client exists, so every one is hooked
     from app import app
+    from bench.backend import bench_settings
     from chalicelib import bootstrap
     from chalicelib.clock import FakeClock
-    from chalicelib.config import Settings
     from chalicelib.content import catalog
     from chalicelib.local import emulator
     from chalicelib.local.provision import provision
@@ -266,14 +266,7 @@ def play(contacts: int, dashboard_opens: int) -> Run:
     meter.counting = False
     engine = emulator.start()
     try:
-        settings = Settings.from_env(
-            {
-                "LEADFLOW_STAGE": "bench",
-                "LEADFLOW_TABLE_PREFIX": TABLE_PREFIX,
-                "AWS_REGION": "us-east-1",
-                "LEADFLOW_SIGNING_SECRET": "bench-secret-0123456789abcdef",
-            }
-        )
+        settings = bench_settings(LEADFLOW_TABLE_PREFIX=TABLE_PREFIX, AWS_REGION="us-east-1")
         clock = FakeClock(START)
         svc = bootstrap.build(settings, clock, sleep=lambda s: clock.advance(seconds=s))
         bootstrap.reset(svc)

@@ -56,21 +56,15 @@ def one_import(file: str, traced: bool) -> dict[str, float]:
     import time
     import tracemalloc
 
+    from bench.backend import bench_settings
     from chalicelib import bootstrap
-    from chalicelib.config import Settings
     from chalicelib.local import emulator
     from chalicelib.services.importer import ImportOptions
     from chalicelib.store import tables
 
     engine = emulator.start()
     try:
-        settings = Settings.from_env(
-            {
-                "LEADFLOW_STAGE": "bench",
-                "AWS_ENDPOINT_URL": engine.endpoint,
-                "LEADFLOW_SIGNING_SECRET": "bench-secret-0123456789abcdef",
-            }
-        )
+        settings = bench_settings(AWS_ENDPOINT_URL=engine.endpoint)
         svc = bootstrap.build(settings)
         tables.create_all()
         client = tables.connection().client

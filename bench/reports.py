@@ -32,12 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.backend import bench_settings  # noqa: E402
 from bench.tick import Meter  # noqa: E402
 from bench.timing import Sample  # noqa: E402
 from chalicelib import bootstrap  # noqa: E402
 from chalicelib import events as ev  # noqa: E402
 from chalicelib.clock import FakeClock  # noqa: E402
-from chalicelib.config import Settings  # noqa: E402
 from chalicelib.content import catalog  # noqa: E402
 from chalicelib.local import emulator  # noqa: E402
 from chalicelib.reports import tally  # noqa: E402
@@ -220,14 +220,7 @@ def live(counts: Counts, rng: random.Random, i: int) -> None:
 
 
 def populate(prefix: str, n: int) -> tuple[bootstrap.Services, int, float]:
-    settings = Settings.from_env(
-        {
-            "LEADFLOW_STAGE": "bench",
-            "LEADFLOW_TABLE_PREFIX": prefix,
-            "AWS_REGION": "us-east-1",
-            "LEADFLOW_SIGNING_SECRET": "bench-secret-0123456789abcdef",
-        }
-    )
+    settings = bench_settings(LEADFLOW_TABLE_PREFIX=prefix, AWS_REGION="us-east-1")
     svc = bootstrap.build(settings, FakeClock(END))
     tables.create_all()
     content = catalog.load(ROOT / "marketing", ROOT / "templates")

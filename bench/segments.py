@@ -33,11 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.backend import bench_settings  # noqa: E402
 from bench.tick import Meter  # noqa: E402
 from bench.timing import Sample  # noqa: E402
 from chalicelib import bootstrap, ids  # noqa: E402
 from chalicelib.clock import FakeClock, SystemClock  # noqa: E402
-from chalicelib.config import Settings  # noqa: E402
 from chalicelib.content import catalog  # noqa: E402
 from chalicelib.events import EMAIL_CLICKED, Event  # noqa: E402
 from chalicelib.local import emulator  # noqa: E402
@@ -106,14 +106,10 @@ class BroadcastRun:
 
 def populate(prefix: str, n: int) -> Population:
     """N contacts by batch writes, and the 20 segments published over them."""
-    settings = Settings.from_env(
-        {
-            "LEADFLOW_STAGE": "bench",
-            "LEADFLOW_TABLE_PREFIX": prefix,
-            "AWS_REGION": "us-east-1",
-            "LEADFLOW_SIGNING_SECRET": "bench-secret-0123456789abcdef",
-            "LEADFLOW_MAX_SEND_RATE": "100000",  # SES's quota is not what is measured
-        }
+    settings = bench_settings(
+        LEADFLOW_TABLE_PREFIX=prefix,
+        AWS_REGION="us-east-1",
+        LEADFLOW_MAX_SEND_RATE="100000",  # SES's quota is not what is measured
     )
     svc = bootstrap.build(settings, FakeClock(NOW))
     tables.create_all()
