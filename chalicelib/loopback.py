@@ -5,9 +5,10 @@ The embedded AWS checks no signature: from the Authorization header it reads the
 client was given. Yet each request was signed (SigV4: a canonical request, a hash of the body,
 four HMACs), a tenth of the pipeline worker's CPU, and its endpoint worked out again from
 AWS's endpoint rules, which for a transaction walk every item for its table names: a twelfth
-of an import's CPU. A client whose endpoint is on this machine sends the header's credential
-scope as signing would write it with `Signature=local`, and goes to its endpoint directly.
-A client pointed anywhere else is left as it is.
+of an import's CPU. A client of the embedded AWS (an endpoint on this machine and the credentials
+the stack gives its processes) sends the header's credential scope as signing would write it
+with `Signature=local`, and goes to its endpoint directly. Any other client (AWS itself, or
+another emulator on this machine that may check signatures) is left as it is.
 """
 
 from __future__ import annotations
@@ -18,18 +19,19 @@ from urllib.parse import urlsplit
 import botocore
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+ACCESS_KEY = "leadflow-local"  # what local/emulator.py gives the stack's processes
 SCOPE_DATE = "20260101"  # read by nobody: the embedded AWS takes the key and region alone
 
 
 def adapt(client: Any) -> Any:
-    """Lighten `client` if its endpoint is on this machine; returns the client."""
+    """Lighten `client` if it is a client of the embedded AWS; returns the client."""
     if urlsplit(client.meta.endpoint_url).hostname not in LOOPBACK:
         return client
-    client._ruleset_resolver = None  # botocore then sends to `meta.endpoint_url` as given
     credentials = client._request_signer._credentials
-    if credentials is None:
-        return client  # nothing to name: the request goes unsigned, as botocore would send it
-    key = credentials.get_frozen_credentials().access_key
+    if credentials is None or credentials.get_frozen_credentials().access_key != ACCESS_KEY:
+        return client
+    client._ruleset_resolver = None  # botocore then sends to `meta.endpoint_url` as given
+    key = ACCESS_KEY
     service = client.meta.service_model.service_id.hyphenize()
     client.meta.events.register_first(
         f"choose-signer.{service}", _unsigned, unique_id="leadflow-loopback-signer"

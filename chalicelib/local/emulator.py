@@ -19,6 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from chalicelib import loopback
 from chalicelib.local import ports
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = Path(__file__).resolve().with_name("emulator_main.py")
 FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "leadflow-local",
+    "AWS_ACCESS_KEY_ID": loopback.ACCESS_KEY,
     "AWS_SECRET_ACCESS_KEY": "leadflow-local",
     "AWS_DEFAULT_REGION": "us-east-1",
 }

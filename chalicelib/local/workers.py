@@ -30,7 +30,9 @@ STALE_SECONDS = 5.0
 # matters (an outage, a failure) under thousands of them.
 NOISY = ("werkzeug", "botocore", "pynamodb", "transitions")
 FINISH_SECONDS = 10.0
-GC_THRESHOLDS = (50_000, 20, 10)  # young, middle, old: see configure_process()
+# Young, middle, old: see configure_process(). The emulator, which imports nothing of ours,
+# keeps the same in emulator_main.GC_THRESHOLDS.
+GC_THRESHOLDS = (50_000, 20, 10)
 # Which loops run in which process: the pipeline alone (it is the busiest), the queues
 # together. The tick and the sweeper stay in the stack's own process.
 ROLES = {

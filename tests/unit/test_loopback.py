@@ -16,12 +16,12 @@ class _Raw:
         yield b"{}"
 
 
-def _client(endpoint: str, sent: list[dict[str, str]]) -> Any:
+def _client(endpoint: str, sent: list[dict[str, str]], key: str = loopback.ACCESS_KEY) -> Any:
     client = boto3.client(
         "dynamodb",
         region_name="eu-west-1",
         endpoint_url=endpoint,
-        aws_access_key_id="local-key",
+        aws_access_key_id=key,
         aws_secret_access_key="secret",
     )
 
@@ -38,7 +38,7 @@ def test_a_loopback_client_sends_its_credential_scope_and_no_signature() -> None
     sent: list[dict[str, str]] = []
     loopback.adapt(_client("http://127.0.0.1:4566", sent)).list_tables()
     auth = sent[0]["Authorization"]
-    assert auth.startswith("AWS4-HMAC-SHA256 Credential=local-key/")
+    assert auth.startswith(f"AWS4-HMAC-SHA256 Credential={loopback.ACCESS_KEY}/")
     assert "/eu-west-1/dynamodb/aws4_request" in auth
     assert auth.endswith("Signature=local")
     assert "X-Amz-Date" not in sent[0]  # SigV4 never ran
@@ -49,7 +49,7 @@ def test_a_client_of_aws_itself_is_signed() -> None:
     sent: list[dict[str, str]] = []
     loopback.adapt(_client("https://dynamodb.eu-west-1.amazonaws.com", sent)).list_tables()
     auth = sent[0]["Authorization"]
-    assert "Credential=local-key/" in auth and "Signature=local" not in auth
+    assert f"Credential={loopback.ACCESS_KEY}/" in auth and "Signature=local" not in auth
     assert len(auth.rsplit("Signature=", 1)[1]) == 64  # a SigV4 HMAC in hex
     assert "X-Amz-Date" in sent[0]
 
@@ -59,3 +59,11 @@ def test_twice_is_once() -> None:
     client = loopback.adapt(loopback.adapt(_client("http://localhost:4566", sent)))
     client.list_tables()
     assert sent[0]["Authorization"].count("Credential=") == 1
+
+
+def test_another_emulator_on_this_machine_gets_signed_requests() -> None:
+    """One that may check signatures (a LocalStack with its own keys): left as it is."""
+    sent: list[dict[str, str]] = []
+    loopback.adapt(_client("http://127.0.0.1:4566", sent, key="test")).list_tables()
+    assert "Signature=local" not in sent[0]["Authorization"]
+    assert "X-Amz-Date" in sent[0]
