@@ -80,11 +80,27 @@ def writes(counts: Iterable[Count], day: date, shard: int, note: bool = True) ->
     return _writes([(counts, day, shard)], note)
 
 
-def _writes(
-    entries: Iterable[tuple[Iterable[Count], date, int]], note: bool = True
-) -> list[tables.Write]:
+Entries = Iterable[tuple[Iterable[Count], date, int]]
+
+
+def _writes(entries: Entries, note: bool = True) -> list[tables.Write]:
     """The updates that add every entry's counts, each item's once: counts that meet on an
     item (the same scope, day and shard) are summed."""
+    out: list[tables.Write] = []
+    for (scope, bucket), (metrics, scopes) in _additions(entries, note).items():
+        actions: list[Any] = [_add(m, v) for m, v in metrics.items()]
+        if scopes:
+            actions.append(Path(SCOPES).add(scopes))
+        actions.append(_add(CHANGES, Decimal(1)))
+        out.append(("update", StatModel(scope, bucket), {"actions": actions}))
+    return out
+
+
+def _additions(
+    entries: Entries, note: bool = True
+) -> dict[tuple[str, str], tuple[dict[str, Decimal], set[str]]]:
+    """Per item (scope, bucket) the metrics the entries add to it, summed, and (on an `all`
+    item) the scopes noted there; items with nothing to add left out."""
     grouped: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
     seen: dict[str, set[str]] = defaultdict(set)  # the `all` bucket -> scopes noted there
     for counts, day, shard in entries:
@@ -96,15 +112,13 @@ def _writes(
                 seen[f"{day.isoformat()}#{shard}"].add(c.scope)
     for bucket in seen:
         grouped.setdefault((ALL, bucket), {})
-    out: list[tables.Write] = []
+    changes = {}
     for (scope, bucket), metrics in grouped.items():
-        actions: list[Any] = [_add(m, v) for m, v in metrics.items() if v]
-        if scope == ALL and seen.get(bucket):
-            actions.append(Path(SCOPES).add(seen[bucket]))
-        if actions:
-            actions.append(_add(CHANGES, Decimal(1)))
-            out.append(("update", StatModel(scope, bucket), {"actions": actions}))
-    return out
+        added = {m: v for m, v in metrics.items() if v}
+        scopes = seen.get(bucket, set()) if scope == ALL else set()
+        if added or scopes:
+            changes[(scope, bucket)] = (added, scopes)
+    return changes
 
 
 def note(scope: str, day: date, shard: int) -> None:
@@ -130,7 +144,7 @@ class StatStore:
         chunks: dict[int, list[list[Tally]]] = defaultdict(lambda: [[]])
         room: dict[int, int] = defaultdict(lambda: tables.TRANSACTION_ITEMS)
         for t in tallies:  # a transaction per shard: writers still meet on one shard's items
-            items = 1 + len(_writes([(t.counts, t.day, t.shard)]))  # its marker and counters,
+            items = 1 + len(_additions([(t.counts, t.day, t.shard)]))  # its marker and counters,
             if items == 1:  # at most: counts meeting on one counter take fewer
                 continue
             if items > room[t.shard] and chunks[t.shard][-1]:
