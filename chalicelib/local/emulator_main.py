@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import contextvars
 import copy
 import email.utils
 import functools
@@ -109,6 +110,46 @@ def _copy_items_quickly() -> None:
     from ministack.services import dynamodb
 
     dynamodb.copy = types.SimpleNamespace(**{**vars(copy), "deepcopy": deep_copy})
+
+
+_SMALL_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("small", default=False)
+"""Set by `Direct` for a DynamoDB request whose body is too small to reach the 4 MB
+transaction cap however it is written out again."""
+_WRITTEN_OUT_AT_MOST = 3
+"""How much longer a JSON body can get when written out again with Python's defaults: an
+escaped character (`\\u00e9`, a surrogate pair for an emoji) is at most three times the
+UTF-8 bytes it came as, and a compact `,` or `:` becomes `, ` or `: `."""
+
+
+def _quicken_json() -> None:
+    """ministack parses each DynamoDB request with the standard library's JSON, then writes
+    every transaction out again whole to measure it against the 4 MB cap: together a fifth of
+    its CPU in an import. Requests are parsed with orjson (three times faster, into the same
+    values: a malformed body, or one orjson refuses such as a lone surrogate escape, is
+    parsed by the standard library, which then answers as before; an integer beyond 64 bits,
+    which no DynamoDB parameter takes, reads as a float). A transaction whose request body is
+    under a third of the cap is not written out again: it cannot exceed the cap."""
+    import orjson
+    from ministack.services import dynamodb
+
+    def loads(text: Any, *args: Any, **kwargs: Any) -> Any:
+        if not args and not kwargs:
+            try:
+                return orjson.loads(text)
+            except orjson.JSONDecodeError:
+                pass
+        return json.loads(text, *args, **kwargs)
+
+    def dumps(value: Any, *args: Any, **kwargs: Any) -> str:
+        if not args and not kwargs and _SMALL_REQUEST.get() and _is_transaction(value):
+            return ""  # only measured, see above
+        return json.dumps(value, *args, **kwargs)
+
+    dynamodb.json = types.SimpleNamespace(**{**vars(json), "loads": loads, "dumps": dumps})
+
+
+def _is_transaction(value: Any) -> bool:
+    return type(value) is dict and "TransactItems" in value
 
 
 def _bound_memory() -> None:
@@ -478,6 +519,9 @@ class Direct:
         self.responses.set_request_region(self.router.extract_region(headers, {}))
         async with self.ministack._get_reset_lock():
             pass
+        small = _SMALL_REQUEST.set(
+            len(body) * _WRITTEN_OUT_AT_MOST <= self.dynamodb._DDB_TXN_MAX_BYTES
+        )
         try:
             status, out, payload = await self.dynamodb.handle_request(
                 "POST", "/", headers, body, {}
@@ -486,6 +530,8 @@ class Direct:
             print(f"emulator: DynamoDB request failed: {exc!r}", file=sys.stderr)
             status, out = 500, {"Content-Type": "application/json"}
             payload = json.dumps({"__type": "InternalError", "message": str(exc)}).encode()
+        finally:
+            _SMALL_REQUEST.reset(small)
         self.responses.fix_error_content_type("dynamodb", status, out)
         self.responses.fix_success_content_type("dynamodb", status, out)
         payload = payload if isinstance(payload, bytes) else payload.encode("utf-8")
@@ -563,6 +609,7 @@ async def serve(
 
     _remember_parsed_expressions()
     _copy_items_quickly()
+    _quicken_json()
     _bound_memory()
     _light_raw_mail()
     emulator_ranges.install()

@@ -1,0 +1,70 @@
+"""The embedded AWS parses DynamoDB requests quickly (emulator_main._quicken_json) and still
+answers as DynamoDB does: a transaction over 4 MB is refused, a body that is not JSON is a
+SerializationException, and non-ASCII values come back as written."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from chalicelib.local import emulator
+
+TABLE = "emulator-requests"
+
+
+@pytest.fixture
+def dynamodb(aws: emulator.Emulator):
+    aws.reset()
+    client = boto3.client("dynamodb", endpoint_url=aws.endpoint, region_name="us-east-1")
+    client.create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return client
+
+
+def test_a_transaction_over_four_megabytes_is_refused_and_writes_nothing(dynamodb) -> None:
+    big = "x" * 390_000  # each item under DynamoDB's 400 KB, eleven of them over 4 MB
+    items = [
+        {"Put": {"TableName": TABLE, "Item": {"id": {"S": f"big-{i}"}, "body": {"S": big}}}}
+        for i in range(11)
+    ]
+    with pytest.raises(ClientError) as refused:
+        dynamodb.transact_write_items(TransactItems=items)
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert "4MB" in refused.value.response["Error"]["Message"]
+    assert dynamodb.scan(TableName=TABLE)["Count"] == 0
+
+
+def test_a_small_transaction_is_written_with_its_chinese_text(dynamodb) -> None:
+    items = [
+        {"Put": {"TableName": TABLE, "Item": {"id": {"S": f"ct-{i}"}, "name": {"S": "王芳😀"}}}}
+        for i in range(3)
+    ]
+    dynamodb.transact_write_items(TransactItems=items)
+    got = dynamodb.get_item(TableName=TABLE, Key={"id": {"S": "ct-1"}}, ConsistentRead=True)
+    assert got["Item"]["name"]["S"] == "王芳😀"
+
+
+def test_a_body_that_is_not_json_is_a_serialization_error(aws: emulator.Emulator, dynamodb) -> None:
+    request = urllib.request.Request(
+        aws.endpoint,
+        data=b'{"TableName": "emulator-requests", "Key": {',
+        headers={
+            "X-Amz-Target": "DynamoDB_20120810.GetItem",
+            "Content-Type": "application/x-amz-json-1.0",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=leadflow-local/20260101/us-east-1/"
+            "dynamodb/aws4_request, SignedHeaders=host, Signature=local",
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as answered:
+        urllib.request.urlopen(request, timeout=10)
+    assert answered.value.code == 400
+    assert "SerializationException" in json.loads(answered.value.read())["__type"]
