@@ -13,9 +13,9 @@ DynamoDB's to refuse.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from botocore.utils import lowercase_dict
 
 # Operations whose input and output hold no timestamps and whose members keep their names:
@@ -39,14 +39,6 @@ _OUTPUTS = frozenset(f"{name}Output" for name in ITEM_OPERATIONS)
 _BINARY = (b'"B"', b'"BS"')  # a binary value's type, or (rarely) a name: botocore reads those
 
 
-class _Binary(TypeError):
-    pass
-
-
-def _refuse(value: Any) -> Any:
-    raise _Binary(type(value).__name__)
-
-
 class _Serializer:
     def __init__(self, botocore: Any) -> None:
         self.botocore = botocore
@@ -55,8 +47,8 @@ class _Serializer:
         if operation.name not in ITEM_OPERATIONS or operation.metadata.get("protocol") != "json":
             return self.botocore.serialize_to_request(parameters, operation)
         try:
-            body = json.dumps(parameters, default=_refuse)
-        except _Binary:  # bytes: botocore writes them as base64
+            body = orjson.dumps(parameters)
+        except TypeError:  # bytes (botocore writes them as base64), or what JSON cannot hold
             return self.botocore.serialize_to_request(parameters, operation)
         meta = operation.metadata
         return {
@@ -67,7 +59,7 @@ class _Serializer:
                 "X-Amz-Target": f"{meta['targetPrefix']}.{operation.name}",
                 "Content-Type": f"application/x-amz-json-{meta['jsonVersion']}",
             },
-            "body": body.encode("utf-8"),
+            "body": body,
         }
 
 
@@ -86,7 +78,7 @@ class _Parser:
         ):
             return self.botocore.parse(response, shape)
         try:
-            parsed = json.loads(body) if body else {}
+            parsed = orjson.loads(body) if body else {}
         except ValueError:  # a cut answer: botocore's parse lets its checksum retry see it
             return self.botocore.parse(response, shape)
         headers = response["headers"]
