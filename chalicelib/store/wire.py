@@ -5,8 +5,10 @@ against the API's model before writing it as JSON; its answer is walked again on
 back. For DynamoDB's item operations that walk changes nothing but binary values (base64),
 and it was a sixth of the pipeline's time. So for those operations, on a plain answer, the
 client writes and reads the JSON directly; anything else (binary values, other operations,
-errors) goes through botocore as before. The request bytes and the parsed answer are the
-ones botocore would make (tests/integration/test_wire.py compares them). Like PynamoDB's
+errors) goes through botocore as before. The JSON is written and read by orjson, in C: the
+request is botocore's, written compactly in UTF-8 rather than spaced and escaped, and the
+parsed answer is the one botocore would make (tests/integration/test_wire.py compares them).
+Like PynamoDB's
 client, whose parameter validation is off, the fast path checks no parameters: a bad one is
 DynamoDB's to refuse.
 """
