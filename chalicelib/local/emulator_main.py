@@ -30,6 +30,7 @@ import copy
 import email.utils
 import functools
 import gc
+import hashlib
 import json
 import marshal
 import os
@@ -150,6 +151,48 @@ def _quicken_json() -> None:
 
 def _is_transaction(value: Any) -> bool:
     return type(value) is dict and "TransactItems" in value
+
+
+class _Digest:
+    """Stands for a transaction's request, kept for ten minutes against a retry with the same
+    ClientRequestToken (which botocore sends on every transaction): equal to a request with
+    the same content, as the request itself would be."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, request: dict[str, Any]) -> None:
+        self.value = _digest(request)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, dict) and _digest(other) == self.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _digest(request: dict[str, Any]) -> bytes:
+    import orjson
+
+    return hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS)).digest()
+
+
+def _remember_transactions_by_digest() -> None:
+    """ministack keeps every transaction's whole request for ten minutes, to tell a retry with
+    the same token from a different request: in an import, a hundred items of parsed JSON a
+    transaction, hundreds of megabytes that the cycle collector walked again and again. It
+    keeps their digest instead (a request orjson cannot write, such as one with an integer
+    beyond 64 bits, is kept whole as before)."""
+    from ministack.services import dynamodb
+
+    store = dynamodb._txn_token_store
+
+    def store_digest(token: Any, entry: dict[str, Any]) -> None:
+        signature = entry.get("signature")
+        if isinstance(signature, dict):
+            with contextlib.suppress(TypeError):
+                entry = {**entry, "signature": _Digest(signature)}
+        store(token, entry)
+
+    dynamodb._txn_token_store = store_digest
 
 
 def _bound_memory() -> None:
@@ -610,6 +653,7 @@ async def serve(
     _remember_parsed_expressions()
     _copy_items_quickly()
     _quicken_json()
+    _remember_transactions_by_digest()
     _bound_memory()
     _light_raw_mail()
     emulator_ranges.install()

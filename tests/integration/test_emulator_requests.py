@@ -68,3 +68,24 @@ def test_a_body_that_is_not_json_is_a_serialization_error(aws: emulator.Emulator
         urllib.request.urlopen(request, timeout=10)
     assert answered.value.code == 400
     assert "SerializationException" in json.loads(answered.value.read())["__type"]
+
+
+def test_a_transaction_retried_with_its_token_is_not_applied_twice(dynamodb) -> None:
+    """The emulator keeps a digest of each transaction's request against its token."""
+    counter = {
+        "Update": {
+            "TableName": TABLE,
+            "Key": {"id": {"S": "counter"}},
+            "UpdateExpression": "ADD n :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+    }
+    dynamodb.transact_write_items(TransactItems=[counter], ClientRequestToken="retry-1")
+    dynamodb.transact_write_items(TransactItems=[counter], ClientRequestToken="retry-1")
+    got = dynamodb.get_item(TableName=TABLE, Key={"id": {"S": "counter"}}, ConsistentRead=True)
+    assert got["Item"]["n"]["N"] == "1"
+
+    other = {"Update": {**counter["Update"], "Key": {"id": {"S": "another"}}}}
+    with pytest.raises(ClientError) as mismatched:
+        dynamodb.transact_write_items(TransactItems=[other], ClientRequestToken="retry-1")
+    assert mismatched.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
