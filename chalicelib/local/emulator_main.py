@@ -116,10 +116,11 @@ def _copy_items_quickly() -> None:
 _SMALL_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("small", default=False)
 """Set by `Direct` for a DynamoDB request whose body is too small to reach the 4 MB
 transaction cap however it is written out again."""
-_WRITTEN_OUT_AT_MOST = 3
-"""How much longer a JSON body can get when written out again with Python's defaults: an
-escaped character (`\\u00e9`, a surrogate pair for an emoji) is at most three times the
-UTF-8 bytes it came as, and a compact `,` or `:` becomes `, ` or `: `."""
+_WRITTEN_OUT_AT_MOST = 5
+"""More than a JSON body can grow when written out again with Python's defaults: an escaped
+character (`\\u00e9`, a surrogate pair for an emoji) is at most three times the UTF-8 bytes
+it came as, a compact `,` or `:` becomes `, ` or `: `, and a number grows most of all:
+`1e15` is written `1000000000000000.0`, four and a half times as long."""
 
 
 def _quicken_json() -> None:
@@ -129,7 +130,7 @@ def _quicken_json() -> None:
     values: a malformed body, or one orjson refuses such as a lone surrogate escape, is
     parsed by the standard library, which then answers as before; an integer beyond 64 bits,
     which no DynamoDB parameter takes, reads as a float). A transaction whose request body is
-    under a third of the cap is not written out again: it cannot exceed the cap."""
+    under a fifth of the cap is not written out again: it cannot exceed the cap."""
     import orjson
     from ministack.services import dynamodb
 
@@ -164,7 +165,12 @@ class _Digest:
         self.value = _digest(request)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, dict) and _digest(other) == self.value
+        if not isinstance(other, dict):
+            return NotImplemented
+        try:
+            return _digest(other) == self.value
+        except TypeError:  # a request orjson cannot write was never kept as a digest
+            return False
 
     __hash__ = None  # type: ignore[assignment]
 

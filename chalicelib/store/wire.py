@@ -8,6 +8,9 @@ client writes and reads the JSON directly; anything else (binary values, other o
 errors) goes through botocore as before. The JSON is written and read by orjson, in C: the
 request is botocore's, written compactly in UTF-8 rather than spaced and escaped, and the
 parsed answer is the one botocore would make (tests/integration/test_wire.py compares them).
+PynamoDB writes every number as a string, so orjson's own ways with numbers (a float that
+is not a number written as null, an integer beyond 64 bits read as a float) never meet
+DynamoDB's values.
 Like PynamoDB's
 client, whose parameter validation is off, the fast path checks no parameters: a bad one is
 DynamoDB's to refuse.
@@ -37,6 +40,8 @@ ITEM_OPERATIONS = frozenset(
         "UpdateItem",
     }
 )
+# Values botocore would not write either (dates, dataclasses) raise, so they take its path.
+_AS_BOTOCORE_WOULD = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _OUTPUTS = frozenset(f"{name}Output" for name in ITEM_OPERATIONS)
 _BINARY = (b'"B"', b'"BS"')  # a binary value's type, or (rarely) a name: botocore reads those
 
@@ -49,7 +54,7 @@ class _Serializer:
         if operation.name not in ITEM_OPERATIONS or operation.metadata.get("protocol") != "json":
             return self.botocore.serialize_to_request(parameters, operation)
         try:
-            body = orjson.dumps(parameters)
+            body = orjson.dumps(parameters, option=_AS_BOTOCORE_WOULD)
         except TypeError:  # bytes (botocore writes them as base64), or what JSON cannot hold
             return self.botocore.serialize_to_request(parameters, operation)
         meta = operation.metadata

@@ -13,6 +13,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from chalicelib.local import emulator
+from chalicelib.local.emulator_main import _Digest
+from chalicelib.store import wire
 
 TABLE = "emulator-requests"
 
@@ -40,6 +42,21 @@ def test_a_transaction_over_four_megabytes_is_refused_and_writes_nothing(dynamod
         dynamodb.transact_write_items(TransactItems=items)
     assert refused.value.response["Error"]["Code"] == "ValidationException"
     assert "4MB" in refused.value.response["Error"]["Message"]
+    assert dynamodb.scan(TableName=TABLE)["Count"] == 0
+
+
+def test_a_compact_body_under_the_cap_that_grows_past_it_is_measured_and_refused(dynamodb) -> None:
+    """Our client writes UTF-8 (é is two bytes, six escaped): a 1.5 MB body is more than a
+    fifth of the cap, so it is measured, written out as DynamoDB's limit counts it: refused."""
+    wire.quicken(dynamodb)
+    text = "é" * 190_000  # 380 KB an item in UTF-8
+    items = [
+        {"Put": {"TableName": TABLE, "Item": {"id": {"S": f"accent-{i}"}, "body": {"S": text}}}}
+        for i in range(4)
+    ]
+    with pytest.raises(ClientError) as refused:
+        dynamodb.transact_write_items(TransactItems=items)
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
     assert dynamodb.scan(TableName=TABLE)["Count"] == 0
 
 
@@ -89,3 +106,12 @@ def test_a_transaction_retried_with_its_token_is_not_applied_twice(dynamodb) -> 
     with pytest.raises(ClientError) as mismatched:
         dynamodb.transact_write_items(TransactItems=[other], ClientRequestToken="retry-1")
     assert mismatched.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
+
+
+def test_a_digest_equals_only_a_request_with_the_same_content() -> None:
+    request = {"TransactItems": [{"Put": {"Item": {"id": {"S": "王"}}}}], "Limit": 1}
+    kept = _Digest(request)
+    assert kept == {"Limit": 1, "TransactItems": [{"Put": {"Item": {"id": {"S": "王"}}}}]}
+    assert kept != {**request, "Limit": 2}
+    assert kept != {"TransactItems": [{"Put": {"Item": {"id": {"S": "\ud800"}}}}]}
+    assert kept != "not a request"
