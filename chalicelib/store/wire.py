@@ -40,18 +40,21 @@ ITEM_OPERATIONS = frozenset(
         "UpdateItem",
     }
 )
+# A stream's records, read as Lambda hands them to a function: their ApproximateCreationDateTime
+# stays the number of seconds it is on the wire (botocore's walk would make it a datetime).
+STREAM_RECORDS = frozenset({"GetRecords"})
 # Values botocore would not write either (dates, dataclasses) raise, so they take its path.
 _AS_BOTOCORE_WOULD = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
-_OUTPUTS = frozenset(f"{name}Output" for name in ITEM_OPERATIONS)
 _BINARY = (b'"B"', b'"BS"')  # a binary value's type, or (rarely) a name: botocore reads those
 
 
 class _Serializer:
-    def __init__(self, botocore: Any) -> None:
+    def __init__(self, botocore: Any, operations: frozenset[str]) -> None:
         self.botocore = botocore
+        self.operations = operations
 
     def serialize_to_request(self, parameters: dict[str, Any], operation: Any) -> dict[str, Any]:
-        if operation.name not in ITEM_OPERATIONS or operation.metadata.get("protocol") != "json":
+        if operation.name not in self.operations or operation.metadata.get("protocol") != "json":
             return self.botocore.serialize_to_request(parameters, operation)
         try:
             body = orjson.dumps(parameters, option=_AS_BOTOCORE_WOULD)
@@ -71,15 +74,16 @@ class _Serializer:
 
 
 class _Parser:
-    def __init__(self, botocore: Any) -> None:
+    def __init__(self, botocore: Any, outputs: frozenset[str]) -> None:
         self.botocore = botocore
+        self.outputs = outputs
 
     def parse(self, response: dict[str, Any], shape: Any) -> dict[str, Any]:
         body = response["body"]
         if (
             response["status_code"] != 200
             or shape is None
-            or shape.name not in _OUTPUTS
+            or shape.name not in self.outputs
             or any(marker in body for marker in _BINARY)
             or response.get("context", {}).get("checksum")
         ):
@@ -97,18 +101,21 @@ class _Parser:
 
 
 class _Parsers:
-    def __init__(self, botocore: Any) -> None:
+    def __init__(self, botocore: Any, outputs: frozenset[str]) -> None:
         self.botocore = botocore
+        self.outputs = outputs
 
     def create_parser(self, protocol: str) -> Any:
         parser = self.botocore.create_parser(protocol)
-        return _Parser(parser) if protocol == "json" else parser
+        return _Parser(parser, self.outputs) if protocol == "json" else parser
 
 
-def quicken(client: Any) -> None:
-    """Have a DynamoDB client write and read its item operations' JSON directly."""
+def quicken(client: Any, operations: frozenset[str] = ITEM_OPERATIONS) -> None:
+    """Have a DynamoDB (or DynamoDB Streams) client write and read these operations' JSON
+    directly."""
     if isinstance(client._serializer, _Serializer):
         return
-    client._serializer = _Serializer(client._serializer)
+    client._serializer = _Serializer(client._serializer, operations)
+    outputs = frozenset(f"{name}Output" for name in operations)
     endpoint = client._endpoint
-    endpoint._response_parser_factory = _Parsers(endpoint._response_parser_factory)
+    endpoint._response_parser_factory = _Parsers(endpoint._response_parser_factory, outputs)

@@ -174,6 +174,24 @@ def test_the_stream_driver_reads_on_after_the_emulator_restarts(durable, aws):
     assert "after" in seen  # a replayed "before" may come again: the pipeline skips it
 
 
+def test_the_stream_driver_hands_over_records_as_lambda_does(aws):
+    """Read without botocore's walk (store/wire.py): the images as DynamoDB's JSON, and the
+    creation time the number of seconds Lambda's event carries, not a datetime."""
+    aws.reset()
+    client = _dynamodb(aws.endpoint)
+    _create_table(client)
+    records: list[dict[str, Any]] = []
+    driver = StreamDriver(TABLE, lambda batch: records.extend(batch["Records"]) or {})
+    _put(client, "ct_王", n=7)
+    assert driver.poll_once() == 1
+    (record,) = records
+    assert record["eventName"] == "INSERT"
+    assert record["dynamodb"]["NewImage"]["contact_id"] == {"S": "ct_王"}
+    assert record["dynamodb"]["Keys"] == {"contact_id": {"S": "ct_王"}}
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], int | float)
+    assert isinstance(record["dynamodb"]["SequenceNumber"], str)
+
+
 @contextlib.contextmanager
 def _store_down(svc):
     """The store unreachable: the models pointed at a port where nothing listens."""
