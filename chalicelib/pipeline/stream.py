@@ -8,7 +8,6 @@ from typing import Any
 from chalicelib.errors import Busy
 from chalicelib.pipeline.marks import Marks
 from chalicelib.pipeline.processor import Processor
-from chalicelib.store import shared_reads
 from chalicelib.store.models import EventModel
 from chalicelib.store.outage import is_outage
 
@@ -30,29 +29,23 @@ def handle_batch(
     own = marks is None
     collected = Marks(processor.clock) if marks is None else marks
     try:
-        with shared_reads.batch():
-            return _process(records, processor, collected)
+        for record in records:
+            if record.get("eventName") != "INSERT":
+                continue
+            item = EventModel.from_raw_data(record["dynamodb"]["NewImage"])
+            try:
+                processor.process(item, collected)
+            except Exception as exc:
+                if is_outage(exc):
+                    raise  # not the event's fault: retried from here, and no attempt counted
+                if isinstance(exc, Busy):  # contention on one contact: retried, expected,
+                    log.warning("processing %s: %s; retrying", item.event_id, exc)
+                else:  # and not counted towards parking the event
+                    log.exception("processing %s failed", item.event_id)
+                    processor.fail(item, exc)
+                sequence = record["dynamodb"]["SequenceNumber"]
+                return {"batchItemFailures": [{"itemIdentifier": sequence}]}
+        return {"batchItemFailures": []}
     finally:
         if own:
             collected.flush()
-
-
-def _process(records: list[dict[str, Any]], processor: Processor, marks: Marks) -> dict[str, Any]:
-    """The records in order, up to the first that fails (its sequence number reported)."""
-    for record in records:
-        if record.get("eventName") != "INSERT":
-            continue
-        item = EventModel.from_raw_data(record["dynamodb"]["NewImage"])
-        try:
-            processor.process(item, marks)
-        except Exception as exc:
-            if is_outage(exc):
-                raise  # not the event's fault: retried from here, and no attempt counted
-            if isinstance(exc, Busy):  # contention on one contact: retried, expected,
-                log.warning("processing %s: %s; retrying", item.event_id, exc)
-            else:  # and not counted towards parking the event
-                log.exception("processing %s failed", item.event_id)
-                processor.fail(item, exc)
-            sequence = record["dynamodb"]["SequenceNumber"]
-            return {"batchItemFailures": [{"itemIdentifier": sequence}]}
-    return {"batchItemFailures": []}

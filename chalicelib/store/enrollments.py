@@ -19,7 +19,7 @@ from chalicelib.journeys.engine import Outcome, SendHistory
 from chalicelib.journeys.enrollment import Enrollment, Phase
 from chalicelib.reports import tally
 from chalicelib.store import event_log as event_rows
-from chalicelib.store import shared_reads, stats, tables
+from chalicelib.store import stats, tables
 from chalicelib.store.changes import contact_update
 from chalicelib.store.models import (
     CounterModel,
@@ -108,18 +108,10 @@ class EnrollmentStore:
             return None
 
     def for_contact(self, contact_id: str) -> list[Enrollment]:
-        """Every enrollment of a contact, ended ones included (re-entry looks at them); in a
-        stream batch, shared by its events until the enrollments table is written."""
-        client = EnrollmentModel._get_connection().connection.client
-        table = EnrollmentModel.Meta.table_name
-        shared = shared_reads.recall(client, table, contact_id, for_batch=True)
-        if shared is not shared_reads.MISSING:
-            return shared
-        found = [
+        """Every enrollment of a contact, ended ones included (re-entry looks at them)."""
+        return [
             from_model(item) for item in EnrollmentModel.query(contact_id, consistent_read=True)
         ]
-        shared_reads.keep(client, table, contact_id, found, for_batch=True)
-        return found
 
     def due(self, shard: str, now: datetime, page_size: int = 500) -> Iterator[EnrollmentModel]:
         """Enrollments of one shard whose due time has come, from the sparse index only."""

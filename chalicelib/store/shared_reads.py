@@ -11,14 +11,6 @@ Another process may write the contact meanwhile (the API, a sales action): a han
 decides on a read as old as the event's first, not its own. Handlers that write are safe (the
 write is conditioned on the contact's version and retried on a fresh read); those that only
 read accept it, as they accept any read going stale while they decide.
-
-A contact's enrollments are shared wider, by the events of one stream batch (`batch()`): most
-of a new lead's events (`journey_entered` twice, `score_changed`, `stage_changed`,
-`segment_entered`) arrive in one batch, and the journey runner read the same enrollments for
-each. The same rule holds: any write to the enrollments table by this thread ends it, and the
-runner's writes are conditioned on each enrollment's version (Stale, then a fresh read). An
-enrollment another process creates meanwhile is seen by the next batch, as if these events
-had been processed a moment earlier.
 """
 
 from __future__ import annotations
@@ -40,7 +32,6 @@ _local = threading.local()
 
 @contextmanager
 def sharing() -> Iterator[None]:
-    """Share reads among the handlers of one event."""
     _local.reads = {}
     try:
         yield
@@ -48,33 +39,19 @@ def sharing() -> Iterator[None]:
         _local.reads = None
 
 
-@contextmanager
-def batch() -> Iterator[None]:
-    """Share reads kept `for_batch` among the events of one batch."""
-    _local.batch_reads = {}
-    try:
-        yield
-    finally:
-        _local.batch_reads = None
-
-
-def recall(client: Any, table: str, key: str, *, for_batch: bool = False) -> Any:
+def recall(client: Any, table: str, key: str) -> Any:
     """A copy of what was read of `key` since `table` was last written, or MISSING (always,
     for a client whose writes are not watched)."""
-    reads = _reads(for_batch)
+    reads = getattr(_local, "reads", None)
     if not reads or (table, key) not in reads or client not in _watched:
         return MISSING
     return copy.deepcopy(reads[(table, key)])
 
 
-def keep(client: Any, table: str, key: str, value: Any, *, for_batch: bool = False) -> None:
-    reads = _reads(for_batch)
+def keep(client: Any, table: str, key: str, value: Any) -> None:
+    reads = getattr(_local, "reads", None)
     if reads is not None and client in _watched:
         reads[(table, key)] = copy.deepcopy(value)
-
-
-def _reads(for_batch: bool) -> dict[tuple[str, str], Any] | None:
-    return getattr(_local, "batch_reads" if for_batch else "reads", None)
 
 
 def watch(client: Any) -> None:
@@ -87,14 +64,14 @@ def watch(client: Any) -> None:
 
 
 def _before_write(params: dict[str, Any], model: Any, **kwargs: Any) -> None:
-    for reads in (_reads(False), _reads(True)):
-        if reads and model.name in STATEMENTS:
-            reads.clear()
-        if not reads or model.name not in WRITES:
-            continue
-        written = written_tables(params)
-        for entry in [e for e in reads if e[0] in written]:
-            del reads[entry]
+    reads = getattr(_local, "reads", None)
+    if reads and model.name in STATEMENTS:
+        reads.clear()
+    if not reads or model.name not in WRITES:
+        return
+    written = written_tables(params)
+    for entry in [e for e in reads if e[0] in written]:
+        del reads[entry]
 
 
 def written_tables(params: dict[str, Any]) -> set[str]:

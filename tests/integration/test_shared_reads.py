@@ -1,11 +1,10 @@
-"""The handlers of one event share a contact read until the contacts table is written (and the
-events of a batch a contact's enrollments, until theirs is): fewer reads, and never a handler
-deciding on a contact an earlier handler has since changed."""
+"""The handlers of one event share a contact read until the contacts table is written: fewer
+reads, and never a handler deciding on a contact an earlier handler has since changed."""
 
 from __future__ import annotations
 
 from chalicelib.store import shared_reads, tables
-from chalicelib.store.models import ContactModel, CounterModel, EnrollmentModel
+from chalicelib.store.models import ContactModel, CounterModel
 from tests.builders import DynamoCalls
 
 
@@ -56,26 +55,3 @@ def test_a_partiql_request_forgets_every_shared_read(svc, ada):
         )
         assert svc.contacts.get(ada)["stage"] == "sql"
         assert calls.count("GetItem") == 2
-
-
-def test_a_batch_shares_a_contacts_enrollments_until_the_enrollments_table_is_written(svc, ada):
-    """The events of one stream batch read a contact's enrollments once (the journey runner
-    read them for each); any write to the table ends the sharing."""
-    enrollments = svc.enrollments.for_contact(ada)
-    assert enrollments  # Ada is in the playbook's journey
-    first = enrollments[0]
-    with shared_reads.batch(), DynamoCalls() as calls:
-        got = svc.enrollments.for_contact(ada)
-        got[0].state = "mutated by a caller"  # a copy: the next reader is not affected
-        again = svc.enrollments.for_contact(ada)
-        assert calls.count("Query") == 1
-        assert again[0].state == first.state
-
-        EnrollmentModel(ada, first.key).update(actions=[EnrollmentModel.state.set("moved")])
-        moved = svc.enrollments.for_contact(ada)
-        assert calls.count("Query") == 2
-        assert next(e for e in moved if e.key == first.key).state == "moved"
-    with DynamoCalls() as calls:  # outside a batch, every read goes to the store
-        svc.enrollments.for_contact(ada)
-        svc.enrollments.for_contact(ada)
-    assert calls.count("Query") == 2
