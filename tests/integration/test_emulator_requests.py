@@ -34,30 +34,28 @@ def dynamodb(aws: emulator.Emulator):
 
 def test_a_transaction_over_four_megabytes_is_refused_and_writes_nothing(dynamodb) -> None:
     big = "x" * 390_000  # each item under DynamoDB's 400 KB, eleven of them over 4 MB
-    items = [
-        {"Put": {"TableName": TABLE, "Item": {"id": {"S": f"big-{i}"}, "body": {"S": big}}}}
-        for i in range(11)
-    ]
-    with pytest.raises(ClientError) as refused:
-        dynamodb.transact_write_items(TransactItems=items)
-    assert refused.value.response["Error"]["Code"] == "ValidationException"
-    assert "4MB" in refused.value.response["Error"]["Message"]
-    assert dynamodb.scan(TableName=TABLE)["Count"] == 0
+    assert "4MB" in _refused(dynamodb, [big] * 11)
 
 
 def test_a_compact_body_under_the_cap_that_grows_past_it_is_measured_and_refused(dynamodb) -> None:
     """Our client writes UTF-8 (é is two bytes, six escaped): a 1.5 MB body is more than a
     fifth of the cap, so it is measured, written out as DynamoDB's limit counts it: refused."""
     wire.quicken(dynamodb)
-    text = "é" * 190_000  # 380 KB an item in UTF-8
+    _refused(dynamodb, ["é" * 190_000] * 4)  # 380 KB an item in UTF-8
+
+
+def _refused(dynamodb, bodies: list[str]) -> str:
+    """Put one item per body in one transaction: refused as invalid, nothing written; the
+    error's message."""
     items = [
-        {"Put": {"TableName": TABLE, "Item": {"id": {"S": f"accent-{i}"}, "body": {"S": text}}}}
-        for i in range(4)
+        {"Put": {"TableName": TABLE, "Item": {"id": {"S": f"item-{i}"}, "body": {"S": body}}}}
+        for i, body in enumerate(bodies)
     ]
     with pytest.raises(ClientError) as refused:
         dynamodb.transact_write_items(TransactItems=items)
     assert refused.value.response["Error"]["Code"] == "ValidationException"
     assert dynamodb.scan(TableName=TABLE)["Count"] == 0
+    return refused.value.response["Error"]["Message"]
 
 
 def test_a_small_transaction_is_written_with_its_chinese_text(dynamodb) -> None:
