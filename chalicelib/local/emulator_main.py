@@ -534,32 +534,45 @@ class Durable:
         await self.app(scope, receive, send)
 
 
+# A JSON request's target prefix -> (ministack's name for the service, its module)
+DIRECT_SERVICES = {
+    b"DynamoDB_20120810.": ("dynamodb", "dynamodb"),
+    b"DynamoDBStreams_20120810.": ("dynamodbstreams", "dynamodb_streams"),
+    b"AmazonSQS.": ("sqs", "sqs"),
+}
+
+
 class Direct:
-    """ASGI middleware: DynamoDB's requests go straight to ministack's DynamoDB.
+    """ASGI middleware: DynamoDB's, its streams' and SQS's JSON requests go straight to
+    ministack's handler of that service.
 
     ministack's app routes every request through checks for sixty services (S3 virtual
     hosts, presigned URLs, IAM, CloudTrail, CORS headers) before it reaches the service; on
     a small DynamoDB request that took three times the DynamoDB work itself. Here a request
-    whose target is DynamoDB does what that path does for it with authentication off: the
-    account and region from the credential, a wait while a reset runs, the handler, its
-    content type and request id; everything else goes to the app as before."""
-
-    TARGET = b"DynamoDB_20120810."
+    whose target names one of these services does what that path does for it with
+    authentication off: the account and region from the credential, a wait while a reset
+    runs, the handler, its content type and request id. Anything else (another service, a
+    query string, a compressed body) goes to the app as before."""
 
     def __init__(self, app: Any) -> None:
         from ministack import app as ministack
         from ministack.core import responses, router
-        from ministack.services import dynamodb
 
         self.app = app
         self.ministack = ministack
         self.responses = responses
         self.router = router
-        self.dynamodb = dynamodb
+        self.dynamodb = ministack._get_module("dynamodb")
+        self.handlers = {
+            prefix: (service, ministack._get_module(module).handle_request)
+            for prefix, (service, module) in DIRECT_SERVICES.items()
+        }
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if not _dynamodb_request(scope, self.TARGET):
+        route = _direct_route(scope, self.handlers)
+        if route is None:
             return await self.app(scope, receive, send)
+        service, handle = route
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         body = await _read_body(receive)
         key = self.router.extract_access_key_id(headers, {})
@@ -572,17 +585,15 @@ class Direct:
             len(body) * _WRITTEN_OUT_AT_MOST <= self.dynamodb._DDB_TXN_MAX_BYTES
         )
         try:
-            status, out, payload = await self.dynamodb.handle_request(
-                "POST", "/", headers, body, {}
-            )
+            status, out, payload = await handle("POST", "/", headers, body, {})
         except Exception as exc:  # as ministack answers a handler's crash
-            print(f"emulator: DynamoDB request failed: {exc!r}", file=sys.stderr)
+            print(f"emulator: {service} request failed: {exc!r}", file=sys.stderr)
             status, out = 500, {"Content-Type": "application/json"}
             payload = json.dumps({"__type": "InternalError", "message": str(exc)}).encode()
         finally:
             _SMALL_REQUEST.reset(small)
-        self.responses.fix_error_content_type("dynamodb", status, out)
-        self.responses.fix_success_content_type("dynamodb", status, out)
+        self.responses.fix_error_content_type(service, status, out)
+        self.responses.fix_success_content_type(service, status, out)
         payload = payload if isinstance(payload, bytes) else payload.encode("utf-8")
         answer = {
             **out,
@@ -597,11 +608,21 @@ class Direct:
         await send({"type": "http.response.body", "body": payload, "more_body": False})
 
 
-def _dynamodb_request(scope: dict[str, Any], target: bytes) -> bool:
+def _direct_route(scope: dict[str, Any], handlers: dict[bytes, Any]) -> Any:
+    """The (service, handler) a plain JSON request names in its target, or None."""
     if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/":
-        return False
-    named = next((v for k, v in scope["headers"] if k.lower() == b"x-amz-target"), b"")
-    return named.startswith(target)
+        return None
+    if scope.get("query_string"):
+        return None
+    target = b""
+    for name, value in scope["headers"]:
+        lowered = name.lower()
+        if lowered == b"content-encoding":
+            return None  # a compressed body: ministack's app inflates it
+        if lowered == b"x-amz-target":
+            target = value
+    prefix = target[: target.find(b".") + 1]
+    return handlers.get(prefix) if prefix else None
 
 
 async def _read_body(receive: Any) -> bytes:
