@@ -10,12 +10,12 @@ request is botocore's, written compactly in UTF-8 rather than spaced and escaped
 parsed answer is the one botocore would make (tests/integration/test_wire.py compares them).
 PynamoDB writes every number as a string, so orjson's own ways with numbers (a float that
 is not a number written as null, an integer beyond 64 bits read as a float) never meet
-DynamoDB's values. The local stream driver reads DynamoDB Streams' GetRecords
-the same way (STREAM_RECORDS), and there the answer differs from botocore's on purpose: a
-record's ApproximateCreationDateTime stays the number Lambda's event carries.
-Like PynamoDB's
-client, whose parameter validation is off, the fast path checks no parameters: a bad one is
-DynamoDB's to refuse.
+DynamoDB's values. Like PynamoDB's client, whose parameter validation is off, the fast path
+checks no parameters: a bad one is DynamoDB's to refuse.
+
+The local stream driver reads DynamoDB Streams' GetRecords the same way (STREAM_RECORDS);
+there the answer differs from botocore's on purpose: a record's ApproximateCreationDateTime
+stays the number Lambda's event carries.
 """
 
 from __future__ import annotations
