@@ -674,6 +674,7 @@ async def serve(
     expire: bool = True,
 ) -> None:
     import emulator_ranges  # beside this file: run as a script, its folder is on the path
+    import emulator_sizes
     from ministack import app as ministack
 
     _remember_parsed_expressions()
@@ -683,6 +684,7 @@ async def serve(
     _bound_memory()
     _light_raw_mail()
     emulator_ranges.install()
+    emulator_sizes.install()
     if not expire:
         _stop_expiring()
     server = _server(Durable(Direct(ministack.app), store), port)
