@@ -16,6 +16,8 @@ from typing import Any
 
 from botocore.httpsession import URLLib3Session
 
+from chalicelib.loopback_session import LoopbackSession
+
 _TARGET_PREFIX = "DynamoDB_20120810."
 
 
@@ -66,15 +68,23 @@ class WireLog:
 
     @contextmanager
     def listening(self) -> Iterator[WireLog]:
-        original = URLLib3Session.send
+        """Wraps what sends a request: botocore's session, and the embedded AWS's socket
+        (`LoopbackSession.exchange`; what it hands to botocore's session is counted there)."""
         raw = self._raw
+        wrapped = [(URLLib3Session, "send"), (LoopbackSession, "exchange")]
+        originals = [getattr(owner, name) for owner, name in wrapped]
 
-        def send(session: URLLib3Session, request: Any) -> Any:
-            raw.append((_text(request.headers.get("X-Amz-Target")), request.body))
-            return original(session, request)
+        def recording(original: Any) -> Any:
+            def send(session: Any, request: Any) -> Any:
+                raw.append((_text(request.headers.get("X-Amz-Target")), request.body))
+                return original(session, request)
 
-        URLLib3Session.send = send  # type: ignore[method-assign]
+            return send
+
+        for (owner, name), original in zip(wrapped, originals, strict=True):
+            setattr(owner, name, recording(original))
         try:
             yield self
         finally:
-            URLLib3Session.send = original  # type: ignore[method-assign]
+            for (owner, name), original in zip(wrapped, originals, strict=True):
+                setattr(owner, name, original)

@@ -8,7 +8,8 @@ AWS's endpoint rules, which for a transaction walk every item for its table name
 of an import's CPU. A client of the embedded AWS (an endpoint on this machine and the credentials
 the stack gives its processes) sends the header's credential scope as signing would write it
 with `Signature=local`, and goes to its endpoint directly. Any other client (AWS itself, or
-another emulator on this machine that may check signatures) is left as it is.
+another emulator on this machine that may check signatures) is left as it is. Its requests
+go over a plain kept-alive socket rather than urllib3 (`loopback_session.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import botocore
+
+from chalicelib.loopback_session import LoopbackSession
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 ACCESS_KEY = "leadflow-local"  # what local/emulator.py gives the stack's processes
@@ -31,6 +34,9 @@ def adapt(client: Any) -> Any:
     if credentials is None or credentials.get_frozen_credentials().access_key != ACCESS_KEY:
         return client
     client._ruleset_resolver = None  # botocore then sends to `meta.endpoint_url` as given
+    endpoint = client._endpoint
+    if not isinstance(endpoint.http_session, LoopbackSession):
+        endpoint.http_session = LoopbackSession(endpoint.http_session)
     key = ACCESS_KEY
     service = client.meta.service_model.service_id.hyphenize()
     client.meta.events.register_first(

@@ -15,6 +15,7 @@ import pytest
 from botocore.httpsession import URLLib3Session
 
 from chalicelib.local import emulator
+from chalicelib.loopback_session import LoopbackSession
 
 ELSEWHERE = "it belongs in tests/integration (services, adapters) or tests/e2e (the app)"
 
@@ -53,6 +54,7 @@ def no_aws_and_no_network() -> Iterator[None]:
         patch.setattr(emulator, "start", start)
         patch.setattr(emulator.Emulator, "start", start)
         patch.setattr(URLLib3Session, "send", send)
+        patch.setattr(LoopbackSession, "send", send)
         for name in ("connect", "connect_ex"):
             patch.setattr(socket.socket, name, guarded(getattr(socket.socket, name)))
         yield
