@@ -132,7 +132,14 @@ def _quicken_json() -> None:
     values: a malformed body, or one orjson refuses such as a lone surrogate escape, is
     parsed by the standard library, which then answers as before; an integer beyond 64 bits,
     which no DynamoDB parameter takes, reads as a float). A transaction whose request body is
-    under a fifth of the cap is not written out again: it cannot exceed the cap."""
+    under a fifth of the cap is not written out again: it cannot exceed the cap.
+
+    Its JSON answers (`json_response`, `error_response_json`: every DynamoDB answer) were
+    written by the standard library too, a twentieth of its CPU in a burst of leads; orjson
+    writes them, in UTF-8 as before, without the spaces after `,` and `:`. What orjson
+    refuses (an integer beyond 64 bits, a key that is not text) is written by the standard
+    library; a float that is not a number, which no answer holds, would be null, not NaN."""
+    from ministack.core import responses
     from ministack.services import dynamodb
 
     def loads(text: Any, *args: Any, **kwargs: Any) -> Any:
@@ -149,6 +156,16 @@ def _quicken_json() -> None:
         return json.dumps(value, *args, **kwargs)
 
     dynamodb.json = types.SimpleNamespace(**{**vars(json), "loads": loads, "dumps": dumps})
+
+    def answer(value: Any, *args: Any, **kwargs: Any) -> str:
+        if not args and kwargs == {"ensure_ascii": False}:
+            try:
+                return orjson.dumps(value).decode("utf-8")
+            except TypeError:
+                pass
+        return json.dumps(value, *args, **kwargs)
+
+    responses.json = types.SimpleNamespace(**{**vars(json), "dumps": answer})
 
 
 def _is_transaction(value: Any) -> bool:
