@@ -34,9 +34,11 @@ def adapt(client: Any) -> Any:
     if credentials is None or credentials.get_frozen_credentials().access_key != ACCESS_KEY:
         return client
     client._ruleset_resolver = None  # botocore then sends to `meta.endpoint_url` as given
-    endpoint = client._endpoint
+    endpoint, config = client._endpoint, client.meta.config
     if not isinstance(endpoint.http_session, LoopbackSession):
-        endpoint.http_session = LoopbackSession(endpoint.http_session)
+        endpoint.http_session = LoopbackSession(
+            endpoint.http_session, config.connect_timeout, config.read_timeout
+        )
     key = ACCESS_KEY
     service = client.meta.service_model.service_id.hyphenize()
     client.meta.events.register_first(
