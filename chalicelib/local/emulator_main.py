@@ -115,6 +115,8 @@ def _copy_items_quickly() -> None:
     dynamodb.copy = types.SimpleNamespace(**{**vars(copy), "deepcopy": deep_copy})
 
 
+_AS_THE_STANDARD_LIBRARY = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+"""Values orjson would write and the standard library refuses: passed through, so they raise."""
 _SMALL_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("small", default=False)
 """Set by `Direct` for a DynamoDB request whose body is too small to reach the 4 MB
 transaction cap however it is written out again."""
@@ -134,11 +136,13 @@ def _quicken_json() -> None:
     which no DynamoDB parameter takes, reads as a float). A transaction whose request body is
     under a fifth of the cap is not written out again: it cannot exceed the cap.
 
-    Its JSON answers (`json_response`, `error_response_json`: every DynamoDB answer) were
-    written by the standard library too, a twentieth of its CPU in a burst of leads; orjson
-    writes them, in UTF-8 as before, without the spaces after `,` and `:`. What orjson
-    refuses (an integer beyond 64 bits, a key that is not text) is written by the standard
-    library; a float that is not a number, which no answer holds, would be null, not NaN."""
+    The JSON answers of its services (`json_response` and `error_response_json`: DynamoDB's,
+    its streams', SQS's JSON protocol, SES v2's) were written by the standard library too, a
+    twentieth of its CPU in a burst of leads; orjson writes them, in UTF-8 as before, without
+    the spaces after `,` and `:`. What orjson refuses (an integer beyond 64 bits, a key that
+    is not text) or would write where the standard library refuses (a date, a dataclass) is
+    left to the standard library; a float that is not a number, which no answer holds, would
+    be null, not NaN."""
     from ministack.core import responses
     from ministack.services import dynamodb
 
@@ -157,15 +161,15 @@ def _quicken_json() -> None:
 
     dynamodb.json = types.SimpleNamespace(**{**vars(json), "loads": loads, "dumps": dumps})
 
-    def answer(value: Any, *args: Any, **kwargs: Any) -> str:
+    def dumps_answer(value: Any, *args: Any, **kwargs: Any) -> str:
         if not args and kwargs == {"ensure_ascii": False}:
             try:
-                return orjson.dumps(value).decode("utf-8")
+                return orjson.dumps(value, option=_AS_THE_STANDARD_LIBRARY).decode("utf-8")
             except TypeError:
                 pass
         return json.dumps(value, *args, **kwargs)
 
-    responses.json = types.SimpleNamespace(**{**vars(json), "dumps": answer})
+    responses.json = types.SimpleNamespace(**{**vars(json), "dumps": dumps_answer})
 
 
 def _is_transaction(value: Any) -> bool:
@@ -252,6 +256,27 @@ def _light_raw_mail() -> None:
 
     ses_v2._parse_raw_mime = headers_only
     ses_v2._build_mime_message = build_if_relayed
+
+
+SET_ASIDE_EVERY_SECONDS = 10.0
+
+
+def set_aside_survivors() -> None:
+    """Collect, then set aside what survived (`gc.freeze`), so that later collections walk
+    only what came since. A full collection walks every object the emulator holds, every
+    item of every table, and every request waits meanwhile: 380-480 ms in a fresh stack's
+    burst, seconds once it holds thousands of leads. Run between requests, when no handler
+    holds anything half-built, so what is set aside is what is kept: items, freed by their
+    reference counts when deleted as before. (A cycle set aside alive and dropped later would
+    never be collected; the emulator's tables hold none.)"""
+    gc.collect()
+    gc.freeze()
+
+
+async def _set_aside_periodically() -> None:
+    while True:
+        await asyncio.sleep(SET_ASIDE_EVERY_SECONDS)
+        set_aside_survivors()
 
 
 async def _forget_sent_mail() -> None:
@@ -400,24 +425,21 @@ class StateFolder:
         generation = self.rotate()
         if generation is None:
             return
-        gc.freeze()  # keep the collector from touching (and so copying) every page meanwhile
-        try:
-            pid = os.fork()
-            if pid == 0:  # the copy: write, then leave without running anything of the parent's
-                _become_snapshot_child()
-                status = 1
-                try:
-                    self.snapshot(generation)
-                    status = 0
-                finally:
-                    os._exit(status)
-            self._child = pid
+        set_aside_survivors()  # and so the collector touches (and copies) no page meanwhile
+        pid = os.fork()
+        if pid == 0:  # the copy: write, then leave without running anything of the parent's
+            _become_snapshot_child()
+            status = 1
             try:
-                _, status = await asyncio.to_thread(os.waitpid, pid, 0)
+                self.snapshot(generation)
+                status = 0
             finally:
-                self._child = None
+                os._exit(status)
+        self._child = pid
+        try:
+            _, status = await asyncio.to_thread(os.waitpid, pid, 0)
         finally:
-            gc.unfreeze()
+            self._child = None
         if status == 0:
             self.generation = generation
         else:  # CURRENT still names the last good snapshot; its journals are all kept
@@ -709,7 +731,10 @@ async def serve(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    tasks = [asyncio.create_task(_forget_sent_mail())]
+    tasks = [
+        asyncio.create_task(_forget_sent_mail()),
+        asyncio.create_task(_set_aside_periodically()),
+    ]
     if store is not None:
         tasks.append(asyncio.create_task(_snapshot_periodically(store, snapshot_every)))
     if parent:
@@ -768,23 +793,6 @@ def _server(app: Any, port: int) -> Any:
     )
 
 
-def freeze_after_full_collections() -> None:
-    """What survives a full collection is set aside (`gc.freeze`), so the next one walks only
-    what came since. A full collection walks every object, every item of every table: 0.4 s
-    in a fresh stack, seconds once it holds a few thousand leads, and every request waits
-    meanwhile (a speed-to-lead run's slowest answers). Items are kept until they are deleted,
-    which frees them as before; only a cycle that was alive when set aside and dies later is
-    never collected, and the emulator's items hold none. It also keeps the collector from
-    writing to every page of a snapshot's forked copy."""
-    if set_aside not in gc.callbacks:
-        gc.callbacks.append(set_aside)
-
-
-def set_aside(phase: str, info: dict[str, Any]) -> None:
-    if phase == "stop" and info["generation"] == 2:
-        gc.freeze()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
@@ -802,7 +810,6 @@ def main() -> None:
     # took about a sixth of the emulator's CPU in an import. Items are plain trees; the few
     # cycles (an exception's frames) still go, less often.
     gc.set_threshold(*GC_THRESHOLDS)
-    freeze_after_full_collections()
     uvloop.run(serve(args.port, store, args.snapshot_every, args.parent, not args.no_expiry))
 
 

@@ -6,9 +6,10 @@ for its nesting depth, its numbers and its sets. ministack does each walk with a
 call per value, testing every type in turn; counted in instructions on a replayed import,
 those walks were a third of its transaction work. Here the common shapes (a string, a number,
 a map or list of them) take a short path, and anything else (a binary, a set, a value of the
-wrong shape) goes to ministack's own function, so every answer is ministack's. A number's size
-and its validity depend only on its text, and an import repeats the same few numbers: both
-are remembered.
+wrong shape) goes to ministack's own function, so every answer is ministack's for every value
+JSON can hold (tests/integration/test_emulator_sizes.py compares them). A number's size, its
+validity and its canonical form depend only on its text, and an import repeats the same few
+numbers: they are remembered, for texts no longer than a number needs.
 
 Loaded by emulator_main.py, inside ministack's process; it imports nothing of Leadflow's.
 """
@@ -19,23 +20,35 @@ import functools
 from typing import Any
 
 _NUMBERS_REMEMBERED = 65_536
+_REMEMBERED_LENGTH = 64
+"""A number has at most 38 digits; a longer text (leading zeros, say) is worked out each time."""
+
+
+def _remembered(function: Any) -> Any:
+    """`function` of a number's text, remembered for the texts of numbers."""
+    cached = functools.lru_cache(maxsize=_NUMBERS_REMEMBERED)(function)
+
+    def call(text: Any) -> Any:
+        if type(text) is str and len(text) <= _REMEMBERED_LENGTH:
+            return cached(text)
+        return function(text)
+
+    return call
 
 
 def install() -> None:
+    """Put the twins in place of ministack's functions (which they call for what they do not
+    handle themselves)."""
     from ministack.services import dynamodb
 
     value_size = dynamodb._attribute_value_size
-    original_number_size = dynamodb._number_size_bytes
-    number_size = functools.lru_cache(maxsize=_NUMBERS_REMEMBERED)(original_number_size)
-    number_error = functools.lru_cache(maxsize=_NUMBERS_REMEMBERED)(dynamodb._number_error)
+    number_size = _remembered(dynamodb._number_size_bytes)
+    number_error = _remembered(dynamodb._number_error)
     value_error = dynamodb._attribute_value_error
     nesting = dynamodb._nesting_exceeded
     validate = dynamodb._validate_attribute_value
-    canonical = functools.lru_cache(maxsize=_NUMBERS_REMEMBERED)(dynamodb._ddb_canonicalize_number)
+    canonical = _remembered(dynamodb._ddb_canonicalize_number)
     limit = dynamodb._DDB_MAX_NESTING_DEPTH
-
-    def fast_number_size(text: Any) -> int:
-        return number_size(text) if type(text) is str else original_number_size(text)
 
     def fast_value_size(value: Any) -> int:
         if type(value) is dict and len(value) == 1:
@@ -96,10 +109,10 @@ def install() -> None:
                     return False
         return nesting(value, depth)
 
-    def fast_validate(name: str, value: Any, depth: int = 1) -> Any:
+    def fast_validate(attr_name: str, value: Any, _depth: int = 1) -> Any:
         """None for a valid value (its number made canonical in place, as ministack does),
-        else ministack's own error response."""
-        if depth <= limit and type(value) is dict and len(value) == 1:
+        else ministack's own error response. The parameters keep ministack's names."""
+        if _depth <= limit and type(value) is dict and len(value) == 1:
             for kind in value:  # the only key
                 inner = value[kind]
                 if kind == "S" and type(inner) is str:
@@ -111,21 +124,21 @@ def install() -> None:
                         return None
                 elif kind == "M" and type(inner) is dict:
                     for member in inner.values():
-                        error = fast_validate(name, member, depth + 1)
+                        error = fast_validate(attr_name, member, _depth + 1)
                         if error:
                             return error
                     return None
                 elif kind == "L" and type(inner) is list:
                     for member in inner:
-                        error = fast_validate(name, member, depth + 1)
+                        error = fast_validate(attr_name, member, _depth + 1)
                         if error:
                             return error
                     return None
                 elif (kind == "BOOL" and type(inner) is bool) or (kind == "NULL" and inner is True):
                     return None
-        return validate(name, value, depth)
+        return validate(attr_name, value, _depth)
 
-    dynamodb._number_size_bytes = fast_number_size
+    dynamodb._number_size_bytes = number_size
     dynamodb._attribute_value_size = fast_value_size
     dynamodb._item_size_bytes = fast_item_size
     dynamodb._attribute_value_error = fast_value_error
