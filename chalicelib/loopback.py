@@ -37,7 +37,10 @@ def adapt(client: Any) -> Any:
     endpoint, config = client._endpoint, client.meta.config
     if not isinstance(endpoint.http_session, LoopbackSession):
         endpoint.http_session = LoopbackSession(
-            endpoint.http_session, config.connect_timeout, config.read_timeout
+            endpoint.http_session,
+            config.connect_timeout,
+            config.read_timeout,
+            config.max_pool_connections,
         )
     key = ACCESS_KEY
     service = client.meta.service_model.service_id.hyphenize()

@@ -20,6 +20,7 @@ ConnectionClosedError, a silent server a ReadTimeoutError.
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 from collections.abc import Iterator
@@ -36,7 +37,8 @@ from botocore.exceptions import (
 
 DEFAULT_TIMEOUT = 60.0
 IDLE_KEPT = 10
-"""Idle sockets a session keeps for each endpoint; more are closed as they come back."""
+"""Idle sockets a session keeps for each endpoint unless told (botocore's
+max_pool_connections); more are closed as they come back."""
 _NO_BODY = frozenset({204, 304})
 
 
@@ -61,23 +63,16 @@ class _Connection:
     def __init__(self, address: tuple[str, int], connect_timeout: float, read_timeout: float):
         self.sock = socket.create_connection(address, timeout=connect_timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.read_timeout = read_timeout
         self.sock.settimeout(read_timeout)
         self.reader = self.sock.makefile("rb")
 
     def dropped(self) -> bool:
         """Whether the server closed the socket while it was idle (or sent something
-        unasked, which leaves it unusable too): anything to read now says so."""
-        self.sock.settimeout(0)  # a peek that does not wait
-        try:
-            self.sock.recv(1, socket.MSG_PEEK)
-        except BlockingIOError:
-            return False  # nothing to read: open and idle
-        except OSError:
-            return True
-        finally:
-            self.sock.settimeout(self.read_timeout)
-        return True
+        unasked, which leaves it unusable too): anything to read now says so. (poll, not
+        select, which fails past descriptor 1023.)"""
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        return bool(poller.poll(0))
 
     def close(self) -> None:
         self.reader.close()
@@ -92,10 +87,12 @@ class LoopbackSession:
         fallback: Any,
         connect_timeout: float = DEFAULT_TIMEOUT,
         read_timeout: float = DEFAULT_TIMEOUT,
+        idle_kept: int = IDLE_KEPT,
     ) -> None:
         self.fallback = fallback
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.idle_kept = idle_kept
         self.idle: dict[tuple[str, int], list[_Connection]] = {}
         self.lock = threading.Lock()
         self.connections = 0  # sockets opened so far
@@ -177,7 +174,7 @@ class LoopbackSession:
     def _give_back(self, address: tuple[str, int], connection: _Connection) -> None:
         with self.lock:
             kept = self.idle.setdefault(address, [])
-            if len(kept) < IDLE_KEPT:
+            if len(kept) < self.idle_kept:
                 kept.append(connection)
                 return
         connection.close()
