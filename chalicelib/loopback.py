@@ -9,7 +9,7 @@ of an import's CPU. A client of the embedded AWS (an endpoint on this machine an
 the stack gives its processes) sends the header's credential scope as signing would write it
 with `Signature=local`, and goes to its endpoint directly. Any other client (AWS itself, or
 another emulator on this machine that may check signatures) is left as it is. Its requests
-go over a plain kept-alive socket rather than urllib3 (`loopback_session.py`).
+go over plain kept-alive sockets rather than urllib3 (`loopback_session.py`).
 """
 
 from __future__ import annotations

@@ -85,7 +85,8 @@ def install() -> None:
 
     def fast_value_error(value: Any) -> str | None:
         if type(value) is dict and len(value) == 1:
-            for kind, inner in value.items():
+            for kind in value:  # the only key
+                inner = value[kind]
                 if kind == "S" or kind == "BOOL" or kind == "NULL":
                     return None
                 if kind == "N" and type(inner) is str:
@@ -100,7 +101,8 @@ def install() -> None:
         if depth > limit:
             return True
         if type(value) is dict and len(value) == 1:
-            for kind, inner in value.items():
+            for kind in value:  # the only key
+                inner = value[kind]
                 if kind == "M" and type(inner) is dict:
                     return any(fast_nesting(v, depth + 1) for v in inner.values())
                 if kind == "L" and type(inner) is list:
