@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
+from functools import lru_cache
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -36,6 +38,18 @@ def email(value: str) -> str:
     except EmailNotValidError as exc:
         raise InvalidValue(str(exc)) from exc
     return result.normalized.lower()
+
+
+def _remember_domains() -> None:
+    """email-validator checks an address's domain (IDNA, the Unicode class of each character)
+    on every call, and a list holds thousands of addresses at a few domains: the check was a
+    tenth of an import's own time. It is pure (errors are raised, never kept), so each
+    domain's answer is remembered. The pinned version calls it by this module-level name."""
+    module = sys.modules[validate_email.__module__]
+    module.validate_email_domain_name = lru_cache(maxsize=4096)(module.validate_email_domain_name)
+
+
+_remember_domains()
 
 
 def phone(value: str, region: str) -> str:

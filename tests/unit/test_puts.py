@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -45,6 +45,24 @@ CASES: list[tuple[type[Model], dict[str, Any], Any]] = [
     (ContactModel, {**CONTACT, "email": None, "properties": {}}, None),
     (EventModel, event_log.values(EVENT, 8), event_log.new_item_condition()),
     (SegmentMemberModel, {"segment": "展会", "contact_id": "c_1", "entered_at": NOW}, None),
+    (
+        ContactModel,
+        {
+            **CONTACT,
+            "properties": {
+                "nested": {"deeper": {"list": [1, 2.5, "三", None, True, [], {}]}, "none": None},
+                "flags": [False, {"a": -0.0}],
+                "sets": {"words": {"b", "a"}, "numbers": {3, 1.5}, "bytes": {b"\x00"}},
+                "blob": b"\xff",
+                "huge": 10**30,
+                "empty": "",
+            },
+            "updated_at": NOW.astimezone(timezone(timedelta(hours=8))),  # written as UTC
+            "score": 12.75,
+            "submissions": 3,
+        },
+        None,
+    ),
 ]
 
 
