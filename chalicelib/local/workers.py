@@ -31,7 +31,7 @@ STALE_SECONDS = 5.0
 NOISY = ("werkzeug", "botocore", "pynamodb", "transitions")
 FINISH_SECONDS = 10.0
 # Young, middle, old: see configure_process(). The emulator, which imports nothing of ours,
-# keeps the same in emulator_main.GC_THRESHOLDS.
+# collects on a timer instead (emulator_main.main).
 GC_THRESHOLDS = (50_000, 20, 10)
 # Which loops run in which process: the pipeline alone (it is the busiest), the queues
 # together. The tick and the sweeper stay in the stack's own process.
