@@ -768,8 +768,9 @@ class OneSend:
     uvicorn writes an answer's status line and headers, then its body: two sends, and two
     wake-ups of the client waiting on its socket, each on this virtual machine a trip through
     the hypervisor. Written in the same turn (nothing in between waits), they now leave
-    together at the end of it, as one segment. Everything but writing and closing is the
-    transport's own."""
+    together at the end of it, as one segment. What ends or bypasses the stream (closing, an
+    end of writing, an abort) sends or drops what is held first, so nothing overtakes it;
+    everything else is the transport's own."""
 
     __slots__ = ("_loop", "_pending", "_transport")
 
@@ -778,21 +779,39 @@ class OneSend:
         self._loop = loop
         self._pending: list[bytes] = []
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self._pending:
-            self._loop.call_soon(self._flush)
-        self._pending.append(data)
+            self._loop.call_soon(self.flush)
+        self._pending.append(bytes(data))  # a buffer changed after writing must not change it
 
-    def _flush(self) -> None:
+    def writelines(self, lines: Any) -> None:
+        for data in lines:
+            self.write(data)
+
+    def flush(self) -> None:
+        """Send what is held now (the client ended its side: the transport closes after)."""
         pending, self._pending = self._pending, []
         if pending and not self._transport.is_closing():
             self._transport.write(b"".join(pending))
 
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._pending))
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
     def close(self) -> None:
-        self._flush()
+        self.flush()
         self._transport.close()
 
+    def abort(self) -> None:
+        self._pending = []
+        self._transport.abort()
+
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # not yet set (a copy): no forwarding, no recursion
+            raise AttributeError(name)
         return getattr(self._transport, name)
 
 
@@ -808,6 +827,11 @@ def _server(app: Any, port: int) -> Any:
     class Protocol(HttpToolsProtocol):
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(OneSend(transport, self.loop))  # type: ignore[arg-type]
+
+        def eof_received(self) -> None:
+            # The loop closes the transport itself after this: what is held goes first.
+            self.transport.flush()  # type: ignore[attr-defined]
+            return super().eof_received()
 
     class Server(uvicorn.Server):
         def capture_signals(self) -> contextlib.AbstractContextManager[None]:

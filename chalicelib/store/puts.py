@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any
 
@@ -123,8 +123,15 @@ def _typed(value: Any) -> dict[str, Any]:
     return {"NULL": True} if serialized is None else {attr.attr_type: serialized}
 
 
-@lru_cache(maxsize=256)
 def _timestamp(value: datetime) -> str:
+    # Kept only for UTC: in a zone with a fold, two times an hour apart compare equal.
+    if value.tzinfo is UTC:
+        return _utc_timestamp(value)
+    return _TIMESTAMP.serialize(value)
+
+
+@lru_cache(maxsize=256)
+def _utc_timestamp(value: datetime) -> str:
     return _TIMESTAMP.serialize(value)
 
 

@@ -25,6 +25,9 @@ class _Transport:
     def close(self) -> None:
         self.closed = True
 
+    def abort(self) -> None:
+        self.closed = True
+
     def get_extra_info(self, name: str) -> str:
         return f"info:{name}"
 
@@ -63,4 +66,27 @@ def test_closing_sends_what_was_written_first_and_the_rest_is_the_transport_s_ow
     raw = asyncio.run(main())
 
     assert raw.sent == [b"last words"]
+    assert raw.closed
+
+
+def test_what_bypasses_the_stream_sends_or_drops_what_is_held_first() -> None:
+    async def main() -> tuple[_Transport, list[bytes]]:
+        raw = _Transport()
+        transport = OneSend(raw, asyncio.get_running_loop())  # type: ignore[arg-type]
+        body = bytearray(b"answer")
+        transport.write(body)
+        body[:] = b"CHANGED"  # the caller's buffer, reused after writing
+        transport.flush()  # as when the client ends its side and the loop closes the transport
+        flushed = list(raw.sent)
+        transport.writelines([b"a", b"b"])
+        await asyncio.sleep(0)
+        transport.write(b"never sent")
+        transport.abort()
+        await asyncio.sleep(0)
+        return raw, flushed
+
+    raw, flushed = asyncio.run(main())
+
+    assert flushed == [b"answer"]
+    assert raw.sent == [b"answer", b"ab"]
     assert raw.closed

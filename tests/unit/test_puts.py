@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from pynamodb.models import Model
@@ -111,3 +112,15 @@ def test_a_condition_serialized_once_is_the_one_pynamodb_sends():
 
     assert built == ContactKeyModel(**values).get_save_kwargs_from_instance(condition=claim)
     assert template["ExpressionAttributeValues"] != built["ExpressionAttributeValues"]
+
+
+def test_two_times_an_hour_apart_in_a_zone_s_fold_are_written_apart():
+    zone = ZoneInfo("America/New_York")
+    first = datetime(2026, 11, 1, 1, 30, tzinfo=zone)  # clocks went back at 2:00: twice 1:30
+    second = first.replace(fold=1)
+    values = {"segment": "s", "contact_id": "c_1"}
+
+    built = [puts.put(SegmentMemberModel, {**values, "entered_at": t}) for t in (first, second)]
+
+    assert first == second  # as Python compares them, which a cache keyed on them would trust
+    assert [b["Item"]["entered_at"]["S"][11:16] for b in built] == ["05:30", "06:30"]
