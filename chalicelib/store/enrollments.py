@@ -19,7 +19,7 @@ from chalicelib.journeys.engine import Outcome, SendHistory
 from chalicelib.journeys.enrollment import Enrollment, Phase
 from chalicelib.reports import tally
 from chalicelib.store import event_log as event_rows
-from chalicelib.store import stats, tables
+from chalicelib.store import stats, tables, typed
 from chalicelib.store.changes import contact_update
 from chalicelib.store.models import (
     CounterModel,
@@ -68,6 +68,31 @@ def from_model(item: EnrollmentModel) -> Enrollment:
     )
 
 
+def from_item(item: typed.Item) -> Enrollment:
+    """`from_model(EnrollmentModel.from_raw_data(item))`, without building the model."""
+    visits = typed.field(item, "visits") or {}
+    return Enrollment(
+        contact_id=item["contact_id"]["S"],
+        key=item["key"]["S"],
+        journey_id=typed.field(item, "journey_id"),
+        journey_version=int(typed.field(item, "journey_version")),
+        state=typed.field(item, "state"),
+        entered_at=typed.timestamp(item, "entered_at"),  # type: ignore[arg-type]
+        timezone=typed.field(item, "timezone"),
+        revision=int(typed.field(item, "revision")),
+        phase=Phase(typed.field(item, "phase")),
+        due_at=typed.timestamp(item, "due_at"),
+        waiting=typed.field(item, "waiting"),
+        visits={k: int(v) for k, v in visits.items()},
+        trigger=typed.field(item, "trigger") or {},
+        updated_at=typed.timestamp(item, "updated_at"),
+        ended_at=typed.timestamp(item, "ended_at"),
+        end_reason=typed.field(item, "end_reason"),
+        converted_at=typed.timestamp(item, "converted_at"),
+        holds_slot=bool(typed.field(item, "holds_slot")),
+    )
+
+
 def to_model(e: Enrollment, revision: int, now: datetime, shards: int) -> EnrollmentModel:
     return EnrollmentModel(
         contact_id=e.contact_id,
@@ -108,10 +133,17 @@ class EnrollmentStore:
             return None
 
     def for_contact(self, contact_id: str) -> list[Enrollment]:
-        """Every enrollment of a contact, ended ones included (re-entry looks at them)."""
-        return [
-            from_model(item) for item in EnrollmentModel.query(contact_id, consistent_read=True)
-        ]
+        """Every enrollment of a contact, ended ones included (re-entry looks at them). Read
+        as raw items (store/typed.py): every event a journey sees asks for them."""
+        connection = EnrollmentModel._get_connection()
+        found: list[Enrollment] = []
+        start = None
+        while True:
+            page = connection.query(contact_id, consistent_read=True, exclusive_start_key=start)
+            found += [from_item(item) for item in page.get("Items", ())]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return found
 
     def due(self, shard: str, now: datetime, page_size: int = 500) -> Iterator[EnrollmentModel]:
         """Enrollments of one shard whose due time has come, from the sparse index only."""
