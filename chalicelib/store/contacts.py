@@ -22,7 +22,7 @@ from chalicelib.events import Event
 from chalicelib.leads import normalise
 from chalicelib.leads.intake import Intake, new_contact, profile_merge
 from chalicelib.store import event_log as event_rows
-from chalicelib.store import idempotency, limits, optimistic, shared_reads, tables
+from chalicelib.store import idempotency, limits, optimistic, shared_reads, tables, typed
 from chalicelib.store.models import (
     ContactKeyModel,
     ContactModel,
@@ -119,10 +119,9 @@ class ContactStore:
         shared = shared_reads.recall(client, table, contact_id)
         if shared is not shared_reads.MISSING:
             return shared
-        try:
-            contact = _as_dict(ContactModel.get(contact_id, consistent_read=True))
-        except ContactModel.DoesNotExist:
-            contact = None
+        answer = ContactModel._get_connection().get_item(contact_id, consistent_read=True)
+        item = answer.get("Item")  # read raw (store/typed.py): most handlers ask for it
+        contact = typed.values(ContactModel, item) if item else None
         shared_reads.keep(client, table, contact_id, contact)
         return contact
 

@@ -70,26 +70,26 @@ def from_model(item: EnrollmentModel) -> Enrollment:
 
 def from_item(item: typed.Item) -> Enrollment:
     """`from_model(EnrollmentModel.from_raw_data(item))`, without building the model."""
-    visits = typed.field(item, "visits") or {}
+    v = typed.values(EnrollmentModel, item)
     return Enrollment(
-        contact_id=item["contact_id"]["S"],
-        key=item["key"]["S"],
-        journey_id=typed.field(item, "journey_id"),
-        journey_version=int(typed.field(item, "journey_version")),
-        state=typed.field(item, "state"),
-        entered_at=typed.timestamp(item, "entered_at"),  # type: ignore[arg-type]
-        timezone=typed.field(item, "timezone"),
-        revision=int(typed.field(item, "revision")),
-        phase=Phase(typed.field(item, "phase")),
-        due_at=typed.timestamp(item, "due_at"),
-        waiting=typed.field(item, "waiting"),
-        visits={k: int(v) for k, v in visits.items()},
-        trigger=typed.field(item, "trigger") or {},
-        updated_at=typed.timestamp(item, "updated_at"),
-        ended_at=typed.timestamp(item, "ended_at"),
-        end_reason=typed.field(item, "end_reason"),
-        converted_at=typed.timestamp(item, "converted_at"),
-        holds_slot=bool(typed.field(item, "holds_slot")),
+        contact_id=v["contact_id"],
+        key=v["key"],
+        journey_id=v["journey_id"],
+        journey_version=int(v["journey_version"]),
+        state=v["state"],
+        entered_at=v["entered_at"],
+        timezone=v["timezone"],
+        revision=int(v["revision"]),
+        phase=Phase(v["phase"]),
+        due_at=v["due_at"],
+        waiting=v["waiting"],
+        visits={k: int(n) for k, n in (v["visits"] or {}).items()},
+        trigger=v["trigger"] or {},
+        updated_at=v["updated_at"],
+        ended_at=v["ended_at"],
+        end_reason=v["end_reason"],
+        converted_at=v["converted_at"],
+        holds_slot=bool(v["holds_slot"]),
     )
 
 

@@ -1,18 +1,29 @@
 """DynamoDB's typed values read straight into Python's, as PynamoDB reads them.
 
-A journey's every event reads the contact's enrollments, and building a PynamoDB model for
-each (descriptors, defaults, a container walk per map) was a sixth of the pipeline worker's
-CPU in a burst of leads. A domain object that only needs the values reads them here instead:
-the same values `Model.from_raw_data` would give (tests/unit/test_typed.py compares them).
+Every event a journey sees reads the contact's enrollments, and most handlers read the
+contact; building a PynamoDB model for each (descriptors, defaults, a container walk per
+map) was a sixth of the pipeline worker's CPU in a burst of leads. A store that only needs
+the values reads them here instead: the same values `Model.from_raw_data` gives, as plain
+Python (tests/unit/test_typed.py compares them).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
-from pynamodb.attributes import UTCDateTimeAttribute
+from pynamodb.attributes import (
+    Attribute,
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.models import Model
 
 Item = dict[str, dict[str, Any]]
 
@@ -39,20 +50,50 @@ def value(typed: dict[str, Any]) -> Any:
     raise ValueError(f"not a DynamoDB type: {kind}")
 
 
-def field(item: Item, name: str) -> Any:
-    """An attribute's value, or None where the item has none (or a NULL), as a model reads it
-    before its default applies."""
-    typed = item.get(name)
-    if not typed or "NULL" in typed:
-        return None
-    return value(typed)
+def values(model: type[Model], item: Item) -> dict[str, Any]:
+    """Every attribute of `model` by its name, as a model read from `item` holds it (maps
+    as dicts): what is missing or NULL takes the attribute's default, else None."""
+    out: dict[str, Any] = {}
+    for name, stored, read, default in _plan(model):
+        typed = item.get(stored)
+        if typed and "NULL" not in typed:
+            out[name] = read(typed)
+        else:
+            out[name] = default() if callable(default) else default
+    return out
 
 
-def timestamp(item: Item, name: str) -> datetime | None:
-    typed = item.get(name)
-    if not typed or "NULL" in typed:
-        return None
-    return _TIMESTAMP.deserialize(typed["S"])
+Reader = Callable[[dict[str, Any]], Any]
+
+
+@cache
+def _plan(model: type[Model]) -> tuple[tuple[str, str, Reader, Any], ...]:
+    return tuple(
+        (name, attr.attr_name, _reader(attr), attr.default)
+        for name, attr in model.get_attributes().items()
+    )
+
+
+def _reader(attr: Attribute[Any]) -> Reader:
+    kind = type(attr)
+    if kind is UnicodeAttribute:
+        return lambda typed: typed["S"]
+    if kind is NumberAttribute:
+        return lambda typed: _number(typed["N"])
+    if kind is UTCDateTimeAttribute:
+        return lambda typed: _TIMESTAMP.deserialize(typed["S"])
+    if kind is MapAttribute:  # raw: every value typed by what it holds
+        return value
+    if kind is UnicodeSetAttribute:
+        return lambda typed: set(typed["SS"])
+    if kind is BooleanAttribute:
+        return lambda typed: bool(typed["BOOL"])
+
+    def modelled(typed: dict[str, Any]) -> Any:
+        read = attr.deserialize(attr.get_value(typed))
+        return read.as_dict() if hasattr(read, "as_dict") else read
+
+    return modelled
 
 
 def _number(text: str) -> Any:

@@ -9,8 +9,9 @@ import pytest
 from pynamodb.attributes import MapAttribute
 
 from chalicelib.store import typed
+from chalicelib.store.contacts import _as_dict
 from chalicelib.store.enrollments import from_item, from_model
-from chalicelib.store.models import EnrollmentModel
+from chalicelib.store.models import ContactModel, EnrollmentModel, LedgerModel
 
 EVERY_KIND: dict[str, Any] = {
     "text": {"S": "王伟"},
@@ -69,6 +70,59 @@ def test_a_value_of_each_kind_is_read_as_a_raw_map_reads_it(name):
 @pytest.mark.parametrize("item", [MINIMAL, FULL, NULLED], ids=["minimal", "full", "nulls"])
 def test_an_enrollment_read_raw_is_the_one_its_model_gives(item):
     assert from_item(item) == from_model(EnrollmentModel.from_raw_data(item))
+
+
+CONTACT_MINIMAL = {
+    "id": {"S": "ct_1"},
+    "created_at": {"S": "2026-12-01T09:30:00.000000+0000"},
+    "updated_at": {"S": "2026-12-01T09:30:00.000000+0000"},
+    "created_by_event": {"S": "e_1"},
+}
+CONTACT_FULL = {
+    **CONTACT_MINIMAL,
+    "email": {"S": "wang.wei@example.cn"},
+    "phone": {"S": "+8613800138000"},
+    "properties": {"M": {name: v for name, v in EVERY_KIND.items() if name != "blob"}},
+    "first_touch": {"M": {"channel": {"S": "import"}}},
+    "consents": {"M": {"marketing": {"M": {"granted": {"BOOL": True}}}}},
+    "visitor_ids": {"SS": ["v_1", "v_2"]},
+    "submissions": {"N": "3"},
+    "tags": {"SS": ["展会"]},
+    "stage": {"S": "lead"},
+    "score": {"N": "12.5"},
+    "version": {"N": "7"},
+    "score_reasons": {"M": {"whitepaper": {"N": "30"}}},
+    "lead": {"NULL": True},
+    "merged_into": {"S": "ct_2"},
+}
+
+
+@pytest.mark.parametrize("item", [CONTACT_MINIMAL, CONTACT_FULL], ids=["minimal", "full"])
+def test_a_contact_read_raw_is_the_one_its_model_gives(item):
+    got = typed.values(ContactModel, item)
+
+    assert got == _as_dict(ContactModel.from_raw_data(item))
+    assert type(got["version"]) is type(_as_dict(ContactModel.from_raw_data(item))["version"])
+
+
+def test_other_attribute_types_are_read_by_the_attribute_itself():
+    item = {
+        "key": {"S": "ct_1#whitepaper#e_1#thank-you#1"},
+        "kind": {"S": "email"},
+        "contact_id": {"S": "ct_1"},
+        "journey_id": {"S": "whitepaper"},
+        "step": {"S": "thank-you"},
+        "created_at": {"S": "2026-12-01T09:30:00.000000+0000"},
+        "expires_at": {"N": "1830870028"},  # a TTL: read as a time
+        "attempt_log": {"L": [{"S": "throttled"}, {"M": {"at": {"N": "1"}}}]},
+    }
+    model = LedgerModel.from_raw_data(item)
+
+    got = typed.values(LedgerModel, item)
+
+    as_read = {name: getattr(model, name) for name in LedgerModel.get_attributes()}
+    assert got == {k: v.as_dict() if hasattr(v, "as_dict") else v for k, v in as_read.items()}
+    assert got["status"] == "recorded"  # a default, as the model's
 
 
 def test_an_unknown_kind_is_refused_by_name():
