@@ -68,6 +68,12 @@ Reader = Callable[[dict[str, Any]], Any]
 
 @cache
 def _plan(model: type[Model]) -> tuple[tuple[str, str, Reader, Any], ...]:
+    if model._get_discriminator_attribute() is not None:  # type: ignore[attr-defined]
+        raise TypeError(f"{model.__name__} reads as one of its subclasses: use the model")
+    for name, attr in model.get_attributes().items():
+        default = attr.default
+        if not (default is None or callable(default) or isinstance(default, _IMMUTABLE)):
+            raise TypeError(f"{model.__name__}.{name}: a mutable default would be shared")
     return tuple(
         (name, attr.attr_name, _reader(attr), attr.default)
         for name, attr in model.get_attributes().items()
@@ -83,7 +89,7 @@ def _reader(attr: Attribute[Any]) -> Reader:
     if kind is UTCDateTimeAttribute:
         return lambda typed: _TIMESTAMP.deserialize(typed["S"])
     if kind is MapAttribute:  # raw: every value typed by what it holds
-        return value
+        return lambda typed: value({"M": typed["M"]})
     if kind is UnicodeSetAttribute:
         return lambda typed: set(typed["SS"])
     if kind is BooleanAttribute:
@@ -97,7 +103,10 @@ def _reader(attr: Attribute[Any]) -> Reader:
 
 
 def _number(text: str) -> Any:
-    return int(text) if text.isascii() and text.isdigit() else json.loads(text)
+    if text.isascii() and text.isdigit() and (text[0] != "0" or len(text) == 1):
+        return int(text)
+    return json.loads(text)
 
 
 _TIMESTAMP = UTCDateTimeAttribute()
+_IMMUTABLE = (str, int, float, bool, bytes)

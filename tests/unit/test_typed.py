@@ -128,3 +128,16 @@ def test_other_attribute_types_are_read_by_the_attribute_itself():
 def test_an_unknown_kind_is_refused_by_name():
     with pytest.raises(ValueError, match="XYZ"):
         typed.value({"XYZ": "?"})
+
+
+def test_a_number_is_read_as_json_reads_it_leading_zeros_and_all():
+    assert [typed.value({"N": n}) for n in ("0", "10", "2.50", "-0")] == [0, 10, 2.5, 0]
+    with pytest.raises(ValueError):
+        typed.value({"N": "007"})  # never written by DynamoDB; refused as PynamoDB refuses it
+
+
+def test_a_map_stored_as_another_type_is_refused():
+    item = {**MINIMAL, "trigger": {"L": []}}
+
+    with pytest.raises(KeyError):
+        typed.values(EnrollmentModel, item)
