@@ -128,9 +128,9 @@ class ContactStore:
     def get_many(self, contact_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Many contacts in BatchGetItem calls of 100 (a broadcast's page of its audience);
         ids with no contact are left out."""
-        keys = sorted({c for c in contact_ids if tables.can_be_key(c)})
-        found = ContactModel.batch_get(keys, consistent_read=True)
-        return {m.id: _as_dict(m) for m in found if not m.merged_into}
+        keys = [c for c in contact_ids if tables.can_be_key(c)]
+        found = (typed.values(ContactModel, item) for item in typed.batch_get(ContactModel, keys))
+        return {c["id"]: c for c in found if not c["merged_into"]}
 
     def find_by_key(self, key: str) -> str | None:
         if not tables.can_be_key(key):
