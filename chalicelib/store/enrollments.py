@@ -135,15 +135,9 @@ class EnrollmentStore:
     def for_contact(self, contact_id: str) -> list[Enrollment]:
         """Every enrollment of a contact, ended ones included (re-entry looks at them). Read
         as raw items (store/typed.py): every event a journey sees asks for them."""
-        connection = EnrollmentModel._get_connection()
-        found: list[Enrollment] = []
-        start = None
-        while True:
-            page = connection.query(contact_id, consistent_read=True, exclusive_start_key=start)
-            found += [from_item(item) for item in page.get("Items", ())]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return found
+        return [
+            from_item(item) for item in typed.query(EnrollmentModel, contact_id, consistent=True)
+        ]
 
     def due(self, shard: str, now: datetime, page_size: int = 500) -> Iterator[EnrollmentModel]:
         """Enrollments of one shard whose due time has come, from the sparse index only."""

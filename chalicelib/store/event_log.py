@@ -15,7 +15,7 @@ from pynamodb.expressions.condition import Condition
 from chalicelib import ids, timeline
 from chalicelib.errors import Busy
 from chalicelib.events import Event, is_activity
-from chalicelib.store import idempotency, optimistic, tables
+from chalicelib.store import idempotency, optimistic, tables, typed
 from chalicelib.store.models import CounterModel, EventModel, IdempotencyModel
 
 
@@ -52,6 +52,22 @@ def from_model(item: EventModel) -> Event:
         properties=tables.plain(item.properties) or {},
         touch=tables.plain(item.touch),
         caused_by=item.caused_by,
+    )
+
+
+def from_item(item: typed.Item) -> Event:
+    """`from_model(EventModel.from_raw_data(item))`, without building the model: a contact's
+    timeline is read by most handlers of every event."""
+    v = typed.values(EventModel, item)
+    return Event(
+        contact_id=v["contact_id"],
+        event_id=v["event_id"],
+        type=v["type"],
+        occurred_at=v["occurred_at"],
+        source=v["source"],
+        properties=v["properties"] or {},
+        touch=v["touch"],
+        caused_by=v["caused_by"],
     )
 
 
@@ -178,8 +194,8 @@ class EventStore:
     def timeline(self, contact_id: str, limit: int = 200, newest_first: bool = True) -> list[Event]:
         """The newest (or oldest) `limit` events by id, listed in the order they happened
         (timeline.py): ids sort by their cause's time, so only the listing is re-sorted."""
-        items = EventModel.query(contact_id, scan_index_forward=not newest_first, limit=limit)
-        return timeline.in_order((from_model(item) for item in items), newest_first)
+        items = typed.query(EventModel, contact_id, limit=limit, forward=not newest_first)
+        return timeline.in_order((from_item(item) for item in items), newest_first)
 
     def pending_before(self, shard: str, before: datetime, limit: int) -> Iterator[EventModel]:
         """Unprocessed events older than `before`, oldest first, from the sparse index."""

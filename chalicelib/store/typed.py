@@ -79,6 +79,38 @@ def batch_get(model: type[Model], keys: Iterable[str], consistent: bool = True) 
             page = (answer.get("UnprocessedKeys") or {}).get(table, {}).get("Keys")
 
 
+def query(
+    model: type[Model],
+    hash_key: str,
+    *,
+    limit: int | None = None,
+    forward: bool | None = None,
+    consistent: bool = False,
+) -> Iterator[Item]:
+    """The raw items of one partition, as `Model.query(hash_key, ...)` asks for them: each
+    request with `limit` as its Limit, the next page only while more are wanted."""
+    connection = model._get_connection()
+    start = None
+    left = limit
+    while left != 0:
+        page = connection.query(
+            hash_key,
+            consistent_read=consistent,
+            exclusive_start_key=start,
+            scan_index_forward=forward,
+            limit=limit,
+        )
+        for item in page.get("Items") or ():
+            if left == 0:
+                return
+            yield item
+            if left is not None:
+                left -= 1
+        start = page.get("LastEvaluatedKey")
+        if not start:
+            return
+
+
 BATCH_GET_KEYS = 100
 Reader = Callable[[dict[str, Any]], Any]
 

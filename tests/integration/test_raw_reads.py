@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from chalicelib.store import puts, tables
+from chalicelib import timeline
+from chalicelib.store import event_log, puts, tables
 from chalicelib.store.contacts import _as_dict
 from chalicelib.store.enrollments import from_model
-from chalicelib.store.models import ContactModel, EnrollmentModel
+from chalicelib.store.models import ContactModel, EnrollmentModel, EventModel
 from tests.builders import DynamoCalls
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -53,3 +54,17 @@ def test_a_contact_and_its_enrollments_read_raw_equal_their_models(svc, ada):
     assert enrollments  # the sample journeys enrolled Ada
     assert enrollments == [from_model(m) for m in EnrollmentModel.query(ada)]
     assert svc.contacts.get_own(ada) == _as_dict(ContactModel.get(ada))
+
+
+def test_a_timeline_read_raw_is_the_one_the_models_give_newest_or_oldest_and_limited(svc, ada):
+    stored = len(list(EventModel.query(ada)))
+    assert stored > 3  # the form, its score, stage, segment, journeys, emails
+    for newest_first in (True, False):
+        for limit in (1, 3, 200):
+            by_model = EventModel.query(ada, scan_index_forward=not newest_first, limit=limit)
+            expected = timeline.in_order((event_log.from_model(m) for m in by_model), newest_first)
+
+            got = svc.events.timeline(ada, limit=limit, newest_first=newest_first)
+
+            assert got == expected
+            assert len(got) == min(limit, stored)
