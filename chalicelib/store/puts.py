@@ -6,7 +6,8 @@ defaults, a container walk) and then serializes it: most of an import's own time
 would send (tests/unit/test_puts.py compares them), with the condition serialized once per
 model and kept. Three attribute types take a shorter path to the same text: a raw map (a
 contact's properties, an event's: PynamoDB looks up an attribute class for each value, at
-every level), a timestamp (a batch's rows share one `now`: formatted once) and a number.
+every level), a timestamp (a row's keys, contact and event share one `now`: formatted once)
+and a number.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """DynamoDB's typed values read straight into Python's, as PynamoDB reads them.
 
-Every event a journey sees reads the contact's enrollments, and most handlers read the
-contact; building a PynamoDB model for each (descriptors, defaults, a container walk per
-map) was a sixth of the pipeline worker's CPU in a burst of leads. A store that only needs
-the values reads them here instead: the same values `Model.from_raw_data` gives, as plain
+Every event a journey sees reads the contact's enrollments, most handlers read the contact
+and its timeline, and a broadcast reads its audience a page of 100 contacts at a time;
+building a PynamoDB model for each (descriptors, defaults, a container walk per map) was a
+sixth of the pipeline worker's CPU in a burst of leads. A store that only needs the values
+reads them here instead, and the requests are the ones PynamoDB sends: the same values `Model.from_raw_data` gives, as plain
 Python (tests/unit/test_typed.py compares them).
 """
 
