@@ -43,8 +43,9 @@ def email(value: str) -> str:
 def _remember_domains() -> None:
     """email-validator checks an address's domain (IDNA, the Unicode class of each character)
     on every call, and a list holds thousands of addresses at a few domains: the check was a
-    tenth of an import's own time under a profiler. It is pure (errors are raised, never kept), so each
-    domain's answer is remembered. The pinned version calls it by this module-level name."""
+    tenth of an import's own time under a profiler. It is pure (errors are raised, never
+    kept), so each domain's answer is remembered. The pinned version calls it by this
+    module-level name."""
     module = sys.modules[validate_email.__module__]
     module.validate_email_domain_name = lru_cache(maxsize=4096)(module.validate_email_domain_name)
 

@@ -4,8 +4,8 @@ Every event a journey sees reads the contact's enrollments, most handlers read t
 and its timeline, and a broadcast reads its audience a page of 100 contacts at a time;
 building a PynamoDB model for each (descriptors, defaults, a container walk per map) was a
 sixth of the pipeline worker's CPU in a burst of leads. A store that only needs the values
-reads them here instead, and the requests are the ones PynamoDB sends: the same values `Model.from_raw_data` gives, as plain
-Python (tests/unit/test_typed.py compares them).
+reads them here instead, with the requests PynamoDB sends: the same values
+`Model.from_raw_data` gives, as plain Python (tests/unit/test_typed.py compares them).
 """
 
 from __future__ import annotations
