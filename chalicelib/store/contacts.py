@@ -32,7 +32,6 @@ from chalicelib.store.models import (
 )
 from chalicelib.store.privacy import erased_key
 
-_CONTACT_FIELDS = tuple(ContactModel.get_attributes())
 ERASED_MESSAGE = "this address was erased at the person's request: give consent to sign up again"
 
 
@@ -54,14 +53,6 @@ class _Attempt:
     contact_id: str
     exists: bool
     claims: list[str]
-
-
-def _as_dict(model: ContactModel) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in _CONTACT_FIELDS:
-        value = getattr(model, name)
-        out[name] = value.as_dict() if hasattr(value, "as_dict") else value
-    return out
 
 
 def _as_model(data: dict[str, Any]) -> ContactModel:
@@ -98,7 +89,7 @@ class ContactStore:
         found = ContactModel.scan(limit=size, page_size=size, last_evaluated_key=start)
         items = list(found)
         last = found.last_evaluated_key
-        contacts = [_as_dict(m) for m in items if not m.merged_into]
+        contacts = [typed.model_values(m) for m in items if not m.merged_into]
         return contacts, (last["id"]["S"] if last and len(items) == size else None)
 
     def get(self, contact_id: str) -> dict[str, Any] | None:
@@ -114,12 +105,13 @@ class ContactStore:
         if not tables.can_be_key(contact_id):
             return None
         # The client PynamoDB will use: the shared one, unless it made itself another.
-        client = ContactModel._get_connection().connection.client
+        connection = ContactModel._get_connection()
+        client = connection.connection.client
         table = ContactModel.Meta.table_name
         shared = shared_reads.recall(client, table, contact_id)
         if shared is not shared_reads.MISSING:
             return shared
-        answer = ContactModel._get_connection().get_item(contact_id, consistent_read=True)
+        answer = connection.get_item(contact_id, consistent_read=True)
         item = answer.get("Item")  # read raw (store/typed.py): most handlers ask for it
         contact = typed.values(ContactModel, item) if item else None
         shared_reads.keep(client, table, contact_id, contact)

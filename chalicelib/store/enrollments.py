@@ -46,31 +46,15 @@ def active_counter(journey_id: str) -> str:
 
 
 def from_model(item: EnrollmentModel) -> Enrollment:
-    return Enrollment(
-        contact_id=item.contact_id,
-        key=item.key,
-        journey_id=item.journey_id,
-        journey_version=int(item.journey_version),
-        state=item.state,
-        entered_at=item.entered_at,
-        timezone=item.timezone,
-        revision=int(item.revision),
-        phase=Phase(item.phase),
-        due_at=item.due_at,
-        waiting=tables.plain(item.waiting),
-        visits={k: int(v) for k, v in (tables.plain(item.visits) or {}).items()},
-        trigger=tables.plain(item.trigger) or {},
-        updated_at=item.updated_at,
-        ended_at=item.ended_at,
-        end_reason=item.end_reason,
-        converted_at=item.converted_at,
-        holds_slot=bool(item.holds_slot),
-    )
+    return _enrollment(typed.model_values(item))
 
 
 def from_item(item: typed.Item) -> Enrollment:
     """`from_model(EnrollmentModel.from_raw_data(item))`, without building the model."""
-    v = typed.values(EnrollmentModel, item)
+    return _enrollment(typed.values(EnrollmentModel, item))
+
+
+def _enrollment(v: dict[str, Any]) -> Enrollment:
     return Enrollment(
         contact_id=v["contact_id"],
         key=v["key"],

@@ -43,22 +43,16 @@ def values(event: Event, shards: int) -> dict[str, Any]:
 
 
 def from_model(item: EventModel) -> Event:
-    return Event(
-        contact_id=item.contact_id,
-        event_id=item.event_id,
-        type=item.type,
-        occurred_at=item.occurred_at,
-        source=item.source,
-        properties=tables.plain(item.properties) or {},
-        touch=tables.plain(item.touch),
-        caused_by=item.caused_by,
-    )
+    return _event(typed.model_values(item))
 
 
 def from_item(item: typed.Item) -> Event:
     """`from_model(EventModel.from_raw_data(item))`, without building the model: a contact's
     timeline is read by most handlers of every event."""
-    v = typed.values(EventModel, item)
+    return _event(typed.values(EventModel, item))
+
+
+def _event(v: dict[str, Any]) -> Event:
     return Event(
         contact_id=v["contact_id"],
         event_id=v["event_id"],

@@ -64,6 +64,15 @@ def values(model: type[Model], item: Item) -> dict[str, Any]:
     return out
 
 
+def model_values(instance: Model) -> dict[str, Any]:
+    """What `values` gives for an item, from a model already built (maps as dicts)."""
+    out: dict[str, Any] = {}
+    for name in type(instance).get_attributes():
+        read = getattr(instance, name)
+        out[name] = read.as_dict() if hasattr(read, "as_dict") else read
+    return out
+
+
 def batch_get(model: type[Model], keys: Iterable[str], consistent: bool = True) -> Iterator[Item]:
     """The raw items of `model` (keyed by a text hash key alone) for `keys`, in BatchGetItem
     requests of 100 with what DynamoDB left unprocessed asked again, as `Model.batch_get`

@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chalicelib import timeline
-from chalicelib.store import event_log, puts, tables
-from chalicelib.store.contacts import _as_dict
+from chalicelib.store import event_log, puts, tables, typed
 from chalicelib.store.enrollments import from_model
 from chalicelib.store.models import ContactModel, EnrollmentModel, EventModel
 from tests.builders import DynamoCalls
@@ -42,7 +41,8 @@ def test_many_contacts_read_raw_equal_their_models_in_pages_of_a_hundred(svc):
     with DynamoCalls() as calls:
         got = svc.contacts.get_many(ids)
 
-    by_model = {m.id: _as_dict(m) for m in ContactModel.batch_get([r["id"] for r in rows])}
+    models = ContactModel.batch_get([r["id"] for r in rows])
+    by_model = {m.id: typed.model_values(m) for m in models}
     assert set(got) == {r["id"] for r in rows[:230]}  # the merged-away one left out
     assert got == {k: v for k, v in by_model.items() if not v["merged_into"]}
     assert calls.count("BatchGetItem") == 3  # 231 distinct ids and one that is nobody's
@@ -53,7 +53,7 @@ def test_a_contact_and_its_enrollments_read_raw_equal_their_models(svc, ada):
 
     assert enrollments  # the sample journeys enrolled Ada
     assert enrollments == [from_model(m) for m in EnrollmentModel.query(ada)]
-    assert svc.contacts.get_own(ada) == _as_dict(ContactModel.get(ada))
+    assert svc.contacts.get_own(ada) == typed.model_values(ContactModel.get(ada))
 
 
 def test_a_timeline_read_raw_is_the_one_the_models_give_newest_or_oldest_and_limited(svc, ada):

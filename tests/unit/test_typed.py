@@ -9,7 +9,6 @@ import pytest
 from pynamodb.attributes import MapAttribute
 
 from chalicelib.store import typed
-from chalicelib.store.contacts import _as_dict
 from chalicelib.store.enrollments import from_item, from_model
 from chalicelib.store.models import ContactModel, EnrollmentModel, LedgerModel
 
@@ -101,8 +100,9 @@ CONTACT_FULL = {
 def test_a_contact_read_raw_is_the_one_its_model_gives(item):
     got = typed.values(ContactModel, item)
 
-    assert got == _as_dict(ContactModel.from_raw_data(item))
-    assert type(got["version"]) is type(_as_dict(ContactModel.from_raw_data(item))["version"])
+    by_model = typed.model_values(ContactModel.from_raw_data(item))
+    assert got == by_model
+    assert type(got["version"]) is type(by_model["version"])
 
 
 def test_other_attribute_types_are_read_by_the_attribute_itself():
