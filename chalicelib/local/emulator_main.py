@@ -713,6 +713,7 @@ async def serve(
 ) -> None:
     import emulator_ranges  # beside this file: run as a script, its folder is on the path
     import emulator_sizes
+    import emulator_writes
     from ministack import app as ministack
 
     _remember_parsed_expressions()
@@ -723,6 +724,7 @@ async def serve(
     _light_raw_mail()
     emulator_ranges.install()
     emulator_sizes.install()
+    emulator_writes.install()  # after emulator_sizes: it wraps the item size
     if not expire:
         _stop_expiring()
     server = _server(Durable(Direct(ministack.app), store), port)

@@ -13,7 +13,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib import loopback, user_agent
 from chalicelib.config import POOL_CONNECTIONS, Settings
-from chalicelib.store import shared_reads, wire
+from chalicelib.store import capacity, shared_reads, wire
 from chalicelib.store.models import MODELS
 
 _BASE_NAMES = {model: model.Meta.table_name for model in MODELS}
@@ -50,6 +50,7 @@ def bind(settings: Settings) -> None:
         model.Meta.host = settings.endpoint_url
     client = connection().client
     shared_reads.watch(client)
+    capacity.forgo(client)
     wire.quicken(client)
     user_agent.remember(loopback.adapt(client))
     for model in MODELS:
