@@ -14,7 +14,9 @@ is the order in which they were applied, and a snapshot forked from the loop is 
 across tables and queues.
 
 The state folder holds `CURRENT` (the generation number), `gen-N/` (the snapshot, one file per
-service in ministack's own format) and `journal-N.jsonl` (requests applied after it).
+service in ministack's own format, and `dynamodb.sqlite`, the copy of the tables' database the
+DynamoDB file refers to: emulator_disk.py), `journal-N.jsonl` (requests applied after it) and
+`tables.sqlite`, the database being worked on, made afresh from the snapshot's at each start.
 
     .venv-aws/bin/python chalicelib/local/emulator_main.py --port 4566 --state .leadflow/aws
 """
@@ -38,6 +40,8 @@ import shutil
 import signal
 import socket
 import sys
+import tempfile
+import time
 import types
 import uuid
 from pathlib import Path
@@ -323,6 +327,23 @@ class StateFolder:
         self.journal_number = self.generation
         self._journal: Any = None
         self._child: int | None = None
+        self.disk: Any = None  # emulator_disk.Disk, copied into each snapshot
+
+    def working_tables(self) -> Path:
+        """The database the emulator works on, started afresh from the current snapshot's copy
+        (what it held beyond that is in the journals, replayed after)."""
+        path = self.folder / "tables.sqlite"
+        path.unlink(missing_ok=True)
+        saved = self.folder / f"gen-{self.generation}" / "dynamodb.sqlite"
+        if saved.exists():
+            shutil.copyfile(saved, path)
+        return path
+
+    def copy_tables(self, generation: int) -> None:
+        """A copy of the database as it is now, for the snapshot `generation` (which moves it
+        into its folder)."""
+        if self.disk is not None:
+            self.disk.backup(str(self.folder / f"gen-{generation}.sqlite"))
 
     def journals(self) -> list[Path]:
         """This generation's journal and any later one (a snapshot that never completed)."""
@@ -396,6 +417,9 @@ class StateFolder:
         folder = self.folder / f"gen-{generation}"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
+        tables = self.folder / f"gen-{generation}.sqlite"
+        if tables.exists():
+            os.replace(tables, folder / "dynamodb.sqlite")
         for name, value in self.capture().items():
             wrapped = {
                 "__ministack_format__": persistence._state_format_version(name),
@@ -424,6 +448,7 @@ class StateFolder:
         generation = self.rotate()
         if generation is None:
             return
+        self.copy_tables(generation)
         set_aside_survivors()  # and so the collector touches (and copies) no page meanwhile
         pid = os.fork()
         if pid == 0:  # the copy: write, then leave without running anything of the parent's
@@ -497,7 +522,8 @@ class Durable:
                 if generation is not None:
                     from ministack.services import dynamodb
 
-                    with dynamodb._lock:  # in this process the TTL reaper thread still runs
+                    with dynamodb._lock:
+                        self.store.copy_tables(generation)
                         self.store.snapshot(generation)
             await send(message)
 
@@ -687,21 +713,30 @@ async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
     stop.set()
 
 
-def _stop_expiring() -> None:
-    """Keep items past their TTL: for tests on a fake clock, whose TTLs (a day after a fake
-    January morning) are long past by the wall clock ministack's reaper goes by, so it would
-    delete a record between two requests of one test, once a minute."""
-    from ministack.services import dynamodb
+EXPIRE_EVERY_SECONDS = 60.0
+"""How often items past their TTL are deleted, as ministack's own reaper did."""
 
-    settings = dynamodb._ttl_settings
 
-    class Unlisted(type(settings)):  # type: ignore[misc]
-        __slots__ = ()
+async def _expire_periodically(expire: Any) -> None:
+    while True:
+        await asyncio.sleep(EXPIRE_EVERY_SECONDS)
+        expire(time.time())
 
-        def all_items(self) -> list:  # the reaper's only way to find tables: none
-            return []
 
-    settings.__class__ = Unlisted
+def _tables(store: StateFolder | None) -> Any:
+    """The database of DynamoDB's items: the state folder's working copy, started from the
+    current snapshot's; without a state folder, a file of its own, gone when the emulator is."""
+    import emulator_disk
+
+    if store is not None:
+        disk = emulator_disk.Disk(str(store.working_tables()))
+        store.disk = disk
+        return disk
+    handle, path = tempfile.mkstemp(prefix="leadflow-tables-", suffix=".sqlite")
+    os.close(handle)
+    disk = emulator_disk.Disk(path)
+    os.unlink(path)  # open until the process ends, which removes it, even a kill -9
+    return disk
 
 
 async def serve(
@@ -711,7 +746,8 @@ async def serve(
     parent: int | None,
     expire: bool = True,
 ) -> None:
-    import emulator_ranges  # beside this file: run as a script, its folder is on the path
+    import emulator_disk  # beside this file: run as a script, its folder is on the path
+    import emulator_ranges
     import emulator_sizes
     import emulator_writes
     from ministack import app as ministack
@@ -722,11 +758,10 @@ async def serve(
     _remember_transactions_by_digest()
     _bound_memory()
     _light_raw_mail()
+    expire_items = emulator_disk.install(_tables(store))
     emulator_ranges.install()
     emulator_sizes.install()
     emulator_writes.install()  # after emulator_sizes: it wraps the item size
-    if not expire:
-        _stop_expiring()
     server = _server(Durable(Direct(ministack.app), store), port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -738,6 +773,8 @@ async def serve(
     ]
     if store is not None:
         tasks.append(asyncio.create_task(_snapshot_periodically(store, snapshot_every)))
+    if expire:
+        tasks.append(asyncio.create_task(_expire_periodically(expire_items)))
     if parent:
         tasks.append(asyncio.create_task(_watch_parent(parent, stop)))
 

@@ -292,3 +292,64 @@ def test_a_state_made_before_an_index_existed_gets_it_filled_at_the_next_start(s
 
     assert [e.key for e in LedgerModel.by_contact.query("ct_1")] == ["old#1"]
     tables.create_all()  # a second start changes nothing
+
+
+def _snapshot_once(tmp_path: Path) -> emulator.Emulator:
+    engine = emulator.Emulator(ports.free(), tmp_path / "aws", snapshot_every=0.2)
+    engine.start()
+    client = _dynamodb(engine.endpoint)
+    _create_table(client)
+    for i in range(20):
+        _put(client, f"ct_{i}", i)
+    threading.Event().wait(1.0)  # a snapshot is taken
+    return engine
+
+
+def test_a_snapshot_holds_the_tables_database_and_the_tables_only_refer_to_it(tmp_path: Path):
+    engine = _snapshot_once(tmp_path)
+    try:
+        engine.stop()
+        folder = tmp_path / "aws"
+        snapshot = folder / f"gen-{(folder / 'CURRENT').read_text()}"
+        assert (snapshot / "dynamodb.sqlite").stat().st_size > 0
+        state = (snapshot / "dynamodb.json").read_text()
+        assert "ct_7" not in state and "\\u0000disk" in state  # the items are in the database
+
+        (folder / "tables.sqlite").write_bytes(b"left over from the run before")
+        engine.start()  # works on a fresh copy of the snapshot's database, then the journal
+        client = _dynamodb(engine.endpoint)
+        assert _ids(client) == {f"ct_{i}" for i in range(20)}
+        seven = client.get_item(TableName=TABLE, Key={"contact_id": {"S": "ct_7"}})["Item"]
+        assert seven["n"] == {"N": "7"}
+    finally:
+        engine.kill()
+
+
+def test_a_state_saved_before_the_tables_database_loads_into_it(tmp_path: Path):
+    """A snapshot written when the items were in the snapshot's JSON (before this release)."""
+    import sqlite3
+
+    engine = _snapshot_once(tmp_path)
+    engine.stop()
+    folder = tmp_path / "aws"
+    snapshot = folder / f"gen-{(folder / 'CURRENT').read_text()}"
+    database = sqlite3.connect(snapshot / "dynamodb.sqlite")
+    inline: dict[str, dict[str, Any]] = {}
+    for pk, sk, body in database.execute("SELECT pk, sk, body FROM items"):
+        inline.setdefault(pk, {})[sk] = json.loads(body)
+    database.close()
+    (snapshot / "dynamodb.sqlite").unlink()
+    text = (snapshot / "dynamodb.json").read_text()
+    reference = json.dumps({"\x00disk": 1})[1:-1]
+    assert reference in text
+    (snapshot / "dynamodb.json").write_text(text.replace(reference, json.dumps(inline)[1:-1]))
+    try:
+        engine.start()
+        client = _dynamodb(engine.endpoint)
+        assert _ids(client) == {f"ct_{i}" for i in range(20)}
+        _put(client, "ct_new")  # and it goes on from there
+        engine.stop()
+        engine.start()
+        assert _ids(client) == {f"ct_{i}" for i in range(20)} | {"ct_new"}
+    finally:
+        engine.kill()
