@@ -187,10 +187,7 @@ class Meter:
     def watch(self, client: Any) -> Any:
         """Hook one client made before `install` (or without it); hooking twice counts once."""
         events = client.meta.events
-        # Last, after chalicelib/store/capacity.py has dropped PynamoDB's own ask.
-        events.register_last(
-            "before-parameter-build", self._before, unique_id=f"meter-b-{id(self)}"
-        )
+        events.register("before-parameter-build", self._before, unique_id=f"meter-b-{id(self)}")
         events.register("after-call", self._after, unique_id=f"meter-a-{id(self)}")
         return client
 

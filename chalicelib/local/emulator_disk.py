@@ -10,9 +10,10 @@ cache and the last few thousand items read or written, whatever the data.
 Every write goes through ministack's `_set_item` and `_remove_item`, replaced here; nothing in
 ministack changes a stored item in place (each write builds a new item or changes a copy), so
 an item read back from the database is the one written. The views answer what ministack asks
-of its dicts: a point read, a partition's items (only those in the range a Query reads, found
-by the sort value's index: see emulator_ranges.py), an index partition's members, a table's
-keys in order for a Scan (only one page's worth when the Scan allows it).
+of its dicts: a point read, a partition's items (only those in the range a Query reads, see
+emulator_ranges.py: by the sort key itself where it is text, the key's own order, else by the
+partition's sort values), an index partition's members (by their sort value, which leads their
+key), a table's keys in order for a Scan (only one page's worth when the Scan has a Limit).
 
 Numbers sort as floats in the database, which never orders two numbers the wrong way round
 but may tie two that differ: a range read therefore compares inclusively and keeps ties, and
@@ -33,6 +34,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import contextvars
+import copy
 import marshal
 import sqlite3
 from collections.abc import Iterator
@@ -48,8 +50,9 @@ ABSENT = object()
 """Kept for a key known to hold no item: a new item's key is looked up three times or more
 (its condition, the write, the old item's index entries) before it is written."""
 CACHED_ITEMS = 4096
-"""Items kept decoded, the last read or written: a lead's items are read again and again
-within seconds, and reading one from the database costs a query and a parse."""
+"""Items kept decoded, the last read from the database or written (first in, first out): a
+lead's items are read again and again within seconds, and reading one from the database costs
+a query and a parse."""
 PAGE_CACHE_KIB = 16_384
 WRITES_PER_COMMIT = 2_000
 """Writes go in one open transaction, committed after this many (and before a copy): a
@@ -295,11 +298,17 @@ class Disk:
 
     # Tables and indexes
     def new_table(self, arn: str) -> int:
-        return self.db.execute("INSERT INTO tables (arn) VALUES (?)", (arn,)).lastrowid or 0
+        t = self.db.execute("INSERT INTO tables (arn) VALUES (?)", (arn,)).lastrowid
+        assert t is not None
+        return t
+
+    def has_table(self, t: int) -> bool:
+        return self.db.execute("SELECT 1 FROM tables WHERE id = ?", (t,)).fetchone() is not None
 
     def drop(self, t: int) -> None:
         for table in ("items", "members", "populated"):
             self.db.execute(f"DELETE FROM {table} WHERE t = ?", (t,))
+        self.db.execute("DELETE FROM tables WHERE id = ?", (t,))
         self.populated = {entry for entry in self.populated if entry[0] != t}
         self.cache = collections.OrderedDict((k, v) for k, v in self.cache.items() if k[0] != t)
 
@@ -368,12 +377,8 @@ def _window(rows: Any, sv_at: int = 1) -> Iterator[Any]:
     if current is None or current[1] is None:
         yield from rows
         return
-    (low, low_in, high, high_in), (limit, _, after) = current
-    uncounted = {
-        _stored(v)
-        for v, open_ in ((after, False), (low, not low_in), (high, not high_in))
-        if v is not None and (v is after or open_)
-    }
+    (low, _, high, _), (limit, _, after) = current
+    uncounted = {_stored(v) for v in (after, low, high) if v is not None}
     taken, last = 0, None
     for row in rows:
         sv = row[sv_at]
@@ -429,6 +434,11 @@ class Partition:
     def __bool__(self) -> bool:
         return self._disk.has_partition(self._t, self._pk)
 
+    def __deepcopy__(self, memo: Any) -> dict[str, Any]:
+        """A plain copy (ministack copies a table's items this way before a PartiQL
+        transaction, a backup or a restore; Leadflow makes none of those)."""
+        return {sk: copy.deepcopy(item, memo) for sk, item in self.items()}
+
 
 class Items:
     """A table's items, as ministack's {partition key: {sort key: item}}, in the database.
@@ -444,7 +454,8 @@ class Items:
         return Partition(self.disk, self.t, pk, self.by_key) if isinstance(pk, str) else default
 
     def __getitem__(self, pk: Any) -> Partition:
-        if not isinstance(pk, str) or not self.disk.has_partition(self.t, pk):
+        """The partition, empty or not (ministack asks only for those it found, after `in`)."""
+        if not isinstance(pk, str):
             raise KeyError(pk)
         return Partition(self.disk, self.t, pk, self.by_key)
 
@@ -556,17 +567,27 @@ def install(disk: Disk) -> Any:
             found.append((name, _part(partition), sv))
         return found
 
+    owners: dict[int, int] = {}  # id(table) -> its rows' id, to drop them if it is replaced
+
     def view(table: dict[str, Any]) -> Items:
         """The table's items in the database: a new table's (or a snapshot's from before
-        the database) moved there, a snapshot's reference turned back into a view."""
+        the database, or a copy put back by a rollback or restore) moved there, a snapshot's
+        reference turned back into a view."""
         items = table.get("items")
         if type(items) is Items:
             return items
         if isinstance(items, dict) and set(items) == {REFERENCE}:
-            table["items"] = found = Items(disk, int(items[REFERENCE]), by_key(table))
+            t = int(items[REFERENCE])
+            if not disk.has_table(t):
+                raise RuntimeError(f"table {table.get('TableName')}: its rows ({t}) are missing")
+            table["items"] = found = Items(disk, t, by_key(table))
+            owners[id(table)] = t
             return found
+        if id(table) in owners:  # its items were replaced wholesale: the old rows go
+            disk.drop(owners.pop(id(table)))
         t = disk.new_table(str(table.get("TableArn", "")))
         table["items"] = found = Items(disk, t, by_key(table))
+        owners[id(table)] = t
         for name, _, _ in d._index_key_schemas(table):
             disk.mark_populated(found.t, name)
         for pk, partition in list((items or {}).items()):
@@ -638,13 +659,16 @@ def install(disk: Disk) -> Any:
         items = table.get("items") if table is not None else None
         if type(items) is Items and d._tables.get(table.get("TableName")) is not table:
             disk.drop(items.t)
+            owners.pop(id(table), None)
         return answer
 
     reset = d.reset
 
     def reset_all() -> None:
         reset()
-        disk.clear()
+        with d._lock:  # (run on a thread of its own; expiry takes the lock too)
+            disk.clear()
+            owners.clear()
 
     update_ttl = d._update_ttl
 
@@ -708,6 +732,10 @@ def install(disk: Disk) -> Any:
 
     def expire(now: float) -> int:
         """Delete every item whose TTL has passed (no stream record, as ministack's reaper)."""
+        with d._lock:
+            return expire_under_lock(now)
+
+    def expire_under_lock(now: float) -> int:
         removed = 0
         for (account, region, name), setting in list(listed(settings)):
             if setting.get("TimeToLiveStatus") != "ENABLED":
@@ -729,5 +757,22 @@ def install(disk: Disk) -> Any:
     d._delete_table = deleted
     d.reset = reset_all
     d._update_ttl = ttl_updated
+    update_table = d._update_table
+
+    def table_updated(data: Any) -> Any:
+        """An index created or deleted is filled afresh when next read, even under a name an
+        index had before."""
+        answer = update_table(data)
+        name = data.get("TableName") if isinstance(data, dict) else None
+        table = d._tables.get(d._normalize_table_name(name)) if isinstance(name, str) else None
+        items = table.get("items") if table is not None else None
+        for update in (data.get("GlobalSecondaryIndexUpdates") or []) if items else []:
+            for action in ("Create", "Delete"):
+                index = update.get(action) if isinstance(update, dict) else None
+                if type(items) is Items and isinstance(index, dict):
+                    disk.forget_index(items.t, str(index.get("IndexName")))
+        return answer
+
     d._scan = paged_scan
+    d._update_table = table_updated
     return expire

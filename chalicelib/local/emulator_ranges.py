@@ -29,6 +29,7 @@ OPEN: Bounds = (None, True, None, True)
 
 _NAME = r"(#[A-Za-z0-9_]+|[A-Za-z_][A-Za-z0-9_]*)"
 _COMPARE = re.compile(_NAME + r"\s*(<=|>=|<|>|=)\s*(:[A-Za-z0-9_]+)")
+_MENTIONED = re.compile(r"(?<![:\w#])(#\w+|[A-Za-z_]\w*)")
 _BETWEEN = re.compile(
     _NAME + r"\s+BETWEEN\s+(:[A-Za-z0-9_]+)\s+AND\s+(:[A-Za-z0-9_]+)", re.IGNORECASE
 )
@@ -38,10 +39,6 @@ def current_bounds() -> tuple[Bounds, Window | None] | None:
     """The running Query's sort-key range and page; None when it reads whole partitions."""
     bounds = _bounds.get()
     return None if bounds is None else (bounds, _window.get())
-
-
-def current_window() -> Window | None:
-    return _window.get() if _bounds.get() is not None else None
 
 
 def _range_name(table: dict[str, Any], index_name: str, dynamodb: Any) -> str | None:
@@ -89,6 +86,8 @@ def _query_bounds(
             }[op]
     except LookupError:
         return None
+    if any(is_key(name) for name in _MENTIONED.findall(expression)):
+        return None  # a condition on the sort key written otherwise (`:low < n`): read whole
     return OPEN  # no condition on the sort key: every item of the partition matches
 
 

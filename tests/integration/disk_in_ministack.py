@@ -81,6 +81,9 @@ SCHEMA = [
     table("keys", ("key",), [("key", "S")]),
 ]
 CONTACTS = [f"ct_{i:02d}" for i in range(12)]
+# Numbers a float cannot tell apart: sort keys, and bounds between them.
+VERSIONS = [-2, 0.5, 1, "1.000000000000000005", 2, 10, 11, 100]
+BOUNDS = ["1.00000000000000001", "0.99999999999999999"]
 SHARDS = ["p0", "p1", "p2"]
 
 
@@ -91,7 +94,7 @@ def event_item(rng, contact, event):
     if rng.random() < 0.7:
         item["due"] = S(f"2026-12-{rng.randint(1, 9):02d}")
     if rng.random() < 0.6:
-        item["rank"] = N(rng.choice([-3, -1, 0, 0.5, 1, 2, 2, 10, 1e3]))
+        item["rank"] = N(rng.choice([-3, -1, 0, 0.5, 1, "1.000000000000000005", 2, 10, 1e3]))
     if rng.random() < 0.3:
         item["props"] = {"M": {"name": S(rng.choice(["王芳", "Ada", "é"])), "l": {"L": [N(1)]}}}
     return item
@@ -106,6 +109,8 @@ def key_condition(rng, name, values):
         return " AND #r BETWEEN :lo AND :hi", {":lo": low, ":hi": high}
     if kind == "begins":
         return " AND begins_with(#r, :lo)", {":lo": S(low["S"][:-1]) if "S" in low else low}
+    if rng.random() < 0.2:  # the value first: `:lo < #r` is `#r > :lo`
+        return f" AND :lo {kind} #r", {":lo": low}
     return f" AND #r {kind} :lo", {":lo": low}
 
 
@@ -204,11 +209,15 @@ def requests(seed):
                     "TableName": "versions",
                     "Item": {
                         "key": S(key),
-                        "version": N(rng.choice([1, 2, 10, 11, 100, 0.5, -2])),
+                        "version": N(rng.choice(VERSIONS)),
                         "body": S("x" * rng.randint(0, 50)),
                     },
                 },
             )
+        elif roll < 0.66:
+            yield from index_renewed(rng)
+        elif roll < 0.68:
+            yield from partiql(rng, contact)
         elif roll < 0.8:
             yield from query(rng)
         elif roll < 0.9:
@@ -223,6 +232,38 @@ def requests(seed):
             yield "GetItem", {"TableName": "keys", "Key": {"key": S(f"k{rng.randint(0, 30)}")}}
     for name in ("events", "versions", "keys"):
         yield "Scan", {"TableName": name}
+
+
+def index_renewed(rng):
+    """The `rank` index deleted and made again, on the same or another attribute."""
+    yield (
+        "UpdateTable",
+        {
+            "TableName": "events",
+            "GlobalSecondaryIndexUpdates": [{"Delete": {"IndexName": "rank"}}],
+        },
+    )
+    attribute = rng.choice(["rank", "n"])
+    yield (
+        "UpdateTable",
+        {
+            "TableName": "events",
+            "AttributeDefinitions": [
+                {"AttributeName": "shard", "AttributeType": "S"},
+                {"AttributeName": attribute, "AttributeType": "N"},
+            ],
+            "GlobalSecondaryIndexUpdates": [{"Create": index("rank", "shard", attribute)}],
+        },
+    )
+
+
+def partiql(rng, contact):
+    """A PartiQL transaction that holds, and one that fails and is rolled back."""
+    key = f"pq{rng.randint(0, 5)}"
+    insert = {"Statement": f"INSERT INTO keys VALUE {{'key': '{key}', 'owner': '{contact}'}}"}
+    update = {"Statement": f"UPDATE keys SET owner = '{contact}' WHERE key = 'email:{contact}'"}
+    yield "ExecuteTransaction", {"TransactStatements": [insert]}
+    yield "ExecuteTransaction", {"TransactStatements": [update, insert]}  # a second insert fails
 
 
 def query(rng):
@@ -246,7 +287,7 @@ def query(rng):
             "ExpressionAttributeNames": {"#h": "key"},
             "ExpressionAttributeValues": {":h": S(f"v{rng.randint(0, 3)}")},
         }
-        extra, values = key_condition(rng, "version", [N(v) for v in (-2, 0.5, 1, 2, 10, 11, 100)])
+        extra, values = key_condition(rng, "version", [N(v) for v in VERSIONS + BOUNDS])
         if "begins_with" in extra:
             extra, values = "", {}
         if extra:
@@ -262,7 +303,7 @@ def query(rng):
         candidates = {
             "pending": [S(f"ev_{i:03d}") for i in range(0, 61, 7)],
             "due": [S(f"2026-12-{i:02d}") for i in range(1, 10)],
-            "rank": [N(v) for v in (-3, -1, 0, 0.5, 2, 10, 1000)],
+            "rank": [N(v) for v in (-3, -1, 0, 0.5, 2, 10, 1000, *BOUNDS)],
             "by_shard": [],
         }[which]
         extra, values = key_condition(rng, which, candidates) if candidates else ("", {})
@@ -318,7 +359,8 @@ import emulator_ranges  # noqa: E402
 import emulator_sizes  # noqa: E402
 import emulator_writes  # noqa: E402
 
-disk = emulator_disk.Disk(tempfile.mktemp(suffix=".sqlite"))
+handle, path = tempfile.mkstemp(suffix=".sqlite")
+disk = emulator_disk.Disk(path)
 expire = emulator_disk.install(disk)
 emulator_ranges.install()
 emulator_sizes.install()

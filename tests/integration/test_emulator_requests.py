@@ -106,6 +106,23 @@ def test_a_transaction_retried_with_its_token_is_not_applied_twice(dynamodb) -> 
     assert mismatched.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
 
 
+def test_a_retry_that_asks_for_capacity_is_told_it_and_one_that_does_not_is_not(dynamodb) -> None:
+    """Item sizes are kept for a transaction that asked for its capacity, and only then."""
+    put = {"Put": {"TableName": TABLE, "Item": {"id": {"S": "sized"}, "x": {"S": "x" * 5000}}}}
+    for token, asked in (("retry-asked", {"ReturnConsumedCapacity": "TOTAL"}), ("retry-not", {})):
+        first = dynamodb.transact_write_items(
+            TransactItems=[put], ClientRequestToken=token, **asked
+        )
+        again = dynamodb.transact_write_items(
+            TransactItems=[put], ClientRequestToken=token, **asked
+        )
+        if asked:
+            assert first["ConsumedCapacity"][0]["WriteCapacityUnits"] == 2 * 5
+            assert again["ConsumedCapacity"][0]["ReadCapacityUnits"] == 2 * 2  # read, 4 KB units
+        else:
+            assert "ConsumedCapacity" not in first and "ConsumedCapacity" not in again
+
+
 def test_a_digest_equals_only_a_request_with_the_same_content() -> None:
     request = {"TransactItems": [{"Put": {"Item": {"id": {"S": "王"}}}}], "Limit": 1}
     kept = _Digest(request)

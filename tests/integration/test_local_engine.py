@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 import urllib.parse
 from pathlib import Path
@@ -340,8 +341,7 @@ def test_a_state_saved_before_the_tables_database_loads_into_it(tmp_path: Path):
     database.close()
     (snapshot / "dynamodb.sqlite").unlink()
     text = (snapshot / "dynamodb.json").read_text()
-    reference = json.dumps({"\x00disk": 1})[1:-1]
-    assert reference in text
+    [reference] = re.findall(r'"\\u0000disk": \d+', text)
     (snapshot / "dynamodb.json").write_text(text.replace(reference, json.dumps(inline)[1:-1]))
     try:
         engine.start()
