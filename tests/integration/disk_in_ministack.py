@@ -3,27 +3,19 @@ of the emulator's patches): the same requests, generated at random from a seed, 
 as it comes and to ministack with its tables on disk (and the other patches the emulator
 installs), printing every answer of each as JSON; then, on disk, what expiry deletes."""
 
-import asyncio
 import json
 import random
 import sys
 import tempfile
 
 sys.path.insert(0, sys.argv[1])
+import ministack_requests
 from ministack.services import dynamodb as d
-
-H = {
-    "content-type": "application/x-amz-json-1.0",
-    "authorization": "AWS4-HMAC-SHA256 Credential=test/20261201/us-east-1/dynamodb/aws4_request",
-}
 
 
 def call(op, body):
-    headers = {**H, "x-amz-target": f"DynamoDB_20120810.{op}"}
-    status, _, out = asyncio.run(
-        d.handle_request("POST", "/", headers, json.dumps(body).encode(), {})
-    )
-    answer = json.loads(out) if out else {}
+    """The answer, or only the status for a table's own operations."""
+    status, answer = ministack_requests.call(op, body)
     if op in ("CreateTable", "DeleteTable", "UpdateTable", "UpdateTimeToLive"):
         return status
     return status, answer

@@ -2,7 +2,6 @@
 folder of the emulator's patches): the same write requests with ministack alone, with the size
 twins, and with the write patches too, printing every answer of each as JSON."""
 
-import asyncio
 import json
 import sys
 
@@ -10,20 +9,7 @@ sys.path.insert(0, sys.argv[1])
 import emulator_sizes
 import emulator_writes
 from ministack.services import dynamodb as d
-
-H = {
-    "x-amz-target": "",
-    "content-type": "application/x-amz-json-1.0",
-    "authorization": "AWS4-HMAC-SHA256 Credential=test/20261201/us-east-1/dynamodb/aws4_request",
-}
-
-
-def call(op, body):
-    headers = {**H, "x-amz-target": f"DynamoDB_20120810.{op}"}
-    status, _, out = asyncio.run(
-        d.handle_request("POST", "/", headers, json.dumps(body).encode(), {})
-    )
-    return status, json.loads(out) if out else {}
+from ministack_requests import call
 
 
 def put(table, item, cond=None, values=None, names=None):
