@@ -369,10 +369,10 @@ def _range(bounds: Any, column: str) -> tuple[str, list[Any], str]:
 
 
 def _window(rows: Any, sv_at: int = 1) -> Iterator[Any]:
-    """The rows one page can read: every row tied with the start key's sort value or with an
-    excluded bound (compared inclusively above), the Limit's rows after them and one more (so
-    ministack sees there is more), and every row tied with the last; all rows when the Query
-    has no window."""
+    """The rows one page can read: every row tied with the start key's sort value or with a
+    bound (as floats, numbers outside a bound can tie with it), the Limit's rows besides them
+    and one more (so ministack sees there is more), and every row tied with the last; all rows
+    when the Query has no window."""
     current = emulator_ranges.current_bounds()
     if current is None or current[1] is None:
         yield from rows
@@ -537,7 +537,7 @@ def install(disk: Disk) -> Any:
 
     def by_key(table: dict[str, Any]) -> bool:
         name = table.get("sk_name")
-        return not name or d._get_attr_type(table, name) != "N"
+        return not name or d._get_attr_type(table, name) == "S"  # (binary: by its bytes)
 
     def expiry(table: dict[str, Any], item: dict[str, Any]) -> float | None:
         setting = d._ttl_settings.get(table.get("TableName"))
@@ -557,7 +557,7 @@ def install(disk: Disk) -> Any:
             return found
         for name, hashes, ranges in d._index_key_schemas(table):
             if (t, name) not in disk.populated:
-                continue  # filled from every item when first read (see `members`)
+                continue  # filled from every item when first read (see `index_members`)
             partition = d._index_partition(item, hashes, ranges)
             if partition is None:
                 continue
