@@ -274,6 +274,8 @@ def run_import(args: argparse.Namespace) -> int:
     if unknown:
         return _fail("import", f"--list: {', '.join(unknown)} is not a published static list")
     rejected = args.rejected or args.file.with_name(args.file.stem + ".rejected.csv")
+    if rejected.is_dir() or not rejected.parent.is_dir():
+        return _fail("import", f"--rejected {rejected}: give a file in a folder that exists")
     try:
         with _bar("import") as tick:
             summary = svc.importer.run(

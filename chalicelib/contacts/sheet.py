@@ -95,9 +95,13 @@ def _numbered(reader: Any, name: str) -> Iterator[tuple[int, list[str]]]:
 def _xlsx(path: Path) -> Iterator[Sheet]:
     from openpyxl import load_workbook  # only imports that read Excel pay for it
 
+    # Opened here, not by name: openpyxl refuses a name without .xlsx, and a workbook is known
+    # by its bytes (an upload without a name, a file saved as .csv by mistake).
+    raw = path.open("rb")
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        book = load_workbook(raw, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raw.close()
         raise SheetError(f"not a readable .xlsx file: {exc}") from None
     try:
         rows = book.worksheets[0].iter_rows(values_only=True)
@@ -112,6 +116,7 @@ def _xlsx(path: Path) -> Iterator[Sheet]:
         yield Sheet(header, numbered(), "xlsx")
     finally:
         book.close()
+        raw.close()
 
 
 def cell_text(value: Any) -> str:

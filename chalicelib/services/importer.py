@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -337,12 +338,15 @@ class _Run:
         out: list[Planned] = []
         deferred: list[Record] = []
         writing: set[str] = set()
+        # One moment for the batch, as it is written in one transaction: no row of it is newer
+        # than another (a merge of two of them keeps the survivor's values).
+        now = self.importer.clock.now()
         for record in records:
             contact_id, contact = _match(record, owners, contacts)
             if self.scratch is None and contact_id in writing:
                 deferred.append(record)
                 continue
-            planned = self._decide(record, owners, contact_id, contact, erased, tally)
+            planned = self._decide(record, owners, contact_id, contact, erased, tally, now)
             if planned is not None:
                 out.append(planned)
                 writing.add(planned.contact_id)
@@ -370,6 +374,7 @@ class _Run:
         contact: dict[str, Any] | None,
         erased: set[str],
         tally: Counter[str],
+        now: datetime,
     ) -> Planned | None:
         """What to do with the row for `contact_id` (None `contact`: a new one)."""
         options = self.options
@@ -394,7 +399,6 @@ class _Run:
         if self.scratch is not None:  # what the real run would claim, and nothing more
             self.scratch.put(contact_id, claims, applied(contact, record, decision))
             return None
-        now = self.importer.clock.now()
         # A fresh id: the checkpoint, not the id, keeps a resumed import from writing a row
         # twice, and the same file imported again later is a new event for the contact.
         event_id = ids.event_id(now)

@@ -69,6 +69,29 @@ def test_each_encoding_and_separator_imports_the_same_names(svc, tmp_path, encod
     }
 
 
+def test_a_workbook_is_known_by_its_bytes_whatever_its_name(svc, tmp_path):
+    """An upload without a name is kept as upload.csv; a workbook saved as .csv by mistake."""
+    workbook = _xlsx(tmp_path / "contacts.xlsx", [HEADER, *PEOPLE])
+    misnamed = workbook.rename(tmp_path / "contacts.csv")
+    summary = svc.importer.run(misnamed, CN)
+    assert summary.kind == "xlsx" and summary.counts["create"] == 3
+    assert set(_names(svc).values()) == {"李雷", "韩梅梅", "王芳"}
+
+
+def test_the_rows_of_one_batch_are_written_at_one_moment(svc, clock, tmp_path, monkeypatch):
+    """So none of them is newer than another when two are merged."""
+
+    class Ticking:
+        def now(self):
+            return clock.advance(milliseconds=1)
+
+    monkeypatch.setattr(svc.importer, "clock", Ticking())
+    svc.importer.run(_csv(tmp_path / "contacts.csv", [HEADER, *PEOPLE], "utf-8", ","), CN)
+    ids = [svc.contacts.find_by_email(email) for email in _names(svc)]
+    moments = {svc.contacts.get(cid)["updated_at"] for cid in ids}
+    assert len(ids) == 3 and len(moments) == 1
+
+
 def test_an_excel_workbook_imports_numbers_as_excel_shows_them(svc, tmp_path):
     rows = [HEADER, *[[*p[:1], int(p[1]) if p[1] else None, *p[2:]] for p in PEOPLE]]
     summary = svc.importer.run(_xlsx(tmp_path / "contacts.xlsx", rows), CN)
@@ -301,6 +324,8 @@ def test_the_cli_names_what_is_wrong_and_exits_1(svc, tmp_path, capsys):
         ([str(no_key)], "no column holds an email address or a phone number"),
         ([str(big5), "--list", "nobody-made-this"], "--list: nobody-made-this"),
         ([str(big5), "--phone-region", "XX"], "ISO 3166"),
+        ([str(no_key), "--rejected", str(tmp_path / "nowhere" / "x.csv")], "--rejected"),
+        ([str(no_key), "--rejected", str(tmp_path)], "--rejected"),
     ]
     for argv, message in cases:
         capsys.readouterr()
