@@ -21,6 +21,9 @@ MERGE_BODY_BYTES = 4096
 def duplicates(request: Request, svc: Services) -> Response:
     """Groups of contacts that may be one person, each with its reason; nothing is merged."""
     authorize(request, svc)
+    unknown = sorted((request.query_params or {}).keys())
+    if unknown:  # it takes none: a limit or a filter here would be silently ignored
+        raise FormValidationError([FieldError(n, "is not an option here") for n in unknown])
     found = svc.duplicates.candidates()
     audit.note(request, returned=len(found))
     body = {

@@ -19,6 +19,7 @@ from chalicelib.contacts.reconcile import OnExisting
 from chalicelib.contacts.records import tag_fault
 from chalicelib.contacts.sheet import SheetError
 from chalicelib.leads import normalise
+from chalicelib.lifecycle import Stage
 from chalicelib.store.import_jobs import STATUSES
 from chalicelib.store.imports import MAX_LISTS
 
@@ -212,6 +213,9 @@ def run_contacts(args: argparse.Namespace) -> int:
         return _fail("contacts list", "--since and --updated-since take an ISO date (2026-11-01)")
     if not 1 <= args.limit <= 500:
         return _fail("contacts list", "--limit: a whole number from 1 to 500")
+    stages = [s.value for s in Stage]
+    if args.stage and args.stage not in stages:
+        return _fail("contacts list", f"--stage: one of {', '.join(stages)}")
     svc = _services(args)
     wanted = ContactFilter(
         stage=args.stage,

@@ -21,6 +21,8 @@ from chalicelib.store.segments import SegmentMembers
 
 FIRST = ("name", "first_name", "last_name", "company", "job_title", "province", "city")
 ENCODINGS = {"utf-8": "utf-8-sig", "gbk": "gb18030"}
+BUILT_IN = (EMAIL, PHONE, TAGS, "stage", "score", "id", "created_at")
+"""Columns every contact has, beside its profile fields."""
 PAGE = 100
 
 
@@ -53,14 +55,19 @@ class Exporter:
         orders the columns (default: email, phone, tags and every profile field found)."""
         if encoding not in ENCODINGS:
             raise ExportError(f"--encoding: give one of {', '.join(ENCODINGS)}")
-        columns = list(fields) or self._columns(segment)
+        suffix = out.suffix.lower()
+        if suffix == ".xls":
+            raise ExportError(f"{out.name}: .xls is Excel's old format; name it .xlsx or .csv")
+        if suffix == ".xlsx" and encoding != "utf-8":
+            raise ExportError("--encoding is for CSV: an .xlsx workbook holds any text as it is")
+        columns = self._columns(segment, fields)
 
         def rows() -> Iterator[list[str]]:
             for n, contact in enumerate(self._contacts(segment), 1):
                 progress(n)
                 yield [_cell(contact, c) for c in columns]
 
-        if out.suffix.lower() == ".xlsx":
+        if suffix == ".xlsx":
             count = sheet.write_xlsx(out, columns, rows())
         else:
             with out.open("wb") as f:
@@ -79,11 +86,21 @@ class Exporter:
             found = self.contacts.get_many(page)
             yield from (found[c] for c in page if c in found)
 
-    def _columns(self, segment: str | None) -> list[str]:
-        """A first pass for the profile fields in use: names only, so memory stays small."""
+    def _columns(self, segment: str | None, fields: Sequence[str]) -> list[str]:
+        """The columns asked for, each one a contact here has (a typo is an error, not an
+        empty column); by default email, phone, every profile field in use and tags. A first
+        pass finds the fields in use: names only, so memory stays small."""
         names: set[str] = set()
         for contact in self._contacts(segment):
             names.update((contact.get("properties") or {}).keys())
+        if fields:
+            unknown = [f for f in fields if f not in names and f not in BUILT_IN]
+            if unknown:
+                known = ", ".join([*BUILT_IN, *sorted(names)])
+                raise ExportError(
+                    f"--fields: no contact here has {unknown[0]!r} (there are {known})"
+                )
+            return list(fields)
         ordered = [n for n in FIRST if n in names] + sorted(names - set(FIRST))
         return [EMAIL, PHONE, *ordered, TAGS]
 
@@ -93,7 +110,7 @@ def _cell(contact: dict[str, Any], column: str) -> str:
         return str(contact.get(column) or "")
     if column == TAGS:
         return ", ".join(sorted(contact.get("tags") or ()))
-    if column in ("stage", "score", "id", "created_at"):
+    if column in BUILT_IN:
         value = contact.get(column)
         return "" if value is None else str(value)
     value = (contact.get("properties") or {}).get(column)

@@ -88,6 +88,10 @@ def test_merging_through_the_api(client, svc, admin_key, journeys, tmp_path):
         body=json.dumps({"survivor": ids["li.lei@example.cn"], "merged": ids["lilei@work.cn"]}),
     )
     assert refused.status_code == 403
+    duplicates = client.http.get("/contacts/duplicates?limit=5", headers=headers)
+    assert duplicates.status_code == 422
+    assert [f["field"] for f in duplicates.json_body["fields"]] == ["limit"]
+    assert client.http.get("/contacts/duplicates", headers=headers).status_code == 200
 
 
 def test_a_journey_both_were_in_runs_once_after_the_merge(client, svc, journeys):

@@ -5,6 +5,7 @@ export that imports back to the same contacts."""
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from openpyxl import Workbook
 
 from chalicelib.contacts.encoding import EncodingError
 from chalicelib.contacts.reconcile import OnExisting
+from chalicelib.services.exporter import ExportError
 from chalicelib.services.importer import ImportOptions
 from chalicelib.store import tables
 from chalicelib.store.models import ContactModel
@@ -309,6 +311,22 @@ def test_an_export_imports_back_to_the_same_contacts(svc, tmp_path):
                 assert after[cid][name_] == contact[name_], (name, name_)
 
 
+def test_an_export_refuses_a_column_nobody_has_and_options_it_would_ignore(svc, tmp_path):
+    svc.importer.run(_csv(tmp_path / "in.csv", [HEADER, *PEOPLE], "utf-8"), CN)
+    out = tmp_path / "out.csv"
+    wrong = [
+        ({"out": out, "fields": ["email", "compnay"]}, "--fields: no contact here has 'compnay'"),
+        ({"out": tmp_path / "out.xls"}, ".xls is Excel's old format"),
+        ({"out": tmp_path / "out.xlsx", "encoding": "gbk"}, "--encoding is for CSV"),
+    ]
+    for kwargs, message in wrong:
+        with pytest.raises(ExportError, match=re.escape(message)):
+            svc.exporter.export(**kwargs)
+    assert not any(tmp_path.glob("out.*"))
+    done = svc.exporter.export(out, fields=["email", "company", "stage"])
+    assert done.columns == ["email", "company", "stage"] and done.rows == 3
+
+
 def test_the_cli_names_what_is_wrong_and_exits_1(svc, tmp_path, capsys):
     from chalicelib.cli import main
 
@@ -327,6 +345,9 @@ def test_the_cli_names_what_is_wrong_and_exits_1(svc, tmp_path, capsys):
         ([str(no_key), "--rejected", str(tmp_path / "nowhere" / "x.csv")], "--rejected"),
         ([str(no_key), "--rejected", str(tmp_path)], "--rejected"),
     ]
+    capsys.readouterr()
+    assert main(["contacts", "list", "--stage", "bogus"]) == 1
+    assert "--stage: one of " in capsys.readouterr().err
     for argv, message in cases:
         capsys.readouterr()
         assert main(["import", *argv]) == 1, argv
