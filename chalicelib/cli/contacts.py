@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from chalicelib.cli.width import fit
 from chalicelib.consent import PURPOSE_IN_BULK, PURPOSE_PREFIX
 from chalicelib.contacts.columns import MappingError
 from chalicelib.contacts.encoding import EncodingError
@@ -22,6 +23,7 @@ from chalicelib.leads import normalise
 from chalicelib.lifecycle import Stage
 from chalicelib.store.import_jobs import STATUSES
 from chalicelib.store.imports import MAX_LISTS
+from chalicelib.store.tables import json_ready
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -138,7 +140,7 @@ def run_duplicates(args: argparse.Namespace) -> int:
         print(f"{candidate.reason}: {candidate.key}")
         for c in candidate.contacts:
             name = c["name"] or " ".join(filter(None, (c["first_name"], c["last_name"])))
-            print(f"  {c['id']}  {c['email'] or '-':32} {c['phone'] or '-':16} {name or '-'}")
+            print(f"  {c['id']}  {fit(c['email'] or '-', 32)} {c['phone'] or '-':16} {name or '-'}")
         if candidate.size > len(candidate.contacts):
             print(f"  ... and {candidate.size - len(candidate.contacts)} more")
     print(f"{len(found)} candidate group(s); merge with: leadflow contacts merge SURVIVOR OTHER")
@@ -227,21 +229,15 @@ def run_contacts(args: argparse.Namespace) -> int:
         search=args.search,
     )
     page = svc.directory.page(wanted, Caller("admin"), args.limit, args.after)
-    if args.json:
-        print(
-            json.dumps(
-                {"contacts": page.contacts, "next": page.next},
-                default=str,
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+    if args.json:  # as GET /contacts answers
+        body = json_ready({"contacts": page.contacts, "next": page.next})
+        print(json.dumps(body, indent=2, ensure_ascii=False))
         return 0
     for c in page.contacts:
         name = c["name"] or " ".join(filter(None, (c["first_name"], c["last_name"])))
         who = c["email"] or c["phone"]
         company, stage, owner = (c[k] or "-" for k in ("company", "stage", "owner"))
-        print(f"{who:32} {name or '-':16} {company:24} {stage:11} {owner}")
+        print(f"{fit(who, 32)} {fit(name or '-', 16)} {fit(company, 24)} {stage:11} {owner}")
     print(
         f"{len(page.contacts)} contact(s)" + (f"; more: --after {page.next}" if page.next else "")
     )

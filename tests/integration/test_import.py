@@ -5,6 +5,7 @@ export that imports back to the same contacts."""
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -325,6 +326,17 @@ def test_an_export_refuses_a_column_nobody_has_and_options_it_would_ignore(svc, 
     assert not any(tmp_path.glob("out.*"))
     done = svc.exporter.export(out, fields=["email", "company", "stage"])
     assert done.columns == ["email", "company", "stage"] and done.rows == 3
+
+
+def test_the_cli_lists_contacts_as_json_as_the_api_does(svc, client, admin_key, tmp_path, capsys):
+    from chalicelib.cli import main
+
+    svc.importer.run(_csv(tmp_path / "people.csv", [HEADER, *PEOPLE], "utf-8"), CN)
+    capsys.readouterr()
+    assert main(["contacts", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["contacts"]
+    answered = client.http.get("/contacts", headers={"X-Api-Key": admin_key}).json_body
+    assert len(listed) == 3 and listed == answered["contacts"]
 
 
 def test_the_cli_names_what_is_wrong_and_exits_1(svc, tmp_path, capsys):
