@@ -17,7 +17,7 @@ from typing import Any
 from chalicelib import ids
 from chalicelib.clock import Clock
 from chalicelib.contacts.survivorship import merge
-from chalicelib.errors import Busy, Conflict, NotFound
+from chalicelib.errors import Busy, Conflict, FieldError, FormValidationError, NotFound
 from chalicelib.events import CONTACTS_MERGED, Event
 from chalicelib.store import optimistic
 from chalicelib.store.changes import AlreadyDone
@@ -66,6 +66,13 @@ class Merger:
         """Merge `merged_id` into `survivor_id` (Conflict if that cannot be, NotFound if
         either is not a contact)."""
         survivor, other = self._pair(survivor_id, merged_id)
+        fields = {*(survivor.get("properties") or {}), *(other.get("properties") or {})}
+        unknown = sorted(set(locked) - fields)
+        if unknown:  # a typo would leave the field meant unlocked, and its value overwritten
+            there = ", ".join(sorted(fields)) or "none"
+            raise FormValidationError(
+                [FieldError("locked", f"neither contact has {unknown[0]!r} (they have: {there})")]
+            )
         a, b = survivor["id"], other["id"]
         waiting = self.store.pending_events(b)
         if waiting:

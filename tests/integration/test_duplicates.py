@@ -68,9 +68,11 @@ def test_merging_through_the_api(client, svc, admin_key, journeys, tmp_path):
     same = post({"survivor": ids["paul@example.com"], "merged": ids["paul@example.com"]})
     assert same.status_code == 409
 
-    done = post(
-        {"survivor": ids["paul@example.com"], "merged": ids["pаul@example.com"], "locked": ["name"]}
-    )
+    pair = {"survivor": ids["paul@example.com"], "merged": ids["pаul@example.com"]}
+    typo = post({**pair, "locked": ["nmae"]})
+    assert typo.status_code == 422 and "'nmae'" in typo.json_body["fields"][0]["message"]
+    assert svc.contacts.get(ids["pаul@example.com"])["id"] == ids["pаul@example.com"]
+    done = post({**pair, "locked": ["name"]})
     assert done.status_code == 200, done.body
     assert done.json_body["merged"] == ids["pаul@example.com"]
     survivor = svc.contacts.get(ids["paul@example.com"])
