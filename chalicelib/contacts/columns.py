@@ -157,6 +157,14 @@ def map_columns(header: list[str], given: dict[str, Any] | None = None) -> Mappi
     given = given or {}
     fields: dict[int, str] = {}
     ignored: dict[str, str] = {}
+    # What the mapping file names is kept first: a guess never takes a field it gives.
+    chosen: dict[str, str] = {}
+    for title, target in given.items():
+        if target is not None and target in chosen:
+            raise MappingError(
+                f"mapping file: {chosen[target]!r} and {title!r} both map to {target}"
+            )
+        chosen[target] = title
     for index, title in enumerate(header):
         title = title.strip()
         if not title:
@@ -174,6 +182,9 @@ def map_columns(header: list[str], given: dict[str, Any] | None = None) -> Mappi
             if title in given:
                 raise MappingError(f"mapping file: {title!r}: {name_fault(target)}")
             ignored[title] = "no field of that name: map it in a mapping file (column: field_name)"
+            continue
+        if title not in given and target in chosen:
+            ignored[title] = f"the mapping file fills {target} from {chosen[target]!r}"
             continue
         if target in fields.values():
             first = header[next(i for i, t in fields.items() if t == target)]

@@ -76,6 +76,17 @@ def test_a_mapping_file_wins_and_names_a_missing_column():
         columns.map_columns(header, {"Emial": "email"})
 
 
+def test_a_mapping_file_takes_a_field_from_a_column_that_would_have_been_guessed():
+    header = ["邮箱", "工作邮箱", "姓名"]
+    mapping = columns.map_columns(header, {"工作邮箱": "email", "邮箱": None})
+    assert mapping.fields == {1: "email", 2: "name"}
+    mapping = columns.map_columns(header, {"工作邮箱": "email"})
+    assert mapping.fields == {1: "email", 2: "name"}
+    assert mapping.ignored["邮箱"] == "the mapping file fills email from '工作邮箱'"
+    with pytest.raises(columns.MappingError, match="'邮箱' and '工作邮箱' both map to email"):
+        columns.map_columns(header, {"邮箱": "email", "工作邮箱": "email"})
+
+
 def test_a_second_column_for_the_same_field_is_ignored_not_merged():
     mapping = columns.map_columns(["email", "邮箱"])
     assert mapping.fields == {0: "email"} and "already fills email" in mapping.ignored["邮箱"]
