@@ -118,7 +118,7 @@ def read_row(
         elif said in _NO:
             consent = False
         else:
-            reject(CONSENT, "must be yes or no (是/否, true/false, 1/0)")
+            reject(CONSENT, "must be yes or no (是/否, true/false, 1/0, y/n)")
     fields: dict[str, str] = {}
     for target, (_title, raw) in values.items():
         if target in (EMAIL, PHONE, TAGS, CONSENT):
