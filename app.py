@@ -54,7 +54,7 @@ def audit_trail(request, get_response):
 
 @app.middleware("http")
 def one_error_shape(request, get_response):
-    return middleware.one_error_shape(request, get_response)
+    return middleware.one_error_shape(request, get_response, app.routes)
 
 
 @app.middleware("http")

@@ -62,15 +62,33 @@ def _headers_but_type(response: Response) -> dict[str, str]:
     return {k: v for k, v in (response.headers or {}).items() if k.lower() != "content-type"}
 
 
-def one_error_shape(request: Request, get_response: Handler) -> Response:
+def one_error_shape(
+    request: Request, get_response: Handler, routes: dict[str, Any] | None = None
+) -> Response:
     """A 405 or 415 that Chalice answers itself (`{"Code", "Message"}`) gets the same
-    `{"error", "message"}` body as every other refusal."""
+    `{"error", "message"}` body as every other refusal; a 415 names the types the route
+    takes (`routes`: the app's), where Chalice names only what it assumed."""
     response = get_response(request)
     body = _error_body(response)
     if body is None or body.get("Code") not in _CHALICE_CODES:
         return response
-    ours = {"error": _CHALICE_CODES[body["Code"]], "message": str(body.get("Message", ""))}
+    message = str(body.get("Message", ""))
+    if body["Code"] == "UnsupportedMediaType" and routes is not None:
+        message = _media_types(request, routes) or message
+    ours = {"error": _CHALICE_CODES[body["Code"]], "message": message}
     return json_response(response.status_code, ours, _headers_but_type(response))
+
+
+def _media_types(request: Request, routes: dict[str, Any]) -> str | None:
+    """What a refused body should have been sent as. Chalice reads a request without a
+    Content-Type as JSON, and said so: the message named a type the client never sent."""
+    entry = routes.get((request.context or {}).get("resourcePath", ""), {}).get(request.method)
+    taken = getattr(entry, "content_types", None)
+    if not taken:
+        return None
+    sent = request.headers.get("content-type")
+    said = f"Content-Type {sent}" if sent else "no Content-Type"
+    return f"The body was sent with {said}: send it as one of {', '.join(taken)}."
 
 
 def pages_for_browsers(request: Request, get_response: Handler) -> Response:

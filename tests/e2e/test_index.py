@@ -93,5 +93,9 @@ def test_a_method_or_media_type_chalice_refuses_gets_our_error_shape(client, svc
     assert media.status_code == 415
     assert media.json_body == {
         "error": "unsupported_media_type",
-        "message": media.json_body["message"],
+        "message": "The body was sent with Content-Type text/xml: send it as one of "
+        "application/json, text/plain.",
     }
+    bare = client.http.post("/imports", body=b"email\nada@example.com\n", headers={})
+    assert bare.status_code == 415
+    assert bare.json_body["message"].startswith("The body was sent with no Content-Type: ")
