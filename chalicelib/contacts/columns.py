@@ -160,7 +160,9 @@ def map_columns(header: list[str], given: dict[str, Any] | None = None) -> Mappi
     # What the mapping file names is kept first: a guess never takes a field it gives.
     chosen: dict[str, str] = {}
     for title, target in given.items():
-        if target is not None and target in chosen:
+        if target is None:
+            continue
+        if target in chosen:
             raise MappingError(
                 f"mapping file: {chosen[target]!r} and {title!r} both map to {target}"
             )
