@@ -71,16 +71,25 @@ class Spam:
 
 
 def raw_fields(data: Mapping[str, Any]) -> dict[str, RawValue]:
-    """Flatten JSON or urlencoded input to strings and lists of strings."""
+    """Flatten JSON or urlencoded input to strings and lists of strings. A field is text, a
+    number, true or false, or a list of them: an object (or a list of lists) is refused by
+    name, where it used to be kept as Python's text of it."""
     out: dict[str, RawValue] = {}
+    nested: list[FieldError] = []
     for key, value in data.items():
-        if isinstance(value, list):
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, dict | list) for v in values):
+            nested.append(FieldError(str(key), NESTED_RULE))
+        elif isinstance(value, list):
             out[str(key)] = [_text(v) for v in value]
-        elif isinstance(value, dict):
-            out[str(key)] = _text(value)
         else:
             out[str(key)] = _text(value)
+    if nested:
+        raise FormValidationError(nested)
     return out
+
+
+NESTED_RULE = "must be text, a number or true/false (or a list of them), not an object"
 
 
 def _text(value: Any) -> str:
@@ -109,6 +118,9 @@ def _check_field(spec: FormField, raw: RawValue | None, region: str) -> Any:
         if bad:
             raise ValueError(f"{', '.join(bad)} not among the options")
         return values or None
+    if spec.type is not FieldType.CHECKBOX and isinstance(raw, list) and len(set(raw)) > 1:
+        # A checkbox may come twice (a hidden "no" before it, the HTML idiom): the last wins.
+        raise ValueError("takes one value, not several")
     text = _scalar(raw)
     if spec.type is FieldType.CHECKBOX:
         return text.strip().lower() in _TRUE

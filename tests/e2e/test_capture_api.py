@@ -181,6 +181,27 @@ def test_every_bad_field_is_named_at_once(client, svc):
     assert _nothing_stored()
 
 
+def test_an_object_or_several_values_for_one_field_are_refused_by_name(client, svc):
+    nested = post_json(client, lead(company={"x": 1}, utm_source={"a": 1}, utm_term=[["t"]]))
+    assert nested.status_code == 422
+    assert {f["field"] for f in nested.json_body["fields"]} == {
+        "company",
+        "utm_source",
+        "utm_term",
+    }
+    several = post_json(client, lead(first_name=["Ada", "Bob"]))
+    assert several.status_code == 422
+    assert several.json_body["fields"] == [
+        {"field": "first_name", "message": "takes one value, not several"}
+    ]
+    assert _nothing_stored()
+    one = post_json(client, lead(first_name=["Ada"], utm_campaign=["spring"]))
+    assert one.status_code == 201
+    contact = _contacts()[0]
+    assert contact.properties["first_name"] == "Ada"
+    assert contact.first_touch["campaign"] == "spring"
+
+
 def test_script_tags_in_a_field_are_refused(client, svc):
     response = post_json(client, lead(first_name="<script>alert(1)</script>"))
 
