@@ -8,6 +8,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 
@@ -99,3 +100,34 @@ def test_a_method_or_media_type_chalice_refuses_gets_our_error_shape(client, svc
     bare = client.http.post("/imports", body=b"email\nada@example.com\n", headers={})
     assert bare.status_code == 415
     assert bare.json_body["message"].startswith("The body was sent with no Content-Type: ")
+
+
+def test_an_ad_hoc_campaign_with_a_space_chinese_or_a_slash_links_to_its_page(
+    served, client, journeys, admin_key
+):
+    """Its id is a visitor's utm_campaign: the dashboard encodes it as one path segment and
+    the gateway decodes it into one path parameter, as API Gateway does."""
+    from tests.builders import lead, post_json
+
+    names = ("summer sale", "春季促销", "brand/2026")
+    for n, name in enumerate(names):
+        posted = post_json(client, lead(email=f"c{n}@example.com", utm_campaign=name))
+        assert posted.status_code == 201
+    journeys.settle()
+    for name in names:
+        request = urllib.request.Request(
+            f"{served}/reports/campaigns/{quote(name, safe='')}", headers={"X-Api-Key": admin_key}
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 200, name
+            shown = json.loads(answer.read())["campaign"]
+            assert (shown["campaign"], shown["contacts"]) == (name, 1)
+    login = client.http.post(
+        "/dashboard/login",
+        body=f"key={admin_key}&next=/dashboard/campaigns",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    cookie = login.headers["Set-Cookie"].split(";")[0]
+    page = client.http.get("/dashboard/campaigns", headers={"Cookie": cookie}).body.decode()
+    for name in names:
+        assert f'href="/dashboard/campaigns/{quote(name, safe="")}?' in page, name
