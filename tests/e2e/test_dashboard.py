@@ -120,6 +120,20 @@ def test_every_page_renders_and_the_overview_shows_the_api_s_numbers(
     assert "form_submitted" in page(client, link, cookie).body.decode()
 
 
+def test_a_contact_s_page_is_headed_by_its_name_however_the_form_gave_it(client, cookie):
+    """A Chinese form asks for one 姓名 (`name`), not a first and a last name."""
+    posted = client.http.post(
+        "/forms/newsletter/submissions",
+        body=json.dumps({"email": "li@example.cn", "name": "李雷", "consent": True}),
+        headers={"Content-Type": "application/json"},
+    )
+    assert posted.status_code == 201, posted.body
+    found = page(client, "/dashboard/contacts?q=li%40example.cn", cookie).body.decode()
+    link = re.search(r'href="(/dashboard/contacts/ct_[0-9a-f]+)"', found).group(1)
+    heading = re.search(r"<h1>(.*?)</h1>", page(client, link, cookie).body.decode()).group(1)
+    assert heading == '李雷 <span class="muted">li@example.cn</span>'
+
+
 def test_a_viewer_reads_reports_but_no_contact(client, svc):
     viewer = cookie_of(login(client, svc.api_keys.create("board", "viewer")))
     assert page(client, "/dashboard/campaigns", viewer).status_code == 200

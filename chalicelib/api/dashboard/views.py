@@ -25,6 +25,7 @@ from chalicelib.events import DEAL_LOST, DEAL_WON, OPPORTUNITY_CREATED, STAGE_CH
 from chalicelib.lifecycle import Stage
 from chalicelib.reports.credit import Model
 from chalicelib.reports.period import Period, PeriodError
+from chalicelib.services.notices import display_name
 from chalicelib.services.reports import EMAIL_KINDS, FUNNEL_BY
 
 LOGIN_BODY_BYTES = 4096
@@ -381,7 +382,13 @@ def contact(v: View, contact_id: str) -> Response:
     stages = [e for e in timeline if e["type"] == STAGE_CHANGED]
     deals = [e for e in timeline if e["type"] in (OPPORTUNITY_CREATED, DEAL_WON, DEAL_LOST)]
     return v.render(
-        "contact.html", "contacts", found=found, stages=stages, deals=deals, quote=quote
+        "contact.html",
+        "contacts",
+        found=found,
+        named=display_name(found["contact"]),
+        stages=stages,
+        deals=deals,
+        quote=quote,
     )
 
 
