@@ -26,9 +26,10 @@ log = logging.getLogger(__name__)
 BatchHandler = Callable[[dict[str, Any]], dict[str, Any]]
 DISCOVER_EVERY = 5.0  # seconds
 # The stream no longer has that position or shard (the emulator restarted): start over.
-LOST_POSITION = frozenset(
-    {"TrimmedDataAccessException", "ExpiredIteratorException", "ResourceNotFoundException"}
-)
+EXPIRED = "ExpiredIteratorException"
+LOST_POSITION = frozenset({"TrimmedDataAccessException", "ResourceNotFoundException"})
+"""Our position means nothing to the stream now (an emulator restarted, a stream made anew):
+read from its start; the pipeline skips what it handled already."""
 
 
 class StreamDriver:
@@ -87,7 +88,11 @@ class StreamDriver:
             return self._poll()
         except ClientError as exc:
             self._iterators.clear()
-            if exc.response.get("Error", {}).get("Code") not in LOST_POSITION:
+            code = exc.response.get("Error", {}).get("Code")
+            if code == EXPIRED:  # held past its 15 minutes: asked for again from our position
+                log.debug("a shard iterator expired; reading on from the last record handled")
+                return 0
+            if code not in LOST_POSITION:
                 raise
             log.warning("the stream was reset; reading it again from its start")
             self._positions.clear()
