@@ -17,7 +17,7 @@ from chalice.app import Request
 
 from chalicelib.api import access, audit, http, pages
 from chalicelib.api.admin import CURSOR, contact_view
-from chalicelib.api.dashboard import charts, i18n, session
+from chalicelib.api.dashboard import charts, i18n, session, timeline
 from chalicelib.bootstrap import Services
 from chalicelib.contacts.listing import ContactFilter
 from chalicelib.errors import Forbidden, NotFound
@@ -378,14 +378,16 @@ def contacts(v: View) -> Response:
 
 def contact(v: View, contact_id: str) -> Response:
     found = contact_view(v.svc, v.who.caller, contact_id, 200)
-    timeline = found["timeline"]
-    stages = [e for e in timeline if e["type"] == STAGE_CHANGED]
-    deals = [e for e in timeline if e["type"] in (OPPORTUNITY_CREATED, DEAL_WON, DEAL_LOST)]
+    events = found["timeline"]
+    stages = [e for e in events if e["type"] == STAGE_CHANGED]
+    deals = [e for e in events if e["type"] in (OPPORTUNITY_CREATED, DEAL_WON, DEAL_LOST)]
     return v.render(
         "contact.html",
         "contacts",
         found=found,
         named=display_name(found["contact"]),
+        detail=timeline.detail,
+        moment=timeline.moment,
         stages=stages,
         deals=deals,
         quote=quote,
