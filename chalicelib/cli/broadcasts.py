@@ -111,6 +111,11 @@ def _preview_text(preview: dict[str, Any]) -> str:
         lines.append(f"  at {_time(wave):21} {n:>8}")
     if len(preview["waves"]) > 24:
         lines.append(f"  ... {len(preview['waves']) - 24} more waves (--json lists them all)")
+    if preview.get("untested"):
+        lines.append(
+            f"  no one falls in the test's share of so small an audience: everyone gets the "
+            f"first variant, {preview['untested']}, when the test is judged"
+        )
     return "\n".join(lines)
 
 

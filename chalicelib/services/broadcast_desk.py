@@ -43,6 +43,8 @@ class Preview:
     sends: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     waves: Counter[str] = field(default_factory=Counter)
+    tested: str | None = None
+    """The variant the rest get when no one is in the test (the first listed), else None."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +52,7 @@ class Preview:
             "sends": dict(sorted(self.sends.items())),
             "skipped": dict(sorted(self.skipped.items())),
             "waves": dict(sorted(self.waves.items())),
+            "untested": self.tested,
         }
 
 
@@ -275,6 +278,10 @@ class BroadcastDesk:
                     out.sends[decided.variant] += 1
                     out.waves[decided.at.isoformat()] += 1
             if after is None:
+                test = broadcast.ab_test
+                if test is not None and set(out.sends) == {plan.WINNER}:
+                    # Too small an audience for the share: the verdict has nothing to judge.
+                    out.tested = test.variants[0].id
                 return out
 
 

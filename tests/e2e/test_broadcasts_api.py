@@ -45,6 +45,7 @@ def test_an_admin_previews_schedules_and_reads_the_run(client, svc, journeys, ad
     assert status["status"] == "sending" and status["planned"] == 2
     tested = sum(n for variant, n in preview["sends"].items() if variant != "winner")
     assert sum(v["sent"] for v in status["variants"].values()) == tested
+    assert preview["untested"] == (None if tested else "date")  # the first variant listed
 
 
 def test_viewers_read_but_do_not_send_and_bad_input_names_the_field(client, svc, admin_key):
