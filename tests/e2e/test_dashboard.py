@@ -179,3 +179,13 @@ def test_behind_an_api_gateway_stage_every_link_and_the_cookie_carry_its_path(
         login(client, admin_key, "/api/dashboard\r\nSet-Cookie: x=1").headers["Location"]
         == "/api/dashboard"
     )
+
+
+def test_the_period_shown_is_the_shortcut_marked_chosen(client, cookie):
+    def chosen(path: str) -> list[str]:
+        html = page(client, path, cookie).body.decode()
+        return re.findall(r'class="on">([^<]+)</a>', html.split('<span class="chips">')[1])
+
+    assert chosen("/dashboard/funnel") == ["Last 30 days"]  # the default period
+    assert chosen("/dashboard/funnel?days=7") == ["Last 7 days"]
+    assert chosen("/dashboard/funnel?from=2025-12-01&to=2025-12-10") == []

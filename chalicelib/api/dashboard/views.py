@@ -64,6 +64,14 @@ class View:
     def root(self) -> str:
         return root(self.svc)
 
+    @property
+    def shortcut(self) -> int | None:
+        """The period as one of the shortcuts (the last 7, 30 or 90 days), to show it chosen:
+        the default period is the last 30 days, though no shortcut was clicked."""
+        days = (self.period.last - self.period.first).days + 1
+        today = self.svc.clock.now().date()
+        return days if self.period.last == today and days in SHORTCUTS else None
+
     def can(self, page: str) -> bool:
         """Whether this login may open a dashboard page (so a link to it is shown)."""
         return self.who.caller.may(access.DASHBOARD[page])
