@@ -136,7 +136,9 @@ class SalesDesk:
     def _accept(self, contact, body, cause, now) -> Change:
         lead = lead_of(contact)
         if lead.get("status") == ownership.ACCEPTED:
-            raise LeadStateError(f"already accepted by {lead.get('owner')}")
+            raise LeadStateError(
+                f"already accepted by {lead.get('owner_name') or lead.get('owner')}"
+            )
         if lead.get("status") != ownership.ASSIGNED:
             raise LeadStateError("the lead is not assigned to anyone; nothing to accept")
         self._owner_check(lead, body)

@@ -189,3 +189,30 @@ def test_the_period_shown_is_the_shortcut_marked_chosen(client, cookie):
     assert chosen("/dashboard/funnel") == ["Last 30 days"]  # the default period
     assert chosen("/dashboard/funnel?days=7") == ["Last 7 days"]
     assert chosen("/dashboard/funnel?from=2025-12-01&to=2025-12-10") == []
+
+
+def test_a_contact_s_lead_reads_as_a_salesperson_would_say_it(client, cookie, svc):
+    from chalicelib.store.models import ContactModel
+
+    assert post_json(client, lead(email="hot@example.com")).status_code == 201
+    cid = svc.contacts.find_by_email("hot@example.com")
+    routed = {
+        "status": "accepted",
+        "owner": "ada",
+        "owner_name": "Ada Park",
+        "owner_email": "ada.park@example.com",
+        "team": "inbound",
+        "rule": "fallback",
+        "reason": "Downloaded the playbook",
+        "assigned_at": "2026-01-05T09:00:00+00:00",
+        "sla_due_at": "2026-01-05T11:00:00+00:00",
+        "accepted_at": "2026-01-05T09:20:41.123456+00:00",
+        "previous_owners": ["ben"],
+    }
+    ContactModel(cid).update(actions=[ContactModel.lead.set(routed)])
+    html = page(client, f"/dashboard/contacts/{cid}", cookie).body.decode()
+    box = html.split("<h2>Lead</h2>")[1].split("</dl>")[0]
+    shown = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", box))
+    assert shown["Owner"] == 'Ada Park <span class="muted">ada.park@example.com</span>'
+    assert shown["Accepted"] == "2026-01-05 09:20" and shown["Before"] == "ben"
+    assert "owner_name" not in box and "Owner Ada Park" in html
