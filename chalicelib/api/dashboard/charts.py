@@ -1,5 +1,5 @@
-"""Charts as inline SVG, drawn on the server: no script, no library to fetch, so the
-dashboard works offline and on a phone. Labels are escaped; numbers come from reports."""
+"""Charts drawn on the server (inline SVG, or HTML bars): no script, no library to fetch, so
+the dashboard works offline and on a phone. Labels are escaped; numbers come from reports."""
 
 from __future__ import annotations
 
@@ -46,22 +46,18 @@ def bars(
 
 
 def funnel(labels: Sequence[str], values: Sequence[int], title: str) -> Markup:
-    """Horizontal bars, widest at the top: each stage's count against the first stage's."""
-    row = 34
+    """Horizontal bars, widest at the top: each stage's count against the first stage's.
+    Drawn in HTML, not SVG, so the stage names keep their size on a phone (an SVG scaled to
+    a phone's width made them 5 pixels high)."""
     top = max([*values, 1])
-    height = row * max(len(values), 1)
-    parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" '
-        f'aria-label="{escape(title)}">'
-    ]
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        w = max((WIDTH - 220) * value / top, 2 if value else 0)
-        y = i * row
+    parts = [f'<div class="hbars" role="img" aria-label="{escape(title)}">']
+    for label, value in zip(labels, values, strict=True):
+        share = 100 * value / top
         parts.append(
-            f'<text x="0" y="{y + 21}" class="label">{escape(label)}</text>'
-            f'<rect x="150" y="{y + 6}" width="{w:.1f}" height="{row - 12}" rx="4" fill="#3451d1">'
-            f"<title>{escape(label)}: {value}</title></rect>"
-            f'<text x="{150 + w + 8:.1f}" y="{y + 21}" class="value">{value}</text>'
+            f'<div class="hbar" title="{escape(label)}: {value}">'
+            f'<span class="label">{escape(label)}</span>'
+            f'<span class="track"><span class="fill" style="width:{share:.1f}%"></span></span>'
+            f'<span class="value">{value}</span></div>'
         )
-    parts.append("</svg>")
+    parts.append("</div>")
     return Markup("".join(parts))
