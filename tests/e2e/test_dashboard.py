@@ -216,3 +216,17 @@ def test_a_contact_s_lead_reads_as_a_salesperson_would_say_it(client, cookie, sv
     assert shown["Owner"] == 'Ada Park <span class="muted">ada.park@example.com</span>'
     assert shown["Accepted"] == "2026-01-05 09:20" and shown["Before"] == "ben"
     assert "owner_name" not in box and "Owner Ada Park" in html
+
+
+def test_a_journey_s_steps_say_where_they_go_where_it_is_not_the_step_below(client, cookie):
+    html = page(client, "/dashboard/journeys/whitepaper", cookie).body.decode()
+
+    def card(step: str) -> str:
+        return html.split(f'data-step="{step}"')[1].split('<div class="step"')[0]
+
+    assert "→ demo-offer" in card("clicked-case-study") and "→ nurture-roi" in card(
+        "clicked-case-study"
+    )
+    assert "→ completed" in card("handed-over")
+    assert '<div class="arrow">↓</div>' not in card("handed-over")  # no way down to nurture
+    assert '<div class="arrow">↓</div>' in card("thank-you")
