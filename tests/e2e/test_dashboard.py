@@ -230,3 +230,10 @@ def test_a_journey_s_steps_say_where_they_go_where_it_is_not_the_step_below(clie
     assert "→ completed" in card("handed-over")
     assert '<div class="arrow">↓</div>' not in card("handed-over")  # no way down to nurture
     assert '<div class="arrow">↓</div>' in card("thank-you")
+
+
+def test_a_segment_s_size_chart_says_its_scale(client, cookie, data):
+    html = page(client, "/dashboard/segments", cookie).body.decode()
+    card = html.split('data-segment="subscribers"')[1].split('<div class="card"')[0]
+    low, high = re.search(r"<span data-range>(\d+)–(\d+)</span>", card).groups()
+    assert int(low) <= int(high) == 3  # the three subscribers of `data`, at the period's end

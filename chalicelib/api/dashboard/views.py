@@ -369,6 +369,7 @@ def segments(v: View) -> Response:
                 "segment": seg,
                 "size": size,
                 "chart": charts.bars(days, sizes, seg.name or seg.id, "#7a4fd1"),
+                "range": (min(sizes, default=0), max(sizes, default=0)),
             }
         )
     return v.render("segments.html", "segments", rows=rows)
