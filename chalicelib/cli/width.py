@@ -9,11 +9,11 @@ from __future__ import annotations
 import unicodedata
 
 
-def columns(text: str) -> int:
+def columns(text: object) -> int:
     """The columns `text` takes in a terminal."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in str(text))
 
 
-def fit(text: str, width: int) -> str:
-    """`text` padded with spaces to `width` columns (longer text is left as it is)."""
-    return text + " " * max(0, width - columns(text))
+def fit(text: object, width: int) -> str:
+    """`text` (or a number) padded with spaces to `width` columns; longer is left whole."""
+    return f"{text}" + " " * max(0, width - columns(text))

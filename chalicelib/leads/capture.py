@@ -71,25 +71,30 @@ class Spam:
 
 
 def raw_fields(data: Mapping[str, Any]) -> dict[str, RawValue]:
-    """Flatten JSON or urlencoded input to strings and lists of strings. A field is text, a
-    number, true or false, or a list of them: an object (or a list of lists) is refused by
-    name, where it used to be kept as Python's text of it."""
+    """Flatten JSON or urlencoded input to strings and lists of strings. An object (or a list
+    holding one) becomes a `Nested` mark, which `capture` refuses by name where it reads the
+    key, with the other faults, and after the honeypot; it used to be kept as Python's text."""
     out: dict[str, RawValue] = {}
-    nested: list[FieldError] = []
     for key, value in data.items():
         values = value if isinstance(value, list) else [value]
         if any(isinstance(v, dict | list) for v in values):
-            nested.append(FieldError(str(key), NESTED_RULE))
+            out[str(key)] = Nested()
         elif isinstance(value, list):
             out[str(key)] = [_text(v) for v in value]
         else:
             out[str(key)] = _text(value)
-    if nested:
-        raise FormValidationError(nested)
     return out
 
 
+class Nested(str):
+    """An object where text was expected: empty to whatever reads it, refused by `capture`."""
+
+    __slots__ = ()
+
+
 NESTED_RULE = "must be text, a number or true/false (or a list of them), not an object"
+READ_BESIDE_THE_FORM = (*attribution.TOUCH_FIELDS, "visitor_id", "event_id")
+"""Keys capture reads that no form declares; any other undeclared key is ignored."""
 
 
 def _text(value: Any) -> str:
@@ -118,7 +123,8 @@ def _check_field(spec: FormField, raw: RawValue | None, region: str) -> Any:
         if bad:
             raise ValueError(f"{', '.join(bad)} not among the options")
         return values or None
-    if spec.type is not FieldType.CHECKBOX and isinstance(raw, list) and len(set(raw)) > 1:
+    given = {v.strip() for v in raw if v.strip()} if isinstance(raw, list) else set()
+    if spec.type is not FieldType.CHECKBOX and len(given) > 1:
         # A checkbox may come twice (a hidden "no" before it, the HTML idiom): the last wins.
         raise ValueError("takes one value, not several")
     text = _scalar(raw)
@@ -193,11 +199,20 @@ def capture(
 ) -> Submission | Spam:
     """Validate every field of the form at once, so the error names all bad fields."""
     event_id = ids.event_id(now)
-    if _scalar(fields.get(form.honeypot)).strip():
+    trap = fields.get(form.honeypot)
+    if isinstance(trap, Nested) or _scalar(trap).strip():
         return Spam(event_id)
     errors: list[FieldError] = []
     values: dict[str, Any] = {}
+    read = {*(spec.name for spec in form.fields), *READ_BESIDE_THE_FORM}
+    errors += [
+        FieldError(name, NESTED_RULE)
+        for name, raw in fields.items()
+        if isinstance(raw, Nested) and name in read
+    ]
     for spec in form.fields:
+        if isinstance(fields.get(spec.name), Nested):
+            continue
         try:
             value = _check_field(spec, fields.get(spec.name), form.phone_region)
         except ValueError as exc:

@@ -93,11 +93,13 @@ class Exporter:
         if fields and set(fields) <= set(BUILT_IN):
             return list(fields)
         names: set[str] = set()
+        seen = False
         for contact in self._contacts(segment):
+            seen = True
             names.update((contact.get("properties") or {}).keys())
         if fields:
             unknown = [f for f in fields if f not in names and f not in BUILT_IN]
-            if unknown:
+            if unknown and seen:  # nobody to export: the header alone, whatever it names
                 known = ", ".join([*BUILT_IN, *sorted(names)])
                 raise ExportError(
                     f"--fields: no contact here has {unknown[0]!r} (there are {known})"

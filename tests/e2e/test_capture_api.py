@@ -182,9 +182,13 @@ def test_every_bad_field_is_named_at_once(client, svc):
 
 
 def test_an_object_or_several_values_for_one_field_are_refused_by_name(client, svc):
-    nested = post_json(client, lead(company={"x": 1}, utm_source={"a": 1}, utm_term=[["t"]]))
-    assert nested.status_code == 422
+    nested = post_json(
+        client,
+        lead(email="nope", company={"x": 1}, utm_source={"a": 1}, utm_term=[["t"]], meta={}),
+    )
+    assert nested.status_code == 422  # named with the other faults; `meta` is not read
     assert {f["field"] for f in nested.json_body["fields"]} == {
+        "email",
         "company",
         "utm_source",
         "utm_term",
@@ -195,11 +199,25 @@ def test_an_object_or_several_values_for_one_field_are_refused_by_name(client, s
         {"field": "first_name", "message": "takes one value, not several"}
     ]
     assert _nothing_stored()
-    one = post_json(client, lead(first_name=["Ada"], utm_campaign=["spring"]))
+    repeats = [("first_name", "Ada"), ("consent", ""), ("consent", "true")]
+    body = urlencode([*lead(first_name="Ada ", consent=None).items(), *repeats])
+    repeated = client.http.post(  # a form repeating a name with one value, and a checkbox
+        "/forms/whitepaper/submissions",
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+    )
+    assert repeated.status_code == 201, repeated.body
+    one = post_json(
+        client, lead(email="ada2@example.com", first_name=["Ada"], utm_campaign=["spring"])
+    )
     assert one.status_code == 201
-    contact = _contacts()[0]
+    contact = next(c for c in _contacts() if c.email == "ada2@example.com")
     assert contact.properties["first_name"] == "Ada"
     assert contact.first_touch["campaign"] == "spring"
+    trapped = post_json(client, lead(email="bot@example.com", website={"x": 1}))
+    assert trapped.status_code in (200, 201) and all(
+        c.email != "bot@example.com" for c in _contacts()
+    )
 
 
 def test_script_tags_in_a_field_are_refused(client, svc):

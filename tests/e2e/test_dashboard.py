@@ -216,6 +216,11 @@ def test_a_contact_s_lead_reads_as_a_salesperson_would_say_it(client, cookie, sv
     assert shown["Owner"] == 'Ada Park <span class="muted">ada.park@example.com</span>'
     assert shown["Accepted"] == "2026-01-05 09:20" and shown["Before"] == "ben"
     assert "owner_name" not in box and "Owner Ada Park" in html
+    pooled = {**routed, "status": "pool", "accepted_at": None}
+    del pooled["owner"]  # as the dispatcher leaves a lead it puts back in the pool
+    ContactModel(cid).update(actions=[ContactModel.lead.set(pooled)])
+    html = page(client, f"/dashboard/contacts/{cid}", cookie).body.decode()
+    assert "Owner –" in html and "accept by" not in html
 
 
 def test_a_journey_s_steps_say_where_they_go_where_it_is_not_the_step_below(client, cookie):

@@ -326,6 +326,8 @@ def test_an_export_refuses_a_column_nobody_has_and_options_it_would_ignore(svc, 
     assert not any(tmp_path.glob("out.*"))
     done = svc.exporter.export(out, fields=["email", "company", "stage"])
     assert done.columns == ["email", "company", "stage"] and done.rows == 3
+    empty = svc.exporter.export(tmp_path / "nobody.csv", segment="nobody", fields=["compnay"])
+    assert empty.rows == 0  # nobody to export: the header alone, whatever it names
 
 
 def test_the_cli_lists_contacts_as_json_as_the_api_does(svc, client, admin_key, tmp_path, capsys):

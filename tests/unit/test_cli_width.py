@@ -13,3 +13,7 @@ def test_wide_characters_take_two_columns_and_pad_to_the_same_edge():
 
 def test_text_longer_than_the_width_is_kept_whole():
     assert fit("北京星辰科技有限公司", 8) == "北京星辰科技有限公司"
+
+
+def test_a_number_where_text_was_expected_is_padded_as_its_text():
+    assert fit(1000, 6) == "1000  " and columns(3.5) == 3

@@ -322,7 +322,7 @@ def journey(v: View, journey_id: str) -> Response:
         raise NotFound(f"no journey {journey_id!r}")
     live = {c.id: c.journey for c in v.svc.journeys.library.live()}
     ways = routes(live[journey_id]) if journey_id in live else {}
-    return v.render("journey.html", "journeys", report=report, ways=ways)
+    return v.render("journey.html", "journeys", report=report, ways=ways, terminal=graph.TERMINAL)
 
 
 def routes(journey: Journey) -> dict[str, list[tuple[str, str]]]:
