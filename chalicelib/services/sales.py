@@ -142,23 +142,8 @@ class SalesDesk:
         if lead.get("status") != ownership.ASSIGNED:
             raise LeadStateError("the lead is not assigned to anyone; nothing to accept")
         self._owner_check(lead, body)
-        lead.update(status=ownership.ACCEPTED, accepted_at=now.isoformat())
         change = Change.of(contact, lead=lead)
-        minutes = None
-        if lead.get("assigned_at"):
-            minutes = round(
-                (now - datetime.fromisoformat(lead["assigned_at"])).total_seconds() / 60
-            )
-        change.events.append(
-            ownership.event(
-                contact["id"],
-                cause,
-                LEAD_ACCEPTED,
-                {"owner": lead["owner"], "minutes_to_accept": minutes},
-                now,
-            )
-        )
-        change.cancel.append(ownership.SLA_TIMER)
+        _accepted(change, contact, lead, cause, now)
         change.timers.append(self._follow_up_timer(str(lead["owner"]), now))
         return change
 
@@ -178,8 +163,7 @@ class SalesDesk:
         lead["last_follow_up_at"] = now.isoformat()
         change = Change.of(contact, lead=lead)
         if lead["status"] == ownership.ASSIGNED:  # working the lead is accepting it
-            lead.update(status=ownership.ACCEPTED, accepted_at=now.isoformat())
-            change.cancel.append(ownership.SLA_TIMER)
+            _accepted(change, contact, lead, cause, now)
         props = {"owner": lead.get("owner"), "kind": kind, "note": note}
         change.events.append(ownership.event(contact["id"], cause, FOLLOW_UP_LOGGED, props, now))
         change.timers.append(self._follow_up_timer(str(lead["owner"]), now))
@@ -236,8 +220,7 @@ class SalesDesk:
     def _opportunity(self, contact, body, cause, now) -> Change:
         lead = self._open_lead(contact, body)
         amount = _amount(body, required=False)
-        if lead["status"] == ownership.ASSIGNED:
-            lead.update(status=ownership.ACCEPTED, accepted_at=now.isoformat())
+        accepting = lead["status"] == ownership.ASSIGNED
         lead["opportunity"] = {
             "name": _text(body, "name") or "",
             "amount": str(amount) if amount is not None else None,
@@ -245,11 +228,14 @@ class SalesDesk:
             "opened_at": now.isoformat(),
         }
         change = Change.of(contact, lead=lead)
+        if accepting:  # opening an opportunity on a lead is accepting it
+            _accepted(change, contact, lead, cause, now)
         if amount is not None:
             change.properties["deal_value"] = float(amount)
         props = {"owner": lead.get("owner"), **lead["opportunity"]}
         change.events.append(ownership.event(contact["id"], cause, OPPORTUNITY_CREATED, props, now))
-        change.cancel.append(ownership.SLA_TIMER)
+        if ownership.SLA_TIMER not in change.cancel:  # cancelled already if accepted now
+            change.cancel.append(ownership.SLA_TIMER)
         change.timers.append(self._follow_up_timer(str(lead["owner"]), now))
         self._stage(change, contact, Stage.OPPORTUNITY, cause, now, "opportunity opened")
         return change
@@ -289,3 +275,19 @@ class SalesDesk:
                 ownership.event(contact["id"], cause, CONTACT_UPDATED, props_, now)
             )
         return change
+
+
+def _accepted(
+    change: Change, contact: dict[str, Any], lead: dict[str, Any], cause: Event, now: datetime
+) -> None:
+    """The lead accepted, by its owner's accept or by working it (a follow-up, an
+    opportunity): stop the SLA clock and record `lead_accepted` with the minutes it took, so
+    the sales report counts every accept whichever way it came."""
+    lead.update(status=ownership.ACCEPTED, accepted_at=now.isoformat())
+    minutes = None
+    if lead.get("assigned_at"):
+        minutes = round((now - datetime.fromisoformat(lead["assigned_at"])).total_seconds() / 60)
+    props = {"owner": lead["owner"], "minutes_to_accept": minutes}
+    change.events.append(ownership.event(contact["id"], cause, LEAD_ACCEPTED, props, now))
+    if ownership.SLA_TIMER not in change.cancel:
+        change.cancel.append(ownership.SLA_TIMER)

@@ -284,6 +284,33 @@ def test_accepting_stops_the_sla_and_30_days_without_follow_up_remind(
     assert reminded == {svc.contacts.get(cid)["lead"]["owner_email"], "morgan@example.com"}
 
 
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [("follow-ups", {"kind": "call", "note": "Called"}), ("opportunity", {"name": "Pilot"})],
+)
+def test_working_an_assigned_lead_accepts_it_and_says_so(
+    client, sales, svc, admin_key, action, body
+):
+    """The sales report counts accepts by their `lead_accepted` events: one made by working
+    the lead is an accept like any other, with its minutes."""
+    cid = hot(client, sales)
+    owner = svc.contacts.get(cid)["lead"]["owner"]
+    sales.later(minutes=12)
+    answer = client.http.post(
+        f"/leads/{cid}/{action}",
+        headers={"X-Api-Key": admin_key, "Content-Type": "application/json"},
+        body=json.dumps({**body, "owner": owner}),
+    )
+    assert answer.status_code == 200, answer.body
+    assert svc.contacts.get(cid)["lead"]["status"] == "accepted"
+    accepted = [e for e in svc.events.timeline(cid, limit=500) if e.type == "lead_accepted"]
+    assert [(e.properties["owner"], e.properties["minutes_to_accept"]) for e in accepted] == [
+        (owner, 12)
+    ]
+    sales.later(hours=3)
+    assert svc.contacts.get(cid)["lead"]["owner"] == owner  # accepted: no recycling
+
+
 def test_webhook_retries_then_dead_letters_then_replays(client, sales, svc):
     cid = hot(client, sales)
     network = FakeNetwork(answers=[503] * 20)
