@@ -76,6 +76,22 @@ def edges(journey: Journey) -> list[Edge]:
     return out
 
 
+def detours(journey: Journey) -> dict[str, list[tuple[str, str]]]:
+    """Where each step goes, (target, label), for the steps that do not simply go on to the
+    one listed below them: a branch, a wait for an event with its timeout, a jump, an end
+    (the dashboard draws an arrow down only where the journey goes down)."""
+    order = [step.id for step in journey.steps]
+    below = dict(zip(order, [*order[1:], None], strict=True))
+    out: dict[str, list[tuple[str, str]]] = {}
+    for edge in edges(journey):
+        out.setdefault(edge.source, []).append((edge.target, edge.label))
+    return {
+        step: ways
+        for step, ways in out.items()
+        if not (len(ways) == 1 and ways[0][0] == below[step] and not ways[0][1])
+    }
+
+
 def describe(step: Step) -> str:
     """A one-line summary of what a step does, for graphs and timelines."""
     match step:

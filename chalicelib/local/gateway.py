@@ -68,7 +68,9 @@ class _Handler(ChaliceRequestHandler):
         # (curl '...?name=展会.csv') means UTF-8, as API Gateway reads it.
         with suppress(UnicodeEncodeError, UnicodeDecodeError):
             self.path = self.path.encode("latin-1").decode("utf-8")
-        self.local_gateway.event_converter = _Decoded(self.local_gateway.event_converter)
+        converter = self.local_gateway.event_converter
+        if not isinstance(converter, _Decoded):  # once per connection, kept alive or not
+            self.local_gateway.event_converter = _Decoded(converter)
         try:
             super()._generic_handle()
         except _BadChunks as exc:
@@ -90,7 +92,7 @@ class _Decoded:
     is the campaign "summer sale" (Chalice's server passed the segment as it came)."""
 
     def __init__(self, converter: Any) -> None:
-        self.converter = getattr(converter, "converter", converter)
+        self.converter = converter
 
     def create_lambda_event(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         event = self.converter.create_lambda_event(*args, **kwargs)

@@ -43,8 +43,8 @@ class Preview:
     sends: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     waves: Counter[str] = field(default_factory=Counter)
-    tested: str | None = None
-    """The variant the rest get when no one is in the test (the first listed), else None."""
+    untested: str | None = None
+    """The variant everyone gets when the test's share took no one (the first listed)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,7 +52,7 @@ class Preview:
             "sends": dict(sorted(self.sends.items())),
             "skipped": dict(sorted(self.skipped.items())),
             "waves": dict(sorted(self.waves.items())),
-            "untested": self.tested,
+            "untested": self.untested,
         }
 
 
@@ -281,7 +281,7 @@ class BroadcastDesk:
                 test = broadcast.ab_test
                 if test is not None and set(out.sends) == {plan.WINNER}:
                     # Too small an audience for the share: the verdict has nothing to judge.
-                    out.tested = test.variants[0].id
+                    out.untested = test.variants[0].id
                 return out
 
 

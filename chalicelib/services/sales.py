@@ -220,7 +220,6 @@ class SalesDesk:
     def _opportunity(self, contact, body, cause, now) -> Change:
         lead = self._open_lead(contact, body)
         amount = _amount(body, required=False)
-        accepting = lead["status"] == ownership.ASSIGNED
         lead["opportunity"] = {
             "name": _text(body, "name") or "",
             "amount": str(amount) if amount is not None else None,
@@ -228,14 +227,14 @@ class SalesDesk:
             "opened_at": now.isoformat(),
         }
         change = Change.of(contact, lead=lead)
-        if accepting:  # opening an opportunity on a lead is accepting it
+        if lead["status"] == ownership.ASSIGNED:  # opening a deal is working the lead
             _accepted(change, contact, lead, cause, now)
+        else:
+            change.cancel.append(ownership.SLA_TIMER)
         if amount is not None:
             change.properties["deal_value"] = float(amount)
         props = {"owner": lead.get("owner"), **lead["opportunity"]}
         change.events.append(ownership.event(contact["id"], cause, OPPORTUNITY_CREATED, props, now))
-        if ownership.SLA_TIMER not in change.cancel:  # cancelled already if accepted now
-            change.cancel.append(ownership.SLA_TIMER)
         change.timers.append(self._follow_up_timer(str(lead["owner"]), now))
         self._stage(change, contact, Stage.OPPORTUNITY, cause, now, "opportunity opened")
         return change
@@ -289,5 +288,4 @@ def _accepted(
         minutes = round((now - datetime.fromisoformat(lead["assigned_at"])).total_seconds() / 60)
     props = {"owner": lead["owner"], "minutes_to_accept": minutes}
     change.events.append(ownership.event(contact["id"], cause, LEAD_ACCEPTED, props, now))
-    if ownership.SLA_TIMER not in change.cancel:
-        change.cancel.append(ownership.SLA_TIMER)
+    change.cancel.append(ownership.SLA_TIMER)

@@ -23,7 +23,6 @@ from chalicelib.contacts.listing import ContactFilter
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.events import DEAL_LOST, DEAL_WON, OPPORTUNITY_CREATED, STAGE_CHANGED
 from chalicelib.journeys import graph
-from chalicelib.journeys.language import Journey
 from chalicelib.lifecycle import Stage
 from chalicelib.reports.credit import Model
 from chalicelib.reports.period import Period, PeriodError
@@ -321,24 +320,8 @@ def journey(v: View, journey_id: str) -> Response:
     if report is None:
         raise NotFound(f"no journey {journey_id!r}")
     live = {c.id: c.journey for c in v.svc.journeys.library.live()}
-    ways = routes(live[journey_id]) if journey_id in live else {}
+    ways = graph.detours(live[journey_id]) if journey_id in live else {}
     return v.render("journey.html", "journeys", report=report, ways=ways, terminal=graph.TERMINAL)
-
-
-def routes(journey: Journey) -> dict[str, list[tuple[str, str]]]:
-    """Where each step goes, (target, why), for the steps that do not simply go on to the
-    one listed below them: a branch, a wait for an event with its timeout, a jump, an end.
-    The page draws an arrow down only where the journey goes down."""
-    order = [step.id for step in journey.steps]
-    below = dict(zip(order, [*order[1:], None], strict=True))
-    out: dict[str, list[tuple[str, str]]] = {}
-    for edge in graph.edges(journey):
-        out.setdefault(edge.source, []).append((edge.target, edge.label))
-    return {
-        step: ways
-        for step, ways in out.items()
-        if not (len(ways) == 1 and ways[0][0] == below[step] and not ways[0][1])
-    }
 
 
 def emails(v: View) -> Response:
