@@ -259,7 +259,7 @@ def build(
         Verifier(settings.feedback_topics),
         timers,
         leads,
-        SalesDesk(leads, writer),
+        SalesDesk(leads, writer, dispatcher),
         dispatcher,
         Courier(
             clock=clock,

@@ -54,6 +54,8 @@ WEBHOOK_SKIPPED = "webhook_skipped"
 LEAD_ASSIGNED = "lead_assigned"
 LEAD_ACCEPTED = "lead_accepted"
 LEAD_RECYCLED = "lead_recycled"
+LEAD_RELEASED = "lead_released"
+LEAD_REASSIGNED = "lead_reassigned"
 LEAD_UNASSIGNED = "lead_unassigned"
 LEAD_SLA_EXPIRED = "lead_sla_expired"
 LEAD_FOLLOW_UP_DUE = "lead_follow_up_due"
@@ -144,7 +146,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     WEBHOOK_SKIPPED: ("courier", "its channel is not configured"),
     LEAD_ASSIGNED: ("routing", "`owner`, `team`, `rule`, `sla_due_at`, `accept_by`"),
     LEAD_ACCEPTED: ("sales", "`owner`, `minutes_to_accept`"),
-    LEAD_RECYCLED: ("routing", "not accepted in time; to the next owner: `to`"),
+    LEAD_RECYCLED: ("routing", "not accepted in time; to the next owner: `to` (none: the pool)"),
+    LEAD_RELEASED: (
+        "sales (release)",
+        "given back by its owner with a `reason`; routed again: `to` (none: the pool)",
+    ),
+    LEAD_REASSIGNED: ("sales (assign)", "moved by hand from `owner` to `to`, with a `reason`"),
     LEAD_UNASSIGNED: ("routing", "back to the shared pool: `team`, `why`"),
     LEAD_SLA_EXPIRED: ("routing timer", "the SLA clock ran out"),
     LEAD_FOLLOW_UP_DUE: ("routing timer", "no follow-up for too long"),

@@ -84,6 +84,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "accept_minutes_p90",
         "sla_breaches",
         "recycles",
+        "released",
         "deals_won",
         "revenue",
     ),

@@ -21,6 +21,7 @@ DISQUALIFIED = "disqualified"
 WON = "won"
 LOST = "lost"
 OPEN = frozenset({ASSIGNED, ACCEPTED})
+CLOSED = frozenset({DISQUALIFIED, WON, LOST})
 SOURCE = "sales"
 SLA_TIMER = "lead-sla"
 SLA_EXPIRED = LEAD_SLA_EXPIRED

@@ -213,20 +213,23 @@ def route(routing: Routing, contact: Mapping[str, Any], now: datetime, team: str
     holds, or the fallback."""
     if team is not None and team in {t.id for t in routing.teams}:
         chosen = routing.team(team)
-        return Route(chosen, "step", f"the journey asked for team {team}", _sla(routing, chosen))
+        return Route(chosen, "step", f"the journey asked for team {team}", sla_for(routing, chosen))
     facts = ContactFacts(contact)
     for i, rule in enumerate(routing.rules):
         verdict = evaluate(rule.if_, facts, now, None)
         if verdict.holds:
             chosen = routing.team(rule.team)
             return Route(
-                chosen, rule.id or f"rules[{i}]", verdict.reason, rule.sla or _sla(routing, chosen)
+                chosen,
+                rule.id or f"rules[{i}]",
+                verdict.reason,
+                rule.sla or sla_for(routing, chosen),
             )
     fallback = routing.team(routing.fallback)
-    return Route(fallback, "fallback", "no routing rule matched", _sla(routing, fallback))
+    return Route(fallback, "fallback", "no routing rule matched", sla_for(routing, fallback))
 
 
-def _sla(routing: Routing, team: Team) -> timedelta:
+def sla_for(routing: Routing, team: Team) -> timedelta:
     return team.sla or routing.sla
 
 

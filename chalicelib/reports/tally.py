@@ -65,6 +65,7 @@ HANDOFFS = "handoffs"
 ACCEPTED = "accepted"
 SLA_BREACHES = "sla_breaches"
 RECYCLES = "recycles"
+RELEASES = "released"
 UNASSIGNED = "unassigned"
 DISQUALIFIED = "disqualified"
 FOLLOW_UPS = "follow_ups"
@@ -300,6 +301,7 @@ NEEDS_CONTACT = frozenset(
         ev.LEAD_ASSIGNED,
         ev.LEAD_ACCEPTED,
         ev.LEAD_RECYCLED,
+        ev.LEAD_RELEASED,
         ev.LEAD_UNASSIGNED,
         ev.LEAD_SLA_EXPIRED,
         ev.LEAD_DISQUALIFIED,
@@ -444,6 +446,9 @@ def _contact(event: ev.Event, subject: Subject) -> list[Count]:
         case ev.LEAD_RECYCLED:  # under the owner who let it lapse, not the one it went to
             lapsed = [ALL, owner(str(p.get("owner")))] + [team(subject.team)] * bool(subject.team)
             out += [Count(s, RECYCLES) for s in lapsed]
+        case ev.LEAD_RELEASED:  # under the owner who gave it back
+            gave = [ALL, owner(str(p.get("owner")))] + [team(subject.team)] * bool(subject.team)
+            out += [Count(s, RELEASES) for s in gave]
         case ev.LEAD_UNASSIGNED:
             out += [Count(s, UNASSIGNED) for s in sales]
             if p.get("was") != ownership.POOL:  # into the shared pool (not again)

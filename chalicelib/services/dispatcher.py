@@ -6,24 +6,31 @@ transaction: the owner on the contact, the owner's open-lead counter (refused at
 next owner is tried), `lead_assigned`, the SLA timer, and the notices (the owner's email, the
 team's channels). A lead nobody accepts within its SLA goes back to the shared pool and is
 routed again, never to the same owner; the manager is told. An accepted lead without a
-follow-up for `follow_up_within` reminds the owner and the manager.
+follow-up for `follow_up_within` reminds the owner and the manager. By hand, a manager gives a
+lead to a named owner (`reassignment`) and an owner gives one back to be routed again
+(`release`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib import ids
 from chalicelib.clock import Clock
 from chalicelib.content.emails import HANDOFF_TEMPLATE
-from chalicelib.errors import Busy
+from chalicelib.errors import Busy, Conflict, FieldError, FormValidationError, NotFound
 from chalicelib.events import (
     FOLLOW_UP_REMINDED,
     HANDOFF_REQUESTED,
     LEAD_ASSIGNED,
     LEAD_FOLLOW_UP_DUE,
+    LEAD_REASSIGNED,
     LEAD_RECYCLED,
+    LEAD_RELEASED,
     LEAD_SLA_EXPIRED,
     LEAD_UNASSIGNED,
     STAGE_CHANGED,
@@ -54,6 +61,32 @@ from chalicelib.store.optimistic import Stale
 
 log = logging.getLogger(__name__)
 ACCEPT_PURPOSE = "lead"
+BY_HAND = "by hand"
+"""The `rule` of a lead a person assigned."""
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A lead taken from its owner: let lapse past its SLA (`lead_recycled`), given back
+    (`lead_released`), both routed again, or moved by hand (`lead_reassigned`)."""
+
+    owner: str
+    owner_name: str
+    reason: str
+    kind: str = LEAD_RECYCLED
+
+    def event_properties(self, to: str | None) -> dict[str, Any]:
+        return {
+            "owner": self.owner,
+            "owner_name": self.owner_name,
+            "reason": self.reason,
+            "to": to,
+        }
+
+    @classmethod
+    def of(cls, lead: dict[str, Any], reason: str, kind: str) -> Taken:
+        owner = str(lead["owner"])
+        return cls(owner, str(lead.get("owner_name") or owner), reason, kind)
 
 
 class Dispatcher:
@@ -87,32 +120,37 @@ class Dispatcher:
         if routing_ is None or not event.contact_id.startswith("ct_"):
             return
         props = event.properties
+        cid = event.contact_id
         if event.type == STAGE_CHANGED and props.get("to") == "sql":
-            self._settle(event, lambda c: self._assign(routing_, c, event, "became SQL"))
+            self._settle(cid, lambda c: self._assign(routing_, c, event, "became SQL"))
         elif event.type == HANDOFF_REQUESTED:
             reason = props.get("reason") or f"journey {props.get('journey')} asked for a hand-off"
             team = props.get("team")
-            self._settle(event, lambda c: self._assign(routing_, c, event, reason, team=team))
+            self._settle(cid, lambda c: self._assign(routing_, c, event, reason, team=team))
         elif event.type == LEAD_SLA_EXPIRED:
-            self._settle(event, lambda c: self._recycle(routing_, c, event))
+            self._settle(cid, lambda c: self._recycle(routing_, c, event))
         elif event.type == LEAD_FOLLOW_UP_DUE:
-            self._settle(event, lambda c: self._remind(routing_, c, event))
+            self._settle(cid, lambda c: self._remind(routing_, c, event))
 
-    def _settle(self, event: Event, decide: Any) -> None:
-        """Decide on a fresh read and commit; after a lost race, read again."""
+    def _settle(
+        self, contact_id: str, decide: Callable[[dict[str, Any]], Any], must_exist: bool = False
+    ) -> Any:
+        """Decide on a fresh read and commit (answering what `decide` answers); after a lost
+        race, read again."""
         for attempt in range(optimistic.ATTEMPTS):
-            contact = self.contacts.get(event.contact_id)
+            contact = self.contacts.get(contact_id)
             if contact is None:
-                return
+                if must_exist:
+                    raise NotFound(f"no contact {contact_id!r}")
+                return None
             try:
-                decide(contact)
+                return decide(contact)
             except AlreadyDone:
-                return
+                return None
             except Stale:
                 optimistic.pause(attempt)
                 continue
-            return
-        raise Busy(f"contact {event.contact_id} kept changing during a hand-off")
+        raise Busy(f"contact {contact_id} kept changing during a hand-off")
 
     # --- decisions ---------------------------------------------------------------------------
 
@@ -124,27 +162,29 @@ class Dispatcher:
         reason: str,
         *,
         team: str | None = None,
-        recycled: dict[str, Any] | None = None,
-    ) -> None:
-        if ownership.is_open(contact) and recycled is None:
+        taken: Taken | None = None,
+    ) -> Change | None:
+        """Route the lead and commit its assignment (or its place in the pool): the change
+        committed; None if it already has an owner."""
+        if ownership.is_open(contact) and taken is None:
             log.info("%s already belongs to %s", contact["id"], lead_of(contact).get("owner"))
-            return
+            return None
         now = self.clock.now()
         lead = lead_of(contact)
         exclude = set(lead.get("previous_owners") or ())
-        if recycled is not None:
-            exclude.add(recycled["owner"])
+        if taken is not None:
+            exclude.add(taken.owner)
         route = routing.route(routing_, contact, now, team)
         turn = self.counters.next(counter_keys.turn_key(route.team.id))
         for owner in routing.candidates(route.team, turn, now, exclude):
-            change = self._assignment(routing_, contact, cause, route, owner, reason, recycled)
+            change = self._assignment(routing_, contact, cause, route, owner, reason, taken)
             try:
                 commit(change, now, self.event_shards, self.timer_shards)
             except CounterFull:
                 log.info("%s is at capacity; trying the next owner", owner.id)
                 continue
-            return
-        self._to_pool(routing_, contact, cause, route, recycled)
+            return change
+        return self._to_pool(routing_, contact, cause, route, taken)
 
     def _assignment(
         self,
@@ -154,13 +194,13 @@ class Dispatcher:
         route: Route,
         owner: Owner,
         reason: str,
-        recycled: dict[str, Any] | None,
+        taken: Taken | None,
     ) -> Change:
         now = self.clock.now()
         cid = contact["id"]
         previous = list(lead_of(contact).get("previous_owners") or ())
-        if recycled is not None:
-            previous.append(recycled["owner"])
+        if taken is not None:
+            previous.append(taken.owner)
         due = worktime.deadline(now, route.sla, route.team.business_hours)
         locale = routing_.locale(owner.id)
         lead = {
@@ -191,10 +231,10 @@ class Dispatcher:
             "accept_by": locale.time(due),
             "was": lead_of(contact).get("status"),  # "pool": the lead leaves the shared pool
         }
-        if recycled is not None:
-            change.counters.append(CounterMove(counter_keys.open_leads_key(recycled["owner"]), -1))
+        if taken is not None:
+            change.counters.append(CounterMove(counter_keys.open_leads_key(taken.owner), -1))
             change.events.append(
-                ownership.event(cid, cause, LEAD_RECYCLED, {**recycled, "to": owner.id}, now)
+                ownership.event(cid, cause, taken.kind, taken.event_properties(owner.id), now)
             )
         change.events.append(ownership.event(cid, cause, LEAD_ASSIGNED, facts, now))
         change.timers.append(Timer(ownership.SLA_TIMER, LEAD_SLA_EXPIRED, due, {"owner": owner.id}))
@@ -217,14 +257,8 @@ class Dispatcher:
                 "owner": {**owner.model_dump(mode="json"), "language": locale.language},
             },
         )
-        if recycled is not None and route.team.manager is not None:
-            told = notices.notice(
-                "lead.recycled",
-                f"Recycled: {summary['name']} was not accepted by {recycled['owner_name']} "
-                f"in time; now with {owner.name}",
-                summary,
-                recycled=recycled,
-            )
+        if taken is not None and taken.kind != LEAD_REASSIGNED and route.team.manager is not None:
+            told = _manager_notice(taken, summary, owner.name)
             notices.deliver(
                 out, cid, cause, "recycled", told, now, emails=[route.team.manager.email]
             )
@@ -238,22 +272,25 @@ class Dispatcher:
         contact: dict[str, Any],
         cause: Event,
         route: Route,
-        recycled: dict[str, Any] | None,
-    ) -> None:
+        taken: Taken | None,
+    ) -> Change:
         """Nobody can take the lead now: it waits in the shared pool; the manager is told."""
         now = self.clock.now()
         cid = contact["id"]
         lead = {**lead_of(contact), "status": ownership.POOL, "team": route.team.id}
         lead.pop("owner", None)
-        if recycled is not None:
-            lead["previous_owners"] = [*lead.get("previous_owners", []), recycled["owner"]]
+        if taken is not None:
+            lead["previous_owners"] = [*lead.get("previous_owners", []), taken.owner]
         change = Change.of(contact, lead=lead)
         why = "every owner is away, at capacity or already had this lead"
         was = lead_of(contact).get("status")
         props = {"team": route.team.id, "why": why, "was": was}
+        if taken is not None:
+            change.counters.append(CounterMove(counter_keys.open_leads_key(taken.owner), -1))
+            change.events.append(
+                ownership.event(cid, cause, taken.kind, taken.event_properties(None), now)
+            )
         change.events.append(ownership.event(cid, cause, LEAD_UNASSIGNED, props, now))
-        if recycled is not None:
-            change.counters.append(CounterMove(counter_keys.open_leads_key(recycled["owner"]), -1))
         if route.team.manager is not None:
             summary = self._summary(contact, None)
             out = Deliveries()
@@ -264,18 +301,70 @@ class Dispatcher:
             change.effects += out.effects
             change.events += out.events
         commit(change, now, self.event_shards, self.timer_shards)
+        return change
 
     def _recycle(self, routing_: Routing, contact: dict[str, Any], cause: Event) -> None:
         lead = lead_of(contact)
         owner = cause.properties.get("owner")
         if lead.get("status") != ownership.ASSIGNED or lead.get("owner") != owner:
             return  # accepted, closed or reassigned since the timer was set
-        recycled = {
-            "owner": owner,
-            "owner_name": lead.get("owner_name") or owner,
-            "reason": f"not accepted by {lead.get('sla_due_at')}",
-        }
-        self._assign(routing_, contact, cause, "recycled from the shared pool", recycled=recycled)
+        taken = Taken.of(lead, f"not accepted by {lead.get('sla_due_at')}", LEAD_RECYCLED)
+        self._assign(routing_, contact, cause, "recycled from the shared pool", taken=taken)
+
+    # --- by hand -----------------------------------------------------------------------------
+
+    def reassignment(
+        self, contact: dict[str, Any], owner_id: str, by: str, reason: str | None, cause: Event
+    ) -> Change:
+        """The lead given to `owner_id` by hand (a manager's call), to commit: from the pool,
+        from another owner (`lead_reassigned`) or as a contact's first hand-off. A new SLA
+        clock starts and the owner gets the hand-off as from routing; the owner's capacity
+        holds (the commit raises CounterFull)."""
+        routing_ = self._published()
+        placed = routing_.owner(owner_id)
+        if placed is None:
+            raise FormValidationError([FieldError("owner", f"no owner {owner_id!r} in routing")])
+        team, owner = placed
+        lead = lead_of(contact)
+        status = lead.get("status")
+        if status in ownership.CLOSED:
+            raise Conflict(f"the lead is {status}; a closed lead is not assigned again")
+        if status in ownership.OPEN and lead.get("owner") == owner.id:
+            raise Conflict(f"the lead is already with {owner.name}")
+        why = reason or f"assigned by {by}"
+        taken = Taken.of(lead, why, LEAD_REASSIGNED) if status in ownership.OPEN else None
+        route = Route(team, BY_HAND, f"assigned by {by}", routing.sla_for(routing_, team))
+        return self._assignment(routing_, contact, cause, route, owner, why, taken)
+
+    def release(
+        self, contact_id: str, reason: str, check: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> tuple[str, dict[str, Any]]:
+        """The owner gives the lead back (`lead_released`): it is routed again by the rules,
+        never to them, or waits in the pool; the manager is told. `check` refuses a caller
+        who may not (raising) and answers the lead. Answers the `lead_released` event's id and
+        the lead as it is now."""
+        routing_ = self._published()
+
+        def decide(contact: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+            lead = check(contact)
+            if lead.get("status") not in ownership.OPEN:
+                raise Conflict("the lead is not open (assigned or accepted); nothing to give back")
+            now = self.clock.now()
+            cause = Event(contact_id, ids.event_id(now), LEAD_RELEASED, now, ownership.SOURCE)
+            taken = Taken.of(lead, reason, LEAD_RELEASED)
+            why = f"given back by {taken.owner_name}"
+            change = self._assign(routing_, contact, cause, why, taken=taken)
+            assert change is not None  # a lead taken from its owner always goes somewhere
+            released = next(e for e in change.events if e.type == LEAD_RELEASED)
+            return released.event_id, change.attributes["lead"]
+
+        return self._settle(contact_id, decide, must_exist=True)
+
+    def _published(self) -> Routing:
+        routing_ = self.library.routing()
+        if routing_ is None:
+            raise Conflict("no routing is published: publish marketing/routing.yaml first")
+        return routing_
 
     def _remind(self, routing_: Routing, contact: dict[str, Any], cause: Event) -> None:
         lead = lead_of(contact)
@@ -356,6 +445,16 @@ class Dispatcher:
         return notices.lead_summary(
             contact, self.library.scoring(), timeline, link, locale.timezone, locale.language
         )
+
+
+def _manager_notice(taken: Taken, summary: dict[str, Any], now_with: str) -> notices.Notice:
+    """What the manager reads when a lead moves on from an owner who did not keep it."""
+    name, by, facts = summary["name"], taken.owner_name, taken.event_properties(None)
+    if taken.kind == LEAD_RELEASED:
+        title = f"Given back: {by} released {name} ({taken.reason}); now with {now_with}"
+        return notices.notice("lead.released", title, summary, released=facts)
+    title = f"Recycled: {name} was not accepted by {by} in time; now with {now_with}"
+    return notices.notice("lead.recycled", title, summary, recycled=facts)
 
 
 def handoff_title(summary: dict[str, Any], language: str) -> str:

@@ -411,6 +411,7 @@ class Reports:
                 "speed_to_lead_minutes_p90": histogram.percentile(from_post, 0.9),
                 "sla_breaches": figures.count(m, tally.SLA_BREACHES),
                 "recycles": figures.count(m, tally.RECYCLES),
+                "released": figures.count(m, tally.RELEASES),
                 "returned_to_pool": figures.count(m, tally.UNASSIGNED),
                 "disqualified": figures.count(m, tally.DISQUALIFIED),
                 "follow_ups": figures.count(m, tally.FOLLOW_UPS),

@@ -1,8 +1,10 @@
 """What salespeople do with a lead: accept it, log follow-ups, disqualify it, open an
-opportunity, win or lose the deal. Each action is one conditional write with its event.
+opportunity, win or lose the deal, give it back; and what their managers do: assign it to a
+named owner. Each action is one conditional write with its event.
 
 Accepting stops the SLA clock and starts the follow-up one; each follow-up moves it on.
-Closing a lead (disqualified, won, lost) frees a place in the owner's capacity.
+Closing a lead (disqualified, won, lost) frees a place in the owner's capacity. Assigning and
+giving back go through the dispatcher, which owns routing, capacity and the hand-off notices.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib import ids, roles
-from chalicelib.errors import FieldError, FormValidationError, LeadflowError, NotFound
+from chalicelib.errors import (
+    FieldError,
+    Forbidden,
+    FormValidationError,
+    LeadflowError,
+    NotFound,
+)
 from chalicelib.events import (
     CONTACT_UPDATED,
     DEAL_LOST,
@@ -31,9 +39,10 @@ from chalicelib.leads import money, ownership
 from chalicelib.leads.ownership import lead_of
 from chalicelib.lifecycle import Mover, Stage
 from chalicelib.roles import Caller
+from chalicelib.services.dispatcher import Dispatcher
 from chalicelib.services.scorekeeper import stage_event
 from chalicelib.store import counters as counter_keys
-from chalicelib.store.changes import Change, CounterMove, Timer
+from chalicelib.store.changes import Change, CounterFull, CounterMove, Timer
 from chalicelib.store.lead_library import LeadLibrary
 from chalicelib.store.writer import ContactWriter
 
@@ -83,9 +92,10 @@ Plan = Callable[[dict[str, Any], dict[str, Any], Event, datetime], Change]
 
 
 class SalesDesk:
-    def __init__(self, library: LeadLibrary, writer: ContactWriter) -> None:
+    def __init__(self, library: LeadLibrary, writer: ContactWriter, dispatcher: Dispatcher) -> None:
         self.library = library
         self.writer = writer
+        self.dispatcher = dispatcher
 
     def act(
         self, contact_id: str, action: str, body: dict[str, Any], caller: Caller | None = None
@@ -93,6 +103,10 @@ class SalesDesk:
         """Run a sales action. A sales key may act only on leads it owns, and always as their
         owner; a sales manager's only on its team's. Any other lead is "no such contact"
         (404), which leaks nothing."""
+        if action == "release":
+            return self._release(contact_id, body, caller)
+        if action == "assign" and caller is not None and caller.role == roles.SALES:
+            raise Forbidden("a sales key cannot assign leads; `release` gives one back")
         plan = {
             "accept": self._accept,
             "follow-ups": self._follow_up,
@@ -101,6 +115,7 @@ class SalesDesk:
             "won": self._won,
             "lost": self._lost,
             "fields": self._fields,
+            "assign": self._assignment(caller),
         }.get(action)
         if plan is None:
             raise NotFound(f"no lead action {action!r}")
@@ -115,10 +130,47 @@ class SalesDesk:
             cause = Event(contact_id, ids.event_id(now), action, now, ownership.SOURCE)
             return plan(contact, body, cause, now)
 
-        change = self.writer.write(contact_id, decide, must_exist=True)
+        try:
+            change = self.writer.write(contact_id, decide, must_exist=True)
+        except CounterFull as exc:  # only an assignment moves an owner's counter up
+            raise LeadStateError(f"{body.get('owner')} is at capacity (routing.yaml)") from exc
         assert change is not None  # a sales action is a fresh cause: never already done
         lead = change.attributes.get("lead", lead_of(read["contact"]))
         return Done(contact_id, change.events[0].event_id if change.events else "", lead)
+
+    def _release(self, contact_id: str, body: dict[str, Any], caller: Caller | None) -> Done:
+        """The owner gives the lead back, to be routed again (a sales key, its own only)."""
+        reason = _text(body, "reason", required=True) or ""
+
+        def check(contact: dict[str, Any]) -> dict[str, Any]:
+            lead = lead_of(contact)
+            if caller is not None and not caller.sees(lead):
+                raise NotFound(f"no contact {contact_id!r}")
+            if lead.get("status") in ownership.OPEN:
+                self._owner_check(lead, body)
+            return lead
+
+        event_id, lead = self.dispatcher.release(contact_id, reason, check)
+        return Done(contact_id, event_id, lead)
+
+    def _assignment(self, caller: Caller | None) -> Plan:
+        """A manager (or an admin) gives the lead to a named owner; a sales manager only to
+        one of its own team."""
+
+        def plan(contact, body, cause, now) -> Change:
+            owner = body.get("owner")
+            if not isinstance(owner, str) or not owner:
+                raise FormValidationError([FieldError("owner", "is required: an owner's id")])
+            if caller is not None and caller.role == roles.SALES_MANAGER:
+                routing = self.library.routing()
+                placed = routing.owner(owner) if routing else None
+                if placed is not None and placed[0].id != caller.team:
+                    message = f"{owner} is not in your team ({caller.team})"
+                    raise FormValidationError([FieldError("owner", message)])
+            by = (caller.name if caller else "") or "an admin"
+            return self.dispatcher.reassignment(contact, owner, by, _text(body, "reason"), cause)
+
+        return plan
 
     # --- the actions -------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ ACTIONS = {
     "won": {"amount": "1200"},
     "lost": {"reason": "budget"},
     "fields": {"fields": {"contract_status": "signed"}},
+    "release": {"reason": "not mine"},
 }
 
 

@@ -17,6 +17,8 @@ from chalicelib.api.dashboard.timeline import detail, moment
         ({"rule": "whitepaper", "points": 30, "score": 30}, "+30 (whitepaper) = 30"),
         ({"reason": "decay", "points": -4, "score": 26}, "-4 (decay) = 26"),
         ({"amount": 4200, "currency": "USD"}, "4200 USD"),
+        ({"owner": "ada", "to": "ben", "reason": "knows them"}, "ada → ben (knows them)"),
+        ({"owner": "ada", "to": None, "reason": ""}, "ada → pool"),
         ({"segment": "subscribers", "by": "rule"}, "subscribers"),
         ({"journey": "onboarding", "template": "welcome"}, "onboarding"),
         ({}, ""),

@@ -170,6 +170,7 @@ ZH: dict[str, str] = {
     "Speed to lead (p90)": "线索响应 p90",
     "SLA breaches": "超时",
     "Recycles": "回收",
+    "Given back": "退回",
     "Size": "人数",
     "Size over time": "人数变化",
     "Search": "搜索",

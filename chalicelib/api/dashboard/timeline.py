@@ -18,6 +18,9 @@ def detail(event: dict[str, Any]) -> str:
     props = event.get("properties") or {}
     if "from" in props and "to" in props:  # stage_changed
         return f"{props.get('from') or '–'} → {props['to']}"
+    if "owner" in props and "to" in props:  # a lead recycled, given back or moved by hand
+        moved = f"{props['owner']} → {props['to'] or 'pool'}"
+        return f"{moved} ({props['reason']})" if props.get("reason") else moved
     if "score" in props and "points" in props:  # score_changed
         points = props["points"]
         sign = "+" if isinstance(points, int | float) and points > 0 else ""
