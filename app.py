@@ -407,7 +407,7 @@ def accept_page(token: str):
 @app.route("/accept/{token}", methods=["POST"], content_types=[http.FORM, http.TEXT, http.JSON])
 @http.guarded
 def accept_lead(token: str):
-    return leads.accept(token, services())
+    return leads.accept(app.current_request, token, services())
 
 
 @app.route("/keys", methods=["GET"])

@@ -14,6 +14,7 @@ from chalicelib.api.access import authorize
 from chalicelib.api.admin import visible_contact
 from chalicelib.bootstrap import Services
 from chalicelib.errors import FieldError, FormValidationError, NotFound
+from chalicelib.leads import ownership
 from chalicelib.leads.ownership import lead_of
 from chalicelib.leads.routing import Locale
 from chalicelib.messaging.tokens import BadToken
@@ -79,7 +80,8 @@ def accept_page(token: str, svc: Services, message: str = "", status: int = 200)
             svc.events.timeline(contact_id, limit=50), locale.timezone, locale.language
         ),
         "yours": lead.get("owner") == owner,
-        "can_accept": lead.get("owner") == owner and lead.get("status") == "assigned",
+        "can_accept": lead.get("owner") == owner and lead.get("status") == ownership.ASSIGNED,
+        "can_release": lead.get("owner") == owner and lead.get("status") in ownership.OPEN,
     }
     named = STATE_WORDS.get(locale.language, {})
     html = pages.render(
@@ -126,6 +128,10 @@ ACCEPT_WORDS: dict[str, dict[str, str]] = {
         "accepted": "Accepted: the lead is yours.",
         "nobody": "nobody",
         "no_stage": "no stage",
+        "not_mine": "Not for you? Give it back",
+        "reason": "Why",
+        "give_back": "Give the lead back",
+        "released": "Given back: the lead goes to the next owner, or to the shared pool.",
     },
     "zh-CN": {
         "email": "邮箱",
@@ -142,19 +148,40 @@ ACCEPT_WORDS: dict[str, dict[str, str]] = {
         "accepted": "已接受：这条线索归您跟进。",
         "nobody": "无",
         "no_stage": "无阶段",
+        "not_mine": "不适合您？退回线索",
+        "reason": "原因",
+        "give_back": "退回线索",
+        "released": "已退回：线索将分配给下一位负责人，或进入公海。",
     },
 }
 
 
-def accept(token: str, svc: Services) -> Response:
+PAGE_ACTIONS = ("accept", "release")
+"""What the page's buttons do: accept the lead, or give it back with a reason."""
+
+
+def accept(request: Request, token: str, svc: Services) -> Response:
+    """The page's buttons, for the owner the token was signed for: refusals come back as the
+    page with the reason (a browser posted the form)."""
     contact_id, owner = _token(token, svc)
+    kind, _ = http.media_type(request)
+    posted = (
+        http.form_fields(request, svc.settings.max_body_bytes)
+        if request.raw_body and kind in (http.FORM, http.JSON)
+        else {}
+    )
+    action = posted.get("action") or "accept"
     try:
-        svc.sales.act(contact_id, "accept", {"owner": owner})
-    except LeadStateError as exc:
-        return accept_page(token, svc, exc.message, 409)
+        if action not in PAGE_ACTIONS:
+            raise FormValidationError([FieldError("action", f"one of {', '.join(PAGE_ACTIONS)}")])
+        reason = {"reason": posted.get("reason")} if action == "release" else {}
+        svc.sales.act(contact_id, action, {"owner": owner, **reason})
+    except (LeadStateError, FormValidationError) as exc:
+        return accept_page(token, svc, exc.message, exc.status)
     routing = svc.leads.routing()
     language = (routing.locale(owner) if routing else Locale()).language
-    return accept_page(token, svc, ACCEPT_WORDS.get(language, ACCEPT_WORDS["en"])["accepted"])
+    words = ACCEPT_WORDS.get(language, ACCEPT_WORDS["en"])
+    return accept_page(token, svc, words["accepted" if action == "accept" else "released"])
 
 
 def delivery(request: Request, svc: Services) -> Response:

@@ -98,3 +98,29 @@ def test_a_link_kept_after_the_lead_moved_on_shows_nothing_of_the_lead(client, r
     assert "ada@example.com" in html  # the owner's own link shows the lead
     assert "no longer yours" in page
     assert "ada@example.com" not in page and "Lovelace" not in page and "Why it is hot" not in page
+
+
+def test_the_owner_gives_the_lead_back_from_the_page(client, routed):
+    html, token = _page(client, routed)
+    svc = routed.svc
+    cid = svc.contacts.find_by_key("email:ada@example.com")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    before = svc.contacts.get(cid)["lead"]
+
+    blank = client.http.post(f"/accept/{token}", body=b"action=release&reason=", headers=form)
+    bogus = client.http.post(f"/accept/{token}", body=b"action=delete", headers=form)
+    untouched = svc.contacts.get(cid)["lead"]
+    given = client.http.post(
+        f"/accept/{token}", body="action=release&reason=不是我的客户".encode(), headers=form
+    )
+
+    assert "Give the lead back" in html
+    assert blank.status_code == 422 and "reason: is required" in blank.body.decode()
+    assert bogus.status_code == 422 and "action: one of accept, release" in bogus.body.decode()
+    assert untouched == before
+    assert given.status_code == 200
+    assert "Given back" in given.body.decode() and "ada@example.com" not in given.body.decode()
+    lead = svc.contacts.get(cid)["lead"]
+    assert lead["status"] == "pool" and lead["previous_owners"] == ["ada"]
+    released = [e for e in svc.events.timeline(cid, limit=100) if e.type == "lead_released"]
+    assert [e.properties["reason"] for e in released] == ["不是我的客户"]
