@@ -262,6 +262,12 @@ def dashboard_item(page: str, item_id: str):
     return dashboard.item(app.current_request, page, item_id, services())
 
 
+@app.route("/dashboard/{page}/{item_id}", methods=["POST"], content_types=[http.FORM])
+@http.guarded
+def dashboard_item_form(page: str, item_id: str):
+    return dashboard.item(app.current_request, page, item_id, services())
+
+
 @app.route("/reports/overview", methods=["GET"])
 @http.guarded
 def report_overview():

@@ -43,6 +43,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/dashboard/{page}"): SESSION,
     ("POST", "/dashboard/{page}"): SESSION,
     ("GET", "/dashboard/{page}/{item_id}"): SESSION,
+    ("POST", "/dashboard/{page}/{item_id}"): SESSION,
     ("GET", "/contacts"): roles.LEADS_READ,
     ("GET", "/contacts/{contact_id}"): roles.LEADS_READ,
     ("GET", "/contacts/duplicates"): roles.CONTACTS,

@@ -16,7 +16,7 @@ from chalicelib.api.http import jsonable, query_limit
 from chalicelib.bootstrap import Services
 from chalicelib.contacts.listing import ContactFilter, aware
 from chalicelib.errors import FieldError, FormValidationError, NotFound
-from chalicelib.leads import normalise
+from chalicelib.leads import normalise, ownership
 from chalicelib.leads.ownership import lead_of
 from chalicelib.lifecycle import Stage
 from chalicelib.roles import Caller
@@ -98,6 +98,7 @@ def find_contacts(request: Request, svc: Services) -> Response:
 
 LIST_PARAMS = (
     "stage",
+    "lead",
     "owner",
     "tag",
     "segment",
@@ -125,10 +126,14 @@ def _contact_list(
     stage = params.get("stage")
     if stage and stage not in {s.value for s in Stage}:
         errors.append(FieldError("stage", f"must be one of {', '.join(s.value for s in Stage)}"))
+    lead = params.get("lead")
+    if lead and lead not in ownership.STATUSES:
+        errors.append(FieldError("lead", f"must be one of {', '.join(ownership.STATUSES)}"))
     if errors:
         raise FormValidationError(errors)
     wanted = ContactFilter(
         stage=stage,
+        lead=lead or None,
         owner=params.get("owner") or None,
         tag=params.get("tag") or None,
         segment=params.get("segment") or None,

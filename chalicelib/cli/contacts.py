@@ -19,7 +19,7 @@ from chalicelib.contacts.encoding import EncodingError
 from chalicelib.contacts.reconcile import OnExisting
 from chalicelib.contacts.records import tag_fault
 from chalicelib.contacts.sheet import SheetError
-from chalicelib.leads import normalise
+from chalicelib.leads import normalise, ownership
 from chalicelib.lifecycle import Stage
 from chalicelib.store.import_jobs import STATUSES
 from chalicelib.store.imports import MAX_LISTS
@@ -86,6 +86,7 @@ def register_contacts(sub: argparse._SubParsersAction) -> None:
     )
     listing = group.add_parser("list", help="contacts, filtered, a page at a time")
     listing.add_argument("--stage")
+    listing.add_argument("--lead", help="the lead's status: pool lists the shared pool")
     listing.add_argument("--owner")
     listing.add_argument("--tag")
     listing.add_argument("--segment", help="a segment's or list's members")
@@ -218,9 +219,12 @@ def run_contacts(args: argparse.Namespace) -> int:
     stages = [s.value for s in Stage]
     if args.stage and args.stage not in stages:
         return _fail("contacts list", f"--stage: one of {', '.join(stages)}")
+    if args.lead and args.lead not in ownership.STATUSES:
+        return _fail("contacts list", f"--lead: one of {', '.join(ownership.STATUSES)}")
     svc = _services(args)
     wanted = ContactFilter(
         stage=args.stage,
+        lead=args.lead,
         owner=args.owner,
         tag=args.tag,
         segment=args.segment,

@@ -30,6 +30,8 @@ def folded(text: str) -> str:
 @dataclass(frozen=True)
 class ContactFilter:
     stage: str | None = None
+    lead: str | None = None
+    """The lead's status: `pool` lists the shared pool."""
     owner: str | None = None
     tag: str | None = None
     segment: str | None = None
@@ -39,6 +41,8 @@ class ContactFilter:
 
     def matches(self, contact: Mapping[str, Any]) -> bool:
         if self.stage and contact.get("stage") != self.stage:
+            return False
+        if self.lead and lead_of(contact).get("status") != self.lead:
             return False
         if self.owner and lead_of(contact).get("owner") != self.owner:
             return False
@@ -76,6 +80,7 @@ def row(contact: Mapping[str, Any]) -> dict[str, Any]:
         "stage": contact.get("stage"),
         "score": contact.get("score"),
         "owner": lead.get("owner"),
+        "lead": lead.get("status"),
         "tags": sorted(contact.get("tags") or ()),
         "created_at": contact.get("created_at"),
         "updated_at": contact.get("updated_at"),

@@ -17,10 +17,10 @@ from typing import Any
 
 from chalicelib import ids, roles
 from chalicelib.errors import (
+    Conflict,
     FieldError,
     Forbidden,
     FormValidationError,
-    LeadflowError,
     NotFound,
 )
 from chalicelib.events import (
@@ -50,11 +50,8 @@ FOLLOW_UP_KINDS = ("call", "email", "meeting", "message", "note")
 MAX_TEXT = 2000
 
 
-class LeadStateError(LeadflowError):
+class LeadStateError(Conflict):
     """The action does not fit where the lead is (accepting a lead nobody was given...)."""
-
-    status = 409
-    code = "conflict"
 
 
 @dataclass(frozen=True)

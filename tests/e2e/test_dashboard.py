@@ -242,3 +242,64 @@ def test_a_segment_s_size_chart_says_its_scale(client, cookie, data):
     card = html.split('data-segment="subscribers"')[1].split('<div class="card"')[0]
     low, high = re.search(r"<span data-range>(\d+)–(\d+)</span>", card).groups()
     assert int(low) <= int(high) == 3  # the three subscribers of `data`, at the period's end
+
+
+def test_a_manager_assigns_a_pool_lead_from_its_page(client, svc, journeys, tmp_path):
+    """The sales page's pool count lists the pool; a contact's page gives its lead to one of
+    the manager's own owners; a stale form and a refusal say why."""
+    from tests.integration.test_handoff import ROUTING, hot, publish_sales
+
+    one = ROUTING.replace("      - {id: ben, name: Ben Ortiz, email: ben.ortiz@example.com}\n", "")
+    desk = publish_sales(journeys, tmp_path / "marketing", one)
+    cid = hot(client, desk)
+    desk.later(hours=2, minutes=1)  # Ada let it lapse: the pool
+    (tmp_path / "marketing" / "routing.yaml").write_text(ROUTING)
+    desk.publish(tmp_path / "marketing")
+    manager = svc.api_keys.create("Morgan", "sales_manager", team="inbound")
+    cookie = cookie_of(login(client, manager))
+
+    sales = page(client, "/dashboard/sales", cookie).body.decode()
+    pool = page(client, "/dashboard/contacts?lead=pool", cookie).body.decode()
+    html = page(client, f"/dashboard/contacts/{cid}", cookie).body.decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+    options = re.findall(r'<option value="([a-z-]+)"', html.split('class="assign"')[1])
+
+    def post(**fields: str):
+        return client.http.post(
+            f"/dashboard/contacts/{cid}",
+            headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+            body=urlencode(fields),
+        )
+
+    stale = post(csrf="forged", owner="ben")
+    refused = post(csrf=csrf, owner="")
+    done = post(csrf=csrf, owner="ben", reason="knows them")
+
+    assert re.search(r'href="/dashboard/contacts\?[^"]*lead=pool">1</a>', sales)
+    assert f"/dashboard/contacts/{cid}" in pool and "In the shared pool" in pool
+    assert options == ["ada", "ben"]  # the manager's team only: not zhang-wei
+    assert stale.status_code == 403
+    assert refused.status_code == 422 and "owner: is required" in refused.body.decode()
+    assert done.status_code == 303 and done.headers["Location"] == f"/dashboard/contacts/{cid}"
+    lead = svc.contacts.get(cid)["lead"]
+    assert (lead["owner"], lead["status"], lead["reason"]) == ("ben", "assigned", "knows them")
+    after = page(client, f"/dashboard/contacts/{cid}", cookie).body.decode()
+    assert "Ben Ortiz" in after and "ada → pool" in after  # the lapse, on the timeline
+
+
+def test_only_a_manager_or_an_admin_gets_the_assign_form(client, svc, cookie):
+    assert post_json(client, lead(email="quiet@example.com")).status_code == 201
+    cid = svc.contacts.find_by_email("quiet@example.com")
+    marketer = cookie_of(login(client, svc.api_keys.create("Mia", "marketer")))
+
+    shown = page(client, f"/dashboard/contacts/{cid}", marketer).body.decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', shown).group(1)
+    posted = client.http.post(
+        f"/dashboard/contacts/{cid}",
+        headers={"Cookie": marketer, "Content-Type": "application/x-www-form-urlencoded"},
+        body=urlencode({"csrf": csrf, "owner": "ada"}),
+    )
+
+    assert 'class="assign"' not in shown
+    assert posted.status_code == 403
+    assert "lead" not in svc.contacts.get(cid) or not svc.contacts.get(cid).get("lead")

@@ -191,5 +191,19 @@ def test_a_lead_given_back_with_nobody_else_waits_in_the_pool(client, journeys, 
     assert answer.json_body["lead"]["status"] == "pool"
     (released,) = _events(svc, cid, "lead_released")
     assert released.properties["to"] is None
-    assert types(svc, cid).index("lead_released") < types(svc, cid).index("lead_unassigned")
+    (pooled,) = _events(svc, cid, "lead_unassigned")
+    assert pooled.properties["was"] == "assigned"  # counted into the pool by the report
     assert Counters().value(open_leads_key("ada")) == 0
+
+
+def test_the_contact_list_finds_the_shared_pool(client, svc, pooled, admin_key):
+    _desk, cid = pooled
+    headers = {"X-Api-Key": admin_key}
+
+    pool = client.http.get("/contacts?lead=pool", headers=headers)
+    assigned = client.http.get("/contacts?lead=assigned", headers=headers)
+    wrong = client.http.get("/contacts?lead=stuck", headers=headers)
+
+    assert [(r["id"], r["lead"]) for r in pool.json_body["contacts"]] == [(cid, "pool")]
+    assert assigned.json_body["contacts"] == []
+    assert wrong.status_code == 422 and wrong.json_body["fields"][0]["field"] == "lead"

@@ -15,14 +15,16 @@ from urllib.parse import quote, urlencode, urlsplit
 from chalice import Response
 from chalice.app import Request
 
+from chalicelib import roles
 from chalicelib.api import access, audit, http, pages
 from chalicelib.api.admin import CURSOR, contact_view
 from chalicelib.api.dashboard import charts, i18n, session, timeline
 from chalicelib.bootstrap import Services
 from chalicelib.contacts.listing import ContactFilter
-from chalicelib.errors import Forbidden, NotFound
+from chalicelib.errors import Conflict, Forbidden, FormValidationError, NotFound
 from chalicelib.events import DEAL_LOST, DEAL_WON, OPPORTUNITY_CREATED, STAGE_CHANGED
 from chalicelib.journeys import graph
+from chalicelib.leads import ownership
 from chalicelib.lifecycle import Stage
 from chalicelib.reports.credit import Model
 from chalicelib.reports.period import Period, PeriodError
@@ -365,8 +367,10 @@ def sales(v: View) -> Response:
 
 def contacts(v: View) -> Response:
     stage = v.query.get("stage") if v.query.get("stage") in {s.value for s in Stage} else None
+    lead = v.query.get("lead") if v.query.get("lead") in ownership.STATUSES else None
     wanted = ContactFilter(
         stage=stage,
+        lead=lead,
         owner=v.query.get("owner") or None,
         tag=v.query.get("tag") or None,
         search=v.query.get("q") or None,
@@ -384,11 +388,17 @@ def contacts(v: View) -> Response:
     audit.record(v.svc, entry)
     segments = sorted(book.segments) if book else []
     return v.render(
-        "contacts.html", "contacts", page=page, stages=[s.value for s in Stage], segments=segments
+        "contacts.html",
+        "contacts",
+        page=page,
+        stages=[s.value for s in Stage],
+        lead_statuses=ownership.STATUSES,
+        segments=segments,
+        named=lambda row: display_name({**row, "properties": row}),
     )
 
 
-def contact(v: View, contact_id: str) -> Response:
+def contact(v: View, contact_id: str, message: str = "", status: int = 200) -> Response:
     found = contact_view(v.svc, v.who.caller, contact_id, 200)
     events = found["timeline"]
     stages = [e for e in events if e["type"] == STAGE_CHANGED]
@@ -403,7 +413,37 @@ def contact(v: View, contact_id: str) -> Response:
         stages=stages,
         deals=deals,
         quote=quote,
+        owners=_assignable(v),
+        message=message,
+        status=status,
     )
+
+
+def _assignable(v: View) -> list[tuple[str, str]]:
+    """Who this login may give a lead to (id, name): an admin anyone in routing.yaml, a sales
+    manager its own team; nobody for other roles (the page shows no form)."""
+    caller, routing = v.who.caller, v.svc.leads.routing()
+    if routing is None or caller.role not in (roles.ADMIN, roles.SALES_MANAGER):
+        return []
+    teams = [t for t in routing.teams if caller.role == roles.ADMIN or t.id == caller.team]
+    return [(m.id, f"{m.name} ({t.name or t.id})") for t in teams for m in t.members]
+
+
+def assign(v: View, contact_id: str) -> Response:
+    """The contact page's Assign form: the lead to the owner chosen, as POST /leads/{id}/assign
+    does; back to the page (a redirect, so a reload posts nothing), or the page with why not."""
+    fields = http.form_fields(v.request, LOGIN_BODY_BYTES)
+    token = fields.get("csrf")
+    if not (isinstance(token, str) and v.who.csrf_holds(v.svc.signer, token)):
+        raise Forbidden("this form is out of date: reload the page and assign again")
+    if not _assignable(v):
+        raise Forbidden(f"a {v.who.caller.role} login cannot assign leads")
+    body = {"owner": fields.get("owner") or None, "reason": fields.get("reason") or None}
+    try:
+        v.svc.sales.act(contact_id, "assign", body, v.who.caller)
+    except (Conflict, FormValidationError) as exc:
+        return contact(v, contact_id, exc.message, exc.status)
+    return http.redirect(f"{v.root}/contacts/{quote(contact_id, safe='')}")
 
 
 PAGES: dict[str, Callable[[View], Response]] = {
@@ -477,9 +517,13 @@ def _page(request: Request, name: str, svc: Services) -> Response:
 
 
 def _item(request: Request, name: str, item_id: str, svc: Services) -> Response:
-    if name not in ITEMS:
+    if name not in ITEMS or (request.method == "POST" and name != "contacts"):
         raise NotFound(f"no dashboard page {name!r}")
     view = view_of(request, svc)
     if isinstance(view, Response):
         return view
-    return ITEMS[name](view, item_id) if view.can(name) else _refused(view, name)
+    if not view.can(name):
+        return _refused(view, name)
+    if request.method == "POST":
+        return assign(view, item_id)
+    return ITEMS[name](view, item_id)
