@@ -323,7 +323,8 @@ class Dispatcher:
         routing_ = self._published()
         placed = routing_.owner(owner_id)
         if placed is None:
-            raise FormValidationError([FieldError("owner", f"no owner {owner_id!r} in routing.yaml")])
+            message = f"no owner {owner_id!r} in routing.yaml"
+            raise FormValidationError([FieldError("owner", message)])
         team, owner = placed
         lead = lead_of(contact)
         status = lead.get("status")

@@ -157,7 +157,8 @@ class SalesDesk:
         def plan(contact, body, cause, now) -> Change:
             owner = body.get("owner")
             if not isinstance(owner, str) or not owner:
-                raise FormValidationError([FieldError("owner", "is required: the id of an owner in routing.yaml")])
+                message = "is required: the id of an owner in routing.yaml"
+                raise FormValidationError([FieldError("owner", message)])
             if caller is not None and caller.role == roles.SALES_MANAGER:
                 routing = self.library.routing()
                 placed = routing.owner(owner) if routing else None
