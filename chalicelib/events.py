@@ -149,9 +149,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     LEAD_RECYCLED: ("routing", "not accepted in time; to the next owner: `to` (none: the pool)"),
     LEAD_RELEASED: (
         "sales (release)",
-        "given back by its owner with a `reason`; routed again: `to` (none: the pool)",
+        "given back with a `reason` (`by` who); routed again: `to` (none: the pool)",
     ),
-    LEAD_REASSIGNED: ("sales (assign)", "moved by hand from `owner` to `to`, with a `reason`"),
+    LEAD_REASSIGNED: (
+        "sales (assign)",
+        "moved by hand (`by` who) from `owner` to `to`, with a `reason`",
+    ),
     LEAD_UNASSIGNED: ("routing", "back to the shared pool: `team`, `why`"),
     LEAD_SLA_EXPIRED: ("routing timer", "the SLA clock ran out"),
     LEAD_FOLLOW_UP_DUE: ("routing timer", "no follow-up for too long"),

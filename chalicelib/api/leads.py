@@ -13,13 +13,13 @@ from chalicelib.api import audit, http, pages
 from chalicelib.api.access import authorize
 from chalicelib.api.admin import visible_contact
 from chalicelib.bootstrap import Services
-from chalicelib.errors import FieldError, FormValidationError, NotFound
+from chalicelib.errors import Conflict, FieldError, Forbidden, FormValidationError, NotFound
 from chalicelib.leads import ownership
 from chalicelib.leads.ownership import lead_of
 from chalicelib.leads.routing import Locale
 from chalicelib.messaging.tokens import BadToken
 from chalicelib.services import notices
-from chalicelib.services.dispatcher import ACCEPT_PURPOSE
+from chalicelib.services.dispatcher import ACCEPT_PURPOSE, OWNER_PURPOSE
 from chalicelib.services.sales import LeadStateError
 from chalicelib.store import tables
 
@@ -39,16 +39,20 @@ def act(request: Request, contact_id: str, action: str, svc: Services) -> Respon
     )
 
 
-def _token(token: str, svc: Services) -> tuple[str, str]:
-    try:
-        contact_id, owner = svc.dispatcher.signer.verify(ACCEPT_PURPOSE, token)
-    except (BadToken, ValueError) as exc:
-        raise NotFound("this link is not valid") from exc
-    return contact_id, owner
+def _token(token: str, svc: Services) -> tuple[str, str, bool]:
+    """The lead and owner a link was signed for, and whether it is the owner's own (from
+    their email: it may give the lead back) rather than the accept link a chat card carries."""
+    for purpose in (OWNER_PURPOSE, ACCEPT_PURPOSE):
+        try:
+            contact_id, owner = svc.dispatcher.signer.verify(purpose, token)
+        except (BadToken, ValueError):
+            continue
+        return contact_id, owner, purpose == OWNER_PURPOSE
+    raise NotFound("this link is not valid")
 
 
 def accept_page(token: str, svc: Services, message: str = "", status: int = 200) -> Response:
-    contact_id, owner = _token(token, svc)
+    contact_id, owner, own_link = _token(token, svc)
     contact = svc.contacts.get(contact_id)
     if contact is None:
         raise NotFound("this lead no longer exists")
@@ -81,7 +85,9 @@ def accept_page(token: str, svc: Services, message: str = "", status: int = 200)
         ),
         "yours": lead.get("owner") == owner,
         "can_accept": lead.get("owner") == owner and lead.get("status") == ownership.ASSIGNED,
-        "can_release": lead.get("owner") == owner and lead.get("status") in ownership.OPEN,
+        "can_release": own_link
+        and lead.get("owner") == owner
+        and lead.get("status") in ownership.OPEN,
     }
     named = STATE_WORDS.get(locale.language, {})
     html = pages.render(
@@ -163,7 +169,7 @@ PAGE_ACTIONS = ("accept", "release")
 def accept(request: Request, token: str, svc: Services) -> Response:
     """The page's buttons, for the owner the token was signed for: refusals come back as the
     page with the reason (a browser posted the form)."""
-    contact_id, owner = _token(token, svc)
+    contact_id, owner, own_link = _token(token, svc)
     kind, _ = http.media_type(request)
     posted = (
         http.form_fields(request, svc.settings.max_body_bytes)
@@ -174,9 +180,11 @@ def accept(request: Request, token: str, svc: Services) -> Response:
     try:
         if action not in PAGE_ACTIONS:
             raise FormValidationError([FieldError("action", f"one of {', '.join(PAGE_ACTIONS)}")])
+        if action == "release" and not own_link:
+            raise Forbidden("only the link in the owner's own email gives the lead back")
         reason = {"reason": posted.get("reason")} if action == "release" else {}
         svc.sales.act(contact_id, action, {"owner": owner, **reason})
-    except (LeadStateError, FormValidationError) as exc:
+    except (Conflict, FormValidationError, Forbidden) as exc:
         return accept_page(token, svc, exc.message, exc.status)
     routing = svc.leads.routing()
     language = (routing.locale(owner) if routing else Locale()).language

@@ -429,8 +429,9 @@ def _contact(event: ev.Event, subject: Subject) -> list[Count]:
         case ev.LEAD_ASSIGNED:
             who = [ALL, owner(str(p.get("owner")))] + [team(str(p["team"]))] * bool(p.get("team"))
             out += [Count(s, HANDOFFS) for s in who]
-            if p.get("was") == ownership.POOL:  # taken from the shared pool
-                out += [Count(s, POOL, -1, True) for s in (ALL, team(str(p.get("team"))))]
+            if p.get("was") == ownership.POOL:  # taken from the shared pool (of the team it was in)
+                pool = str(p.get("from_team") or p.get("team"))
+                out += [Count(s, POOL, -1, True) for s in (ALL, team(pool))]
         case ev.LEAD_ACCEPTED:
             minutes = p.get("minutes_to_accept")
             out += [Count(s, ACCEPTED) for s in sales]

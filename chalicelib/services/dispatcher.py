@@ -61,7 +61,21 @@ from chalicelib.store.optimistic import Stale
 
 log = logging.getLogger(__name__)
 ACCEPT_PURPOSE = "lead"
+"""An accept link: it accepts the lead for the owner it was signed for. The team's chat cards
+and webhooks carry this one."""
+OWNER_PURPOSE = "lead-owner"
+"""The owner's own link, in their email only: it also gives the lead back."""
 BY_HAND = "by hand"
+# What an owner's lead holds only while it is theirs (left behind when it goes to the pool).
+OWNER_FIELDS = (
+    "owner",
+    "owner_name",
+    "owner_email",
+    "assigned_at",
+    "sla_due_at",
+    "accepted_at",
+    "last_follow_up_at",
+)
 """The `rule` of a lead a person assigned."""
 
 
@@ -74,19 +88,17 @@ class Taken:
     owner_name: str
     reason: str
     kind: str = LEAD_RECYCLED
+    by: str | None = None
+    """Who moved it, when a person did (a manager, an admin, the owner)."""
 
     def event_properties(self, to: str | None) -> dict[str, Any]:
-        return {
-            "owner": self.owner,
-            "owner_name": self.owner_name,
-            "reason": self.reason,
-            "to": to,
-        }
+        props = {"owner": self.owner, "owner_name": self.owner_name, "reason": self.reason}
+        return {**props, "to": to, **({"by": self.by} if self.by else {})}
 
     @classmethod
-    def of(cls, lead: dict[str, Any], reason: str, kind: str) -> Taken:
+    def of(cls, lead: dict[str, Any], reason: str, kind: str, by: str | None = None) -> Taken:
         owner = str(lead["owner"])
-        return cls(owner, str(lead.get("owner_name") or owner), reason, kind)
+        return cls(owner, str(lead.get("owner_name") or owner), reason, kind, by)
 
 
 class Dispatcher:
@@ -198,7 +210,8 @@ class Dispatcher:
     ) -> Change:
         now = self.clock.now()
         cid = contact["id"]
-        previous = list(lead_of(contact).get("previous_owners") or ())
+        before = lead_of(contact)
+        previous = list(before.get("previous_owners") or ())
         if taken is not None:
             previous.append(taken.owner)
         due = worktime.deadline(now, route.sla, route.team.business_hours)
@@ -215,6 +228,8 @@ class Dispatcher:
             "sla_due_at": due.isoformat(),
             "previous_owners": previous,
         }
+        if before.get("opportunity"):  # a deal opened goes with the lead
+            lead["opportunity"] = before["opportunity"]
         change = Change.of(contact, lead=lead)
         change.counters.append(
             CounterMove(counter_keys.open_leads_key(owner.id), 1, owner.capacity)
@@ -229,13 +244,15 @@ class Dispatcher:
             "reason": reason,
             "sla_due_at": due.isoformat(),
             "accept_by": locale.time(due),
-            "was": lead_of(contact).get("status"),  # "pool": the lead leaves the shared pool
+            "was": before.get("status"),  # "pool": the lead leaves the shared pool
+            "from_team": before.get("team"),  # whose pool, when it was in one
         }
         if taken is not None:
             change.counters.append(CounterMove(counter_keys.open_leads_key(taken.owner), -1))
             change.events.append(
                 ownership.event(cid, cause, taken.kind, taken.event_properties(owner.id), now)
             )
+            change.cancel.append(ownership.FOLLOW_UP_TIMER)  # the SLA timer is set anew below
         change.events.append(ownership.event(cid, cause, LEAD_ASSIGNED, facts, now))
         change.timers.append(Timer(ownership.SLA_TIMER, LEAD_SLA_EXPIRED, due, {"owner": owner.id}))
         summary = self._summary(contact, owner)
@@ -253,12 +270,13 @@ class Dispatcher:
             channels=route.team.notify,
             template=HANDOFF_TEMPLATE,
             context={
-                "lead": summary,
+                # The email's button is the owner's own link; the channels get the accept link.
+                "lead": {**summary, "link": self.accept_url(cid, owner.id, OWNER_PURPOSE)},
                 "owner": {**owner.model_dump(mode="json"), "language": locale.language},
             },
         )
         if taken is not None and taken.kind != LEAD_REASSIGNED and route.team.manager is not None:
-            told = _manager_notice(taken, summary, owner.name)
+            told = _manager_notice(taken, summary, owner)
             notices.deliver(
                 out, cid, cause, "recycled", told, now, emails=[route.team.manager.email]
             )
@@ -278,11 +296,14 @@ class Dispatcher:
         now = self.clock.now()
         cid = contact["id"]
         lead = {**lead_of(contact), "status": ownership.POOL, "team": route.team.id}
-        lead.pop("owner", None)
+        for name in OWNER_FIELDS:
+            lead.pop(name, None)
         if taken is not None:
             lead["previous_owners"] = [*lead.get("previous_owners", []), taken.owner]
         change = Change.of(contact, lead=lead)
         why = "every owner is away, at capacity or already had this lead"
+        if taken is not None and taken.kind == LEAD_RELEASED:
+            why = f"{taken.owner_name} gave it back ({taken.reason}); {why}"
         was = lead_of(contact).get("status")
         props = {"team": route.team.id, "why": why, "was": was}
         if taken is not None:
@@ -290,6 +311,7 @@ class Dispatcher:
             change.events.append(
                 ownership.event(cid, cause, taken.kind, taken.event_properties(None), now)
             )
+            change.cancel += [ownership.SLA_TIMER, ownership.FOLLOW_UP_TIMER]
         change.events.append(ownership.event(cid, cause, LEAD_UNASSIGNED, props, now))
         if route.team.manager is not None:
             summary = self._summary(contact, None)
@@ -333,12 +355,16 @@ class Dispatcher:
         if status in ownership.OPEN and lead.get("owner") == owner.id:
             raise Conflict(f"the lead is already with {owner.name}")
         why = reason or f"assigned by {by}"
-        taken = Taken.of(lead, why, LEAD_REASSIGNED) if status in ownership.OPEN else None
+        taken = Taken.of(lead, why, LEAD_REASSIGNED, by) if status in ownership.OPEN else None
         route = Route(team, BY_HAND, f"assigned by {by}", routing.sla_for(routing_, team))
         return self._assignment(routing_, contact, cause, route, owner, why, taken)
 
     def release(
-        self, contact_id: str, reason: str, check: Callable[[dict[str, Any]], dict[str, Any]]
+        self,
+        contact_id: str,
+        reason: str,
+        by: str,
+        check: Callable[[dict[str, Any]], dict[str, Any]],
     ) -> tuple[str, dict[str, Any]]:
         """The owner gives the lead back (`lead_released`): it is routed again by the rules,
         never to them, or waits in the pool; the manager is told. `check` refuses a caller
@@ -349,10 +375,10 @@ class Dispatcher:
         def decide(contact: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             lead = check(contact)
             if lead.get("status") not in ownership.OPEN:
-                raise Conflict("the lead is not open (assigned or accepted); nothing to give back")
+                raise Conflict("the lead is not open (assigned or accepted): nothing to give back")
             now = self.clock.now()
             cause = Event(contact_id, ids.event_id(now), LEAD_RELEASED, now, ownership.SOURCE)
-            taken = Taken.of(lead, reason, LEAD_RELEASED)
+            taken = Taken.of(lead, reason, LEAD_RELEASED, by)
             why = f"given back by {taken.owner_name}"
             change = self._assign(routing_, contact, cause, why, taken=taken)
             assert change is not None  # a lead taken from its owner always goes somewhere
@@ -431,8 +457,8 @@ class Dispatcher:
 
     # --- the summary ---------------------------------------------------------------------------
 
-    def accept_url(self, contact_id: str, owner_id: str) -> str:
-        return f"{self.public_url}/accept/{self.signer.sign(ACCEPT_PURPOSE, contact_id, owner_id)}"
+    def accept_url(self, contact_id: str, owner_id: str, purpose: str = ACCEPT_PURPOSE) -> str:
+        return f"{self.public_url}/accept/{self.signer.sign(purpose, contact_id, owner_id)}"
 
     def _summary(self, contact: dict[str, Any], owner: Owner | None) -> dict[str, Any]:
         timeline = self.events.timeline(contact["id"], limit=50, newest_first=True)
@@ -448,13 +474,13 @@ class Dispatcher:
         )
 
 
-def _manager_notice(taken: Taken, summary: dict[str, Any], now_with: str) -> notices.Notice:
+def _manager_notice(taken: Taken, summary: dict[str, Any], now_with: Owner) -> notices.Notice:
     """What the manager reads when a lead moves on from an owner who did not keep it."""
-    name, by, facts = summary["name"], taken.owner_name, taken.event_properties(None)
+    name, by, facts = summary["name"], taken.owner_name, taken.event_properties(now_with.id)
     if taken.kind == LEAD_RELEASED:
-        title = f"Given back: {by} released {name} ({taken.reason}); now with {now_with}"
+        title = f"Given back: {by} released {name} ({taken.reason}); now with {now_with.name}"
         return notices.notice("lead.released", title, summary, released=facts)
-    title = f"Recycled: {name} was not accepted by {by} in time; now with {now_with}"
+    title = f"Recycled: {name} was not accepted by {by} in time; now with {now_with.name}"
     return notices.notice("lead.recycled", title, summary, recycled=facts)
 
 

@@ -63,13 +63,14 @@ class Done:
 
 def _text(body: dict[str, Any], name: str, required: bool = False) -> str | None:
     value = body.get(name)
-    if value is None or value == "":
+    if value is not None and (not isinstance(value, str) or len(value) > MAX_TEXT):
+        raise FormValidationError([FieldError(name, f"must be text of at most {MAX_TEXT}")])
+    text = (value or "").strip()
+    if not text:
         if required:
             raise FormValidationError([FieldError(name, "is required")])
         return None
-    if not isinstance(value, str) or len(value) > MAX_TEXT:
-        raise FormValidationError([FieldError(name, f"must be text of at most {MAX_TEXT}")])
-    return value.strip()
+    return text
 
 
 def _amount(body: dict[str, Any], required: bool) -> Decimal | None:
@@ -100,10 +101,12 @@ class SalesDesk:
         """Run a sales action. A sales key may act only on leads it owns, and always as their
         owner; a sales manager's only on its team's. Any other lead is "no such contact"
         (404), which leaks nothing."""
-        if action == "release":
-            return self._release(contact_id, body, caller)
         if action == "assign" and caller is not None and caller.role == roles.SALES:
             raise Forbidden("a sales key cannot assign leads; `release` gives one back")
+        if caller is not None and caller.role == roles.SALES:
+            body = {**body, "owner": caller.owner}
+        if action == "release":
+            return self._release(contact_id, body, caller)
         plan = {
             "accept": self._accept,
             "follow-ups": self._follow_up,
@@ -117,8 +120,6 @@ class SalesDesk:
         if plan is None:
             raise NotFound(f"no lead action {action!r}")
         read: dict[str, Any] = {}
-        if caller is not None and caller.role == roles.SALES:
-            body = {**body, "owner": caller.owner}
 
         def decide(contact: dict[str, Any], now: datetime) -> Change:
             if caller is not None and not caller.sees(lead_of(contact)):
@@ -147,7 +148,7 @@ class SalesDesk:
                 self._owner_check(lead, body)
             return lead
 
-        event_id, lead = self.dispatcher.release(contact_id, reason, check)
+        event_id, lead = self.dispatcher.release(contact_id, reason, _who(caller, body), check)
         return Done(contact_id, event_id, lead)
 
     def _assignment(self, caller: Caller | None) -> Plan:
@@ -165,8 +166,8 @@ class SalesDesk:
                 if placed is not None and placed[0].id != caller.team:
                     message = f"{owner} is not in your team ({caller.team})"
                     raise FormValidationError([FieldError("owner", message)])
-            by = (caller.name if caller else "") or "an admin"
-            return self.dispatcher.reassignment(contact, owner, by, _text(body, "reason"), cause)
+            reason = _text(body, "reason")
+            return self.dispatcher.reassignment(contact, owner, _who(caller, {}), reason, cause)
 
         return plan
 
@@ -324,6 +325,16 @@ class SalesDesk:
                 ownership.event(contact["id"], cause, CONTACT_UPDATED, props_, now)
             )
         return change
+
+
+def _who(caller: Caller | None, body: dict[str, Any]) -> str:
+    """Who moved a lead, as the timeline says it: a sales key's owner, else the key's (or the
+    login's) name; with no caller (the owner's own link), the owner the body names."""
+    if caller is None:
+        return str(body.get("owner") or "an admin")
+    if caller.role == roles.SALES and caller.owner:
+        return caller.owner
+    return caller.name or caller.role
 
 
 def _accepted(

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from chalicelib.services.dispatcher import ACCEPT_PURPOSE
+from chalicelib.services.dispatcher import ACCEPT_PURPOSE, OWNER_PURPOSE
 from tests.builders import Journeys, lead, post_json
 from tests.integration.test_handoff import publish_sales
 
@@ -101,26 +101,51 @@ def test_a_link_kept_after_the_lead_moved_on_shows_nothing_of_the_lead(client, r
 
 
 def test_the_owner_gives_the_lead_back_from_the_page(client, routed):
-    html, token = _page(client, routed)
+    card, card_token = _page(client, routed)  # the accept link a chat card carries
     svc = routed.svc
     cid = svc.contacts.find_by_key("email:ada@example.com")
+    token = svc.dispatcher.signer.sign(OWNER_PURPOSE, cid, "ada")  # the owner's email's
+    html = client.http.get(f"/accept/{token}").body.decode()
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     before = svc.contacts.get(cid)["lead"]
 
-    blank = client.http.post(f"/accept/{token}", body=b"action=release&reason=", headers=form)
+    by_card = client.http.post(
+        f"/accept/{card_token}", body=b"action=release&reason=x", headers=form
+    )
+    blank = client.http.post(f"/accept/{token}", body=b"action=release&reason=+", headers=form)
     bogus = client.http.post(f"/accept/{token}", body=b"action=delete", headers=form)
     untouched = svc.contacts.get(cid)["lead"]
     given = client.http.post(
         f"/accept/{token}", body="action=release&reason=不是我的客户".encode(), headers=form
     )
+    again = client.http.post(f"/accept/{token}", body=b"action=release&reason=x", headers=form)
 
-    assert "Give the lead back" in html
+    assert "Give the lead back" in html and "Give the lead back" not in card
+    assert by_card.status_code == 403 and "own email" in by_card.body.decode()
     assert blank.status_code == 422 and "reason: is required" in blank.body.decode()
     assert bogus.status_code == 422 and "action: one of accept, release" in bogus.body.decode()
     assert untouched == before
     assert given.status_code == 200
     assert "Given back" in given.body.decode() and "ada@example.com" not in given.body.decode()
+    assert again.status_code == 409 and "<html" in again.body.decode()  # a page, never JSON
     lead = svc.contacts.get(cid)["lead"]
     assert lead["status"] == "pool" and lead["previous_owners"] == ["ada"]
     released = [e for e in svc.events.timeline(cid, limit=100) if e.type == "lead_released"]
-    assert [e.properties["reason"] for e in released] == ["不是我的客户"]
+    assert [(e.properties["reason"], e.properties["by"]) for e in released] == [
+        ("不是我的客户", "ada")
+    ]
+
+
+def test_only_the_owner_s_email_carries_the_link_that_gives_a_lead_back(client, routed):
+    from tests.integration.test_handoff import outbox
+
+    _page(client, routed)
+    routed.deliver()
+    svc = routed.svc
+    (mail,) = [m for m in outbox(svc) if m.recipient == "ada.park@example.com"]
+    token = re.search(r"/accept/([^\"<\s]+)", mail.html).group(1)
+
+    assert svc.dispatcher.signer.verify(OWNER_PURPOSE, token) == [
+        svc.contacts.find_by_key("email:ada@example.com"),
+        "ada",
+    ]

@@ -283,6 +283,11 @@ def test_a_manager_assigns_a_pool_lead_from_its_page(client, svc, journeys, tmp_
     assert done.status_code == 303 and done.headers["Location"] == f"/dashboard/contacts/{cid}"
     lead = svc.contacts.get(cid)["lead"]
     assert (lead["owner"], lead["status"], lead["reason"]) == ("ben", "assigned", "knows them")
+    audited = client.http.get("/audit", headers={"X-Api-Key": svc.api_keys.create("a", "admin")})
+    (entry,) = [e for e in audited.json_body["entries"] if e["target"].endswith(cid)]
+    assert (
+        entry["actor"]["name"] == "Morgan" and entry["details"]["after"]["lead"]["owner"] == "ben"
+    )
     after = page(client, f"/dashboard/contacts/{cid}", cookie).body.decode()
     assert "Ben Ortiz" in after and "ada → pool" in after  # the lapse, on the timeline
 

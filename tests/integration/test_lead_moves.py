@@ -207,3 +207,81 @@ def test_the_contact_list_finds_the_shared_pool(client, svc, pooled, admin_key):
     assert [(r["id"], r["lead"]) for r in pool.json_body["contacts"]] == [(cid, "pool")]
     assert assigned.json_body["contacts"] == []
     assert wrong.status_code == 422 and wrong.json_body["fields"][0]["field"] == "lead"
+
+
+def test_a_pool_lead_given_to_another_team_leaves_its_own_team_s_pool(
+    client, svc, pooled, admin_key
+):
+    desk, cid = pooled
+    assert _post(client, cid, "assign", admin_key, {"owner": "zhang-wei"}).status_code == 200
+    desk.settle()
+
+    report = client.http.get("/reports/sales", headers={"X-Api-Key": admin_key}).json_body
+
+    pools = {r["name"]: r["in_pool_now"] for r in report["rows"] if r["kind"] in ("all", "team")}
+    assert pools["(all)"] == 0 and pools.get("inbound", 0) == 0 and pools.get("china", 0) == 0
+
+
+def test_a_lead_given_back_leaves_no_clock_of_its_owner_running(client, journeys, svc, tmp_path):
+    """Released into the pool after an accept: neither the SLA nor the follow-up clock of the
+    owner who gave it back fires later, so the report counts no breach and no gap."""
+    desk = publish_sales(journeys, tmp_path / "marketing", ONE_OWNER)
+    cid = hot(client, desk)
+    admin = svc.api_keys.create("report reader", "admin")
+    assert _post(client, cid, "accept", admin, {}).status_code == 200
+    opened = _post(client, cid, "opportunity", admin, {"name": "Pilot", "amount": 900})
+    assert opened.status_code == 200
+
+    assert _post(client, cid, "release", admin, {"reason": "moving teams"}).status_code == 200
+    desk.later(days=31)
+
+    seen = types(svc, cid)
+    assert "lead_sla_expired" not in seen and "lead_follow_up_due" not in seen
+    lead = svc.contacts.get(cid)["lead"]
+    assert lead["status"] == "pool" and lead["opportunity"]["name"] == "Pilot"
+    assert not {"owner_name", "owner_email", "accepted_at", "sla_due_at"} & set(lead)
+    (released,) = _events(svc, cid, "lead_released")
+    assert released.properties["by"] == "report reader"
+    report = client.http.get("/reports/sales", headers={"X-Api-Key": admin}).json_body
+    (everyone,) = [r for r in report["rows"] if r["kind"] == "all"]
+    assert (everyone["sla_breaches"], everyone["follow_up_gaps"]) == (0, 0)
+
+
+def test_a_moved_accepted_lead_keeps_its_deal_and_stops_the_old_follow_up_clock(
+    client, sales, svc, admin_key
+):
+    cid = hot(client, sales)
+    first = svc.contacts.get(cid)["lead"]["owner"]
+    other = "ben" if first == "ada" else "ada"
+    assert _post(client, cid, "accept", admin_key, {}).status_code == 200
+    assert _post(client, cid, "opportunity", admin_key, {"name": "Big"}).status_code == 200
+
+    assert _post(client, cid, "assign", admin_key, {"owner": other}).status_code == 200
+    assert _post(client, cid, "accept", admin_key, {}).status_code == 200
+    sales.later(days=31)
+
+    lead = svc.contacts.get(cid)["lead"]
+    assert lead["opportunity"]["name"] == "Big" and lead["owner"] == other
+    reminded = _events(svc, cid, "follow_up_reminded")
+    assert [e.properties["owner"] for e in reminded] == [other]  # only the new owner's clock
+
+
+def test_a_reason_of_blanks_is_no_reason(client, sales, svc, admin_key):
+    cid = hot(client, sales)
+
+    answer = _post(client, cid, "release", admin_key, {"reason": "   "})
+
+    assert answer.status_code == 422
+    assert [e["field"] for e in answer.json_body["fields"]] == ["reason"]
+
+
+def test_a_sales_key_s_release_is_its_owner_s_whatever_the_body_says(client, sales, svc):
+    cid = hot(client, sales)
+    owner = svc.contacts.get(cid)["lead"]["owner"]
+    key = svc.api_keys.create("owner's phone", "sales", owner)
+
+    answer = _post(client, cid, "release", key, {"reason": "not mine", "owner": "somebody"})
+
+    assert answer.status_code == 200, answer.body
+    (released,) = _events(svc, cid, "lead_released")
+    assert (released.properties["owner"], released.properties["by"]) == (owner, owner)

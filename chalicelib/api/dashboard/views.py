@@ -432,7 +432,7 @@ def _assignable(v: View) -> list[tuple[str, str]]:
 def assign(v: View, contact_id: str) -> Response:
     """The contact page's Assign form: the lead to the owner chosen, as POST /leads/{id}/assign
     does; back to the page (a redirect, so a reload posts nothing), or the page with why not."""
-    fields = http.form_fields(v.request, LOGIN_BODY_BYTES)
+    fields = http.form_fields(v.request, v.svc.settings.max_body_bytes)
     token = fields.get("csrf")
     if not (isinstance(token, str) and v.who.csrf_holds(v.svc.signer, token)):
         raise Forbidden("this form is out of date: reload the page and assign again")
@@ -440,9 +440,11 @@ def assign(v: View, contact_id: str) -> Response:
         raise Forbidden(f"a {v.who.caller.role} login cannot assign leads")
     body = {"owner": fields.get("owner") or None, "reason": fields.get("reason") or None}
     try:
-        v.svc.sales.act(contact_id, "assign", body, v.who.caller)
+        done = v.svc.sales.act(contact_id, "assign", body, v.who.caller)
     except (Conflict, FormValidationError) as exc:
         return contact(v, contact_id, exc.message, exc.status)
+    audit.note(v.request, after={"event_id": done.event_id, "lead": done.lead})
+    audit.record(v.svc, audit.entry_of(v.request, audit.actor_of(v.who.caller, "dashboard"), 303))
     return http.redirect(f"{v.root}/contacts/{quote(contact_id, safe='')}")
 
 
