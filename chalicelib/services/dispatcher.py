@@ -280,6 +280,13 @@ class Dispatcher:
             notices.deliver(
                 out, cid, cause, "recycled", told, now, emails=[route.team.manager.email]
             )
+        if taken is not None and taken.kind == LEAD_REASSIGNED and before.get("owner_email"):
+            title = f"Moved to {owner.name}: {summary['name']} (by {taken.by or 'a manager'})"
+            # No link: the one in the summary accepts the lead for its new owner.
+            unlinked = {**summary, "link": None}
+            moved = notices.notice("lead.reassigned", title, unlinked, moved=facts)
+            emails = [str(before["owner_email"])]
+            notices.deliver(out, cid, cause, "reassigned", moved, now, emails=emails)
         change.effects += out.effects
         change.events += out.events
         return change

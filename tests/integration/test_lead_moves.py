@@ -88,6 +88,14 @@ def test_an_admin_moves_an_accepted_lead_to_another_owner(client, sales, svc, ad
     assert (moved.properties["owner"], moved.properties["to"]) == (first, other)
     assert Counters().value(open_leads_key(first)) == 0
     assert Counters().value(open_leads_key(other)) == 1
+    sales.settle()
+    sales.deliver()
+    told = [m for m in outbox(svc) if m.subject.startswith("Moved to")]
+    assert [m.recipient for m in told] == [
+        f"{'ada.park' if first == 'ada' else 'ben.ortiz'}@example.com"
+    ]
+    assert "by test admin" in told[0].subject
+    assert "/accept/" not in told[0].html  # nothing there accepts for the new owner
     # The first owner's old SLA clock no longer counts: only the new owner's runs out.
     sales.later(hours=2, minutes=1)
     assert _events(svc, cid, "lead_recycled")[0].properties["owner"] == other
