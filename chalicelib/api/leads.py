@@ -13,7 +13,14 @@ from chalicelib.api import audit, http, pages
 from chalicelib.api.access import authorize
 from chalicelib.api.admin import visible_contact
 from chalicelib.bootstrap import Services
-from chalicelib.errors import Conflict, FieldError, Forbidden, FormValidationError, NotFound
+from chalicelib.errors import (
+    FieldError,
+    Forbidden,
+    FormValidationError,
+    LeadflowError,
+    NotFound,
+    UnsupportedMediaType,
+)
 from chalicelib.leads import ownership
 from chalicelib.leads.ownership import lead_of
 from chalicelib.leads.routing import Locale
@@ -65,6 +72,7 @@ def accept_page(token: str, svc: Services, message: str = "", status: int = 200)
             "accept.html",
             page={"yours": False},
             message=message,
+            failed=status >= 400,
             t=words,
             named={},
             lang=locale.language,
@@ -91,7 +99,13 @@ def accept_page(token: str, svc: Services, message: str = "", status: int = 200)
     }
     named = STATE_WORDS.get(locale.language, {})
     html = pages.render(
-        "accept.html", page=page, message=message, t=words, named=named, lang=locale.language
+        "accept.html",
+        page=page,
+        message=message,
+        failed=status >= 400,
+        t=words,
+        named=named,
+        lang=locale.language,
     )
     return http.html_response(status, html, NO_STORE)
 
@@ -129,8 +143,7 @@ ACCEPT_WORDS: dict[str, dict[str, str]] = {
         "did": "What they did",
         "nothing": "Nothing tracked yet.",
         "no_reasons": "No scoring reasons recorded.",
-        "not_yours": "This lead is no longer yours (it went back to the shared pool and was"
-        " reassigned).",
+        "not_yours": "This lead is no longer yours.",
         "accepted": "Accepted: the lead is yours.",
         "nobody": "nobody",
         "no_stage": "no stage",
@@ -150,7 +163,7 @@ ACCEPT_WORDS: dict[str, dict[str, str]] = {
         "did": "最近的行为",
         "nothing": "暂无行为记录。",
         "no_reasons": "暂无评分原因。",
-        "not_yours": "这条线索已不再属于您（已退回公海并重新分配）。",
+        "not_yours": "这条线索已不再属于您。",
         "accepted": "已接受：这条线索归您跟进。",
         "nobody": "无",
         "no_stage": "无阶段",
@@ -171,20 +184,19 @@ def accept(request: Request, token: str, svc: Services) -> Response:
     page with the reason (a browser posted the form)."""
     contact_id, owner, own_link = _token(token, svc)
     kind, _ = http.media_type(request)
-    posted = (
-        http.form_fields(request, svc.settings.max_body_bytes)
-        if request.raw_body and kind in (http.FORM, http.JSON)
-        else {}
-    )
-    action = posted.get("action") or "accept"
     try:
+        if request.raw_body and kind not in (http.FORM, http.JSON):
+            # Never guess: an unread body asking to give the lead back must not accept it.
+            raise UnsupportedMediaType(f"send the page's form ({http.FORM}), not {kind}")
+        posted = http.form_fields(request, svc.settings.max_body_bytes) if request.raw_body else {}
+        action = posted.get("action") or "accept"
         if action not in PAGE_ACTIONS:
             raise FormValidationError([FieldError("action", f"one of {', '.join(PAGE_ACTIONS)}")])
         if action == "release" and not own_link:
             raise Forbidden("only the link in the owner's own email gives the lead back")
         reason = {"reason": posted.get("reason")} if action == "release" else {}
         svc.sales.act(contact_id, action, {"owner": owner, **reason})
-    except (Conflict, FormValidationError, Forbidden) as exc:
+    except LeadflowError as exc:  # the page, with why: a browser posted the form
         return accept_page(token, svc, exc.message, exc.status)
     routing = svc.leads.routing()
     language = (routing.locale(owner) if routing else Locale()).language

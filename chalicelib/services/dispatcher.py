@@ -95,6 +95,12 @@ class Taken:
         props = {"owner": self.owner, "owner_name": self.owner_name, "reason": self.reason}
         return {**props, "to": to, **({"by": self.by} if self.by else {})}
 
+    def given_back(self) -> str:
+        """`Ada Park gave it back`, or `Morgan gave Ada Park's lead back` (for them)."""
+        if self.by in (None, self.owner, self.owner_name):
+            return f"{self.owner_name} gave it back"
+        return f"{self.by} gave {self.owner_name}'s lead back"
+
     @classmethod
     def of(cls, lead: dict[str, Any], reason: str, kind: str, by: str | None = None) -> Taken:
         owner = str(lead["owner"])
@@ -214,6 +220,7 @@ class Dispatcher:
         previous = list(before.get("previous_owners") or ())
         if taken is not None:
             previous.append(taken.owner)
+        previous = [p for p in dict.fromkeys(previous) if p != owner.id]  # who had it before
         due = worktime.deadline(now, route.sla, route.team.business_hours)
         locale = routing_.locale(owner.id)
         lead = {
@@ -306,11 +313,13 @@ class Dispatcher:
         for name in OWNER_FIELDS:
             lead.pop(name, None)
         if taken is not None:
-            lead["previous_owners"] = [*lead.get("previous_owners", []), taken.owner]
-        change = Change.of(contact, lead=lead)
+            previous = [*lead.get("previous_owners", []), taken.owner]
+            lead["previous_owners"] = list(dict.fromkeys(previous))
         why = "every owner is away, at capacity or already had this lead"
         if taken is not None and taken.kind == LEAD_RELEASED:
-            why = f"{taken.owner_name} gave it back ({taken.reason}); {why}"
+            why = f"{taken.given_back()} ({taken.reason}); {why}"
+        lead["reason"] = why
+        change = Change.of(contact, lead=lead)
         was = lead_of(contact).get("status")
         props = {"team": route.team.id, "why": why, "was": was}
         if taken is not None:
@@ -352,7 +361,7 @@ class Dispatcher:
         routing_ = self._published()
         placed = routing_.owner(owner_id)
         if placed is None:
-            message = f"no owner {owner_id!r} in routing.yaml"
+            message = f"no owner {owner_id[:64]!r} in routing.yaml"
             raise FormValidationError([FieldError("owner", message)])
         team, owner = placed
         lead = lead_of(contact)
@@ -386,7 +395,7 @@ class Dispatcher:
             now = self.clock.now()
             cause = Event(contact_id, ids.event_id(now), LEAD_RELEASED, now, ownership.SOURCE)
             taken = Taken.of(lead, reason, LEAD_RELEASED, by)
-            why = f"given back by {taken.owner_name}"
+            why = f"{taken.given_back()}: {reason}"
             change = self._assign(routing_, contact, cause, why, taken=taken)
             assert change is not None  # a lead taken from its owner always goes somewhere
             released = next(e for e in change.events if e.type == LEAD_RELEASED)

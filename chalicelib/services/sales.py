@@ -64,7 +64,8 @@ class Done:
 def _text(body: dict[str, Any], name: str, required: bool = False) -> str | None:
     value = body.get(name)
     if value is not None and (not isinstance(value, str) or len(value) > MAX_TEXT):
-        raise FormValidationError([FieldError(name, f"must be text of at most {MAX_TEXT}")])
+        message = f"must be text of at most {MAX_TEXT} characters"
+        raise FormValidationError([FieldError(name, message)])
     text = (value or "").strip()
     if not text:
         if required:
@@ -158,7 +159,7 @@ class SalesDesk:
         def plan(contact, body, cause, now) -> Change:
             owner = body.get("owner")
             if not isinstance(owner, str) or not owner:
-                message = "is required: the id of an owner in routing.yaml"
+                message = "is required: the id of an owner in routing.yaml (text)"
                 raise FormValidationError([FieldError("owner", message)])
             if caller is not None and caller.role == roles.SALES_MANAGER:
                 routing = self.library.routing()

@@ -114,6 +114,9 @@ def test_the_owner_gives_the_lead_back_from_the_page(client, routed):
     )
     blank = client.http.post(f"/accept/{token}", body=b"action=release&reason=+", headers=form)
     bogus = client.http.post(f"/accept/{token}", body=b"action=delete", headers=form)
+    unread = client.http.post(
+        f"/accept/{token}", body=b"action=release&reason=x", headers={"Content-Type": "text/plain"}
+    )
     untouched = svc.contacts.get(cid)["lead"]
     given = client.http.post(
         f"/accept/{token}", body="action=release&reason=不是我的客户".encode(), headers=form
@@ -123,6 +126,9 @@ def test_the_owner_gives_the_lead_back_from_the_page(client, routed):
     assert "Give the lead back" in html and "Give the lead back" not in card
     assert by_card.status_code == 403 and "own email" in by_card.body.decode()
     assert blank.status_code == 422 and "reason: is required" in blank.body.decode()
+    assert 'class="note failed"' in blank.body.decode() and "<details" in blank.body.decode()
+    assert '<details style="margin-top:20px" open>' in blank.body.decode()  # the field shows
+    assert unread.status_code == 415 and "<html" in unread.body.decode()  # neither accepted
     assert bogus.status_code == 422 and "action: one of accept, release" in bogus.body.decode()
     assert untouched == before
     assert given.status_code == 200

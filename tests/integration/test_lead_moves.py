@@ -250,6 +250,7 @@ def test_a_lead_given_back_leaves_no_clock_of_its_owner_running(client, journeys
     assert not {"owner_name", "owner_email", "accepted_at", "sla_due_at"} & set(lead)
     (released,) = _events(svc, cid, "lead_released")
     assert released.properties["by"] == "report reader"
+    assert lead["reason"].startswith("report reader gave Ada Park's lead back (moving teams)")
     report = client.http.get("/reports/sales", headers={"X-Api-Key": admin}).json_body
     (everyone,) = [r for r in report["rows"] if r["kind"] == "all"]
     assert (everyone["sla_breaches"], everyone["follow_up_gaps"]) == (0, 0)
@@ -293,3 +294,17 @@ def test_a_sales_key_s_release_is_its_owner_s_whatever_the_body_says(client, sal
     assert answer.status_code == 200, answer.body
     (released,) = _events(svc, cid, "lead_released")
     assert (released.properties["owner"], released.properties["by"]) == (owner, owner)
+
+
+def test_previous_owners_name_each_owner_once_and_never_the_one_who_holds_it(
+    client, svc, pooled, admin_key
+):
+    _desk, cid = pooled  # ada had it before
+
+    to_ada = _post(client, cid, "assign", admin_key, {"owner": "ada"}).json_body["lead"]
+    to_ben = _post(client, cid, "assign", admin_key, {"owner": "ben"}).json_body["lead"]
+    to_ada_again = _post(client, cid, "assign", admin_key, {"owner": "ada"}).json_body["lead"]
+
+    assert to_ada["previous_owners"] == []
+    assert to_ben["previous_owners"] == ["ada"]
+    assert to_ada_again["previous_owners"] == ["ben"]

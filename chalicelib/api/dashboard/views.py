@@ -21,7 +21,7 @@ from chalicelib.api.admin import CURSOR, contact_view
 from chalicelib.api.dashboard import charts, i18n, session, timeline
 from chalicelib.bootstrap import Services
 from chalicelib.contacts.listing import ContactFilter
-from chalicelib.errors import Conflict, Forbidden, FormValidationError, NotFound
+from chalicelib.errors import Conflict, Forbidden, FormValidationError, LeadflowError, NotFound
 from chalicelib.events import DEAL_LOST, DEAL_WON, OPPORTUNITY_CREATED, STAGE_CHANGED
 from chalicelib.journeys import graph
 from chalicelib.leads import ownership
@@ -432,7 +432,10 @@ def _assignable(v: View) -> list[tuple[str, str]]:
 def assign(v: View, contact_id: str) -> Response:
     """The contact page's Assign form: the lead to the owner chosen, as POST /leads/{id}/assign
     does; back to the page (a redirect, so a reload posts nothing), or the page with why not."""
-    fields = http.form_fields(v.request, v.svc.settings.max_body_bytes)
+    try:
+        fields = http.form_fields(v.request, v.svc.settings.max_body_bytes)
+    except LeadflowError as exc:  # unreadable: the page again, with why
+        return contact(v, contact_id, exc.message, exc.status)
     token = fields.get("csrf")
     if not (isinstance(token, str) and v.who.csrf_holds(v.svc.signer, token)):
         raise Forbidden("this form is out of date: reload the page and assign again")
