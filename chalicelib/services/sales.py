@@ -150,6 +150,8 @@ class SalesDesk:
             return lead
 
         event_id, lead = self.dispatcher.release(contact_id, reason, _who(caller, body), check)
+        if caller is not None and not caller.sees(lead):  # where it went is not theirs to see
+            lead = {"status": lead.get("status"), "released": True}
         return Done(contact_id, event_id, lead)
 
     def _assignment(self, caller: Caller | None) -> Plan:

@@ -164,6 +164,7 @@ def test_an_owner_gives_a_lead_back_and_it_is_routed_again(client, sales, svc):
     answer = _post(client, cid, "release", key, {"reason": "a competitor's employee"})
 
     assert answer.status_code == 200, answer.body
+    assert answer.json_body["lead"] == {"status": "assigned", "released": True}  # not to whom
     lead = svc.contacts.get(cid)["lead"]
     assert lead["owner"] != first and lead["status"] == "assigned"
     assert lead["previous_owners"] == [first]
