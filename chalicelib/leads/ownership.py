@@ -28,6 +28,14 @@ SLA_TIMER = "lead-sla"
 SLA_EXPIRED = LEAD_SLA_EXPIRED
 FOLLOW_UP_TIMER = "lead-follow-up"
 FOLLOW_UP_DUE = LEAD_FOLLOW_UP_DUE
+ACCEPT_PURPOSE = "lead"
+"""An accept link: it accepts the lead for the owner it was signed for. The team's chat cards
+and webhooks carry this one."""
+OWNER_PURPOSE = "lead-owner"
+"""The owner's own link, in their email only: it also gives the lead back. The sender signs
+it as it sends (`OWN_LINK_FOR` in the email's context), so no stored event holds it."""
+OWN_LINK_FOR = "own_link_for"
+"""An internal email's context key: the owner whose own link becomes `lead.link`."""
 
 
 def lead_of(contact: Mapping[str, Any]) -> dict[str, Any]:

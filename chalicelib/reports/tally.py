@@ -444,16 +444,18 @@ def _contact(event: ev.Event, subject: Subject) -> list[Count]:
                 out += [Count(s, bucket) for s in sales]
         case ev.LEAD_SLA_EXPIRED:
             out += [Count(s, SLA_BREACHES) for s in sales]
-        case ev.LEAD_RECYCLED:  # under the owner who let it lapse, not the one it went to
-            lapsed = [ALL, owner(str(p.get("owner")))] + [team(subject.team)] * bool(subject.team)
-            out += [Count(s, RECYCLES) for s in lapsed]
-        case ev.LEAD_RELEASED:  # under the owner who gave it back
-            gave = [ALL, owner(str(p.get("owner")))] + [team(subject.team)] * bool(subject.team)
-            out += [Count(s, RELEASES) for s in gave]
+        case ev.LEAD_RECYCLED | ev.LEAD_RELEASED:  # under the owner it left, and their team
+            was_with = p.get("team") or subject.team
+            left = [ALL, owner(str(p.get("owner")))] + [team(str(was_with))] * bool(was_with)
+            metric = RECYCLES if event.type == ev.LEAD_RECYCLED else RELEASES
+            out += [Count(s, metric) for s in left]
         case ev.LEAD_UNASSIGNED:
             out += [Count(s, UNASSIGNED) for s in sales]
+            pool, before = str(p.get("team")), p.get("from_team")
             if p.get("was") != ownership.POOL:  # into the shared pool (not again)
-                out += [Count(s, POOL, 1, True) for s in (ALL, team(str(p.get("team"))))]
+                out += [Count(s, POOL, 1, True) for s in (ALL, team(pool))]
+            elif before and before != pool:  # from one team's pool to another's
+                out += [Count(team(str(before)), POOL, -1, True), Count(team(pool), POOL, 1, True)]
         case ev.LEAD_DISQUALIFIED:
             out += [Count(s, DISQUALIFIED) for s in sales]
         case ev.FOLLOW_UP_LOGGED:

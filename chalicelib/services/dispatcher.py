@@ -60,11 +60,8 @@ from chalicelib.store.lead_library import LeadLibrary
 from chalicelib.store.optimistic import Stale
 
 log = logging.getLogger(__name__)
-ACCEPT_PURPOSE = "lead"
-"""An accept link: it accepts the lead for the owner it was signed for. The team's chat cards
-and webhooks carry this one."""
-OWNER_PURPOSE = "lead-owner"
-"""The owner's own link, in their email only: it also gives the lead back."""
+ACCEPT_PURPOSE = ownership.ACCEPT_PURPOSE
+OWNER_PURPOSE = ownership.OWNER_PURPOSE
 BY_HAND = "by hand"
 # What an owner's lead holds only while it is theirs (left behind when it goes to the pool).
 OWNER_FIELDS = (
@@ -90,10 +87,12 @@ class Taken:
     kind: str = LEAD_RECYCLED
     by: str | None = None
     """Who moved it, when a person did (a manager, an admin, the owner)."""
+    team: str | None = None
+    """The team it was with (the report counts the move there, wherever the lead goes)."""
 
     def event_properties(self, to: str | None) -> dict[str, Any]:
         props = {"owner": self.owner, "owner_name": self.owner_name, "reason": self.reason}
-        return {**props, "to": to, **({"by": self.by} if self.by else {})}
+        return {**props, "to": to, "team": self.team, **({"by": self.by} if self.by else {})}
 
     def given_back(self) -> str:
         """`Ada Park gave it back`, or `Morgan gave Ada Park's lead back` (for them)."""
@@ -104,7 +103,8 @@ class Taken:
     @classmethod
     def of(cls, lead: dict[str, Any], reason: str, kind: str, by: str | None = None) -> Taken:
         owner = str(lead["owner"])
-        return cls(owner, str(lead.get("owner_name") or owner), reason, kind, by)
+        name = str(lead.get("owner_name") or owner)
+        return cls(owner, name, reason, kind, by, lead.get("team"))
 
 
 class Dispatcher:
@@ -277,13 +277,16 @@ class Dispatcher:
             channels=route.team.notify,
             template=HANDOFF_TEMPLATE,
             context={
-                # The email's button is the owner's own link; the channels get the accept link.
-                "lead": {**summary, "link": self.accept_url(cid, owner.id, OWNER_PURPOSE)},
+                # The email's button is the owner's own link, signed by the sender as it sends;
+                # the channels get the accept link.
+                "lead": {**summary, "link": None},
+                ownership.OWN_LINK_FOR: owner.id,
                 "owner": {**owner.model_dump(mode="json"), "language": locale.language},
             },
         )
         if taken is not None and taken.kind != LEAD_REASSIGNED and route.team.manager is not None:
-            told = _manager_notice(taken, summary, owner)
+            # No link: the summary's accepts the lead for its new owner.
+            told = _manager_notice(taken, {**summary, "link": None}, owner)
             notices.deliver(
                 out, cid, cause, "recycled", told, now, emails=[route.team.manager.email]
             )
@@ -320,8 +323,9 @@ class Dispatcher:
             why = f"{taken.given_back()} ({taken.reason}); {why}"
         lead["reason"] = why
         change = Change.of(contact, lead=lead)
-        was = lead_of(contact).get("status")
-        props = {"team": route.team.id, "why": why, "was": was}
+        before = lead_of(contact)
+        props = {"team": route.team.id, "why": why, "was": before.get("status")}
+        props["from_team"] = before.get("team")  # a pool lead moved to another team's pool
         if taken is not None:
             change.counters.append(CounterMove(counter_keys.open_leads_key(taken.owner), -1))
             change.events.append(

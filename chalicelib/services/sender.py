@@ -22,6 +22,7 @@ from urllib.parse import quote
 from chalicelib import ids
 from chalicelib.clock import Clock
 from chalicelib.events import EMAIL_FAILED, EMAIL_SENT, EMAIL_SKIPPED, Event
+from chalicelib.leads import ownership
 from chalicelib.messaging import eligibility, links, mime
 from chalicelib.messaging.compiler import CompiledEmail
 from chalicelib.messaging.ratelimit import RateLimiter
@@ -126,6 +127,10 @@ def personalise(
     """
     cid = str(contact["id"])
     context = {**extra, "contact": contact_view(contact), "assets_url": urls.assets()}
+    owner = extra.get(ownership.OWN_LINK_FOR) if internal else None
+    if owner:  # signed at the send: only the owner's mailbox holds it
+        token = signer.sign(ownership.OWNER_PURPOSE, cid, str(owner))
+        context["lead"] = {**(context.get("lead") or {}), "link": f"{urls.base}/accept/{token}"}
     unsubscribe_token = ""
     tracker = None
     if not internal:

@@ -3,6 +3,7 @@ the owner's language."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -151,7 +152,7 @@ def test_only_the_owner_s_email_carries_the_link_that_gives_a_lead_back(client, 
     (mail,) = [m for m in outbox(svc) if m.recipient == "ada.park@example.com"]
     token = re.search(r"/accept/([^\"<\s]+)", mail.html).group(1)
 
-    assert svc.dispatcher.signer.verify(OWNER_PURPOSE, token) == [
-        svc.contacts.find_by_key("email:ada@example.com"),
-        "ada",
-    ]
+    cid = svc.contacts.find_by_key("email:ada@example.com")
+    assert svc.dispatcher.signer.verify(OWNER_PURPOSE, token) == [cid, "ada"]
+    stored = json.dumps([e.properties for e in svc.events.timeline(cid, limit=500)])
+    assert token not in stored  # signed at the send: no reader of the timeline gets it

@@ -177,6 +177,8 @@ def test_an_owner_gives_a_lead_back_and_it_is_routed_again(client, sales, svc):
     sales.deliver()
     subjects = {m.recipient: m.subject for m in outbox(svc)}
     assert subjects["morgan@example.com"].startswith("Given back:")
+    (told,) = [m for m in outbox(svc) if m.recipient == "morgan@example.com"]
+    assert "/accept/" not in told.html  # nothing there accepts for the new owner
     assert "a competitor's employee" in subjects["morgan@example.com"]
     admin = svc.api_keys.create("report reader", "admin")
     report = client.http.get("/reports/sales", headers={"X-Api-Key": admin}).json_body

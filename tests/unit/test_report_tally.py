@@ -34,6 +34,8 @@ SUBJECT = tally.Subject(
     owner="ada",
     team="inbound",
 )
+SUBJECT_CHINA = tally.Subject(**{**SUBJECT.__dict__, "owner": "wei", "team": "china"})
+"""The same contact after its lead moved to another team."""
 
 
 def test_an_open_counts_under_the_email_s_journey_step_template_and_everything():
@@ -222,6 +224,24 @@ def test_the_pool_is_a_level_that_a_lead_enters_once_and_leaves_when_taken():
     assert level(into) == {("all", 1), ("team#inbound", 1)}
     assert level(again) == set()
     assert level(out) == {("all", -1), ("team#inbound", -1)}
+
+
+def test_a_pool_lead_counts_in_the_pool_it_is_in():
+    """Moved from one team's pool to another's (a hand-off naming a team), or taken by another
+    team's owner: the level moves between the teams and the total stays."""
+    level = lambda counts: {(c.scope, c.amount) for c in counts if c.metric == "pool" and c.gauge}  # noqa: E731
+    moved = event(ev.LEAD_UNASSIGNED, team="china", was="pool", from_team="inbound")
+    taken = event(ev.LEAD_ASSIGNED, owner="wei", team="china", was="pool", from_team="inbound")
+    assert level(tally.counts(moved, SUBJECT)) == {("team#inbound", -1), ("team#china", 1)}
+    assert level(tally.counts(taken, SUBJECT)) == {("all", -1), ("team#inbound", -1)}
+
+
+@pytest.mark.parametrize(
+    ("kind", "metric"), [(ev.LEAD_RECYCLED, "recycles"), (ev.LEAD_RELEASED, "released")]
+)
+def test_a_lead_that_left_its_owner_counts_with_the_team_it_left(kind, metric):
+    counts = tally.counts(event(kind, owner="ada", team="inbound", to="wei"), SUBJECT_CHINA)
+    assert pairs(counts) == {(s, metric) for s in ("all", "owner#ada", "team#inbound")}
 
 
 def test_speed_to_lead_runs_from_the_form_post_to_the_accept():
