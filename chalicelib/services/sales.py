@@ -159,6 +159,13 @@ class SalesDesk:
         one of its own team."""
 
         def plan(contact, body, cause, now) -> Change:
+            holder = lead_of(contact).get("owner") or ""
+            if "expected_owner" in body and body["expected_owner"] != holder:
+                # The page the manager assigned from showed another owner: it moved meanwhile.
+                raise LeadStateError(
+                    f"the lead moved while the page was open (now with {holder or 'nobody'}):"
+                    " look again before assigning it"
+                )
             owner = body.get("owner")
             if not isinstance(owner, str) or not owner:
                 message = "is required: the id of an owner in routing.yaml (text)"

@@ -273,7 +273,8 @@ def test_a_manager_assigns_a_pool_lead_from_its_page(client, svc, journeys, tmp_
 
     stale = post(csrf="forged", owner="ben")
     refused = post(csrf=csrf, owner="")
-    done = post(csrf=csrf, owner="ben", reason="knows them")
+    done = post(csrf=csrf, owner="ben", reason="knows them", was="")
+    raced = post(csrf=csrf, owner="ada", was="")  # a second manager's page, opened before
 
     assert re.search(r'href="/dashboard/contacts\?[^"]*lead=pool">1</a>', sales)
     assert f"/dashboard/contacts/{cid}" in pool and "In the shared pool" in pool
@@ -281,6 +282,8 @@ def test_a_manager_assigns_a_pool_lead_from_its_page(client, svc, journeys, tmp_
     assert stale.status_code == 403
     assert refused.status_code == 422 and "owner: is required" in refused.body.decode()
     assert done.status_code == 303 and done.headers["Location"] == f"/dashboard/contacts/{cid}"
+    assert raced.status_code == 409 and "now with ben" in raced.body.decode()
+    assert 'name="was" value=""' in html  # the page says whom it showed
     lead = svc.contacts.get(cid)["lead"]
     assert (lead["owner"], lead["status"], lead["reason"]) == ("ben", "assigned", "knows them")
     audited = client.http.get("/audit", headers={"X-Api-Key": svc.api_keys.create("a", "admin")})

@@ -442,6 +442,8 @@ def assign(v: View, contact_id: str) -> Response:
     if not _assignable(v):
         raise Forbidden(f"a {v.who.caller.role} login cannot assign leads")
     body = {"owner": fields.get("owner") or None, "reason": fields.get("reason") or None}
+    if isinstance(fields.get("was"), str):  # the owner the page showed ("": nobody)
+        body["expected_owner"] = fields["was"]
     try:
         done = v.svc.sales.act(contact_id, "assign", body, v.who.caller)
     except (Conflict, FormValidationError) as exc:
