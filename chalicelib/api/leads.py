@@ -26,7 +26,6 @@ from chalicelib.leads.ownership import lead_of
 from chalicelib.leads.routing import Locale
 from chalicelib.messaging.tokens import BadToken
 from chalicelib.services import notices
-from chalicelib.services.dispatcher import ACCEPT_PURPOSE, OWNER_PURPOSE
 from chalicelib.services.sales import LeadStateError
 from chalicelib.store import tables
 
@@ -49,12 +48,12 @@ def act(request: Request, contact_id: str, action: str, svc: Services) -> Respon
 def _token(token: str, svc: Services) -> tuple[str, str, bool]:
     """The lead and owner a link was signed for, and whether it is the owner's own (from
     their email: it may give the lead back) rather than the accept link a chat card carries."""
-    for purpose in (OWNER_PURPOSE, ACCEPT_PURPOSE):
+    for purpose in (ownership.OWNER_PURPOSE, ownership.ACCEPT_PURPOSE):
         try:
             contact_id, owner = svc.dispatcher.signer.verify(purpose, token)
         except (BadToken, ValueError):
             continue
-        return contact_id, owner, purpose == OWNER_PURPOSE
+        return contact_id, owner, purpose == ownership.OWNER_PURPOSE
     raise NotFound("this link is not valid")
 
 

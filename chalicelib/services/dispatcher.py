@@ -60,8 +60,6 @@ from chalicelib.store.lead_library import LeadLibrary
 from chalicelib.store.optimistic import Stale
 
 log = logging.getLogger(__name__)
-ACCEPT_PURPOSE = ownership.ACCEPT_PURPOSE
-OWNER_PURPOSE = ownership.OWNER_PURPOSE
 BY_HAND = "by hand"
 # What an owner's lead holds only while it is theirs (left behind when it goes to the pool).
 OWNER_FIELDS = (
@@ -477,8 +475,9 @@ class Dispatcher:
 
     # --- the summary ---------------------------------------------------------------------------
 
-    def accept_url(self, contact_id: str, owner_id: str, purpose: str = ACCEPT_PURPOSE) -> str:
-        return f"{self.public_url}/accept/{self.signer.sign(purpose, contact_id, owner_id)}"
+    def accept_url(self, contact_id: str, owner_id: str) -> str:
+        token = self.signer.sign(ownership.ACCEPT_PURPOSE, contact_id, owner_id)
+        return f"{self.public_url}/accept/{token}"
 
     def _summary(self, contact: dict[str, Any], owner: Owner | None) -> dict[str, Any]:
         timeline = self.events.timeline(contact["id"], limit=50, newest_first=True)

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from chalicelib.services.dispatcher import ACCEPT_PURPOSE, OWNER_PURPOSE
+from chalicelib.leads.ownership import ACCEPT_PURPOSE, OWNER_PURPOSE
 from tests.builders import Journeys, lead, post_json
 from tests.integration.test_handoff import publish_sales
 
